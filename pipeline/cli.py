@@ -1,0 +1,53 @@
+"""Command line: ``python -m pipeline run params/<name>.yaml``.
+
+Errors an analyst can act on are printed without a traceback; ``--debug`` shows it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from pipeline.errors import PipelineError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline", description="Strategic Assessment Pipeline for a Community Safety Partnership."
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks and debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the assessment and publish its HTML")
+    run.add_argument("params", help="the params YAML file, e.g. params/south-gloucestershire.yaml")
+    check = commands.add_parser("check", help="validate a params file without running anything")
+    check.add_argument("params")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code (0 success, 1 a problem to fix)."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO,
+        format="%(asctime)s %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    try:
+        if args.command == "run":
+            from pipeline.run import run_assessment
+
+            report = run_assessment(args.params)
+            print(report.resolve())
+        elif args.command == "check":
+            from pipeline.params import load_params
+
+            params = load_params(args.params)
+            print(f"{args.params} is valid: {params.area.name}, window ending {params.period_end}.")
+    except PipelineError as exc:
+        if args.debug:
+            raise
+        print(f"\nError: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,33 @@
+"""Errors an analyst can act on.
+
+Every exception raised on purpose by the package is a ``PipelineError``; the command
+line prints its message without a traceback (``--debug`` shows one).
+"""
+
+
+class PipelineError(Exception):
+    """An error whose message tells a non-programmer what is wrong and how to fix it."""
+
+
+class ParamsError(PipelineError):
+    """The params file is missing, unreadable or has values that are not allowed."""
+
+
+class InputDataError(PipelineError):
+    """An input data file is missing, has the wrong layout or holds values we cannot use."""
+
+
+class StageError(PipelineError):
+    """A notebook stage failed while running."""
+
+
+def list_problems(heading: str, problems: list[str], limit: int = 50) -> str:
+    """Format many problems as one message: a heading, then one line per problem.
+
+    At most ``limit`` lines are listed, followed by a count of the rest, so a file with
+    thousands of bad cells still gives a readable message.
+    """
+    lines = [heading] + [f"  - {p}" for p in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"  ... and {len(problems) - limit} more problem(s) of the same kind.")
+    return "\n".join(lines)

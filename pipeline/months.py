@@ -1,0 +1,59 @@
+"""Calendar months written ``YYYY-MM``, the way police.uk writes them.
+
+Months are kept as strings throughout: they sort correctly, print as analysts expect,
+and cannot pick up a day or a time zone by accident.
+"""
+
+from __future__ import annotations
+
+
+def _parts(month: str) -> tuple[int, int]:
+    year, mon = month.split("-")
+    return int(year), int(mon)
+
+
+def shift_month(month: str, by: int) -> str:
+    """The month ``by`` months after ``month`` (before it, if ``by`` is negative)."""
+    year, mon = _parts(month)
+    index = year * 12 + (mon - 1) + by
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """Every month from ``first`` to ``last``, both included; empty if ``last`` is earlier."""
+    months = []
+    month = first
+    while month <= last:
+        months.append(month)
+        month = shift_month(month, 1)
+    return months
+
+
+def assessment_window(period_end: str) -> list[str]:
+    """The 12 months ending with ``period_end``: the assessment window."""
+    return month_range(shift_month(period_end, -11), period_end)
+
+
+def comparison_window(period_end: str) -> list[str]:
+    """The 12 months before the assessment window."""
+    return assessment_window(shift_month(period_end, -12))
+
+
+def financial_year(month: str) -> str:
+    """The UK financial year (April to March) a month falls in, written like ``2020/21``."""
+    year, mon = _parts(month)
+    start = year if mon >= 4 else year - 1
+    return f"{start}/{(start + 1) % 100:02d}"
+
+
+def financial_year_months(label: str) -> list[str]:
+    """The 12 months of a financial year written like ``2020/21``."""
+    start = int(label.split("/")[0])
+    return month_range(f"{start}-04", f"{start + 1}-03")
+
+
+def month_label(month: str) -> str:
+    """A month as a report prints it: ``2020-12`` becomes ``Dec 2020``."""
+    names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    year, mon = _parts(month)
+    return f"{names[mon - 1]} {year}"

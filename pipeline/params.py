@@ -1,0 +1,191 @@
+"""The run's params file: loaded and validated once, before any notebook runs.
+
+A params file is YAML. Relative paths in it are read from the folder the command is
+run in (the project folder, for ``make run``). See README.md for every setting.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.errors import ParamsError, list_problems
+
+MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class _Strict(BaseModel):
+    # Unknown keys are errors: a misspelt setting must not be silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Population(_Strict):
+    """A resident population figure and where it came from."""
+
+    value: int = Field(gt=0, description="Number of residents.")
+    year: int = Field(ge=1990, le=2100, description="Year the estimate refers to (mid-year).")
+    source: str = Field(min_length=1, description="Where the figure comes from, as cited in the report.")
+    illustrative: bool = Field(
+        default=False, description="True if the figure has not been checked against its source."
+    )
+
+
+class AreaDefinition(_Strict):
+    """A Community Safety Partnership area, defined by LSOAs.
+
+    Either ``lsoa_name_prefixes`` (local authority names as they start the police.uk
+    ``LSOA name`` column, e.g. ``South Gloucestershire`` for ``South Gloucestershire 012B``)
+    or ``lsoa_lookup`` (a CSV with columns ``lsoa_code`` and ``area``; rows whose ``area``
+    equals this area's ``name`` belong to it).
+    """
+
+    name: str = Field(min_length=1)
+    lsoa_name_prefixes: list[str] = Field(default_factory=list)
+    lsoa_lookup: Path | None = None
+    population: Population
+
+    @model_validator(mode="after")
+    def _one_definition(self) -> "AreaDefinition":
+        if bool(self.lsoa_name_prefixes) == (self.lsoa_lookup is not None):
+            raise ValueError(
+                "give exactly one of lsoa_name_prefixes (local authority names) or "
+                "lsoa_lookup (a CSV of lsoa_code, area)"
+            )
+        return self
+
+    @field_validator("lsoa_lookup")
+    @classmethod
+    def _lookup_exists(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"LSOA lookup file not found: {path}")
+        return path
+
+
+class Inputs(_Strict):
+    """Where the input files are."""
+
+    police: list[Path] = Field(
+        min_length=1,
+        description="police.uk street-level files: CSV, .csv.gz, a folder of month folders, or the zip archive.",
+    )
+
+    @field_validator("police")
+    @classmethod
+    def _inputs_exist(cls, paths: list[Path]) -> list[Path]:
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            raise ValueError("input not found: " + ", ".join(missing))
+        return paths
+
+
+class Params(_Strict):
+    """Everything one assessment run needs."""
+
+    title: str = Field(default="Strategic Assessment of Crime and Disorder", min_length=1)
+    area: AreaDefinition
+    period_end: str = Field(description="Last month of the 12-month assessment window, YYYY-MM.")
+    trend_years: int = Field(
+        default=2, ge=1, le=10, description="How many years before the assessment window to show in trends."
+    )
+    comparators: list[AreaDefinition] = Field(default_factory=list)
+    inputs: Inputs
+    output_dir: Path
+    partial_month_threshold: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="A month with fewer rows than this share of its neighbours' median is treated as missing.",
+    )
+    suppression_threshold: int = Field(
+        default=5, ge=0, description="Counts from 1 to this, below whole-area level, are suppressed in published tables."
+    )
+
+    @field_validator("period_end")
+    @classmethod
+    def _month(cls, value: Any) -> str:
+        if not isinstance(value, str) or not MONTH_PATTERN.match(value):
+            raise ValueError(f"must be a month written YYYY-MM, like 2020-12 (found {value!r})")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_areas(self) -> "Params":
+        names = [self.area.name] + [c.name for c in self.comparators]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError("each area needs its own name; repeated: " + ", ".join(repeated))
+        return self
+
+    @property
+    def all_areas(self) -> list[AreaDefinition]:
+        """The assessed area first, then its comparators."""
+        return [self.area, *self.comparators]
+
+    @property
+    def run_name(self) -> str:
+        """Short name of this run, used for the processed-data folder: the output folder's name."""
+        return self.output_dir.name
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = _location(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{where}: not a recognised setting (check the spelling; README.md lists every setting)"
+    if kind == "missing":
+        return f"{where}: this setting is required but missing"
+    message = error["msg"].removeprefix("Value error, ")
+    found = error.get("input")
+    if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "int_parsing", "int_type"}:
+        message += f" (found {found!r})"
+    return f"{where}: {message}"
+
+
+def load_params(path: str | Path) -> Params:
+    """Read and validate a params YAML file.
+
+    Raises ``ParamsError`` listing every problem at once: unknown keys, missing
+    settings, badly written months, non-positive populations, input files that do
+    not exist.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"Params file not found: {path}. Copy params/south-gloucestershire.yaml and edit it.")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path} should hold settings as 'name: value' lines; it holds {type(raw).__name__}.")
+    return validate_params(raw, source=str(path))
+
+
+def validate_params(raw: dict[str, Any], source: str = "params") -> Params:
+    """Validate params given as a dictionary (as read from YAML or injected by papermill)."""
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        problems = [_describe(e) for e in exc.errors()]
+        raise ParamsError(list_problems(f"Problems in {source}:", problems)) from None
+
+
+def params_as_dict(params: Params) -> dict[str, Any]:
+    """The params as plain JSON-ready values, with paths made absolute (for notebooks and run.json)."""
+
+    def absolute(value: Any) -> Any:
+        if isinstance(value, Path):
+            return str(value.resolve())
+        if isinstance(value, dict):
+            return {k: absolute(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [absolute(v) for v in value]
+        return value
+
+    return absolute(params.model_dump())

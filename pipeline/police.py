@@ -1,0 +1,433 @@
+"""Police stage: read police.uk street-level crime files for a partnership's areas.
+
+Inputs are read as an analyst downloads them: one CSV, a ``.csv.gz``, a folder of
+``YYYY-MM/YYYY-MM-<force>-street.csv`` files, or the police.uk zip archive. Files are
+scanned one at a time with pyarrow and only the rows inside the requested areas are
+kept, so memory grows with the areas' rows, not the force's.
+
+Rules (see README.md, "How the police data is treated"):
+- An area is a set of LSOAs, picked by local authority name or by a lookup CSV.
+- Rows with no LSOA cannot be attributed to any area; they are counted, not guessed.
+- A non-empty Crime ID seen more than once is counted once (the first located row).
+  Rows without a Crime ID (anti-social behaviour) are never de-duplicated: separate
+  incidents can share a row at the same map point.
+- Crime types are kept as published; legacy labels are mapped by ``crime_types.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import logging
+import zipfile
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from pipeline.errors import InputDataError, ParamsError, list_problems
+from pipeline.months import month_range
+from pipeline.params import AreaDefinition
+
+log = logging.getLogger(__name__)
+
+POLICE_UK_COLUMNS: tuple[str, ...] = (
+    "Crime ID",
+    "Month",
+    "Reported by",
+    "Falls within",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "LSOA name",
+    "Crime type",
+    "Last outcome category",
+    "Context",
+)
+ASB = "Anti-social behaviour"
+ALL_CRIME_EXCL_ASB = "All crime (excluding ASB)"
+MONTH_REGEX = r"^\d{4}-(0[1-9]|1[0-2])$"
+# 2011 LSOA names are "<local authority> <3 digits><letter>", e.g. "Bristol 032A".
+LSOA_SUFFIX_REGEX = r"\s+\d{3}[A-Z]$"
+TIDY_COLUMNS = [
+    "area",
+    "month",
+    "crime_id",
+    "crime_type",
+    "crime_type_published",
+    "lsoa_code",
+    "lsoa_name",
+    "location",
+    "longitude",
+    "latitude",
+    "last_outcome_category",
+]
+
+
+@dataclass(frozen=True)
+class StreetFile:
+    """One police.uk street-level CSV, wherever it lives."""
+
+    label: str  # as named in messages: a path, or "archive.zip!2020-03/2020-03-x-street.csv"
+    opener: Callable[[], BinaryIO]
+
+
+def _is_street_name(name: str) -> bool:
+    return name.endswith("-street.csv") or name.endswith("-street.csv.gz")
+
+
+def _open_path(path: Path) -> Callable[[], BinaryIO]:
+    if path.name.endswith(".gz"):
+        return lambda: gzip.open(path, "rb")
+    return lambda: open(path, "rb")
+
+
+def _zip_members(path: Path) -> list[StreetFile]:
+    with zipfile.ZipFile(path) as archive:
+        names = sorted(n for n in archive.namelist() if _is_street_name(Path(n).name))
+
+    def opener(member: str) -> Callable[[], BinaryIO]:
+        def open_member() -> BinaryIO:
+            archive = zipfile.ZipFile(path)
+            raw = archive.open(member)
+            return gzip.GzipFile(fileobj=raw) if member.endswith(".gz") else raw
+
+        return open_member
+
+    return [StreetFile(f"{path}!{n}", opener(n)) for n in names]
+
+
+def find_street_files(paths: Iterable[Path]) -> list[StreetFile]:
+    """List the street-level files in the given inputs, in a stable order.
+
+    A file named directly is read whatever its name; inside a folder or a zip only
+    files named ``*-street.csv`` or ``*-street.csv.gz`` are read, so police.uk's
+    outcomes and stop-and-search files downloaded alongside are skipped.
+    """
+    files: list[StreetFile] = []
+    problems: list[str] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and _is_street_name(p.name))
+            found_files = [StreetFile(str(p), _open_path(p)) for p in found]
+        elif path.suffix == ".zip":
+            try:
+                found_files = _zip_members(path)
+            except zipfile.BadZipFile:
+                problems.append(f"{path}: not a readable zip archive (download it again)")
+                continue
+        elif path.is_file():
+            found_files = [StreetFile(str(path), _open_path(path))]
+        else:
+            problems.append(f"{path}: not found")
+            continue
+        if not found_files:
+            problems.append(f"{path}: no police.uk street-level files (names ending '-street.csv') inside")
+        files.extend(found_files)
+    if problems:
+        raise InputDataError(list_problems("Problems with the police data inputs:", problems))
+    return files
+
+
+def read_lsoa_lookup(path: Path) -> dict[str, str]:
+    """Read a lookup CSV with columns ``lsoa_code`` and ``area``: LSOA code to area name."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        if "lsoa_code" not in header or "area" not in header:
+            raise InputDataError(
+                f"{path}: an LSOA lookup needs columns 'lsoa_code' and 'area'; found {', '.join(header) or 'no header'}."
+            )
+        lookup: dict[str, str] = {}
+        problems = []
+        for line, row in enumerate(reader, start=2):
+            code, area = (row.get("lsoa_code") or "").strip(), (row.get("area") or "").strip()
+            if not code or not area:
+                problems.append(f"row {line}: lsoa_code {code!r}, area {area!r}: both are needed")
+            elif code in lookup and lookup[code] != area:
+                problems.append(f"row {line}: LSOA {code} is given to both {lookup[code]!r} and {area!r}")
+            else:
+                lookup[code] = area
+    if problems:
+        raise InputDataError(list_problems(f"Problems in the LSOA lookup {path}:", problems))
+    return lookup
+
+
+class AreaSelector:
+    """Decides which area, if any, each row belongs to, from its LSOA."""
+
+    def __init__(self, areas: list[AreaDefinition]) -> None:
+        self.by_authority: dict[str, str] = {}
+        self.by_code: dict[str, str] = {}
+        overlaps = []
+        for area in areas:
+            for name in area.lsoa_name_prefixes:
+                if name in self.by_authority:
+                    overlaps.append(f"'{name}' is in both {self.by_authority[name]} and {area.name}")
+                self.by_authority[name] = area.name
+            if area.lsoa_lookup is not None:
+                codes = [c for c, a in read_lsoa_lookup(area.lsoa_lookup).items() if a == area.name]
+                if not codes:
+                    overlaps.append(f"the lookup {area.lsoa_lookup} has no rows with area '{area.name}'")
+                for code in codes:
+                    if code in self.by_code:
+                        overlaps.append(f"LSOA {code} is in both {self.by_code[code]} and {area.name}")
+                    self.by_code[code] = area.name
+        if overlaps:
+            raise ParamsError(list_problems("The area definitions in the params file overlap or are empty:", overlaps))
+
+    def assign(self, table: pa.Table) -> pa.Array:
+        """The area name for each row of a police.uk table; null where the row is in none."""
+        result = pa.nulls(table.num_rows, pa.string())
+        if self.by_authority:
+            authority = pc.replace_substring_regex(table["LSOA name"], pattern=LSOA_SUFFIX_REGEX, replacement="")
+            result = _lookup(authority, self.by_authority)
+        if self.by_code:
+            by_code = _lookup(table["LSOA code"], self.by_code)
+            result = pc.coalesce(by_code, result)
+        return result
+
+
+def _lookup(keys: pa.ChunkedArray | pa.Array, mapping: dict[str, str]) -> pa.Array:
+    index = pc.index_in(keys, value_set=pa.array(list(mapping.keys()), pa.string()))
+    return pc.take(pa.array(list(mapping.values()), pa.string()), index)
+
+
+@dataclass
+class ScanSummary:
+    """What was read, force-wide, and what could not be attributed."""
+
+    files: list[str] = field(default_factory=list)
+    force_rows: int = 0
+    unlocated_rows: int = 0  # no LSOA, and not a repeat of a located row's Crime ID
+    repeated_id_rows: int = 0  # rows in the areas (or unlocated) repeating a Crime ID already counted
+    repeated_ids: int = 0  # distinct Crime IDs that were repeated
+    months_in_input: list[str] = field(default_factory=list)
+    legacy_labels: dict[str, int] = field(default_factory=dict)
+    unknown_crime_types: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def unlocated_share(self) -> float:
+        """Share (0-1) of the force's rows that have no location."""
+        return self.unlocated_rows / self.force_rows if self.force_rows else float("nan")
+
+
+def _read_table(street_file: StreetFile) -> pa.Table:
+    convert = pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in POLICE_UK_COLUMNS}, strings_can_be_null=False
+    )
+    with street_file.opener() as handle:
+        try:
+            return pacsv.read_csv(handle, convert_options=convert)
+        except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:
+            raise InputDataError(f"{street_file.label}: could not be read as CSV ({exc}).") from None
+
+
+def _header_problem(label: str, names: list[str]) -> str | None:
+    names = [n.lstrip("\ufeff").strip() for n in names]
+    if tuple(names) == POLICE_UK_COLUMNS:
+        return None
+    return (
+        f"{label}: the header is not the police.uk street-level layout.\n"
+        f"      expected: {','.join(POLICE_UK_COLUMNS)}\n"
+        f"      found:    {','.join(names)}"
+    )
+
+
+def _bad_months(label: str, months: pa.ChunkedArray) -> list[str]:
+    bad = pc.invert(pc.match_substring_regex(months, MONTH_REGEX))
+    rows = np.flatnonzero(bad.to_numpy(zero_copy_only=False))
+    return [f"{label}, row {r + 2}, column 'Month': {months[int(r)].as_py()!r} is not a month written YYYY-MM" for r in rows]
+
+
+def scan_street_files(files: list[StreetFile], selector: AreaSelector) -> tuple[pa.Table, ScanSummary]:
+    """Read every file, keep the rows in the selected areas, and count the rest.
+
+    Returns the kept rows (police.uk columns plus ``area`` and ``_order``, the row's
+    position in the input) before de-duplication, and a force-wide summary.
+    Raises ``InputDataError`` listing every file with a wrong header and every row
+    with a malformed month, after reading all files.
+    """
+    summary = ScanSummary()
+    kept: list[pa.Table] = []
+    problems: list[str] = []
+    months: set[str] = set()
+    order = 0
+    for street_file in files:
+        table = _read_table(street_file)
+        header = _header_problem(street_file.label, table.column_names)
+        if header:
+            problems.append(header)
+            continue
+        table = table.rename_columns(list(POLICE_UK_COLUMNS))
+        problems.extend(_bad_months(street_file.label, table["Month"]))
+        summary.files.append(street_file.label)
+        summary.force_rows += table.num_rows
+        months.update(pc.unique(table["Month"]).to_pylist())
+
+        located = pc.not_equal(table["LSOA code"], "")
+        summary.unlocated_rows += _unlocated_unrepeated(table, located)
+
+        area = selector.assign(table)
+        positions = pa.array(np.arange(order, order + table.num_rows))
+        order += table.num_rows
+        table = table.append_column("area", area).append_column("_order", positions)
+        kept.append(table.filter(pc.is_valid(area)))
+        log.debug("read %s: %d rows, %d in the areas", street_file.label, table.num_rows, kept[-1].num_rows)
+    if problems:
+        raise InputDataError(list_problems("The police data has problems; nothing was changed:", problems))
+    summary.months_in_input = sorted(m for m in months if m)
+    if not kept:
+        raise InputDataError("No police.uk street-level rows were read: check inputs.police in the params file.")
+    return pa.concat_tables(kept), summary
+
+
+def _unlocated_unrepeated(table: pa.Table, located: pa.ChunkedArray) -> int:
+    """Rows with no LSOA, less those repeating the Crime ID of a located row in the same file.
+
+    police.uk sometimes publishes a crime twice in one month's file, once located and
+    once as 'No Location'; the located row is the one that counts.
+    """
+    ids = table["Crime ID"]
+    located_ids = pc.unique(pc.filter(ids, pc.and_(located, pc.not_equal(ids, ""))))
+    unlocated = pc.invert(located)
+    repeats = pc.and_(unlocated, pc.is_in(ids, value_set=located_ids))
+    return pc.sum(unlocated).as_py() - (pc.sum(repeats).as_py() or 0)
+
+
+def load_crime_type_map() -> pd.DataFrame:
+    """The documented table mapping published crime-type labels onto current police.uk labels."""
+    text = resources.files("pipeline").joinpath("crime_types.csv").read_text(encoding="utf-8")
+    return pd.read_csv(pd.io.common.StringIO(text), dtype=str)
+
+
+def current_crime_types() -> list[str]:
+    """The police.uk crime types in use today, alphabetically."""
+    return sorted(load_crime_type_map()["current_label"].unique())
+
+
+def tidy_crimes(rows: pa.Table, summary: ScanSummary) -> pd.DataFrame:
+    """Turn kept rows into the tidy crime table: one row per crime or ASB incident.
+
+    Repeated non-empty Crime IDs are counted once (the first row in input order, which is
+    the located one when a file also lists it as 'No Location'); the number dropped and
+    the number of distinct repeated IDs are recorded in ``summary``. Legacy crime-type
+    labels are mapped to current ones, and the mapping counts recorded.
+    """
+    frame = rows.sort_by("_order").to_pandas()
+    has_id = frame["Crime ID"] != ""
+    repeated = has_id & frame.duplicated(subset=["Crime ID"], keep="first")
+    summary.repeated_id_rows += int(repeated.sum())
+    summary.repeated_ids += int(frame.loc[repeated, "Crime ID"].nunique())
+    frame = frame.loc[~repeated]
+
+    published = frame["Crime type"].str.strip()
+    type_map = load_crime_type_map().set_index("published_label")["current_label"]
+    current = published.map(type_map)
+    unknown = published[current.isna()]
+    summary.unknown_crime_types = dict(Counter(unknown))
+    legacy = published[current.notna() & (current != published)]
+    summary.legacy_labels = dict(Counter(legacy))
+    current = current.fillna(published)  # unknown labels are kept as published, and reported
+
+    tidy = pd.DataFrame(
+        {
+            "area": frame["area"],
+            "month": frame["Month"],
+            "crime_id": frame["Crime ID"],
+            "crime_type": current,
+            "crime_type_published": frame["Crime type"],
+            "lsoa_code": frame["LSOA code"],
+            "lsoa_name": frame["LSOA name"],
+            "location": frame["Location"],
+            "longitude": pd.to_numeric(frame["Longitude"], errors="coerce"),
+            "latitude": pd.to_numeric(frame["Latitude"], errors="coerce"),
+            "last_outcome_category": frame["Last outcome category"],
+        }
+    )
+    return tidy.reset_index(drop=True)[TIDY_COLUMNS]
+
+
+def read_police_data(inputs: list[Path], areas: list[AreaDefinition]) -> tuple[pd.DataFrame, ScanSummary]:
+    """Read police.uk inputs for the given areas: tidy crimes and a force-wide summary."""
+    files = find_street_files(inputs)
+    log.info("Reading %d police.uk street-level file(s)", len(files))
+    rows, summary = scan_street_files(files, AreaSelector(areas))
+    crimes = tidy_crimes(rows, summary)
+    log.info(
+        "Kept %d rows in %d area(s) from %d force rows; %d rows had no location",
+        len(crimes),
+        len(areas),
+        summary.force_rows,
+        summary.unlocated_rows,
+    )
+    return crimes, summary
+
+
+def month_coverage(
+    crimes: pd.DataFrame, area: str, first: str, last: str, months_in_input: list[str], threshold: float = 0.5
+) -> pd.DataFrame:
+    """Which months from ``first`` to ``last`` an area has usable data for.
+
+    Each month is ``present``, ``missing`` (no rows for the area: no file for the
+    month, or the area absent from it) or ``partial`` (fewer rows than ``threshold``
+    times the median of the present months within three months either side).
+    Missing and partial months are left out of every count and comparison: a missing
+    month is never a zero. Columns: month, rows, status, note.
+    """
+    counts = crimes.loc[crimes["area"] == area, "month"].value_counts()
+    in_input = set(months_in_input)
+    records = []
+    months = month_range(first, last)
+    rows = [int(counts.get(m, 0)) for m in months]
+    for i, month in enumerate(months):
+        if rows[i] == 0:
+            note = "no rows for the area" if month in in_input else "no data for this month in the inputs"
+            records.append((month, 0, "missing", note))
+            continue
+        neighbours = [rows[j] for j in range(max(0, i - 3), min(len(months), i + 4)) if j != i and rows[j] > 0]
+        median = float(np.median(neighbours)) if neighbours else float("nan")
+        if neighbours and rows[i] < threshold * median:
+            note = f"{rows[i]} rows against a median of {median:.0f} in the months around it"
+            records.append((month, rows[i], "partial", note))
+        else:
+            records.append((month, rows[i], "present", ""))
+    return pd.DataFrame(records, columns=["month", "rows", "status", "note"])
+
+
+def write_processed(crimes: pd.DataFrame, coverage: pd.DataFrame, summary: ScanSummary, folder: Path) -> None:
+    """Write the police stage's outputs: crimes.parquet, coverage.parquet and summary.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    crimes.to_parquet(folder / "crimes.parquet", index=False)
+    coverage.to_parquet(folder / "coverage.parquet", index=False)
+    (folder / "summary.json").write_text(json.dumps(asdict(summary), indent=2), encoding="utf-8")
+
+
+def read_processed(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, ScanSummary]:
+    """Read what ``write_processed`` wrote."""
+    missing = [n for n in ("crimes.parquet", "coverage.parquet", "summary.json") if not (folder / n).is_file()]
+    if missing:
+        raise InputDataError(f"{folder}: the police stage's outputs are missing ({', '.join(missing)}); run it first.")
+    summary = ScanSummary(**json.loads((folder / "summary.json").read_text(encoding="utf-8")))
+    return pd.read_parquet(folder / "crimes.parquet"), pd.read_parquet(folder / "coverage.parquet"), summary
+
+
+def coverage_for_areas(
+    crimes: pd.DataFrame, areas: list[str], first: str, last: str, months_in_input: list[str], threshold: float = 0.5
+) -> pd.DataFrame:
+    """``month_coverage`` for several areas, stacked, with an ``area`` column first."""
+    frames = [
+        month_coverage(crimes, area, first, last, months_in_input, threshold).assign(area=area) for area in areas
+    ]
+    stacked = pd.concat(frames, ignore_index=True)
+    return stacked[["area", "month", "rows", "status", "note"]]

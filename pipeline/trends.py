@@ -1,0 +1,202 @@
+"""Trends stage: the assessment window against the 12 months before, like for like.
+
+Counts are compared only over calendar months present in *both* windows (a month is
+dropped from the assessment window if the same month a year earlier is missing or
+partial, and the reverse), so a gap in the data can never look like a fall in crime.
+
+Whether a change is statistically significant is tested with a quasi-Poisson
+regression of the monthly counts on a window indicator (statsmodels GLM, Poisson
+family, dispersion estimated from the Pearson chi-squared and never taken below 1,
+t-test on the window coefficient). This allows for the over-dispersion that monthly
+crime counts show, which a plain Poisson test of two totals ignores.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from pipeline.months import (
+    assessment_window,
+    comparison_window,
+    financial_year,
+    financial_year_months,
+    month_label,
+    shift_month,
+)
+from pipeline.police import ALL_CRIME_EXCL_ASB, ASB
+
+SIGNIFICANCE_LEVEL = 0.05
+METHOD_NOTE = (
+    "Changes between the two windows were tested with a quasi-Poisson regression of monthly "
+    "counts on a window indicator (statsmodels GLM; dispersion estimated from the Pearson "
+    "chi-squared statistic and not allowed below 1; t-test at the 5% level). This allows for "
+    "the extra month-to-month variation (over-dispersion) that crime counts show."
+)
+
+
+@dataclass(frozen=True)
+class ChangeTest:
+    """Result of testing the change between two sets of monthly counts."""
+
+    rate_ratio: float  # mean monthly count after / before
+    ci_low: float  # 95% confidence interval of the rate ratio
+    ci_high: float
+    p_value: float
+    dispersion: float  # the dispersion used (>= 1)
+    verdict: str
+
+
+def change_significance(before: list[int] | np.ndarray, after: list[int] | np.ndarray) -> ChangeTest:
+    """Test whether monthly counts changed between two windows (quasi-Poisson, see module note).
+
+    ``before`` and ``after`` are counts per month for the months compared (the same
+    number of months in each, for a like-for-like comparison). If either window has no
+    crimes at all the ratio cannot be estimated and the verdict says so.
+    """
+    before = np.asarray(before, dtype=float)
+    after = np.asarray(after, dtype=float)
+    if len(before) < 2 or len(after) < 2:
+        return ChangeTest(math.nan, math.nan, math.nan, math.nan, math.nan, "too few months to test")
+    if before.sum() == 0 or after.sum() == 0:
+        return ChangeTest(math.nan, math.nan, math.nan, math.nan, math.nan, "too few crimes to test")
+    counts = np.concatenate([before, after])
+    window = np.concatenate([np.zeros(len(before)), np.ones(len(after))])
+    design = sm.add_constant(window)
+    model = sm.GLM(counts, design, family=sm.families.Poisson())
+    poisson_fit = model.fit()
+    dispersion = max(1.0, poisson_fit.pearson_chi2 / poisson_fit.df_resid)
+    fit = model.fit(scale=dispersion, use_t=True)
+    low, high = fit.conf_int(alpha=SIGNIFICANCE_LEVEL)[1]
+    p_value = float(fit.pvalues[1])
+    ratio = float(np.exp(fit.params[1]))
+    if p_value < SIGNIFICANCE_LEVEL:
+        verdict = "significant increase" if ratio > 1 else "significant decrease"
+    else:
+        verdict = "no significant change"
+    return ChangeTest(ratio, float(np.exp(low)), float(np.exp(high)), p_value, dispersion, verdict)
+
+
+def monthly_counts(crimes: pd.DataFrame, area: str, months: list[str]) -> pd.DataFrame:
+    """Counts per month (rows) and crime type (columns) for one area, plus the all-crime totals.
+
+    Only the given ``months`` appear (pass the usable months: missing months are left
+    out, not shown as zero). Adds ``All crime (excluding ASB)``. A crime type with no
+    rows in a usable month counts 0 there: the month has data, that type had none.
+    """
+    subset = crimes.loc[(crimes["area"] == area) & crimes["month"].isin(months)]
+    table = pd.crosstab(subset["month"], subset["crime_type"]).reindex(months, fill_value=0)
+    table = table.reindex(sorted(table.columns), axis=1)
+    table[ALL_CRIME_EXCL_ASB] = table.drop(columns=[ASB], errors="ignore").sum(axis=1)
+    table.index.name = "month"
+    table.columns.name = None
+    return table
+
+
+def like_for_like_months(period_end: str, usable: list[str]) -> tuple[list[str], list[str]]:
+    """Pairs of months compared: assessment months whose month a year earlier is also usable.
+
+    Returns (comparison months, assessment months), paired in order.
+    """
+    usable_set = set(usable)
+    pairs = [(shift_month(m, -12), m) for m in assessment_window(period_end)]
+    kept = [(before, after) for before, after in pairs if before in usable_set and after in usable_set]
+    return [b for b, _ in kept], [a for _, a in kept]
+
+
+def compare_windows(monthly: pd.DataFrame, period_end: str) -> pd.DataFrame:
+    """Assessment window against the comparison window for every column of ``monthly``.
+
+    ``monthly`` is the output of ``monthly_counts`` (usable months only). Columns of the
+    result: crime_type, months_compared, comparison_count, assessment_count, change,
+    pct_change (percent; NaN if the comparison count is 0), rate_ratio, ci_low, ci_high,
+    p_value, verdict. Counts are over the like-for-like months only.
+    """
+    before_months, after_months = like_for_like_months(period_end, list(monthly.index))
+    records = []
+    for crime_type in monthly.columns:
+        before = monthly.loc[before_months, crime_type].to_numpy()
+        after = monthly.loc[after_months, crime_type].to_numpy()
+        result = change_significance(before, after)
+        b, a = int(before.sum()), int(after.sum())
+        records.append(
+            {
+                "crime_type": crime_type,
+                "months_compared": len(after_months),
+                "comparison_count": b,
+                "assessment_count": a,
+                "change": a - b,
+                "pct_change": 100.0 * (a - b) / b if b else math.nan,
+                "rate_ratio": result.rate_ratio,
+                "ci_low": result.ci_low,
+                "ci_high": result.ci_high,
+                "p_value": result.p_value,
+                "verdict": result.verdict,
+            }
+        )
+    return pd.DataFrame(records)
+
+
+def rate_per_1000(count: float, population: int, months_present: int, months_in_period: int = 12) -> float:
+    """Crimes per 1,000 residents over a year.
+
+    ``count`` is the number recorded over ``months_present`` usable months; when months
+    are missing the count is scaled up to a full year (``months_in_period`` months) so
+    the rate is comparable, and the report says so.
+    """
+    if months_present == 0:
+        return math.nan
+    return count * (months_in_period / months_present) / population * 1000
+
+
+def window_rates(
+    crimes: pd.DataFrame, areas: dict[str, int], usable: dict[str, list[str]], period_end: str
+) -> pd.DataFrame:
+    """Rates per 1,000 for each area in the assessment window.
+
+    ``areas`` maps area name to population; ``usable`` maps area name to its usable
+    months. Columns: area, population, months_present, then for each crime type and for
+    all crime excluding ASB its annualised count and rate per 1,000 (``<type> rate``).
+    """
+    window = assessment_window(period_end)
+    records = []
+    for area, population in areas.items():
+        months = [m for m in window if m in set(usable[area])]
+        monthly = monthly_counts(crimes, area, months)
+        record: dict[str, object] = {"area": area, "population": population, "months_present": len(months)}
+        for crime_type, count in monthly.sum().items():
+            record[crime_type] = int(count)
+            record[f"{crime_type} rate"] = rate_per_1000(count, population, len(months))
+        records.append(record)
+    return pd.DataFrame(records)
+
+
+def financial_year_counts(monthly: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Counts per financial year (April to March) for the complete years in ``monthly``.
+
+    ``monthly`` holds usable months only. A financial year counts as complete when all
+    12 of its months are usable. Returns (a table with one row per crime type and one
+    column per complete year, the incomplete years' labels).
+    """
+    months = list(monthly.index)
+    years = sorted({financial_year(m) for m in months})
+    complete = [y for y in years if set(financial_year_months(y)) <= set(months)]
+    incomplete = [y for y in years if y not in complete]
+    table = pd.DataFrame({year: monthly.loc[financial_year_months(year)].sum() for year in complete})
+    table.index.name = "crime_type"
+    return table.astype(int), incomplete
+
+
+def comparison_windows_text(period_end: str, before: list[str], after: list[str]) -> dict[str, str]:
+    """Names of the windows for sentences in the report."""
+    window, previous = assessment_window(period_end), comparison_window(period_end)
+    return {
+        "assessment": f"{month_label(window[0])} to {month_label(window[-1])}",
+        "comparison": f"{month_label(previous[0])} to {month_label(previous[-1])}",
+        "months_compared": str(len(after)),
+        "left_out": ", ".join(month_label(m) for m in window if m not in set(after)),
+    }
