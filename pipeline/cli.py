@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
+    if not args.debug:
+        # papermill logs every cell's start; the run prints its own progress instead.
+        logging.getLogger("papermill").setLevel(logging.WARNING)
     try:
         if args.command == "run":
             from pipeline.run import run_assessment

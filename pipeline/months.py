@@ -57,3 +57,8 @@ def month_label(month: str) -> str:
     names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     year, mon = _parts(month)
     return f"{names[mon - 1]} {year}"
+
+
+def history_start(period_end: str, trend_years: int) -> str:
+    """First month shown in trends: ``trend_years`` whole years before the assessment window."""
+    return shift_month(period_end, -12 * (trend_years + 1) + 1)

@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -210,7 +210,8 @@ class ScanSummary:
     files: list[str] = field(default_factory=list)
     force_rows: int = 0
     unlocated_rows: int = 0  # no LSOA, and not a repeat of a located row's Crime ID
-    repeated_id_rows: int = 0  # rows in the areas (or unlocated) repeating a Crime ID already counted
+    unlocated_repeat_rows: int = 0  # no LSOA, but repeating a located row's Crime ID (not counted)
+    repeated_id_rows: int = 0  # rows in the areas repeating a Crime ID already counted
     repeated_ids: int = 0  # distinct Crime IDs that were repeated
     months_in_input: list[str] = field(default_factory=list)
     legacy_labels: dict[str, int] = field(default_factory=dict)
@@ -250,6 +251,28 @@ def _bad_months(label: str, months: pa.ChunkedArray) -> list[str]:
     return [f"{label}, row {r + 2}, column 'Month': {months[int(r)].as_py()!r} is not a month written YYYY-MM" for r in rows]
 
 
+def street_tables(files: list[StreetFile]) -> Iterator[tuple[str, pa.Table]]:
+    """Yield (label, table) for each file whose header and months are valid.
+
+    Problems (a wrong header, rows whose month is not ``YYYY-MM``) are collected over
+    all files and raised together as one ``InputDataError`` after the last file.
+    """
+    problems: list[str] = []
+    for street_file in files:
+        table = _read_table(street_file)
+        header = _header_problem(street_file.label, table.column_names)
+        if header:
+            problems.append(header)
+            continue
+        table = table.rename_columns(list(POLICE_UK_COLUMNS))
+        bad_months = _bad_months(street_file.label, table["Month"])
+        problems.extend(bad_months)
+        if not bad_months and not problems:
+            yield street_file.label, table
+    if problems:
+        raise InputDataError(list_problems("The police data has problems; nothing was changed:", problems))
+
+
 def scan_street_files(files: list[StreetFile], selector: AreaSelector) -> tuple[pa.Table, ScanSummary]:
     """Read every file, keep the rows in the selected areas, and count the rest.
 
@@ -260,49 +283,38 @@ def scan_street_files(files: list[StreetFile], selector: AreaSelector) -> tuple[
     """
     summary = ScanSummary()
     kept: list[pa.Table] = []
-    problems: list[str] = []
     months: set[str] = set()
     order = 0
-    for street_file in files:
-        table = _read_table(street_file)
-        header = _header_problem(street_file.label, table.column_names)
-        if header:
-            problems.append(header)
-            continue
-        table = table.rename_columns(list(POLICE_UK_COLUMNS))
-        problems.extend(_bad_months(street_file.label, table["Month"]))
-        summary.files.append(street_file.label)
+    for label, table in street_tables(files):
+        summary.files.append(label)
         summary.force_rows += table.num_rows
         months.update(pc.unique(table["Month"]).to_pylist())
-
         located = pc.not_equal(table["LSOA code"], "")
-        summary.unlocated_rows += _unlocated_unrepeated(table, located)
+        repeats = pc.sum(unlocated_repeats(table, located)).as_py() or 0
+        summary.unlocated_repeat_rows += repeats
+        summary.unlocated_rows += (pc.sum(pc.invert(located)).as_py() or 0) - repeats
 
         area = selector.assign(table)
         positions = pa.array(np.arange(order, order + table.num_rows))
         order += table.num_rows
         table = table.append_column("area", area).append_column("_order", positions)
         kept.append(table.filter(pc.is_valid(area)))
-        log.debug("read %s: %d rows, %d in the areas", street_file.label, table.num_rows, kept[-1].num_rows)
-    if problems:
-        raise InputDataError(list_problems("The police data has problems; nothing was changed:", problems))
+        log.debug("read %s: %d rows, %d in the areas", label, table.num_rows, kept[-1].num_rows)
     summary.months_in_input = sorted(m for m in months if m)
     if not kept:
         raise InputDataError("No police.uk street-level rows were read: check inputs.police in the params file.")
     return pa.concat_tables(kept), summary
 
 
-def _unlocated_unrepeated(table: pa.Table, located: pa.ChunkedArray) -> int:
-    """Rows with no LSOA, less those repeating the Crime ID of a located row in the same file.
+def unlocated_repeats(table: pa.Table, located: pa.ChunkedArray) -> pa.ChunkedArray:
+    """True for rows with no LSOA that repeat the Crime ID of a located row in the same file.
 
     police.uk sometimes publishes a crime twice in one month's file, once located and
     once as 'No Location'; the located row is the one that counts.
     """
     ids = table["Crime ID"]
     located_ids = pc.unique(pc.filter(ids, pc.and_(located, pc.not_equal(ids, ""))))
-    unlocated = pc.invert(located)
-    repeats = pc.and_(unlocated, pc.is_in(ids, value_set=located_ids))
-    return pc.sum(unlocated).as_py() - (pc.sum(repeats).as_py() or 0)
+    return pc.and_(pc.invert(located), pc.is_in(ids, value_set=located_ids))
 
 
 def load_crime_type_map() -> pd.DataFrame:

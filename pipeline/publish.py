@@ -225,7 +225,7 @@ def export_html(notebook_path: Path, html_path: Path, title: str, lang: str = "e
     )
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(page, encoding="utf-8")
-    log.info("Published %s", html_path)
+    log.debug("Wrote %s", html_path)
     return html_path
 
 
@@ -249,3 +249,25 @@ def replace_folder_atomically(staging: Path, final: Path) -> None:
         raise
     if previous.exists():
         shutil.rmtree(previous)
+
+
+def paragraph(text: str, css_class: str | None = None) -> Any:
+    """A paragraph of generated text for a notebook, escaped."""
+    from IPython.display import HTML
+
+    attribute = f' class="{css_class}"' if css_class else ""
+    return HTML(f"<p{attribute}>{html.escape(text)}</p>")
+
+
+def bullet_list(items: list[str]) -> Any:
+    """A bulleted list of generated sentences for a notebook, escaped."""
+    from IPython.display import HTML
+
+    return HTML("<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>")
+
+
+def heading(text: str, level: int = 1) -> Any:
+    """A heading whose text is generated (e.g. the area's name), escaped."""
+    from IPython.display import HTML
+
+    return HTML(f"<h{level}>{html.escape(text)}</h{level}>")

@@ -200,3 +200,77 @@ def comparison_windows_text(period_end: str, before: list[str], after: list[str]
         "months_compared": str(len(after)),
         "left_out": ", ".join(month_label(m) for m in window if m not in set(after)),
     }
+
+
+def _change_phrase(row: pd.Series) -> str:
+    if row["comparison_count"] == 0:
+        return "with none in the same months of the year before"
+    if row["change"] == 0:
+        return "the same as in the same months of the year before"
+    direction = "up" if row["change"] > 0 else "down"
+    return f"{direction} {abs(row['pct_change']):.1f}% on the same months of the year before ({row['comparison_count']:,})"
+
+
+def _verdict_phrase(verdict: str) -> str:
+    if verdict.startswith("significant"):
+        return f"a statistically {verdict}"
+    if verdict == "no significant change":
+        return "within normal month-to-month variation (not statistically significant)"
+    return verdict
+
+
+def key_findings(
+    area: str, comparison: pd.DataFrame, rates: pd.DataFrame, windows: dict[str, str]
+) -> list[str]:
+    """Plain-English key findings generated from the comparison and the rates.
+
+    ``comparison`` is from ``compare_windows`` for the assessed area; ``rates`` from
+    ``window_rates`` with the assessed area first; ``windows`` from
+    ``comparison_windows_text``. Every number in the sentences comes from those tables.
+    """
+    findings: list[str] = []
+    by_type = comparison.set_index("crime_type")
+    months = int(windows["months_compared"])
+    if windows["left_out"]:
+        findings.append(
+            f"Comparisons cover {months} of the 12 months: {windows['left_out']} "
+            "left out because the same month is missing or partial in one of the two windows."
+        )
+    for label, name in ((ALL_CRIME_EXCL_ASB, "crimes (excluding anti-social behaviour)"), (ASB, "anti-social behaviour incidents")):
+        if label not in by_type.index:
+            continue
+        row = by_type.loc[label]
+        findings.append(
+            f"In the {months} months of {windows['assessment']} with data in both years, police recorded "
+            f"{row['assessment_count']:,} {name} in {area}, {_change_phrase(row)}: {_verdict_phrase(row['verdict'])}."
+        )
+    types = comparison[~comparison["crime_type"].isin([ALL_CRIME_EXCL_ASB])]
+    for verdict, word in (("significant increase", "increases"), ("significant decrease", "decreases")):
+        hits = types[types["verdict"] == verdict].sort_values("pct_change", ascending=verdict.endswith("decrease"))
+        if hits.empty:
+            findings.append(f"No crime type showed a statistically significant {verdict.split()[1]}.")
+        else:
+            listed = "; ".join(f"{r.crime_type} ({r.pct_change:+.1f}%, {r.comparison_count:,} to {r.assessment_count:,})" for r in hits.itertuples())
+            findings.append(f"Statistically significant {word}: {listed}.")
+    crimes_only = types[types["crime_type"] != ASB]
+    if not crimes_only.empty and by_type.loc[ALL_CRIME_EXCL_ASB, "assessment_count"] > 0:
+        top = crimes_only.sort_values("assessment_count", ascending=False).iloc[0]
+        share = 100 * top["assessment_count"] / by_type.loc[ALL_CRIME_EXCL_ASB, "assessment_count"]
+        findings.append(f"{top['crime_type']} is the largest category of crime: {share:.0f}% of crimes excluding ASB.")
+    rate_column = f"{ALL_CRIME_EXCL_ASB} rate"
+    if len(rates) > 1 and rate_column in rates:
+        own = rates.iloc[0][rate_column]
+        others = rates.iloc[1:].sort_values(rate_column, ascending=False)
+        lower = [f"{r['area']} ({r[rate_column]:.1f})" for _, r in others.iterrows() if r[rate_column] > own]
+        higher = [f"{r['area']} ({r[rate_column]:.1f})" for _, r in others.iterrows() if r[rate_column] <= own]
+        parts = []
+        if lower:
+            parts.append("lower than " + ", ".join(lower))
+        if higher:
+            parts.append("higher than or equal to " + ", ".join(higher))
+        findings.append(
+            f"{area}'s rate of {own:.1f} crimes (excluding ASB) per 1,000 residents in {windows['assessment']} is "
+            + " and ".join(parts)
+            + "."
+        )
+    return findings

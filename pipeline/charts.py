@@ -1,0 +1,84 @@
+"""Charts for the published documents, each returned with alt text written from its data.
+
+A chart without alt text cannot be published (``publish.figure_html`` refuses it), so
+every function here returns ``(figure, alt_text)``. Missing months are drawn as gaps,
+never as zeros.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # published charts are rendered to PNG; no screen is needed
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from pipeline.months import month_label, month_range  # noqa: E402
+
+sns.set_theme(style="whitegrid", context="notebook")
+AREA_COLOUR = "#1d70b8"
+OTHER_COLOUR = "#b1b4b6"
+WINDOW_COLOUR = "#ffdd00"
+
+
+def monthly_small_multiples(
+    monthly: pd.DataFrame, first: str, last: str, window: list[str], area: str, columns: list[str]
+) -> tuple[plt.Figure, str]:
+    """Monthly counts for several crime types, one panel each, assessment window shaded.
+
+    ``monthly`` holds usable months only (rows) by crime type (columns); months from
+    ``first`` to ``last`` that it lacks are drawn as gaps.
+    """
+    months = month_range(first, last)
+    full = monthly.reindex(months)  # missing months become NaN: a gap, not a zero
+    missing = [m for m in months if m not in monthly.index]
+    n = len(columns)
+    cols = 2
+    rows = int(np.ceil(n / cols))
+    figure, axes = plt.subplots(rows, cols, figsize=(10, 2.6 * rows), sharex=True, squeeze=False)
+    x = np.arange(len(months))
+    start, end = months.index(window[0]), months.index(window[-1])
+    for axis, column in zip(axes.flat, columns):
+        axis.axvspan(start - 0.5, end + 0.5, color=WINDOW_COLOUR, alpha=0.35, lw=0)
+        axis.plot(x, full[column].to_numpy(dtype=float), color=AREA_COLOUR, marker="o", markersize=2.5)
+        axis.set_title(column, fontsize=10, loc="left")
+        axis.set_ylim(bottom=0)
+        axis.set_ylabel("per month", fontsize=8)
+    for axis in axes.flat[n:]:
+        axis.set_visible(False)
+    ticks = [i for i, m in enumerate(months) if m.endswith("-01") or i == 0]
+    for axis in axes[-1]:
+        axis.set_xticks(ticks, [month_label(months[i]) for i in ticks], rotation=0, fontsize=8)
+    figure.suptitle(f"Police recorded crime per month, {area}", x=0.01, ha="left", fontsize=12)
+    figure.tight_layout()
+    ranges = "; ".join(
+        f"{c} {int(np.nanmin(full[c])):,} to {int(np.nanmax(full[c])):,}" for c in columns if full[c].notna().any()
+    )
+    alt = (
+        f"Line charts, one per crime type, of police recorded crime per month in {area} from "
+        f"{month_label(first)} to {month_label(last)}, with the assessment window "
+        f"({month_label(window[0])} to {month_label(window[-1])}) shaded. Monthly counts ranged: {ranges}."
+    )
+    if missing:
+        alt += " No data for " + ", ".join(month_label(m) for m in missing) + ", shown as a gap."
+    return figure, alt
+
+
+def comparator_bars(rates: pd.DataFrame, column: str, label: str, area: str) -> tuple[plt.Figure, str]:
+    """Horizontal bars of a rate per 1,000 for each area, the assessed area highlighted."""
+    ordered = rates.sort_values(column)
+    figure, axis = plt.subplots(figsize=(8, 0.6 * len(ordered) + 1.2))
+    colours = [AREA_COLOUR if a == area else OTHER_COLOUR for a in ordered["area"]]
+    axis.barh(ordered["area"], ordered[column], color=colours)
+    for y, value in enumerate(ordered[column]):
+        axis.text(value, y, f" {value:.1f}", va="center", fontsize=9)
+    axis.set_xlabel(label)
+    axis.set_ylabel("")
+    axis.margins(x=0.15)
+    figure.tight_layout()
+    listed = "; ".join(f"{r['area']} {r[column]:.1f}" for _, r in ordered.iloc[::-1].iterrows())
+    alt = f"Bar chart of {label[0].lower() + label[1:]} by area, highest first: {listed}. {area} is highlighted."
+    return figure, alt

@@ -1,0 +1,171 @@
+"""Tables and sentences for the strategic assessment, built from the stages' results.
+
+Each function returns a frame with the column names the report prints (the CSV beside
+the HTML gets the same columns, with numbers left as numbers) or plain sentences.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import pandas as pd
+
+from pipeline.months import month_label
+from pipeline.params import Params
+from pipeline.police import ALL_CRIME_EXCL_ASB, ASB, ScanSummary
+
+
+def count(value: Any) -> str:
+    """A whole number with thousands separators."""
+    return f"{int(value):,}"
+
+
+def percent_change(value: Any) -> str:
+    """A signed percentage to one decimal place, or n/a."""
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:+.1f}%"
+
+
+def one_decimal(value: Any) -> str:
+    """A number to one decimal place."""
+    return f"{value:,.1f}"
+
+
+def _order_types(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Crime types alphabetically, with ASB and the all-crime total last."""
+    rank = frame[column].map({ASB: 1, ALL_CRIME_EXCL_ASB: 2}).fillna(0)
+    return frame.assign(_rank=rank).sort_values(["_rank", column]).drop(columns="_rank")
+
+
+def comparison_table(
+    comparison: pd.DataFrame, rates: pd.Series, windows: dict[str, str]
+) -> tuple[pd.DataFrame, dict[str, Callable[[Any], str]]]:
+    """The main crime table: counts in both windows, change, significance, rate per 1,000.
+
+    ``rates`` is the assessed area's row of ``trends.window_rates``.
+    """
+    frame = _order_types(comparison, "crime_type")
+
+    def interval(row: pd.Series) -> str:
+        if math.isnan(row["rate_ratio"]):
+            return "n/a"
+        return f"{row['rate_ratio']:.2f} ({row['ci_low']:.2f} to {row['ci_high']:.2f})"
+
+    table = pd.DataFrame(
+        {
+            "Crime type": frame["crime_type"],
+            f"{windows['comparison']}": frame["comparison_count"],
+            f"{windows['assessment']}": frame["assessment_count"],
+            "Change": frame["change"],
+            "% change": frame["pct_change"].round(1),
+            "Rate ratio (95% CI)": frame.apply(interval, axis=1),
+            "Significance": frame["verdict"],
+            "Rate per 1,000 residents": [round(rates.get(f"{t} rate", math.nan), 2) for t in frame["crime_type"]],
+        }
+    )
+    formats = {
+        windows["comparison"]: count,
+        windows["assessment"]: count,
+        "Change": lambda v: f"{int(v):+,}",
+        "% change": percent_change,
+        "Rate per 1,000 residents": lambda v: f"{v:.2f}",
+    }
+    return table.reset_index(drop=True), formats
+
+
+def financial_year_table(fy_counts: pd.DataFrame) -> pd.DataFrame:
+    """Counts per complete financial year, one row per crime type."""
+    frame = fy_counts.reset_index().rename(columns={"crime_type": "Crime type"})
+    return _order_types(frame, "Crime type").reset_index(drop=True)
+
+
+def comparator_table(rates: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """Rates per 1,000 for the assessed area and its comparators, with each population's source."""
+    populations = {a.name: a.population for a in params.all_areas}
+    rows = []
+    for _, r in rates.iterrows():
+        population = populations[r["area"]]
+        source = f"{population.source} ({population.year})"
+        if population.illustrative:
+            source += " - illustrative, not checked against the source"
+        rows.append(
+            {
+                "Area": r["area"],
+                "Crimes excluding ASB per 1,000": round(r.get(f"{ALL_CRIME_EXCL_ASB} rate", math.nan), 1),
+                "ASB incidents per 1,000": round(r.get(f"{ASB} rate", math.nan), 1),
+                "Months of data": int(r["months_present"]),
+                "Population": int(population.value),
+                "Population source": source,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def population_caveats(params: Params) -> list[str]:
+    """Warnings about the population figures behind the rates, for the report."""
+    notes = []
+    years = sorted({a.population.year for a in params.all_areas})
+    if len(years) > 1:
+        notes.append(
+            "The population estimates are for different years ("
+            + ", ".join(f"{a.name} {a.population.year}" for a in params.all_areas)
+            + "), so the rates are not strictly like for like; a small difference between areas should not be read as real."
+        )
+    illustrative = [a.name for a in params.all_areas if a.population.illustrative]
+    if illustrative:
+        notes.append(
+            "Population figures for " + ", ".join(illustrative) + " are marked illustrative in the params file: "
+            "they were not checked against their source, so those rates are indicative only."
+        )
+    return notes
+
+
+def coverage_table(coverage: pd.DataFrame) -> pd.DataFrame:
+    """The months that are missing or partial, with the reason, for each area."""
+    gaps = coverage[coverage["status"] != "present"]
+    return pd.DataFrame(
+        {
+            "Area": gaps["area"],
+            "Month": gaps["month"].map(month_label),
+            "Status": gaps["status"],
+            "Rows": gaps["rows"],
+            "Why": gaps["note"],
+        }
+    ).reset_index(drop=True)
+
+
+def data_quality_facts(summary: ScanSummary, coverage: pd.DataFrame, area: str) -> list[str]:
+    """Sentences on what was read and what could not be used."""
+    own = coverage[coverage["area"] == area]
+    present = own[own["status"] == "present"]
+    facts = [
+        f"{summary.force_rows:,} rows were read from {len(summary.files)} police.uk file(s), "
+        f"covering {len(summary.months_in_input)} months "
+        f"({month_label(summary.months_in_input[0])} to {month_label(summary.months_in_input[-1])})."
+        if summary.months_in_input
+        else "No months were found in the inputs.",
+        f"{area} has usable data for {len(present)} of the {len(own)} months from "
+        f"{month_label(own['month'].iloc[0])} to {month_label(own['month'].iloc[-1])}.",
+        f"{summary.unlocated_rows:,} rows ({100 * summary.unlocated_share:.1f}% of the rows read) have no location "
+        "and cannot be attributed to any area; they are left out of every count, so counts for the area "
+        "are slightly lower than the crimes its residents reported.",
+    ]
+    if summary.unlocated_repeat_rows:
+        facts.append(
+            f"{summary.unlocated_repeat_rows:,} further rows with no location repeat the Crime ID of a located "
+            "row in the same month and were not counted twice."
+        )
+    facts.append(
+        f"{summary.repeated_id_rows:,} rows in the areas repeated a Crime ID already counted "
+        f"({summary.repeated_ids:,} distinct IDs) and were counted once. Rows without a Crime ID "
+        "(anti-social behaviour) are never removed as duplicates: separate incidents can share a map point."
+    )
+    if summary.legacy_labels:
+        mapped = ", ".join(f"'{k}' ({v:,} rows)" for k, v in sorted(summary.legacy_labels.items()))
+        facts.append(f"Legacy crime-type labels were mapped to current police.uk categories: {mapped}.")
+    else:
+        facts.append("No legacy crime-type labels were found; all crime types are as currently published.")
+    if summary.unknown_crime_types:
+        listed = ", ".join(f"'{k}' ({v:,} rows)" for k, v in sorted(summary.unknown_crime_types.items()))
+        facts.append(f"Crime types not in the police.uk list were kept as published: {listed}.")
+    return facts
