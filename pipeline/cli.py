@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.DEBUG if args.debug else logging.INFO)
     if not args.debug:
         # papermill logs every cell's start; the run prints its own progress instead.
         logging.getLogger("papermill").setLevel(logging.WARNING)

@@ -94,6 +94,9 @@ class Params(_Strict):
     comparators: list[AreaDefinition] = Field(default_factory=list)
     inputs: Inputs
     output_dir: Path
+    processed_dir: Path = Field(
+        default=Path("data/processed"), description="Where stage outputs go; each run uses a sub-folder named like output_dir."
+    )
     partial_month_threshold: float = Field(
         default=0.5,
         gt=0,
@@ -104,7 +107,7 @@ class Params(_Strict):
         default=5, ge=0, description="Counts from 1 to this, below whole-area level, are suppressed in published tables."
     )
 
-    @field_validator("period_end")
+    @field_validator("period_end", mode="before")
     @classmethod
     def _month(cls, value: Any) -> str:
         if not isinstance(value, str) or not MONTH_PATTERN.match(value):

@@ -27,7 +27,6 @@ from pipeline.publish import export_html, replace_folder_atomically
 log = logging.getLogger(__name__)
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-PROCESSED_DIR = Path("data/processed")
 KERNEL_NAME = "python3"
 KEY_PACKAGES = (
     "pandas",
@@ -146,8 +145,10 @@ def run_assessment(params_path: str | Path, stages: tuple[Stage, ...] = STAGES) 
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
-    processed = (PROCESSED_DIR / params.run_name).resolve()
+    processed = (params.processed_dir / params.run_name).resolve()
     handler = logging.FileHandler(staging / "run.log", encoding="utf-8")
+    # The run's log file records the package's debug detail whatever the console shows.
+    logging.getLogger("pipeline").setLevel(logging.DEBUG)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger().addHandler(handler)
     record: dict[str, Any] = {

@@ -14,11 +14,13 @@ crime counts show, which a plain Poisson test of two totals ignores.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from pipeline.months import (
     assessment_window,
@@ -68,9 +70,12 @@ def change_significance(before: list[int] | np.ndarray, after: list[int] | np.nd
     window = np.concatenate([np.zeros(len(before)), np.ones(len(after))])
     design = sm.add_constant(window)
     model = sm.GLM(counts, design, family=sm.families.Poisson())
-    poisson_fit = model.fit()
-    dispersion = max(1.0, poisson_fit.pearson_chi2 / poisson_fit.df_resid)
-    fit = model.fit(scale=dispersion, use_t=True)
+    with warnings.catch_warnings():
+        # Identical counts in every month fit perfectly; the floor on the dispersion covers it.
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
+        poisson_fit = model.fit()
+        dispersion = max(1.0, poisson_fit.pearson_chi2 / poisson_fit.df_resid)
+        fit = model.fit(scale=dispersion, use_t=True)
     low, high = fit.conf_int(alpha=SIGNIFICANCE_LEVEL)[1]
     p_value = float(fit.pvalues[1])
     ratio = float(np.exp(fit.params[1]))
@@ -175,20 +180,20 @@ def window_rates(
     return pd.DataFrame(records)
 
 
-def financial_year_counts(monthly: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def financial_year_counts(monthly: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     """Counts per financial year (April to March) for the complete years in ``monthly``.
 
     ``monthly`` holds usable months only. A financial year counts as complete when all
     12 of its months are usable. Returns (a table with one row per crime type and one
-    column per complete year, the incomplete years' labels).
+    column per complete year, the incomplete years with their number of usable months).
     """
-    months = list(monthly.index)
+    months = set(monthly.index)
     years = sorted({financial_year(m) for m in months})
-    complete = [y for y in years if set(financial_year_months(y)) <= set(months)]
-    incomplete = [y for y in years if y not in complete]
+    usable = {y: len(set(financial_year_months(y)) & months) for y in years}
+    complete = [y for y in years if usable[y] == 12]
     table = pd.DataFrame({year: monthly.loc[financial_year_months(year)].sum() for year in complete})
     table.index.name = "crime_type"
-    return table.astype(int), incomplete
+    return table.astype(int), {y: n for y, n in usable.items() if n < 12}
 
 
 def comparison_windows_text(period_end: str, before: list[str], after: list[str]) -> dict[str, str]:
@@ -244,7 +249,8 @@ def key_findings(
             f"In the {months} months of {windows['assessment']} with data in both years, police recorded "
             f"{row['assessment_count']:,} {name} in {area}, {_change_phrase(row)}: {_verdict_phrase(row['verdict'])}."
         )
-    types = comparison[~comparison["crime_type"].isin([ALL_CRIME_EXCL_ASB])]
+    # ASB incidents are not crimes and have their own sentence above.
+    types = comparison[~comparison["crime_type"].isin([ALL_CRIME_EXCL_ASB, ASB])]
     for verdict, word in (("significant increase", "increases"), ("significant decrease", "decreases")):
         hits = types[types["verdict"] == verdict].sort_values("pct_change", ascending=verdict.endswith("decrease"))
         if hits.empty:
@@ -252,9 +258,8 @@ def key_findings(
         else:
             listed = "; ".join(f"{r.crime_type} ({r.pct_change:+.1f}%, {r.comparison_count:,} to {r.assessment_count:,})" for r in hits.itertuples())
             findings.append(f"Statistically significant {word}: {listed}.")
-    crimes_only = types[types["crime_type"] != ASB]
-    if not crimes_only.empty and by_type.loc[ALL_CRIME_EXCL_ASB, "assessment_count"] > 0:
-        top = crimes_only.sort_values("assessment_count", ascending=False).iloc[0]
+    if not types.empty and by_type.loc[ALL_CRIME_EXCL_ASB, "assessment_count"] > 0:
+        top = types.sort_values("assessment_count", ascending=False).iloc[0]
         share = 100 * top["assessment_count"] / by_type.loc[ALL_CRIME_EXCL_ASB, "assessment_count"]
         findings.append(f"{top['crime_type']} is the largest category of crime: {share:.0f}% of crimes excluding ASB.")
     rate_column = f"{ALL_CRIME_EXCL_ASB} rate"

@@ -1,0 +1,154 @@
+"""The real notebooks, run through papermill and nbconvert on a tiny fixture of real data."""
+
+import csv
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import TINY_AREA_CODES
+from pipeline.cli import main
+from pipeline.errors import StageError
+from pipeline.run import run_assessment
+
+pytestmark = pytest.mark.e2e
+
+
+def _params(tmp_path: Path, police: Path, lookup: Path) -> Path:
+    def area(name: str, population: int) -> dict:
+        return {"name": name, "lsoa_lookup": str(lookup), "population": {"value": population, "year": 2020, "source": "test figure"}}
+
+    settings = {
+        "title": "Tiny Strategic Assessment",
+        "area": area("Tiny South Glos", 8000),
+        "comparators": [area("Tiny Bristol", 9000)],
+        "period_end": "2020-12",
+        "trend_years": 1,
+        "inputs": {"police": [str(police)]},
+        "output_dir": str(tmp_path / "outputs/tiny"),
+        "processed_dir": str(tmp_path / "processed"),
+        # Five LSOAs have about 40 rows a month, so ordinary variation can halve a month;
+        # a lower threshold keeps the partial-month check for real gaps.
+        "partial_month_threshold": 0.3,
+    }
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    return path
+
+
+def _expected_counts(folder: Path, codes: list[str]) -> dict[tuple[str, str], int]:
+    """Count the fixture's rows by (month, crime type) with the csv module, Crime IDs once."""
+    counts: dict[tuple[str, str], int] = {}
+    seen: set[str] = set()
+    for path in sorted(folder.rglob("*-street.csv")):
+        with open(path, newline="", encoding="utf-8") as handle:
+            for row in list(csv.reader(handle))[1:]:
+                if row[7] not in codes or (row[0] and row[0] in seen):
+                    continue
+                seen.add(row[0])
+                counts[(row[1], row[9])] = counts.get((row[1], row[9]), 0) + 1
+    return counts
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, tiny_police_folder):
+    tmp_path = tmp_path_factory.mktemp("e2e")
+    params = _params(tmp_path, tiny_police_folder, tiny_police_folder / "lookup.csv")
+    report = run_assessment(params)
+    return tmp_path, params, report
+
+
+def test_report_is_published_accessible_and_self_contained(published):
+    _, _, report = published
+    assert report.name == "strategic-assessment.html"
+    page = report.read_text(encoding="utf-8")
+    assert '<html lang="en-GB">' in page
+    assert "<h1>Tiny Strategic Assessment</h1>" in page
+    assert '<nav class="toc"' in page and 'href="#key-findings"' in page
+    assert "<script" not in page
+    assert not re.search(r'(src|href)="https?://', page)
+    assert "import " not in page and "validate_params" not in page  # no code cells
+    images = re.findall(r"<img[^>]*>", page)
+    assert len(images) == 2
+    assert all(re.search(r'alt="[^"]{40,}"', img) and 'src="data:image/png;base64,' in img for img in images)
+    assert "<caption>" in page and '<th scope="col">' in page
+    for section in ("Key findings", "Crime in the assessment window", "Financial years", "Compared with elsewhere", "Data quality", "Methods and sources"):
+        assert f">{section}</h2>" in page
+
+
+def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police_folder):
+    _, _, report = published
+    expected = _expected_counts(tiny_police_folder, TINY_AREA_CODES["Tiny South Glos"])
+    # July 2019 is missing from the data, so July 2020 is left out too: 11 months each.
+    before = [f"2019-{m:02d}" for m in range(1, 13) if m != 7]
+    after = [f"2020-{m:02d}" for m in range(1, 13) if m != 7]
+    with open(report.parent / "tables/crime-by-type.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = {r["Crime type"]: r for r in csv.DictReader(handle)}
+    for crime_type in ("Violence and sexual offences", "Anti-social behaviour"):
+        row = rows[crime_type]
+        assert int(row["Jan 2019 to Dec 2019"]) == sum(expected.get((m, crime_type), 0) for m in before)
+        assert int(row["Jan 2020 to Dec 2020"]) == sum(expected.get((m, crime_type), 0) for m in after)
+    all_crime = sum(v for (m, t), v in expected.items() if m in after and t != "Anti-social behaviour")
+    assert int(rows["All crime (excluding ASB)"]["Jan 2020 to Dec 2020"]) == all_crime
+    # Rate per 1,000 uses all 12 usable months of 2020 over the population of 8,000.
+    year_2020 = sum(v for (m, t), v in expected.items() if m.startswith("2020") and t != "Anti-social behaviour")
+    assert float(rows["All crime (excluding ASB)"]["Rate per 1,000 residents"]) == pytest.approx(year_2020 / 8, abs=0.01)
+    tables = sorted(p.name for p in (report.parent / "tables").iterdir())
+    # The fixture (Jan 2019 to Dec 2020, July 2019 missing) holds no complete financial year.
+    assert tables == ["comparator-rates.csv", "crime-by-type.csv", "missing-months.csv", "monthly-counts.csv"]
+    page = report.read_text(encoding="utf-8")
+    assert "Not shown, because the data does not cover all 12 months: 2018/19 (3 months), 2019/20 (11 months), 2020/21 (9 months)." in page
+    assert "No complete financial year is available in the data." in page
+    with open(report.parent / "tables/missing-months.csv", encoding="utf-8-sig", newline="") as handle:
+        gaps = list(csv.DictReader(handle))
+    assert [(g["Area"], g["Month"], g["Status"]) for g in gaps] == [("Tiny South Glos", "Jul 2019", "missing")]
+
+
+def test_run_record_and_log(published, tiny_police_folder):
+    _, _, report = published
+    record = json.loads((report.parent / "run.json").read_text(encoding="utf-8"))
+    assert record["status"] == "succeeded"
+    assert [s["name"] for s in record["stages"]] == ["police", "report"]
+    assert all(s["seconds"] > 0 for s in record["stages"])
+    lookup = (tiny_police_folder / "lookup.csv").resolve()
+    fingerprints = {i["path"]: i["sha256"] for i in record["inputs"]}
+    assert fingerprints[str(lookup)] == hashlib.sha256(lookup.read_bytes()).hexdigest()
+    assert len(fingerprints) == 24  # 23 month files and the lookup
+    assert record["versions"]["python"].startswith("3.11")
+    assert record["params"]["period_end"] == "2020-12"
+    assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 2
+    assert sorted(p.name for p in (report.parent / "notebooks").iterdir()) == ["01_police_data.ipynb", "10_strategic_assessment.ipynb"]
+
+
+def test_a_failing_stage_names_the_notebook_and_keeps_the_last_outputs(published, tmp_path):
+    run_root, params_path, report = published
+    before = report.read_bytes()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "2020-01-x-street.csv").write_text("Crime ID,Month,Oops\n1,2020-01,x\n", encoding="utf-8")
+    settings = yaml.safe_load(params_path.read_text(encoding="utf-8"))
+    settings["inputs"]["police"] = [str(broken)]
+    bad_params = tmp_path / "broken.yaml"
+    bad_params.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    with pytest.raises(StageError) as caught:
+        run_assessment(bad_params)
+    message = str(caught.value)
+    assert "Stage 'police' failed in notebook 01_police_data.ipynb, cell" in message
+    assert "InputDataError" in message and "2020-01-x-street.csv: the header is not the police.uk" in message
+    assert "were left unchanged" in message
+    assert report.read_bytes() == before
+    assert (report.parent.with_name("tiny.failed") / "notebooks/01_police_data.ipynb").is_file()
+
+
+def test_cli_prints_errors_without_a_traceback(published, tmp_path, capsys):
+    _, params_path, _ = published
+    assert main(["check", str(params_path)]) == 0
+    assert "is valid: Tiny South Glos" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("period_end: 2020-13\n", encoding="utf-8")
+    assert main(["run", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "Error: Problems in" in err and "period_end" in err and "Traceback" not in err

@@ -1,0 +1,100 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.errors import ParamsError
+from pipeline.params import load_params, params_as_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _write(tmp_path: Path, settings: dict) -> Path:
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    return path
+
+
+def _valid(tmp_path: Path) -> dict:
+    data = tmp_path / "street.csv"
+    data.write_text("x", encoding="utf-8")
+    return {
+        "area": {
+            "name": "Alphaton",
+            "lsoa_name_prefixes": ["Alphaton"],
+            "population": {"value": 1000, "year": 2020, "source": "test"},
+        },
+        "period_end": "2020-12",
+        "inputs": {"police": [str(data)]},
+        "output_dir": str(tmp_path / "out"),
+    }
+
+
+def test_the_default_params_file_is_valid():
+    params = load_params(ROOT / "params/south-gloucestershire.yaml")
+    assert params.area.name == "South Gloucestershire"
+    assert params.period_end == "2020-12"
+    assert params.area.population.value == 277600
+    assert [c.name for c in params.comparators] == ["Bristol", "Bath and North East Somerset", "North Somerset"]
+
+
+def test_valid_params_load_with_defaults(tmp_path):
+    params = load_params(_write(tmp_path, _valid(tmp_path)))
+    assert params.trend_years == 2
+    assert params.partial_month_threshold == 0.5
+    assert params.run_name == "out"
+    assert params_as_dict(params)["output_dir"] == str((tmp_path / "out").resolve())
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    settings = _valid(tmp_path)
+    settings["period_end"] = "2020-13"
+    settings["area"]["population"]["value"] = -5
+    settings["inputs"]["police"] = [str(tmp_path / "nowhere.csv")]
+    settings["colour_scheme"] = "blue"
+    with pytest.raises(ParamsError) as caught:
+        load_params(_write(tmp_path, settings))
+    message = str(caught.value)
+    assert "params.yaml" in message
+    assert "period_end: must be a month written YYYY-MM, like 2020-12 (found '2020-13')" in message
+    assert "area.population.value" in message and "greater than 0" in message and "-5" in message
+    assert "nowhere.csv" in message and "input not found" in message
+    assert "colour_scheme: not a recognised setting" in message
+
+
+def test_month_given_as_a_number_is_rejected(tmp_path):
+    settings = _valid(tmp_path)
+    settings["period_end"] = 202012
+    with pytest.raises(ParamsError, match="period_end: must be a month written YYYY-MM"):
+        load_params(_write(tmp_path, settings))
+
+
+def test_area_needs_exactly_one_definition(tmp_path):
+    settings = _valid(tmp_path)
+    del settings["area"]["lsoa_name_prefixes"]
+    with pytest.raises(ParamsError, match="give exactly one of lsoa_name_prefixes"):
+        load_params(_write(tmp_path, settings))
+
+
+def test_a_missing_setting_is_named(tmp_path):
+    settings = _valid(tmp_path)
+    del settings["output_dir"]
+    with pytest.raises(ParamsError) as caught:
+        load_params(_write(tmp_path, settings))
+    assert "output_dir: this setting is required but missing" in str(caught.value)
+
+
+def test_repeated_area_names_are_rejected(tmp_path):
+    settings = _valid(tmp_path)
+    settings["comparators"] = [settings["area"]]
+    with pytest.raises(ParamsError, match="each area needs its own name; repeated: Alphaton"):
+        load_params(_write(tmp_path, settings))
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ParamsError, match="Params file not found"):
+        load_params(tmp_path / "absent.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("area: [unclosed", encoding="utf-8")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        load_params(bad)

@@ -1,0 +1,239 @@
+import gzip
+import shutil
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import SHARED_ZIP, area, street_csv_text, street_row, write_street_csv
+from pipeline.errors import InputDataError, ParamsError
+from pipeline.months import month_range
+from pipeline.police import (
+    POLICE_UK_COLUMNS,
+    AreaSelector,
+    coverage_for_areas,
+    find_street_files,
+    month_coverage,
+    read_police_data,
+    read_processed,
+    write_processed,
+)
+
+ROWS = [
+    street_row("2020-01", "Alphaton 001A", "Burglary", "id1"),
+    street_row("2020-01", "Alphaton 002B", "Anti-social behaviour"),
+    street_row("2020-01", "Betaville 001A", "Burglary", "id2"),
+    street_row("2020-01", "", "Drugs", "id3"),
+]
+
+
+@pytest.mark.parametrize("form", ["csv", "csv.gz", "folder", "zip"])
+def test_each_input_form_reads_the_same_rows(tmp_path, form):
+    if form == "csv":
+        inputs = [write_street_csv(tmp_path / "download.csv", ROWS)]
+    elif form == "csv.gz":
+        inputs = [write_street_csv(tmp_path / "download.csv.gz", ROWS)]
+    elif form == "folder":
+        write_street_csv(tmp_path / "data/2020-01/2020-01-test-street.csv", ROWS)
+        # police.uk downloads also hold outcomes files: they must be skipped.
+        write_street_csv(tmp_path / "data/2020-01/2020-01-test-outcomes.csv", [["x"] * 12])
+        inputs = [tmp_path / "data"]
+    else:
+        archive = tmp_path / "archive.zip"
+        with zipfile.ZipFile(archive, "w") as zf:
+            zf.writestr("2020-01/2020-01-test-street.csv", street_csv_text(ROWS))
+            zf.writestr("2020-01/2020-01-test-stop-and-search.csv", "junk")
+        inputs = [archive]
+    crimes, summary = read_police_data(inputs, [area("Alphaton"), area("Betaville")])
+    assert sorted(crimes["crime_id"]) == ["", "id1", "id2"]
+    assert crimes.groupby("area").size().to_dict() == {"Alphaton": 2, "Betaville": 1}
+    assert summary.force_rows == 4
+    assert summary.unlocated_rows == 1
+    assert summary.months_in_input == ["2020-01"]
+
+
+def test_wrong_headers_are_all_named_with_expected_and_found(tmp_path):
+    good = write_street_csv(tmp_path / "good.csv", ROWS)
+    header = list(POLICE_UK_COLUMNS)
+    header[9] = "Offence"
+    bad1 = write_street_csv(tmp_path / "bad1.csv", ROWS, tuple(header))
+    bad2 = write_street_csv(tmp_path / "bad2.csv", [r[:11] for r in ROWS], POLICE_UK_COLUMNS[:11])
+    with pytest.raises(InputDataError) as caught:
+        read_police_data([good, bad1, bad2], [area("Alphaton")])
+    message = str(caught.value)
+    assert "bad1.csv: the header is not the police.uk street-level layout" in message
+    assert "bad2.csv: the header is not the police.uk street-level layout" in message
+    assert "Offence" in message and "expected: Crime ID,Month" in message
+    assert "good.csv" not in message
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeff".encode("utf-8") + street_csv_text(ROWS).encode("utf-8"))
+    crimes, _ = read_police_data([path], [area("Alphaton")])
+    assert len(crimes) == 2
+
+
+def test_every_bad_month_is_listed_with_its_row(tmp_path):
+    rows = [street_row("2020-01"), street_row("Jan 2020"), street_row("2020-1"), street_row("2020-13")]
+    path = write_street_csv(tmp_path / "months.csv", rows)
+    with pytest.raises(InputDataError) as caught:
+        read_police_data([path], [area("Alphaton")])
+    message = str(caught.value)
+    for row, value in ((3, "Jan 2020"), (4, "2020-1"), (5, "2020-13")):
+        assert f"months.csv, row {row}, column 'Month': '{value}' is not a month written YYYY-MM" in message
+    assert "row 2," not in message
+
+
+def test_missing_inputs_and_folders_without_street_files(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputDataError) as caught:
+        find_street_files([tmp_path / "empty", tmp_path / "absent.csv"])
+    assert "empty: no police.uk street-level files" in str(caught.value)
+    assert "absent.csv: not found" in str(caught.value)
+
+
+def test_area_filter_matches_whole_authority_names_not_loose_prefixes(tmp_path):
+    rows = [
+        street_row("2020-01", "Bristol 001A"),
+        street_row("2020-01", "Bristol 023D"),
+        street_row("2020-01", "Bristolton 001A"),  # a different authority that starts the same way
+        street_row("2020-01", "North Somerset 001A"),
+    ]
+    path = write_street_csv(tmp_path / "s.csv", rows)
+    crimes, _ = read_police_data([path], [area("Bristol")])
+    assert sorted(crimes["lsoa_name"]) == ["Bristol 001A", "Bristol 023D"]
+
+
+def test_area_by_lookup_csv(tmp_path):
+    rows = [
+        street_row("2020-01", "Gamma 001A", lsoa_code="E01000001"),
+        street_row("2020-01", "Gamma 001B", lsoa_code="E01000002"),
+        street_row("2020-01", "Gamma 001C", lsoa_code="E01000003"),
+    ]
+    path = write_street_csv(tmp_path / "s.csv", rows)
+    lookup = tmp_path / "lookup.csv"
+    lookup.write_text("lsoa_code,area\nE01000001,North\nE01000003,North\nE01000002,South\n", encoding="utf-8")
+    crimes, _ = read_police_data([path], [area("North", lookup=lookup)])
+    assert sorted(crimes["lsoa_code"]) == ["E01000001", "E01000003"]
+
+
+def test_lookup_problems_and_overlapping_areas(tmp_path):
+    lookup = tmp_path / "lookup.csv"
+    lookup.write_text("code,name\nE1,North\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match="needs columns 'lsoa_code' and 'area'"):
+        AreaSelector([area("North", lookup=lookup)])
+    with pytest.raises(ParamsError, match="'Alphaton' is in both First and Second"):
+        AreaSelector([area("First", prefixes=["Alphaton"]), area("Second", prefixes=["Alphaton"])])
+
+
+def test_legacy_labels_are_mapped_and_counted(tmp_path):
+    rows = [
+        street_row("2012-01", crime_type="Violent crime"),
+        street_row("2012-01", crime_type="Violent crime"),
+        street_row("2012-01", crime_type="Public disorder and weapons"),
+        street_row("2012-01", crime_type="Violence and sexual offences"),
+        street_row("2012-01", crime_type="Space piracy"),
+    ]
+    crimes, summary = read_police_data([write_street_csv(tmp_path / "s.csv", rows)], [area("Alphaton")])
+    assert list(crimes["crime_type"]) == [
+        "Violence and sexual offences",
+        "Violence and sexual offences",
+        "Public order",
+        "Violence and sexual offences",
+        "Space piracy",
+    ]
+    assert list(crimes["crime_type_published"])[0] == "Violent crime"
+    assert summary.legacy_labels == {"Violent crime": 2, "Public disorder and weapons": 1}
+    assert summary.unknown_crime_types == {"Space piracy": 1}
+
+
+def test_repeated_crime_ids_count_once_but_identical_asb_rows_are_kept(tmp_path):
+    asb = street_row("2020-01", crime_type="Anti-social behaviour")
+    rows = [
+        street_row("2020-01", crime_id="A"),
+        street_row("2020-01", crime_id="A"),  # the same crime published twice
+        street_row("2020-01", crime_id="B"),
+        asb,
+        asb,  # two incidents at the same map point: both count
+        street_row("2020-01", "", crime_id="B"),  # B again, as 'No Location'
+        street_row("2020-01", "", crime_id="C"),  # a crime with no location at all
+    ]
+    crimes, summary = read_police_data([write_street_csv(tmp_path / "s.csv", rows)], [area("Alphaton")])
+    assert sorted(crimes["crime_id"]) == ["", "", "A", "B"]
+    assert summary.repeated_id_rows == 1
+    assert summary.repeated_ids == 1
+    assert summary.unlocated_rows == 1  # C only: the unlocated B repeats a located row
+    assert summary.unlocated_repeat_rows == 1
+    assert summary.force_rows == 7
+    assert summary.unlocated_share == pytest.approx(1 / 7)
+
+
+def _crimes_per_month(counts: dict[str, int], area_name: str = "Alphaton") -> pd.DataFrame:
+    months = [m for m, n in counts.items() for _ in range(n)]
+    return pd.DataFrame({"area": area_name, "month": months})
+
+
+def test_month_coverage_finds_missing_and_partial_months():
+    counts = {m: 100 for m in month_range("2020-01", "2020-12")}
+    del counts["2020-03"]  # no file for March
+    counts["2020-07"] = 30  # a partial month: 30 against a median of 100 around it
+    counts["2020-09"] = 60  # low, but above half the median: kept
+    crimes = _crimes_per_month(counts)
+    in_input = [m for m in month_range("2020-01", "2020-12") if m != "2020-03"] + ["2020-05"]
+    coverage = month_coverage(crimes, "Alphaton", "2020-01", "2020-12", in_input, threshold=0.5)
+    status = dict(zip(coverage["month"], coverage["status"]))
+    assert status["2020-03"] == "missing"
+    assert status["2020-07"] == "partial"
+    assert status["2020-09"] == "present"
+    assert sum(s == "present" for s in status.values()) == 10
+    notes = dict(zip(coverage["month"], coverage["note"]))
+    assert notes["2020-03"] == "no data for this month in the inputs"
+    assert notes["2020-07"] == "30 rows against a median of 100 in the months around it"
+
+
+def test_month_in_the_files_but_empty_for_the_area_is_missing():
+    crimes = _crimes_per_month({"2020-01": 50, "2020-03": 50})
+    coverage = coverage_for_areas(crimes, ["Alphaton"], "2020-01", "2020-03", ["2020-01", "2020-02", "2020-03"])
+    row = coverage[coverage["month"] == "2020-02"].iloc[0]
+    assert (row["area"], row["status"], row["note"]) == ("Alphaton", "missing", "no rows for the area")
+
+
+def test_processed_outputs_round_trip(tmp_path):
+    crimes, summary = read_police_data([write_street_csv(tmp_path / "s.csv", ROWS)], [area("Alphaton")])
+    coverage = month_coverage(crimes, "Alphaton", "2020-01", "2020-01", ["2020-01"])
+    write_processed(crimes, coverage, summary, tmp_path / "processed")
+    again, coverage_again, summary_again = read_processed(tmp_path / "processed")
+    pd.testing.assert_frame_equal(again, crimes)
+    assert summary_again == summary
+    with pytest.raises(InputDataError, match="run it first"):
+        read_processed(tmp_path / "nothing-here")
+
+
+@pytest.mark.shared_data
+def test_real_force_archive_against_an_independent_count(tmp_path):
+    """The reader's South Gloucestershire counts match a plain csv-module count of the archive."""
+    import csv
+    import io
+    from collections import Counter
+
+    if not SHARED_ZIP.exists():
+        pytest.skip("needs ../shared/data/police-uk beside the checkout")
+    expected_rows: Counter = Counter()
+    seen: set[str] = set()
+    with zipfile.ZipFile(SHARED_ZIP) as archive:
+        for name in sorted(n for n in archive.namelist() if n.endswith("-street.csv")):
+            reader = csv.reader(io.TextIOWrapper(archive.open(name), encoding="utf-8"))
+            next(reader)
+            for row in reader:
+                if row[8].startswith("South Gloucestershire "):
+                    if row[0] and row[0] in seen:
+                        continue
+                    seen.add(row[0]) if row[0] else None
+                    expected_rows[row[1]] += 1
+    crimes, summary = read_police_data([SHARED_ZIP], [area("South Gloucestershire")])
+    assert crimes.groupby("month").size().to_dict() == dict(expected_rows)
+    assert len(summary.months_in_input) == 44
+    assert "2019-07" not in summary.months_in_input
+    assert summary.force_rows == 620495

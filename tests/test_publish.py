@@ -1,0 +1,98 @@
+import csv
+
+import matplotlib.pyplot as plt
+import nbformat
+import pandas as pd
+import pytest
+
+from pipeline.publish import (
+    add_table_of_contents,
+    export_html,
+    figure_html,
+    neutralise_formula,
+    replace_folder_atomically,
+    table_html,
+    write_csv,
+)
+
+
+def test_formula_like_text_is_neutralised_but_numbers_are_not():
+    assert neutralise_formula("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert neutralise_formula("+1") == "'+1"
+    assert neutralise_formula("-cmd") == "'-cmd"
+    assert neutralise_formula("@SUM(A1)") == "'@SUM(A1)"
+    assert neutralise_formula("Burglary") == "Burglary"
+    assert neutralise_formula(-5) == -5
+
+
+def test_csv_keeps_numbers_and_neutralises_text(tmp_path):
+    frame = pd.DataFrame({"Crime type": ["=cmd|' /C calc'!A0", "Drugs"], "Change": [-5, 3]})
+    path = write_csv(frame, tmp_path / "tables/t.csv")
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [["Crime type", "Change"], ["'=cmd|' /C calc'!A0", "-5"], ["Drugs", "3"]]
+
+
+def test_table_html_has_caption_scoped_headers_and_escapes_text():
+    frame = pd.DataFrame({"Crime type": ["<script>alert(1)</script>", "Drugs"], "Count": [1234, 5]})
+    html = table_html(frame, "Crimes & incidents", note="Source: test")
+    assert "<caption>Crimes &amp; incidents</caption>" in html
+    assert '<th scope="col">Crime type</th><th scope="col">Count</th>' in html
+    assert '<th scope="row">&lt;script&gt;alert(1)&lt;/script&gt;</th>' in html
+    assert '<td class="num">1,234</td>' in html
+    assert "<script>" not in html
+    assert '<p class="table-note">Source: test</p>' in html
+
+
+def test_table_of_contents_links_every_h2_and_h3():
+    body = "<h1>Title</h1><h2>Key findings</h2><p>x</p><h3 id='old'>Burglary &amp; theft</h3><h2>Key findings</h2>"
+    new_body, nav = add_table_of_contents(body)
+    assert '<h2 id="key-findings">Key findings</h2>' in new_body
+    assert '<h2 id="key-findings-2">Key findings</h2>' in new_body
+    assert '<h3 id="burglary-amp-theft">' in new_body
+    assert nav.count("<li") == 3 and 'href="#key-findings-2"' in nav
+
+
+def test_chart_needs_alt_text():
+    figure, axis = plt.subplots()
+    axis.plot([1, 2])
+    with pytest.raises(ValueError, match="alt text"):
+        figure_html(figure, "  ")
+    html = figure_html(figure, 'Line "rising" from 1 to 2', "Caption")
+    assert 'alt="Line &quot;rising&quot; from 1 to 2"' in html
+    assert 'src="data:image/png;base64,' in html
+    assert "<figcaption>Caption</figcaption>" in html
+
+
+def test_export_has_no_code_no_internet_fetches_and_sets_lang(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell("secret_path = '/home/analyst'")
+    parameters.metadata["tags"] = ["parameters"]
+    shown = nbformat.v4.new_code_cell("print('x')")
+    shown.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text="Warning: /home/analyst/file"),
+        nbformat.v4.new_output("display_data", data={"text/html": "<p>Visible result</p>"}),
+    ]
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Report\n\n## Section one"), parameters, shown]
+    source = tmp_path / "nb.ipynb"
+    nbformat.write(notebook, source)
+    page = export_html(source, tmp_path / "out.html", "My report").read_text(encoding="utf-8")
+    assert '<html lang="en-GB">' in page
+    assert "<title>My report</title>" in page
+    assert "Visible result" in page
+    assert "secret_path" not in page and "print(" not in page and "/home/analyst" not in page
+    assert "<script" not in page and "http://" not in page and "https://" not in page
+    assert '<a href="#section-one">Section one</a>' in page
+    assert page.index("Contents") > page.index("Report")
+
+
+def test_replace_folder_atomically_swaps_and_cleans_up(tmp_path):
+    final = tmp_path / "out"
+    final.mkdir()
+    (final / "old.html").write_text("old")
+    staging = tmp_path / ".out.running"
+    staging.mkdir()
+    (staging / "new.html").write_text("new")
+    replace_folder_atomically(staging, final)
+    assert [p.name for p in final.iterdir()] == ["new.html"]
+    assert not staging.exists() and not (tmp_path / "out.previous").exists()
