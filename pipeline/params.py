@@ -86,6 +86,10 @@ class Params(_Strict):
     """Everything one assessment run needs."""
 
     title: str = Field(default="Strategic Assessment of Crime and Disorder", min_length=1)
+    context_notes: list[str] = Field(
+        default_factory=list,
+        description="Things a reader must know to interpret the period (e.g. lockdowns), shown in the report.",
+    )
     area: AreaDefinition
     period_end: str = Field(description="Last month of the 12-month assessment window, YYYY-MM.")
     trend_years: int = Field(

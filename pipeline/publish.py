@@ -39,7 +39,8 @@ caption { text-align: left; font-weight: bold; padding: .3rem 0; }
 th, td { border-bottom: 1px solid #b1b4b6; padding: .3rem .6rem; vertical-align: top; }
 thead th { border-bottom: 2px solid #0b0c0c; text-align: left; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-tbody th { text-align: left; font-weight: normal; }
+tbody th { text-align: left; font-weight: normal; white-space: nowrap; }
+.table-wrap { overflow-x: auto; max-width: 100%; }
 figure { margin: 1.5rem 0; } figure img { max-width: 100%; height: auto; }
 figcaption { font-size: .92rem; color: #505a5f; }
 .note, .sample { border-left: 5px solid #1d70b8; background: #f3f2f1; padding: .5rem 1rem; }
@@ -100,9 +101,11 @@ def table_html(
             else:
                 cells.append(f"<td{css}>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
+    # A wide table scrolls inside its own focusable region rather than the whole page.
     table = (
+        f'<div class="table-wrap" role="region" tabindex="0" aria-label="{html.escape(caption, quote=True)}">'
         f"<table><caption>{html.escape(caption)}</caption>"
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
     if note:
         table += f'<p class="table-note">{html.escape(note)}</p>'
