@@ -53,10 +53,12 @@ def _area(name: str) -> AreaDefinition:
     return AreaDefinition(name=name, lsoa_name_prefixes=[name], population=Population(value=1, year=2020, source="-"))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=SOURCE)
-    args = parser.parse_args()
+    parser.add_argument("--target", type=Path, default=TARGET)
+    args = parser.parse_args(argv)
+    target = args.target
     selector = AreaSelector([_area(AREA)] + [_area(c) for c in COMPARATORS])
     area_rows, comparator_rows, unlocated_rows = [], [], []
     seen_ids: set[str] = set()
@@ -76,20 +78,21 @@ def main() -> None:
             comparator_rows.append(rows.set_column(0, "Crime ID", pa.array([""] * rows.num_rows, pa.string())))
         unlocated = table.filter(pc.and_(pc.invert(located), pc.invert(unlocated_repeats(table, located))))
         unlocated_rows.append(unlocated.set_column(0, "Crime ID", pa.array([""] * unlocated.num_rows, pa.string())))
-    TARGET.mkdir(parents=True, exist_ok=True)
+    target.mkdir(parents=True, exist_ok=True)
     counts = {
-        "south-gloucestershire-street-2018-01_2021-09.csv.gz": _write(area_rows, TARGET / "south-gloucestershire-street-2018-01_2021-09.csv.gz"),
-        "comparators-street-2019-01_2020-12.csv.gz": _write(comparator_rows, TARGET / "comparators-street-2019-01_2020-12.csv.gz"),
-        "no-location-street-2018-01_2021-09.csv.gz": _write(unlocated_rows, TARGET / "no-location-street-2018-01_2021-09.csv.gz"),
+        "south-gloucestershire-street-2018-01_2021-09.csv.gz": _write(area_rows, target / "south-gloucestershire-street-2018-01_2021-09.csv.gz"),
+        "comparators-street-2019-01_2020-12.csv.gz": _write(comparator_rows, target / "comparators-street-2019-01_2020-12.csv.gz"),
+        "no-location-street-2018-01_2021-09.csv.gz": _write(unlocated_rows, target / "no-location-street-2018-01_2021-09.csv.gz"),
     }
     manifest = {
         "source": args.source.name,
         "source_sha256": sha256_of(args.source),
         "rows": counts,
-        "sha256": {name: sha256_of(TARGET / name) for name in counts},
+        "sha256": {name: sha256_of(target / name) for name in counts},
     }
-    (TARGET / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(manifest, indent=2))
+    return manifest
 
 
 if __name__ == "__main__":
