@@ -82,3 +82,32 @@ def comparator_bars(rates: pd.DataFrame, column: str, label: str, area: str) -> 
     listed = "; ".join(f"{r['area']} {r[column]:.1f}" for _, r in ordered.iloc[::-1].iterrows())
     alt = f"Bar chart of {label[0].lower() + label[1:]} by area, highest first: {listed}. {area} is highlighted."
     return figure, alt
+
+
+def survey_intervals(rows: pd.DataFrame, label: str, sample: bool) -> tuple[plt.Figure, str]:
+    """Weighted % by year with 95% interval bars, for one indicator (suppressed years left out)."""
+    shown = rows[~rows["suppressed"].astype(bool)].sort_values("year")
+    figure, axis = plt.subplots(figsize=(7, 3.2))
+    years = shown["year"].astype(str).tolist()
+    axis.errorbar(
+        years,
+        shown["percent"],
+        yerr=[shown["percent"] - shown["ci_low"], shown["ci_high"] - shown["percent"]],
+        fmt="o",
+        color=AREA_COLOUR,
+        ecolor=AREA_COLOUR,
+        capsize=6,
+        markersize=7,
+    )
+    for x, (_, r) in enumerate(shown.iterrows()):
+        axis.annotate(f"{r['percent']:.0f}%", (x, r["percent"]), textcoords="offset points", xytext=(10, -3), fontsize=9)
+    axis.set_ylim(0, min(100, max(10, float(shown["ci_high"].max()) * 1.25)) if len(shown) else 100)
+    axis.set_ylabel("weighted %")
+    title = label + (" (synthetic sample)" if sample else "")
+    axis.set_title(title if len(title) < 70 else title[:67] + "...", fontsize=10, loc="left")
+    figure.tight_layout()
+    points = "; ".join(
+        f"{r['year']}: {r['percent']:.1f}% (95% CI {r['ci_low']:.1f}% to {r['ci_high']:.1f}%)" for _, r in shown.iterrows()
+    )
+    alt = f"Chart of {label}{' in the synthetic sample survey' if sample else ''} by year, with 95% confidence interval bars: {points}."
+    return figure, alt

@@ -82,6 +82,63 @@ class Inputs(_Strict):
         return paths
 
 
+class SurveyFile(_Strict):
+    """One respondent-level survey extract (CSV or xlsx)."""
+
+    path: Path
+    year: int | None = Field(
+        default=None, description="The survey year, if the file holds one year and has no year column."
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _exists(cls, path: Path) -> Path:
+        if not path.is_file():
+            raise ValueError(f"survey file not found: {path}")
+        if path.suffix.lower() not in {".csv", ".xlsx"}:
+            raise ValueError(f"survey files must be .csv or .xlsx (found {path.name})")
+        return path
+
+
+class Subgroup(_Strict):
+    """A respondent characteristic to compare groups on, e.g. neighbourhood type."""
+
+    column: str = Field(min_length=1)
+    label: str = Field(min_length=1, description="What the characteristic is called in the report.")
+    groups: dict[str, str] = Field(
+        default_factory=dict,
+        description="For each value in the column, how a sentence names its respondents.",
+    )
+
+
+class SurveySettings(_Strict):
+    """Where the resident survey is and how to read it."""
+
+    name: str = Field(default="Resident survey", min_length=1)
+    responses: list[SurveyFile] = Field(min_length=1)
+    indicators: Path
+    id_column: str = "respondent_id"
+    weight_column: str = "weight"
+    year_column: str = "year"
+    subgroups: list[Subgroup] = Field(default_factory=list)
+    minimum_base: int = Field(default=50, ge=1, description="Results on fewer respondents are not published.")
+    sample: bool = Field(default=False, description="True if the data is a synthetic sample: every output says so.")
+
+    @field_validator("responses", mode="before")
+    @classmethod
+    def _paths_as_files(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"path": v} if isinstance(v, (str, Path)) else v for v in value]
+        return value
+
+    @field_validator("indicators")
+    @classmethod
+    def _indicators_exist(cls, path: Path) -> Path:
+        if not path.is_file():
+            raise ValueError(f"indicator definition file not found: {path}")
+        return path
+
+
 class Params(_Strict):
     """Everything one assessment run needs."""
 
@@ -97,6 +154,7 @@ class Params(_Strict):
     )
     comparators: list[AreaDefinition] = Field(default_factory=list)
     inputs: Inputs
+    survey: SurveySettings | None = None
     output_dir: Path
     processed_dir: Path = Field(
         default=Path("data/processed"), description="Where stage outputs go; each run uses a sub-folder named like output_dir."

@@ -51,10 +51,16 @@ class Stage:
     notebook: str
     description: str
     publishes: str | None = None  # HTML file name, if the notebook is a published document
+    needs: str | None = None  # a params section the stage needs; the stage is skipped without it
+
+    def applies_to(self, params: Params) -> bool:
+        """Whether this run includes the stage."""
+        return self.needs is None or getattr(params, self.needs) is not None
 
 
 STAGES: tuple[Stage, ...] = (
     Stage("police", "01_police_data.ipynb", "read police.uk data and check month coverage"),
+    Stage("survey", "02_survey.ipynb", "weighted survey indicators and significance", needs="survey"),
     Stage(
         "report",
         "10_strategic_assessment.ipynb",
@@ -79,6 +85,9 @@ def input_files(params: Params) -> list[Path]:
     for path in params.inputs.police:
         paths.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
     paths.extend(a.lsoa_lookup for a in params.all_areas if a.lsoa_lookup is not None)
+    if params.survey is not None:
+        paths.extend(f.path for f in params.survey.responses)
+        paths.append(params.survey.indicators)
     return sorted({p.resolve() for p in paths})
 
 
@@ -169,6 +178,7 @@ def run_assessment(params_path: str | Path, stages: tuple[Stage, ...] = STAGES) 
             "processed_dir": str(processed),
         }
         published = []
+        stages = tuple(s for s in stages if s.applies_to(params))
         for number, stage in enumerate(stages, start=1):
             log.info("[%d/%d] %s: %s ...", number, len(stages), stage.name, stage.description)
             stage_clock = time.perf_counter()

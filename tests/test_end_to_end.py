@@ -6,10 +6,11 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
-from conftest import TINY_AREA_CODES
+from conftest import ROOT, TINY_AREA_CODES
 from pipeline.cli import main
 from pipeline.errors import StageError
 from pipeline.run import run_assessment
@@ -33,6 +34,12 @@ def _params(tmp_path: Path, police: Path, lookup: Path) -> Path:
         # Five LSOAs have about 40 rows a month, so ordinary variation can halve a month;
         # a lower threshold keeps the partial-month check for real gaps.
         "partial_month_threshold": 0.3,
+        "survey": {
+            "sample": True,
+            "responses": [str(ROOT / "data/raw/survey/sample-resident-survey-2018-2020.csv")],
+            "indicators": str(ROOT / "params/survey-indicators.yaml"),
+            "subgroups": [{"column": "neighbourhood", "label": "Neighbourhood"}],
+        },
     }
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(settings), encoding="utf-8")
@@ -72,7 +79,7 @@ def test_report_is_published_accessible_and_self_contained(published):
     assert not re.search(r'(src|href)="https?://', page)
     assert "import " not in page and "validate_params" not in page  # no code cells
     images = re.findall(r"<img[^>]*>", page)
-    assert len(images) == 2
+    assert len(images) == 7  # monthly trend, comparators, one per survey indicator
     assert all(re.search(r'alt="[^"]{40,}"', img) and 'src="data:image/png;base64,' in img for img in images)
     assert "<caption>" in page and '<th scope="col">' in page
     for section in ("Key findings", "Crime in the assessment window", "Financial years", "Compared with elsewhere", "Data quality", "Methods and sources"):
@@ -98,7 +105,13 @@ def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police
     assert float(rows["All crime (excluding ASB)"]["Rate per 1,000 residents"]) == pytest.approx(year_2020 / 8, abs=0.01)
     tables = sorted(p.name for p in (report.parent / "tables").iterdir())
     # The fixture (Jan 2019 to Dec 2020, July 2019 missing) holds no complete financial year.
-    assert tables == ["comparator-rates.csv", "crime-by-type.csv", "missing-months.csv", "monthly-counts.csv"]
+    assert [t for t in tables if not t.startswith("survey-")] == [
+        "comparator-rates.csv",
+        "crime-by-type.csv",
+        "missing-months.csv",
+        "monthly-counts.csv",
+    ]
+    assert len([t for t in tables if t.startswith("survey-")]) == 10  # five indicators, each with subgroups
     page = report.read_text(encoding="utf-8")
     assert "Not shown, because the data does not cover all 12 months: 2018/19 (3 months), 2019/20 (11 months), 2020/21 (9 months)." in page
     assert "No complete financial year is available in the data." in page
@@ -111,16 +124,20 @@ def test_run_record_and_log(published, tiny_police_folder):
     _, _, report = published
     record = json.loads((report.parent / "run.json").read_text(encoding="utf-8"))
     assert record["status"] == "succeeded"
-    assert [s["name"] for s in record["stages"]] == ["police", "report"]
+    assert [s["name"] for s in record["stages"]] == ["police", "survey", "report"]
     assert all(s["seconds"] > 0 for s in record["stages"])
     lookup = (tiny_police_folder / "lookup.csv").resolve()
     fingerprints = {i["path"]: i["sha256"] for i in record["inputs"]}
     assert fingerprints[str(lookup)] == hashlib.sha256(lookup.read_bytes()).hexdigest()
-    assert len(fingerprints) == 24  # 23 month files and the lookup
+    assert len(fingerprints) == 26  # 23 month files, the lookup, the survey and its indicators
     assert record["versions"]["python"].startswith("3.11")
     assert record["params"]["period_end"] == "2020-12"
-    assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 2
-    assert sorted(p.name for p in (report.parent / "notebooks").iterdir()) == ["01_police_data.ipynb", "10_strategic_assessment.ipynb"]
+    assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 3
+    assert sorted(p.name for p in (report.parent / "notebooks").iterdir()) == [
+        "01_police_data.ipynb",
+        "02_survey.ipynb",
+        "10_strategic_assessment.ipynb",
+    ]
 
 
 def test_a_failing_stage_names_the_notebook_and_keeps_the_last_outputs(published, tmp_path):
@@ -152,3 +169,20 @@ def test_cli_prints_errors_without_a_traceback(published, tmp_path, capsys):
     assert main(["run", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "Error: Problems in" in err and "period_end" in err and "Traceback" not in err
+
+
+def test_survey_section_is_labelled_sample_and_matches_a_hand_weighted_mean(published):
+    _, _, report = published
+    page = report.read_text(encoding="utf-8")
+    assert ">Resident survey (synthetic sample)</h2>" in page
+    assert "Synthetic sample: the survey results in this section are invented test data" in page
+    assert page.count("(synthetic sample)") >= 10  # section heading and every survey table caption
+    raw = pd.read_csv(ROOT / "data/raw/survey/sample-resident-survey-2018-2020.csv", keep_default_na=False)
+    rows = raw[raw["year"] == 2020]
+    answer = rows["q_asb_problem"].str.strip().str.lower()
+    valid = answer.isin(["very big problem", "fairly big problem", "not a very big problem", "not a problem at all"])
+    positive = answer.isin(["very big problem", "fairly big problem"])
+    expected = 100 * (rows["weight"] * positive)[valid].sum() / rows["weight"][valid].sum()
+    table = pd.read_csv(report.parent / "tables/survey-asb_problem.csv", encoding="utf-8-sig")
+    assert table.loc[table["Year"] == 2020, "Weighted %"].item() == pytest.approx(expected, abs=0.05)
+    assert table.loc[table["Year"] == 2020, "Base (respondents)"].item() == int(valid.sum())
