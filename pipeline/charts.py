@@ -111,3 +111,37 @@ def survey_intervals(rows: pd.DataFrame, label: str, sample: bool) -> tuple[plt.
     )
     alt = f"Chart of {label}{' in the synthetic sample survey' if sample else ''} by year, with 95% confidence interval bars: {points}."
     return figure, alt
+
+
+def morile_heatmap(values: pd.DataFrame, model: Any, order: list[str], sample: bool) -> tuple[plt.Figure, str]:
+    """Heatmap of each threat's factor scores (as a share of the factor's scale), threats in rank order."""
+    factors = model.factors
+    wide = values.pivot(index="threat", columns="factor", values="value").reindex(index=order, columns=[f.id for f in factors])
+    share = wide.copy()
+    for f in factors:
+        levels = [lv.value for lv in model.levels(f)]
+        share[f.id] = (wide[f.id] - min(levels)) / (max(levels) - min(levels))
+    figure, axis = plt.subplots(figsize=(11, 0.45 * len(order) + 2.5))
+    sns.heatmap(
+        share,
+        annot=wide,
+        fmt="g",
+        cmap="Blues",
+        vmin=0,
+        vmax=1,
+        cbar_kws={"label": "share of the factor's scale"},
+        linewidths=0.5,
+        ax=axis,
+    )
+    axis.set_xticklabels([model.column_header(f) for f in factors], rotation=45, ha="right", fontsize=8)
+    axis.set_xlabel("")
+    axis.set_ylabel("")
+    axis.set_title("Factor scores by threat" + (" (illustrative sample)" if sample else ""), loc="left", fontsize=11)
+    figure.tight_layout()
+    top = wide.sum(axis=1).idxmax()
+    alt = (
+        f"Heatmap of {len(factors)} factor scores for {len(order)} threats"
+        f"{' from illustrative sample scores' if sample else ''}, threats in rank order from {order[0]} to {order[-1]}; "
+        f"darker cells are higher on their factor's scale. The highest total of factor values is for {top}."
+    )
+    return figure, alt

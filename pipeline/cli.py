@@ -22,6 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("params", help="the params YAML file, e.g. params/south-gloucestershire.yaml")
     check = commands.add_parser("check", help="validate a params file without running anything")
     check.add_argument("params")
+    template = commands.add_parser("morile-template", help="write the MoRiLE workshop scoring sheet (xlsx)")
+    template.add_argument("params")
+    template.add_argument("--out", help="where to write it (default: outputs/morile-scoring-sheet-<run>.xlsx)")
     return parser
 
 
@@ -50,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
 
             params = load_params(args.params)
             print(f"{args.params} is valid: {params.area.name}, window ending {params.period_end}.")
+        elif args.command == "morile-template":
+            from pipeline.morile import template_for
+
+            print(template_for(args.params, args.out).resolve())
     except PipelineError as exc:
         if args.debug:
             raise

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -139,6 +139,87 @@ class SurveySettings(_Strict):
         return path
 
 
+class Threat(_Strict):
+    """A threat the partnership could prioritise, with the police.uk crime types that evidence it."""
+
+    name: str = Field(min_length=1)
+    crime_types: list[str] = Field(
+        default_factory=list, description="police.uk crime types counted as evidence; empty if none fits."
+    )
+
+
+class Band(_Strict):
+    """A score band: every score at or above ``min_score`` (and below the next band up)."""
+
+    label: str = Field(min_length=1)
+    min_score: float
+
+
+class PrioritySelection(_Strict):
+    """How the proposed priorities are chosen from the ranked threats: the top N, or whole bands."""
+
+    top: int | None = Field(default=None, ge=1)
+    bands: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> "PrioritySelection":
+        if (self.top is None) == (self.bands is None):
+            raise ValueError("give exactly one of top (a number of threats) or bands (a list of band labels)")
+        return self
+
+
+class MorileSettings(_Strict):
+    """The MoRiLE prioritisation workshop: model, threats, filled scoring sheets, moderation."""
+
+    model: Path
+    threats: list[Threat] = Field(min_length=1)
+    scores: list[Path] = Field(default_factory=list, description="Filled scoring sheets (xlsx), one per partner.")
+    moderation: Path | None = None
+    combine: Literal["median", "mean"] = "median"
+    bands: list[Band] = Field(
+        default_factory=lambda: [Band(label="High", min_score=60), Band(label="Medium", min_score=30), Band(label="Low", min_score=0)]
+    )
+    priorities: PrioritySelection = Field(default_factory=lambda: PrioritySelection(top=8))
+    sample: bool = Field(default=False, description="True if the scores are illustrative samples: outputs say so.")
+
+    @field_validator("model")
+    @classmethod
+    def _model_exists(cls, path: Path) -> Path:
+        if not path.is_file():
+            raise ValueError(f"MoRiLE model file not found: {path}")
+        return path
+
+    @field_validator("scores")
+    @classmethod
+    def _sheets_exist(cls, paths: list[Path]) -> list[Path]:
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise ValueError("scoring sheet(s) not found: " + ", ".join(missing))
+        return paths
+
+    @field_validator("moderation")
+    @classmethod
+    def _moderation_exists(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"moderation sheet not found: {path}")
+        return path
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "MorileSettings":
+        names = [t.name for t in self.threats]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError("each threat needs its own name; repeated: " + ", ".join(repeated))
+        minimums = [b.min_score for b in self.bands]
+        if minimums != sorted(minimums, reverse=True) or len(set(minimums)) != len(minimums):
+            raise ValueError("bands must be listed highest first, each with a lower min_score than the one before")
+        if self.priorities.bands:
+            unknown = [b for b in self.priorities.bands if b not in {band.label for band in self.bands}]
+            if unknown:
+                raise ValueError("priorities.bands names bands that are not defined: " + ", ".join(unknown))
+        return self
+
+
 class Params(_Strict):
     """Everything one assessment run needs."""
 
@@ -155,6 +236,7 @@ class Params(_Strict):
     comparators: list[AreaDefinition] = Field(default_factory=list)
     inputs: Inputs
     survey: SurveySettings | None = None
+    morile: MorileSettings | None = None
     output_dir: Path
     processed_dir: Path = Field(
         default=Path("data/processed"), description="Where stage outputs go; each run uses a sub-folder named like output_dir."

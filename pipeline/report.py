@@ -226,3 +226,64 @@ def subgroup_table(comparisons: pd.DataFrame, indicator_id: str) -> tuple[pd.Dat
         "p (Holm-adjusted)": lambda v: "<0.001" if v < 0.001 else f"{v:.3f}",
     }
     return table.reset_index(drop=True), formats
+
+
+def morile_ranking_table(ranking: pd.DataFrame, model: Any) -> tuple[pd.DataFrame, dict[str, Callable[[Any], str]]]:
+    """Ranked threats: rank (ties share a rank), group scores, risk score, band, proposed priority."""
+    columns: dict[str, Any] = {"Rank": ranking["rank"], "Threat": ranking["threat"]}
+    for group in model.groups:
+        columns[group.label + ("" if group.role != "shown" else " (shown, not scored)")] = ranking[group.id].round(2)
+    columns["Risk score"] = ranking["score"].round(2)
+    columns["Band"] = ranking["band"]
+    columns["Proposed priority"] = ["Yes" if p else "No" for p in ranking["priority"]]
+    if "best_rank" in ranking:
+        columns["Rank if one score moved one step"] = [
+            f"{b} to {w}" for b, w in zip(ranking["best_rank"], ranking["worst_rank"])
+        ]
+    formats = {name: one_decimal for name in columns if name not in ("Rank", "Threat", "Band", "Proposed priority", "Rank if one score moved one step")}
+    return pd.DataFrame(columns).reset_index(drop=True), formats
+
+
+def morile_spread_table(combined: pd.DataFrame, model: Any, minimum_spread: float = 0.0) -> pd.DataFrame:
+    """Partners' scores per threat and factor: combined value, lowest and highest, as level labels."""
+    factors = {f.id: f for f in model.factors}
+    rows = combined[combined["spread"] >= minimum_spread]
+    return pd.DataFrame(
+        {
+            "Threat": rows["threat"],
+            "Factor": [model.column_header(factors[f]) for f in rows["factor"]],
+            "Combined": [model.label_of(factors[f], v) for f, v in zip(rows["factor"], rows["value"])],
+            "Lowest score": [model.label_of(factors[f], v) for f, v in zip(rows["factor"], rows["min"])],
+            "Highest score": [model.label_of(factors[f], v) for f, v in zip(rows["factor"], rows["max"])],
+            "Scorers": rows["scorers"],
+        }
+    ).reset_index(drop=True)
+
+
+def morile_changes_table(changes: pd.DataFrame) -> pd.DataFrame:
+    """Moderation: each changed threat's score and rank before and after, with the reasons."""
+    return pd.DataFrame(
+        {
+            "Threat": changes["threat"],
+            "Score before": changes["score_before"].round(2),
+            "Rank before": changes["rank_before"],
+            "Score after": changes["score_after"].round(2),
+            "Rank after": changes["rank_after"],
+            "What changed and why": changes["reasons"],
+        }
+    )
+
+
+def morile_sensitivity_table(sensitivity: pd.DataFrame) -> pd.DataFrame:
+    """Rank ranges under a one-step change of any single score, and whether priority status hangs on it."""
+    return pd.DataFrame(
+        {
+            "Threat": sensitivity["threat"],
+            "Rank": sensitivity["rank"],
+            "Best rank": sensitivity["best_rank"],
+            "Worst rank": sensitivity["worst_rank"],
+            "Proposed priority": ["Yes" if p else "No" for p in sensitivity["priority"]],
+            "Priority status hangs on a single score": ["Yes" if c else "No" for c in sensitivity["priority_can_change"]],
+            "One-step changes that would change it": sensitivity["deciding_moves"],
+        }
+    )

@@ -52,6 +52,7 @@ class Stage:
     description: str
     publishes: str | None = None  # HTML file name, if the notebook is a published document
     needs: str | None = None  # a params section the stage needs; the stage is skipped without it
+    title: str | None = None  # the published page's title, if not the params title
 
     def applies_to(self, params: Params) -> bool:
         """Whether this run includes the stage."""
@@ -61,6 +62,14 @@ class Stage:
 STAGES: tuple[Stage, ...] = (
     Stage("police", "01_police_data.ipynb", "read police.uk data and check month coverage"),
     Stage("survey", "02_survey.ipynb", "weighted survey indicators and significance", needs="survey"),
+    Stage(
+        "morile",
+        "03_morile.ipynb",
+        "MoRiLE scores, ranks, moderation and sensitivity",
+        publishes="morile-review.html",
+        needs="morile",
+        title="MoRiLE prioritisation review",
+    ),
     Stage(
         "report",
         "10_strategic_assessment.ipynb",
@@ -88,6 +97,9 @@ def input_files(params: Params) -> list[Path]:
     if params.survey is not None:
         paths.extend(f.path for f in params.survey.responses)
         paths.append(params.survey.indicators)
+    if params.morile is not None:
+        paths.extend([params.morile.model, *params.morile.scores])
+        paths.extend([params.morile.moderation] if params.morile.moderation else [])
     return sorted({p.resolve() for p in paths})
 
 
@@ -184,7 +196,8 @@ def run_assessment(params_path: str | Path, stages: tuple[Stage, ...] = STAGES) 
             stage_clock = time.perf_counter()
             executed = _execute(stage, staging, parameters)
             if stage.publishes:
-                published.append(export_html(executed, staging / stage.publishes, params.title))
+                title = f"{stage.title}: {params.area.name}" if stage.title else params.title
+                published.append(export_html(executed, staging / stage.publishes, title))
             seconds = round(time.perf_counter() - stage_clock, 2)
             record["stages"].append({"name": stage.name, "notebook": stage.notebook, "seconds": seconds})
             log.info("[%d/%d] %s done in %.1f s", number, len(stages), stage.name, seconds)
@@ -206,6 +219,8 @@ def run_assessment(params_path: str | Path, stages: tuple[Stage, ...] = STAGES) 
     logging.getLogger().removeHandler(handler)
     handler.close()
     replace_folder_atomically(staging, output_dir)
-    report = output_dir / published[0].name if published else output_dir
+    # The strategic assessment is the run's main document: print its path.
+    main_document = next((p for p in published if p.name == "strategic-assessment.html"), published[0] if published else None)
+    report = output_dir / main_document.name if main_document else output_dir
     log.info("Finished in %.1f s. Published: %s", record["seconds"], report)
     return report

@@ -30,6 +30,7 @@ from pipeline.months import (
     month_label,
     shift_month,
 )
+from pipeline.params import Params
 from pipeline.police import ALL_CRIME_EXCL_ASB, ASB
 
 SIGNIFICANCE_LEVEL = 0.05
@@ -279,3 +280,27 @@ def key_findings(
             + "."
         )
     return findings
+
+
+def area_comparison(params: Params) -> tuple[pd.DataFrame, pd.Series]:
+    """The assessed area's window comparison and rates, read straight from the police inputs.
+
+    For commands that need the crime evidence outside a full run (the MoRiLE template).
+    Returns (``compare_windows`` result, the area's row of ``window_rates``).
+    """
+    from pipeline.months import history_start
+    from pipeline.police import month_coverage, read_police_data
+
+    crimes, summary = read_police_data(params.inputs.police, [params.area])
+    coverage = month_coverage(
+        crimes,
+        params.area.name,
+        history_start(params.period_end, params.trend_years),
+        params.period_end,
+        summary.months_in_input,
+        params.partial_month_threshold,
+    )
+    usable = list(coverage.loc[coverage["status"] == "present", "month"])
+    comparison = compare_windows(monthly_counts(crimes, params.area.name, usable), params.period_end)
+    rates = window_rates(crimes, {params.area.name: params.area.population.value}, {params.area.name: usable}, params.period_end)
+    return comparison, rates.iloc[0]

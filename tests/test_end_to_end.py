@@ -41,6 +41,11 @@ def _params(tmp_path: Path, police: Path, lookup: Path) -> Path:
             "subgroups": [{"column": "neighbourhood", "label": "Neighbourhood"}],
         },
     }
+    default = yaml.safe_load((ROOT / "params/south-gloucestershire.yaml").read_text(encoding="utf-8"))["morile"]
+    for key in ("model", "moderation"):
+        default[key] = str(ROOT / default[key])
+    default["scores"] = [str(ROOT / s) for s in default["scores"]]
+    settings["morile"] = default
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(settings), encoding="utf-8")
     return path
@@ -105,11 +110,12 @@ def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police
     assert float(rows["All crime (excluding ASB)"]["Rate per 1,000 residents"]) == pytest.approx(year_2020 / 8, abs=0.01)
     tables = sorted(p.name for p in (report.parent / "tables").iterdir())
     # The fixture (Jan 2019 to Dec 2020, July 2019 missing) holds no complete financial year.
-    assert [t for t in tables if not t.startswith("survey-")] == [
+    assert [t for t in tables if not t.startswith(("survey-", "morile-"))] == [
         "comparator-rates.csv",
         "crime-by-type.csv",
         "missing-months.csv",
         "monthly-counts.csv",
+        "priorities-ranking.csv",
     ]
     assert len([t for t in tables if t.startswith("survey-")]) == 10  # five indicators, each with subgroups
     page = report.read_text(encoding="utf-8")
@@ -124,18 +130,19 @@ def test_run_record_and_log(published, tiny_police_folder):
     _, _, report = published
     record = json.loads((report.parent / "run.json").read_text(encoding="utf-8"))
     assert record["status"] == "succeeded"
-    assert [s["name"] for s in record["stages"]] == ["police", "survey", "report"]
+    assert [s["name"] for s in record["stages"]] == ["police", "survey", "morile", "report"]
     assert all(s["seconds"] > 0 for s in record["stages"])
     lookup = (tiny_police_folder / "lookup.csv").resolve()
     fingerprints = {i["path"]: i["sha256"] for i in record["inputs"]}
     assert fingerprints[str(lookup)] == hashlib.sha256(lookup.read_bytes()).hexdigest()
-    assert len(fingerprints) == 26  # 23 month files, the lookup, the survey and its indicators
+    assert len(fingerprints) == 31  # 23 month files, lookup, survey, indicators, model, 3 sheets, moderation
     assert record["versions"]["python"].startswith("3.11")
     assert record["params"]["period_end"] == "2020-12"
-    assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 3
+    assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 4
     assert sorted(p.name for p in (report.parent / "notebooks").iterdir()) == [
         "01_police_data.ipynb",
         "02_survey.ipynb",
+        "03_morile.ipynb",
         "10_strategic_assessment.ipynb",
     ]
 
@@ -186,3 +193,20 @@ def test_survey_section_is_labelled_sample_and_matches_a_hand_weighted_mean(publ
     table = pd.read_csv(report.parent / "tables/survey-asb_problem.csv", encoding="utf-8-sig")
     assert table.loc[table["Year"] == 2020, "Weighted %"].item() == pytest.approx(expected, abs=0.05)
     assert table.loc[table["Year"] == 2020, "Base (respondents)"].item() == int(valid.sum())
+
+
+def test_morile_review_and_priorities(published):
+    _, _, report = published
+    review = (report.parent / "morile-review.html").read_text(encoding="utf-8")
+    assert '<html lang="en-GB">' in review and "<script" not in review
+    assert "Illustrative sample: the scores on this page" in review
+    assert "Forces use variants of MoRiLE" in review
+    for section in ("Ranked threats", "Factor scores", "Where partners disagree", "Moderation", "Sensitivity"):
+        assert f">{section}</h2>" in review
+    assert "Sample partner A" not in review  # scorers' names stay off the page
+    assert re.search(r'<img alt="Heatmap of 12 factor scores for 12 threats', review)
+    ranking = pd.read_csv(report.parent / "tables/morile-ranking.csv", encoding="utf-8-sig")
+    assert len(ranking) == 12 and ranking["Rank"].is_monotonic_increasing
+    assert (ranking["Proposed priority"] == "Yes").sum() >= 8
+    page = report.read_text(encoding="utf-8")
+    assert ">Prioritisation (MoRiLE) (illustrative sample)</h2>" in page
