@@ -220,6 +220,21 @@ class MorileSettings(_Strict):
         return self
 
 
+class DeliverySettings(_Strict):
+    """Inputs of the delivery plan appendix."""
+
+    plan: Path = Field(description="Delivery plan input (YAML): overrides, responses, grant, performance measures.")
+    risk_register: Path = Field(description="This year's risk register (YAML or xlsx).")
+    previous_risk_register: Path | None = Field(default=None, description="Last year's register, for movement.")
+
+    @field_validator("plan", "risk_register", "previous_risk_register")
+    @classmethod
+    def _exists(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"file not found: {path}")
+        return path
+
+
 class Params(_Strict):
     """Everything one assessment run needs."""
 
@@ -237,6 +252,7 @@ class Params(_Strict):
     inputs: Inputs
     survey: SurveySettings | None = None
     morile: MorileSettings | None = None
+    delivery: DeliverySettings | None = None
     output_dir: Path
     processed_dir: Path = Field(
         default=Path("data/processed"), description="Where stage outputs go; each run uses a sub-folder named like output_dir."

@@ -76,6 +76,14 @@ STAGES: tuple[Stage, ...] = (
         "write the strategic assessment",
         publishes="strategic-assessment.html",
     ),
+    Stage(
+        "delivery",
+        "20_delivery_plan.ipynb",
+        "write the delivery plan appendix",
+        publishes="delivery-plan-appendix.html",
+        needs="delivery",
+        title="Delivery plan appendix",
+    ),
 )
 
 
@@ -100,6 +108,9 @@ def input_files(params: Params) -> list[Path]:
     if params.morile is not None:
         paths.extend([params.morile.model, *params.morile.scores])
         paths.extend([params.morile.moderation] if params.morile.moderation else [])
+    if params.delivery is not None:
+        paths.extend([params.delivery.plan, params.delivery.risk_register])
+        paths.extend([params.delivery.previous_risk_register] if params.delivery.previous_risk_register else [])
     return sorted({p.resolve() for p in paths})
 
 

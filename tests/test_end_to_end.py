@@ -46,6 +46,10 @@ def _params(tmp_path: Path, police: Path, lookup: Path) -> Path:
         default[key] = str(ROOT / default[key])
     default["scores"] = [str(ROOT / s) for s in default["scores"]]
     settings["morile"] = default
+    settings["delivery"] = {
+        "plan": str(ROOT / "data/raw/delivery/delivery-plan-2021-22.yaml"),
+        "risk_register": str(ROOT / "data/raw/delivery/risk-register-2018-19.yaml"),
+    }
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(settings), encoding="utf-8")
     return path
@@ -113,9 +117,13 @@ def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police
     assert [t for t in tables if not t.startswith(("survey-", "morile-"))] == [
         "comparator-rates.csv",
         "crime-by-type.csv",
+        "grant-allocation.csv",
         "missing-months.csv",
         "monthly-counts.csv",
+        "performance-measures.csv",
         "priorities-ranking.csv",
+        "priorities.csv",
+        "risk-register.csv",
     ]
     assert len([t for t in tables if t.startswith("survey-")]) == 10  # five indicators, each with subgroups
     page = report.read_text(encoding="utf-8")
@@ -130,20 +138,21 @@ def test_run_record_and_log(published, tiny_police_folder):
     _, _, report = published
     record = json.loads((report.parent / "run.json").read_text(encoding="utf-8"))
     assert record["status"] == "succeeded"
-    assert [s["name"] for s in record["stages"]] == ["police", "survey", "morile", "report"]
+    assert [s["name"] for s in record["stages"]] == ["police", "survey", "morile", "report", "delivery"]
     assert all(s["seconds"] > 0 for s in record["stages"])
     lookup = (tiny_police_folder / "lookup.csv").resolve()
     fingerprints = {i["path"]: i["sha256"] for i in record["inputs"]}
     assert fingerprints[str(lookup)] == hashlib.sha256(lookup.read_bytes()).hexdigest()
-    assert len(fingerprints) == 31  # 23 month files, lookup, survey, indicators, model, 3 sheets, moderation
+    assert len(fingerprints) == 33  # 23 month files, lookup, survey, indicators, model, 3 sheets, moderation, plan, register
     assert record["versions"]["python"].startswith("3.11")
     assert record["params"]["period_end"] == "2020-12"
-    assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 4
+    assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 5
     assert sorted(p.name for p in (report.parent / "notebooks").iterdir()) == [
         "01_police_data.ipynb",
         "02_survey.ipynb",
         "03_morile.ipynb",
         "10_strategic_assessment.ipynb",
+        "20_delivery_plan.ipynb",
     ]
 
 
@@ -210,3 +219,22 @@ def test_morile_review_and_priorities(published):
     assert (ranking["Proposed priority"] == "Yes").sum() >= 8
     page = report.read_text(encoding="utf-8")
     assert ">Prioritisation (MoRiLE) (illustrative sample)</h2>" in page
+
+
+def test_delivery_plan_appendix(published):
+    _, _, report = published
+    appendix = (report.parent / "delivery-plan-appendix.html").read_text(encoding="utf-8")
+    assert '<html lang="en-GB">' in appendix and "<script" not in appendix and "import " not in appendix
+    for section in ("Priorities", "Police and Crime Grant", "Performance measures", "Risk register"):
+        assert f">{section}</h2>" in appendix
+    assert "is \u00a392,680. The allocations below total \u00a367,980, leaving \u00a324,700" in appendix
+    assert "Sample data:" in appendix
+    register = pd.read_csv(report.parent / "tables/risk-register.csv", encoding="utf-8-sig")
+    assert len(register) == 16 and register["Score"].is_monotonic_decreasing
+    measures = pd.read_csv(report.parent / "tables/performance-measures.csv", encoding="utf-8-sig")
+    assert set(measures["Whether achieved"].str[0]) <= {"\u2713", "\u2717", "\u2248", "?", "\u2013"}
+    # The crime measure's actual is the tiny area's rate, the same figure as in the assessment's table.
+    crime = pd.read_csv(report.parent / "tables/crime-by-type.csv", encoding="utf-8-sig").set_index("Crime type")
+    rate = crime.loc["All crime (excluding ASB)", "Rate per 1,000 residents"]
+    total = measures.set_index("Indicator").loc["Total recorded crimes (excluding ASB) per 1,000 population", "Actual"]
+    assert total == f"{rate:.1f} per 1,000"

@@ -1,0 +1,580 @@
+"""Delivery stage: the appendix the partnership votes on.
+
+Statutory Instrument 2007 No 1830 requires a CSP's partnership plan to set out the
+priorities from the strategic assessment, the steps to meet them, how resources are
+allocated and how success will be measured. This module builds each part: priorities
+(from the MoRiLE stage, with facilitator overrides), the Police and Crime Grant,
+performance measures against targets, and the risk register.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.errors import InputDataError, list_problems
+
+log = logging.getLogger(__name__)
+
+ACHIEVED, NOT_ACHIEVED, MARGIN, NOT_AVAILABLE, NO_TARGET = (
+    "achieved",
+    "not achieved",
+    "within the margin of error",
+    "not available",
+    "no target",
+)
+SYMBOLS = {ACHIEVED: "\u2713", NOT_ACHIEVED: "\u2717", MARGIN: "\u2248", NOT_AVAILABLE: "?", NO_TARGET: "\u2013"}
+RISK_BANDS = ((7, "High"), (4, "Medium"), (1, "Low"))  # score from: Low 1-3, Medium 4-6, High 7-9
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Override(_Strict):
+    threat: str = Field(min_length=1)
+    priority: bool
+    reason: str = Field(min_length=1)
+
+
+class Response(_Strict):
+    response: str = ""
+    lead: str = ""
+    actions: list[str] = Field(default_factory=list)
+    partners: list[str] = Field(default_factory=list)
+
+
+class Allocation(_Strict):
+    priority: str = Field(min_length=1)
+    service: str = Field(min_length=1)
+    provider: str = ""
+    description: str = ""
+    amount: float = Field(gt=0, description="Pounds.")
+
+
+class Grant(_Strict):
+    name: str = "Police and Crime Grant"
+    total: float = Field(gt=0, description="Pounds.")
+    allocations: list[Allocation] = Field(default_factory=list)
+
+
+class Value(_Strict):
+    value: float
+    unit: str = ""
+
+
+class Source(_Strict):
+    """Where a measure's figure comes from: a survey indicator, crime types, or a value given here."""
+
+    survey: str | None = None
+    crime: list[str] | None = None
+    value: float | None = None
+    unit: str = ""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Source":
+        if sum(x is not None for x in (self.survey, self.crime, self.value)) != 1:
+            raise ValueError("give exactly one of survey (an indicator id), crime (crime types) or value")
+        return self
+
+
+class Measure(_Strict):
+    indicator: str = Field(min_length=1)
+    actual: Source | None = None
+    previous: Source | None = None
+    target: str | None = None
+    higher_is_better: bool = True
+    comments: str = ""
+
+    @field_validator("target")
+    @classmethod
+    def _target_form(cls, text: str | None) -> str | None:
+        if text is not None:
+            parse_target(text)
+        return text
+
+
+class DeliveryPlan(_Strict):
+    """The delivery plan input file."""
+
+    financial_year: str = Field(pattern=r"^\d{4}/\d{2}$")
+    title: str = "Delivery Plan Appendix"
+    overrides: list[Override] = Field(default_factory=list)
+    priorities: list[str] = Field(default_factory=list, description="Used only when no MoRiLE stage runs.")
+    responses: dict[str, Response] = Field(default_factory=dict)
+    grant: Grant | None = None
+    performance_measures: list[Measure] = Field(default_factory=list)
+
+
+def _validation_problems(exc: ValidationError) -> list[str]:
+    return [f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+
+
+def load_plan(path: Path) -> DeliveryPlan:
+    """Read and validate the delivery plan input (YAML), listing every problem at once."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        plan = DeliveryPlan.model_validate(raw)
+    except yaml.YAMLError as exc:
+        raise InputDataError(f"{path} is not valid YAML: {exc}") from None
+    except ValidationError as exc:
+        raise InputDataError(list_problems(f"Problems in the delivery plan input {path}:", _validation_problems(exc))) from None
+    if plan.grant:
+        check_grant(plan.grant, path)
+    return plan
+
+
+# --- priorities -------------------------------------------------------------------------
+
+
+def final_priorities(ranking: pd.DataFrame | None, plan: DeliveryPlan) -> pd.DataFrame:
+    """The priorities: proposed by MoRiLE (or listed in the plan), with facilitator overrides applied.
+
+    Columns: threat, rank (MoRiLE rank, blank without MoRiLE), proposed (by MoRiLE),
+    priority (after overrides), override_reason. Only threats that are priorities, or
+    were proposed and then removed, are returned, in rank order.
+    """
+    if ranking is not None:
+        table = ranking[["threat", "rank", "priority"]].rename(columns={"priority": "proposed"}).copy()
+    else:
+        table = pd.DataFrame({"threat": plan.priorities, "rank": pd.NA, "proposed": True})
+    table["priority"] = table["proposed"]
+    table["override_reason"] = ""
+    problems = []
+    for override in plan.overrides:
+        mask = table["threat"] == override.threat
+        if not mask.any():
+            problems.append(f"overrides: threat {override.threat!r} is not among the threats scored")
+            continue
+        table.loc[mask, ["priority", "override_reason"]] = [override.priority, override.reason]
+    if problems:
+        raise InputDataError(list_problems("Problems with the priority overrides:", problems))
+    shown = table[table["priority"] | (table["proposed"] != table["priority"])]
+    return shown.reset_index(drop=True)
+
+
+def priorities_table(priorities: pd.DataFrame, plan: DeliveryPlan) -> pd.DataFrame:
+    """Each priority with its MoRiLE rank, any override, and the response, lead, actions and partners."""
+    rows = []
+    for _, p in priorities.iterrows():
+        response = plan.responses.get(p["threat"], Response())
+        if p["priority"] and not p["proposed"]:
+            status = "Added by the facilitators: " + p["override_reason"]
+        elif not p["priority"]:
+            status = "Removed by the facilitators: " + p["override_reason"]
+        else:
+            status = "Proposed by the prioritisation workshop"
+        rows.append(
+            {
+                "Threat": p["threat"],
+                "MoRiLE rank": "" if pd.isna(p["rank"]) else int(p["rank"]),
+                "Priority": "Yes" if p["priority"] else "No",
+                "How it was chosen": status,
+                "Response": response.response,
+                "Lead": response.lead,
+                "Actions": "; ".join(response.actions),
+                "Partners": ", ".join(response.partners),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --- the grant ------------------------------------------------------------------------
+
+
+def pounds(amount: float) -> str:
+    """Money as council reports print it: £92,680 (pence shown only when there are any)."""
+    sign = "-" if amount < 0 else ""
+    amount = abs(amount)
+    text = f"{amount:,.0f}" if float(amount).is_integer() else f"{amount:,.2f}"
+    return f"{sign}\u00a3{text}"
+
+
+def check_grant(grant: Grant, source: Path | str) -> None:
+    """Raise ``InputDataError`` if the allocations add up to more than the grant."""
+    allocated = sum(a.amount for a in grant.allocations)
+    if allocated > grant.total + 1e-9:
+        listed = "; ".join(f"{a.service} {pounds(a.amount)}" for a in grant.allocations)
+        raise InputDataError(
+            f"{source}: the {grant.name} allocations add up to {pounds(allocated)}, more than the grant of "
+            f"{pounds(grant.total)} (over by {pounds(allocated - grant.total)}). Allocations: {listed}."
+        )
+
+
+@dataclass(frozen=True)
+class GrantSummary:
+    total: float
+    allocated: float
+    remaining: float
+    not_priorities: list[str]  # services allocated to something that is not a priority
+
+
+def grant_summary(grant: Grant, priorities: list[str]) -> tuple[pd.DataFrame, GrantSummary]:
+    """The allocation table (in pounds) and its totals; allocations to non-priorities are flagged."""
+    rows = [
+        {
+            "Priority": a.priority,
+            "Service": a.service,
+            "Provider": a.provider,
+            "Description": a.description,
+            "Amount (£)": int(a.amount) if float(a.amount).is_integer() else a.amount,
+            "Is a priority": "Yes" if a.priority in priorities else "No - not a priority this year",
+        }
+        for a in grant.allocations
+    ]
+    allocated = sum(a.amount for a in grant.allocations)
+    flagged = [a.service for a in grant.allocations if a.priority not in priorities]
+    return pd.DataFrame(rows), GrantSummary(grant.total, allocated, grant.total - allocated, flagged)
+
+
+# --- performance measures ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target as the reports write it, parsed."""
+
+    kind: Literal["below", "at_most", "above", "at_least", "range", "same_as_last_year", "compared_elsewhere", "baseline"]
+    low: float | None = None
+    high: float | None = None
+    text: str = ""
+
+
+_NUMBER = r"(\d+(?:\.\d+)?)\s*%?"
+
+
+def parse_target(text: str) -> Target:
+    """Parse '<10%', '>= 75%', '28%-40%', 'same as last year', 'no target - ...', 'baseline to be set'.
+
+    A bare number ('65.2%') means 'at least' that value. Raises ``ValueError`` naming the
+    accepted forms for anything else.
+    """
+    clean = text.strip().lower().replace("\u2264", "<=").replace("\u2265", ">=").replace("\u2013", "-")
+    comparison = re.fullmatch(r"(<=|<|>=|>)\s*" + _NUMBER, clean)
+    if comparison:
+        kind = {"<": "below", "<=": "at_most", ">": "above", ">=": "at_least"}[comparison.group(1)]
+        value = float(comparison.group(2))
+        return Target(kind, value, value, text)
+    between = re.fullmatch(_NUMBER + r"\s*(?:-|to)\s*" + _NUMBER, clean)
+    if between:
+        low, high = sorted((float(between.group(1)), float(between.group(2))))
+        return Target("range", low, high, text)
+    if re.fullmatch(_NUMBER, clean):
+        value = float(re.fullmatch(_NUMBER, clean).group(1))
+        return Target("at_least", value, value, text)
+    if clean.startswith("same as last year"):
+        return Target("same_as_last_year", text=text)
+    if clean.startswith("no target"):
+        return Target("compared_elsewhere", text=text)
+    if "baseline" in clean:
+        return Target("baseline", text=text)
+    raise ValueError(
+        f"target {text!r} is not a form this tool reads; use one of '<10%', '<= 10%', '>= 75%', '> 75%', "
+        "'28%-40%', 'same as last year', 'no target - compared with elsewhere', 'baseline to be set'"
+    )
+
+
+def assess(
+    target: Target | None,
+    actual: float | None,
+    ci_low: float | None = None,
+    ci_high: float | None = None,
+    previous: float | None = None,
+    higher_is_better: bool = True,
+) -> str:
+    """The verdict for a measure: achieved, not achieved, within the margin of error, not available or no target.
+
+    With a 95% interval for the actual, the target is achieved only when the whole
+    interval meets it, not achieved when the whole interval misses it, and within the
+    margin of error when the interval straddles it. Without an interval the point value
+    decides. 'Same as last year' means no worse than the previous result.
+    """
+    if target is None or target.kind in ("compared_elsewhere", "baseline"):
+        return NO_TARGET
+    if actual is None or (isinstance(actual, float) and math.isnan(actual)):
+        return NOT_AVAILABLE
+    kind, low, high = target.kind, target.low, target.high
+    if kind == "same_as_last_year":
+        if previous is None or math.isnan(previous):
+            return NOT_AVAILABLE
+        kind, low, high = ("at_least" if higher_is_better else "at_most"), previous, previous
+    has_interval = ci_low is not None and ci_high is not None and not (math.isnan(ci_low) or math.isnan(ci_high))
+    lo, hi = (ci_low, ci_high) if has_interval else (actual, actual)
+
+    def meets(x: float) -> bool:
+        return {
+            "below": x < low,
+            "at_most": x <= low,
+            "above": x > low,
+            "at_least": x >= low,
+            "range": low <= x <= high,
+        }[kind]
+
+    if kind == "range":
+        if low <= lo and hi <= high:
+            return ACHIEVED
+        if hi < low or lo > high:
+            return NOT_ACHIEVED
+        return MARGIN
+    if meets(lo) and meets(hi):
+        return ACHIEVED
+    if not meets(lo) and not meets(hi):
+        return NOT_ACHIEVED
+    return MARGIN
+
+
+def verdict_text(verdict: str) -> str:
+    """A verdict with its symbol and its word (never colour alone): '✓ achieved'."""
+    return f"{SYMBOLS[verdict]} {verdict}"
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    unit: str = ""
+    note: str = ""
+
+
+def _survey_figure(
+    results: pd.DataFrame | None, indicator: str, which: Literal["latest", "previous"], sample: bool = False
+) -> Figure:
+    if results is None:
+        return Figure(None, note="no survey stage in this run")
+    rows = results[(results["indicator"] == indicator)].sort_values("year")
+    if rows.empty:
+        return Figure(None, note=f"survey indicator {indicator!r} not found")
+    if which == "previous":
+        if len(rows) < 2:
+            return Figure(None)
+        rows = rows.iloc[:-1]
+    row = rows.iloc[-1]
+    if bool(row["suppressed"]):
+        return Figure(None, unit="%", note=f"{int(row['year'])} result suppressed (small base)")
+    label = f"{'synthetic sample ' if sample else ''}survey {int(row['year'])}"
+    return Figure(float(row["percent"]), float(row["ci_low"]), float(row["ci_high"]), "%", label)
+
+
+def _crime_figure(rates: pd.DataFrame | None, crime_types: list[str], which: Literal["latest", "previous"]) -> Figure:
+    if rates is None:
+        return Figure(None, note="no crime figures in this run")
+    row = rates.loc[which]
+    missing = [t for t in crime_types if f"{t} rate" not in row]
+    if missing:
+        return Figure(None, note="no rate for " + ", ".join(missing))
+    return Figure(float(sum(row[f"{t} rate"] for t in crime_types)), unit=" per 1,000", note=str(row["label"]))
+
+
+def figure_for(
+    source: Source | None,
+    survey_results: pd.DataFrame | None,
+    crime_rates: pd.DataFrame | None,
+    which: Literal["latest", "previous"],
+    survey_is_sample: bool = False,
+) -> Figure:
+    """A measure's actual (``which='latest'``) or previous figure from its source."""
+    if source is None:
+        return Figure(None)
+    if source.value is not None:
+        return Figure(source.value, unit=source.unit)
+    if source.survey is not None:
+        return _survey_figure(survey_results, source.survey, which, survey_is_sample)
+    return _crime_figure(crime_rates, source.crime or [], which)
+
+
+def _show(figure: Figure) -> str:
+    if figure.value is None:
+        return "N/A"
+    text = f"{figure.value:.1f}{figure.unit}"
+    if figure.ci_low is not None:
+        text += f" (95% CI {figure.ci_low:.1f} to {figure.ci_high:.1f})"
+    return text
+
+
+def performance_table(
+    plan: DeliveryPlan,
+    survey_results: pd.DataFrame | None,
+    crime_rates: pd.DataFrame | None,
+    survey_targets: dict[str, str] | None = None,
+    survey_is_sample: bool = False,
+) -> pd.DataFrame:
+    """Indicator, previous result, target, actual, whether achieved, comments.
+
+    ``crime_rates`` has rows 'latest' (assessment window) and 'previous' (the window
+    before) with ``<type> rate`` columns and a ``label``. A survey measure with no
+    target of its own takes the indicator definition's target (``survey_targets``).
+    """
+    rows = []
+    for measure in plan.performance_measures:
+        actual = figure_for(measure.actual, survey_results, crime_rates, "latest", survey_is_sample)
+        previous_source = measure.previous or (measure.actual if measure.actual and measure.actual.value is None else None)
+        previous = figure_for(previous_source, survey_results, crime_rates, "previous", survey_is_sample)
+        target_text = measure.target
+        if target_text is None and measure.actual and measure.actual.survey and survey_targets:
+            target_text = survey_targets.get(measure.actual.survey)
+        target = parse_target(target_text) if target_text else None
+        verdict = assess(target, actual.value, actual.ci_low, actual.ci_high, previous.value, measure.higher_is_better)
+        comments = "; ".join(c for c in (measure.comments, actual.note) if c)
+        rows.append(
+            {
+                "Indicator": measure.indicator,
+                "Previous result": _show(previous),
+                "Target": target_text or "none set",
+                "Actual": _show(actual),
+                "Whether achieved": verdict_text(verdict),
+                "Comments": comments,
+                "verdict": verdict,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --- risk register --------------------------------------------------------------------
+
+
+class Risk(_Strict):
+    ref: str = Field(min_length=1)
+    category: str = ""
+    risk: str = Field(min_length=1)
+    triggers: list[str] = Field(default_factory=list)
+    consequences: list[str] = Field(default_factory=list)
+    impact: int
+    likelihood: int
+    score: int | None = None
+    mitigations: list[str] = Field(default_factory=list)
+    further_action: list[str] = Field(default_factory=list)
+    owner: str = ""
+    review: str = ""
+    note: str = ""
+
+
+def risk_band(score: int) -> str:
+    """Low 1-3, Medium 4-6, High 7-9, as in the partnership's register."""
+    return next(label for minimum, label in RISK_BANDS if score >= minimum)
+
+
+def _register_rows(path: Path) -> tuple[str, list[dict[str, Any]]]:
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(path, data_only=True).worksheets[0]
+        values = list(sheet.iter_rows(values_only=True))
+        header = [str(h).strip().lower().replace(" ", "_") if h is not None else "" for h in values[0]]
+        rows = []
+        for record in values[1:]:
+            if all(v in (None, "") for v in record):
+                continue
+            item = {}
+            for key, value in zip(header, record):
+                if not key or value is None:
+                    continue
+                if key in ("triggers", "consequences", "mitigations", "further_action"):
+                    value = [line.strip() for line in str(value).splitlines() if line.strip()]
+                item[key] = value
+            rows.append(item)
+        return sheet.title, rows
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict) or not isinstance(raw.get("risks"), list):
+        raise InputDataError(f"{path}: a risk register YAML needs a list of risks under the key 'risks'.")
+    return str(raw.get("title", "Risk register")), raw["risks"]
+
+
+def load_register(path: Path) -> tuple[str, list[Risk]]:
+    """Read and validate a risk register (YAML with ``risks``, or xlsx with one row per risk).
+
+    Every problem is listed at once, by row and reference: impact or likelihood off the
+    1-3 scale, a score that disagrees with impact x likelihood, a missing owner.
+    """
+    title, rows = _register_rows(path)
+    risks, problems = [], []
+    for number, row in enumerate(rows, start=1):
+        ref = str(row.get("ref", "")).strip() or f"(no reference, row {number})"
+        where = f"risk {number} ({ref})"
+        try:
+            risk = Risk.model_validate(row)
+        except ValidationError as exc:
+            problems += [f"{where}: {p}" for p in _validation_problems(exc)]
+            continue
+        for name in ("impact", "likelihood"):
+            value = getattr(risk, name)
+            if not 1 <= value <= 3:
+                problems.append(f"{where}: {name} {value} is off the scale; use 1, 2 or 3")
+        if risk.score is not None and risk.score != risk.impact * risk.likelihood:
+            problems.append(
+                f"{where}: score {risk.score} disagrees with impact x likelihood = {risk.impact} x {risk.likelihood} = {risk.impact * risk.likelihood}"
+            )
+        if not risk.owner.strip():
+            problems.append(f"{where}: no risk owner; every risk needs one")
+        risks.append(risk)
+    refs = [r.ref for r in risks]
+    problems += [f"reference {r!r} is used more than once" for r in sorted({r for r in refs if refs.count(r) > 1})]
+    if problems:
+        raise InputDataError(list_problems(f"Problems in the risk register {path}:", problems))
+    return title, risks
+
+
+def register_table(risks: list[Risk], previous: list[Risk] | None = None) -> pd.DataFrame:
+    """The register sorted by score (highest first, then reference), with band and movement."""
+    before = {r.ref: r.impact * r.likelihood for r in previous or []}
+    rows = []
+    for risk in risks:
+        score = risk.impact * risk.likelihood
+        if previous is None:
+            movement = "no previous register"
+        elif risk.ref not in before:
+            movement = "new"
+        elif score > before[risk.ref]:
+            movement = f"up from {before[risk.ref]}"
+        elif score < before[risk.ref]:
+            movement = f"down from {before[risk.ref]}"
+        else:
+            movement = "no change"
+        rows.append(
+            {
+                "Ref": risk.ref,
+                "Risk": risk.risk,
+                "Triggered by": "; ".join(risk.triggers),
+                "Consequences": "; ".join(risk.consequences),
+                "Impact": risk.impact,
+                "Likelihood": risk.likelihood,
+                "Score": score,
+                "Band": risk_band(score),
+                "Mitigations": "; ".join(risk.mitigations),
+                "Further action": "; ".join(risk.further_action),
+                "Owner": risk.owner,
+                "Review": risk.review,
+                "Movement": movement,
+            }
+        )
+    table = pd.DataFrame(rows)
+    return table.sort_values(["Score", "Ref"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def closed_risks(risks: list[Risk], previous: list[Risk] | None) -> list[str]:
+    """References in last year's register that are no longer in this year's."""
+    current = {r.ref for r in risks}
+    return [r.ref for r in previous or [] if r.ref not in current]
+
+
+def crime_rates_for_measures(crimes: pd.DataFrame, coverage: pd.DataFrame, area: str, population: int, period_end: str) -> pd.DataFrame:
+    """Rates per 1,000 for the assessment window ('latest') and the 12 months before ('previous')."""
+    from pipeline.months import assessment_window, month_label, shift_month
+    from pipeline.trends import window_rates
+
+    usable = {area: list(coverage.loc[(coverage["area"] == area) & (coverage["status"] == "present"), "month"])}
+    rows = []
+    for key, end in (("latest", period_end), ("previous", shift_month(period_end, -12))):
+        row = window_rates(crimes, {area: population}, usable, end).iloc[0]
+        window = assessment_window(end)
+        row["label"] = f"police.uk, {month_label(window[0])} to {month_label(window[-1])}"
+        rows.append(row.rename(key))
+    return pd.DataFrame(rows)
