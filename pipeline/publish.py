@@ -39,7 +39,8 @@ caption { text-align: left; font-weight: bold; padding: .3rem 0; }
 th, td { border-bottom: 1px solid #b1b4b6; padding: .3rem .6rem; vertical-align: top; }
 thead th { border-bottom: 2px solid #0b0c0c; text-align: left; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-tbody th { text-align: left; font-weight: normal; white-space: nowrap; }
+tbody th { text-align: left; font-weight: normal; min-width: 7em; }
+dl.blocks dt { font-weight: bold; margin-top: .6rem; } dl.blocks dd { margin-left: 0; }
 .table-wrap { overflow-x: auto; max-width: 100%; }
 figure { margin: 1.5rem 0; } figure img { max-width: 100%; height: auto; }
 figcaption { font-size: .92rem; color: #505a5f; }
@@ -127,15 +128,24 @@ class ReportTables:
         formats: dict[str, Callable[[Any], str]] | None = None,
         note: str | None = None,
         row_headers: bool = True,
+        display_columns: list[str] | None = None,
     ) -> Any:
-        """Write ``tables/<name>.csv`` and return the table for display in the notebook."""
+        """Write ``tables/<name>.csv`` and return the table for display in the notebook.
+
+        ``display_columns`` shows only some columns on the page (the CSV has them all);
+        the caption then says the CSV holds the rest.
+        """
         from IPython.display import HTML
 
         if name in self.names:
             raise ValueError(f"table name {name!r} is used twice in this report")
         self.names.append(name)
         write_csv(frame, self.folder / f"{name}.csv")
-        return HTML(table_html(frame, caption, formats, row_headers, note))
+        shown = frame if display_columns is None else frame[display_columns]
+        if display_columns is not None:
+            extra = "All columns are in the CSV file tables/" + name + ".csv."
+            note = f"{note} {extra}" if note else extra
+        return HTML(table_html(shown, caption, formats, row_headers, note))
 
 
 def figure_html(figure: Any, alt: str, caption: str | None = None) -> str:
@@ -274,3 +284,19 @@ def heading(text: str, level: int = 1) -> Any:
     from IPython.display import HTML
 
     return HTML(f"<h{level}>{html.escape(text)}</h{level}>")
+
+
+def detail_blocks(frame: pd.DataFrame, heading_column: str, fields: list[str], level: int = 3) -> Any:
+    """Each row as a heading and a list of its fields: for long text that a table would cramp."""
+    from IPython.display import HTML
+
+    parts = []
+    for _, row in frame.iterrows():
+        parts.append(f"<h{level}>{html.escape(str(row[heading_column]))}</h{level}><dl class=\"blocks\">")
+        for field in fields:
+            value = row[field]
+            if value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == "":
+                continue
+            parts.append(f"<dt>{html.escape(field)}</dt><dd>{html.escape(str(value))}</dd>")
+        parts.append("</dl>")
+    return HTML("".join(parts))
