@@ -145,3 +145,86 @@ def morile_heatmap(values: pd.DataFrame, model: Any, order: list[str], sample: b
         f"darker cells are higher on their factor's scale. The highest total of factor values is for {top}."
     )
     return figure, alt
+
+
+def trend_forecast(
+    series: pd.Series,
+    first: str,
+    forecast: pd.DataFrame,
+    limits: pd.Series,
+    exception_months: list[str],
+    window: list[str],
+    crime_type: str,
+    area: str,
+) -> tuple[plt.Figure, str]:
+    """Monthly counts with XmR limits, exceptions marked, and the 12-month forecast with 80%/95% bands."""
+    last = series.index.max()
+    horizon = list(forecast["month"]) if len(forecast) else []
+    months = month_range(first, horizon[-1] if horizon else last)
+    position = {m: i for i, m in enumerate(months)}
+    full = series.reindex(month_range(first, last)).astype(float)
+    figure, axis = plt.subplots(figsize=(10, 3.8))
+    axis.axvspan(position[window[0]] - 0.5, position[window[-1]] + 0.5, color=WINDOW_COLOUR, alpha=0.3, lw=0, label="assessment window")
+    axis.plot([position[m] for m in full.index], full.to_numpy(), color=AREA_COLOUR, marker="o", markersize=2.5, label="recorded")
+    axis.axhline(limits["upper"], color="#505a5f", ls=":", lw=1, label="control limits (XmR)")
+    axis.axhline(limits["lower"], color="#505a5f", ls=":", lw=1)
+    if exception_months:
+        axis.scatter([position[m] for m in exception_months], series.loc[exception_months], s=60, facecolors="none", edgecolors="#d4351c", linewidths=2, label="outside limits", zorder=5)
+    if horizon:
+        x = [position[m] for m in horizon]
+        axis.fill_between(x, forecast["low95"], forecast["high95"], color=AREA_COLOUR, alpha=0.12, lw=0, label="95% prediction interval")
+        axis.fill_between(x, forecast["low80"], forecast["high80"], color=AREA_COLOUR, alpha=0.25, lw=0, label="80% prediction interval")
+        axis.plot(x, forecast["expected"], color=AREA_COLOUR, ls="--", label="forecast")
+    ticks = [i for i, m in enumerate(months) if m.endswith("-01")]
+    axis.set_xticks(ticks, [month_label(months[i]) for i in ticks], fontsize=8)
+    axis.set_ylim(bottom=0)
+    axis.set_ylabel("per month")
+    axis.set_title(f"{crime_type}, {area}", loc="left", fontsize=11)
+    axis.legend(fontsize=7, ncol=3, loc="lower left")
+    figure.tight_layout()
+    alt = (
+        f"Line chart of {crime_type.lower()} recorded per month in {area} from {month_label(first)} to {month_label(last)}, "
+        f"with the assessment window shaded and control limits at {limits['lower']:.0f} and {limits['upper']:.0f}."
+    )
+    if exception_months:
+        alt += " Months outside the limits, circled: " + ", ".join(month_label(m) for m in exception_months) + "."
+    if horizon:
+        alt += (
+            f" A dashed forecast for {month_label(horizon[0])} to {month_label(horizon[-1])} runs from "
+            f"{forecast['expected'].iloc[0]:.0f} to {forecast['expected'].iloc[-1]:.0f} a month, with shaded 80% and 95% prediction intervals."
+        )
+    missing = [m for m in full.index if pd.isna(full[m])]
+    if missing:
+        alt += " No data for " + ", ".join(month_label(m) for m in missing) + " (a gap)."
+    return figure, alt
+
+
+def stl_panels(stl: pd.DataFrame, crime_type: str, area: str) -> tuple[plt.Figure, str]:
+    """STL decomposition: observed, trend, seasonal and remainder panels; filled months marked."""
+    figure, axes = plt.subplots(4, 1, figsize=(10, 7), sharex=True)
+    x = np.arange(len(stl))
+    for axis, column, title in zip(axes, ["observed", "trend", "seasonal", "remainder"], ["Recorded", "Trend", "Seasonal pattern", "Remainder"]):
+        if column == "remainder":
+            axis.bar(x, stl[column], color=OTHER_COLOUR)
+            axis.axhline(0, color="#0b0c0c", lw=0.8)
+        else:
+            axis.plot(x, stl[column], color=AREA_COLOUR)
+        axis.set_title(title, loc="left", fontsize=9)
+    filled = list(stl.index[stl["filled"]])
+    for i in filled:
+        axes[0].scatter([i], [stl.loc[i, "observed"]], s=50, facecolors="white", edgecolors="#d4351c", zorder=5)
+    ticks = [i for i, m in enumerate(stl["month"]) if m.endswith("-01")]
+    axes[-1].set_xticks(ticks, [month_label(stl["month"].iloc[i]) for i in ticks], fontsize=8)
+    figure.suptitle(f"{crime_type}, {area}: seasonal-trend decomposition (STL)", x=0.01, ha="left", fontsize=11)
+    figure.tight_layout()
+    peak = stl.assign(moy=stl["month"].str[5:7]).groupby("moy")["seasonal"].mean()
+    high, low = peak.idxmax(), peak.idxmin()
+    names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    alt = (
+        f"Four stacked charts decomposing monthly {crime_type.lower()} in {area} into trend, seasonal pattern and remainder. "
+        f"The trend runs from {stl['trend'].iloc[0]:.0f} to {stl['trend'].iloc[-1]:.0f} a month; the seasonal pattern peaks in "
+        f"{names[int(high) - 1]} and is lowest in {names[int(low) - 1]}."
+    )
+    if filled:
+        alt += " Interpolated for this chart only (no data): " + ", ".join(month_label(stl["month"].iloc[i]) for i in filled) + ", circled."
+    return figure, alt

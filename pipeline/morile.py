@@ -484,27 +484,31 @@ def sensitivity(values: pd.DataFrame, model: ScoringModel, settings: MorileSetti
 
     For each threat and factor, the value moves to the next level up and down (from a
     value between levels, to the nearest level each side), the threat is re-scored and
-    re-ranked against the others as they are. Returns threat, rank, best_rank,
-    worst_rank, priority, priority_can_change (True where one step of one score would
-    put the threat in or out of the priorities), and deciding_moves (the moves that would).
+    re-ranked against the others as they are (rank = 1 + the number of other threats
+    scoring higher). Returns threat, rank, best_rank, worst_rank, priority,
+    priority_can_change (True where one step of one score would put the threat in or
+    out of the priorities), and deciding_moves (the moves that would).
     """
     base = score_threats(values, model, settings).set_index("threat")
+    wide = values.pivot(index="threat", columns="factor", values="value")
     records = []
     for threat in base.index:
+        others = base["score"].drop(threat).to_numpy()
         ranks = [int(base.loc[threat, "rank"])]
         flips = []
         for factor in model.factors:
-            mask = (values["threat"] == threat) & (values["factor"] == factor.id)
-            current = float(values.loc[mask, "value"].iloc[0])
+            current = float(wide.loc[threat, factor.id])
             for direction in (1, -1):
                 moved = _step(model, factor, current, direction)
                 if moved is None:
                     continue
-                trial = values.copy()
-                trial.loc[mask, "value"] = moved
-                result = score_threats(trial, model, settings).set_index("threat")
-                ranks.append(int(result.loc[threat, "rank"]))
-                if bool(result.loc[threat, "priority"]) != bool(base.loc[threat, "priority"]):
+                trial = wide.loc[[threat]].copy()
+                trial[factor.id] = moved
+                long = trial.reset_index().melt(id_vars="threat", var_name="factor", value_name="value")
+                score = float(risk_scores(group_scores(long, model), model).iloc[0])
+                rank = 1 + int((others > score).sum())
+                ranks.append(rank)
+                if is_priority(rank, band_of(score, settings.bands), settings.priorities) != bool(base.loc[threat, "priority"]):
                     flips.append(f"{model.column_header(factor)} {'up' if direction > 0 else 'down'} to {model.label_of(factor, moved)}")
         records.append(
             {

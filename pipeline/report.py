@@ -287,3 +287,89 @@ def morile_sensitivity_table(sensitivity: pd.DataFrame) -> pd.DataFrame:
             "One-step changes that would change it": sensitivity["deciding_moves"],
         }
     )
+
+
+def trend_summary_table(summary: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Callable[[Any], str]]]:
+    """Crime types by volume with their change, trend and forecast."""
+    table = pd.DataFrame(
+        {
+            "Crime type": summary["crime_type"],
+            "Assessment window": summary["assessment_count"],
+            "% change (like for like)": summary["pct_change"].round(1),
+            "Change verdict": summary["change_verdict"],
+            "Trend (seasonal model)": summary["trend"],
+            "Forecast, next 12 months": summary.get("forecast_next_12", pd.Series(dtype=float)).round(0),
+            "Forecast 95% interval": [
+                "" if pd.isna(lo) else f"{lo:,.0f} to {hi:,.0f}"
+                for lo, hi in zip(summary.get("forecast_low95", pd.Series([math.nan] * len(summary))), summary.get("forecast_high95", pd.Series([math.nan] * len(summary))))
+            ],
+        }
+    )
+    formats = {"Assessment window": count, "% change (like for like)": percent_change, "Forecast, next 12 months": lambda v: f"{v:,.0f}"}
+    return table, formats
+
+
+def exceptions_table(exceptions: pd.DataFrame) -> pd.DataFrame:
+    """Months outside the XmR control limits, by crime type."""
+    rows = exceptions.sort_values(["crime_type", "month"])
+    return pd.DataFrame(
+        {
+            "Crime type": rows["crime_type"],
+            "Month": rows["month"].map(month_label),
+            "Recorded": rows["count"],
+            "Outside": rows["side"] + " the limit of " + rows["limit"].round(0).astype(int).astype(str),
+        }
+    ).reset_index(drop=True)
+
+
+def top_lsoas_table(counts: pd.DataFrame, n: int, threshold: int) -> pd.DataFrame:
+    """The ``n`` LSOAs with most crime and their share of the area's total, small counts suppressed."""
+    from pipeline.hotspots import suppress
+
+    total = counts["count"].sum()
+    top = counts.head(n)
+    table = pd.DataFrame(
+        {
+            "LSOA": top["lsoa_name"],
+            "LSOA code": top["lsoa_code"],
+            "Count": top["count"],
+            "Share of the area (%)": (100 * top["count"] / total).round(1) if total else math.nan,
+        }
+    )
+    return suppress(table, ["Count"], threshold, derived={"Share of the area (%)": ["Count"]})
+
+
+def top_lsoas_by_type(crimes: pd.DataFrame, area: str, months: list[str], crime_types: list[str], n: int, threshold: int) -> pd.DataFrame:
+    """For each crime type, its ``n`` top LSOAs, small counts suppressed."""
+    from pipeline.hotspots import lsoa_counts, suppress
+
+    rows = []
+    for crime_type in crime_types:
+        counts = lsoa_counts(crimes, area, months, [crime_type])
+        for _, r in counts[counts["count"] > 0].head(n).iterrows():
+            rows.append({"Crime type": crime_type, "LSOA": r["lsoa_name"], "LSOA code": r["lsoa_code"], "Count": r["count"]})
+    return suppress(pd.DataFrame(rows, columns=["Crime type", "LSOA", "LSOA code", "Count"]), ["Count"], threshold)
+
+
+def rises_table(rises: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """LSOAs with the biggest rises; a change is suppressed whenever either count is."""
+    from pipeline.hotspots import suppress
+
+    table = pd.DataFrame(
+        {
+            "LSOA": rises["lsoa_name"],
+            "LSOA code": rises["lsoa_code"],
+            "Comparison window": rises["before"],
+            "Assessment window": rises["after"],
+            "Rise": rises["change"],
+        }
+    )
+    return suppress(table, ["Comparison window", "Assessment window"], threshold, derived={"Rise": ["Comparison window", "Assessment window"]})
+
+
+def repeat_locations_table(locations: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """The busiest map points, small counts suppressed."""
+    from pipeline.hotspots import suppress
+
+    table = pd.DataFrame({"Map point": locations["location"], "LSOA": locations["lsoa_name"], "Count": locations["count"]})
+    return suppress(table, ["Count"], threshold)

@@ -62,6 +62,7 @@ class Stage:
 STAGES: tuple[Stage, ...] = (
     Stage("police", "01_police_data.ipynb", "read police.uk data and check month coverage"),
     Stage("survey", "02_survey.ipynb", "weighted survey indicators and significance", needs="survey"),
+    Stage("trends", "04_trends.ipynb", "seasonal trend models, forecasts and exceptions"),
     Stage(
         "morile",
         "03_morile.ipynb",
@@ -129,7 +130,12 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _stage_failure(stage: Stage, executed: Path, error: Exception, output_dir: Path) -> StageError:
+def _failed_folder(output_dir: Path) -> Path:
+    """Where a failed run's folder is kept for inspection."""
+    return output_dir.with_name(f"{output_dir.name}.failed")
+
+
+def _stage_failure(stage: Stage, error: Exception, output_dir: Path) -> StageError:
     cell = getattr(error, "cell_index", None)
     ename, evalue = getattr(error, "ename", type(error).__name__), getattr(error, "evalue", str(error))
     source = (getattr(error, "source", "") or "").strip().splitlines()
@@ -139,7 +145,7 @@ def _stage_failure(stage: Stage, executed: Path, error: Exception, output_dir: P
     return StageError(
         f"Stage '{stage.name}' failed in notebook {stage.notebook}, {where}:\n"
         f"{ename}: {evalue}\n"
-        f"The executed notebook is kept at {executed} for inspection.\n"
+        f"The executed notebook is kept at {_failed_folder(output_dir) / 'notebooks' / stage.notebook} for inspection.\n"
         f"The last published outputs in {output_dir} were left unchanged."
     )
 
@@ -160,7 +166,7 @@ def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any]) -> Path:
             cwd=str(NOTEBOOKS_DIR),
         )
     except PapermillExecutionError as exc:
-        raise _stage_failure(stage, executed, exc, Path(parameters["params"]["output_dir"])) from exc
+        raise _stage_failure(stage, exc, Path(parameters["params"]["output_dir"])) from exc
     return executed
 
 
@@ -222,7 +228,7 @@ def run_assessment(params_path: str | Path, stages: tuple[Stage, ...] = STAGES) 
     except BaseException:
         logging.getLogger().removeHandler(handler)
         handler.close()
-        failed = output_dir.with_name(f"{output_dir.name}.failed")
+        failed = _failed_folder(output_dir)
         if failed.exists():
             shutil.rmtree(failed)
         staging.rename(failed)

@@ -67,9 +67,11 @@ TINY_AREA_CODES = {
 
 @pytest.fixture(scope="session")
 def tiny_police_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Real rows for ten LSOAs, 2019-01 to 2020-12, laid out as police.uk month folders.
+    """Real rows for ten LSOAs, laid out as police.uk month folders.
 
-    Cut from the bundled default data, so it has the real gap (July 2019 is missing).
+    Cut from the bundled default data, so it has the real gap (July 2019 is missing):
+    the five South Gloucestershire LSOAs from 2018-01, the five Bristol ones (from the
+    comparator file) from 2019-01, both to 2020-12.
     """
     folder = tmp_path_factory.mktemp("police-tiny")
     codes = {c for cs in TINY_AREA_CODES.values() for c in cs}
@@ -79,7 +81,7 @@ def tiny_police_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
             reader = csv.reader(handle)
             next(reader)
             for row in reader:
-                if row[7] in codes and "2019-01" <= row[1] <= "2020-12":
+                if row[7] in codes and "2018-01" <= row[1] <= "2020-12":
                     by_month.setdefault(row[1], []).append(row)
     for month, rows in by_month.items():
         write_street_csv(folder / month / f"{month}-test-street.csv", rows)

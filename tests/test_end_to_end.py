@@ -27,7 +27,7 @@ def _params(tmp_path: Path, police: Path, lookup: Path) -> Path:
         "area": area("Tiny South Glos", 8000),
         "comparators": [area("Tiny Bristol", 9000)],
         "period_end": "2020-12",
-        "trend_years": 1,
+        "trend_years": 2,
         "inputs": {"police": [str(police)]},
         "output_dir": str(tmp_path / "outputs/tiny"),
         "processed_dir": str(tmp_path / "processed"),
@@ -88,7 +88,8 @@ def test_report_is_published_accessible_and_self_contained(published):
     assert not re.search(r'(src|href)="https?://', page)
     assert "import " not in page and "validate_params" not in page  # no code cells
     images = re.findall(r"<img[^>]*>", page)
-    assert len(images) == 7  # monthly trend, comparators, one per survey indicator
+    # Monthly trend, comparators, three trend-and-forecast charts, STL, one per survey indicator.
+    assert len(images) == 11
     assert all(re.search(r'alt="[^"]{40,}"', img) and 'src="data:image/png;base64,' in img for img in images)
     assert "<caption>" in page and '<th scope="col">' in page
     for section in ("Key findings", "Crime in the assessment window", "Financial years", "Compared with elsewhere", "Data quality", "Methods and sources"):
@@ -113,10 +114,10 @@ def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police
     year_2020 = sum(v for (m, t), v in expected.items() if m.startswith("2020") and t != "Anti-social behaviour")
     assert float(rows["All crime (excluding ASB)"]["Rate per 1,000 residents"]) == pytest.approx(year_2020 / 8, abs=0.01)
     tables = sorted(p.name for p in (report.parent / "tables").iterdir())
-    # The fixture (Jan 2019 to Dec 2020, July 2019 missing) holds no complete financial year.
-    assert [t for t in tables if not t.startswith(("survey-", "morile-"))] == [
+    assert [t for t in tables if not t.startswith(("survey-", "morile-", "trends-", "hotspots-"))] == [
         "comparator-rates.csv",
         "crime-by-type.csv",
+        "financial-years.csv",
         "grant-allocation.csv",
         "missing-months.csv",
         "monthly-counts.csv",
@@ -127,8 +128,12 @@ def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police
     ]
     assert len([t for t in tables if t.startswith("survey-")]) == 10  # five indicators, each with subgroups
     page = report.read_text(encoding="utf-8")
-    assert "Not shown, because the data does not cover all 12 months: 2018/19 (3 months), 2019/20 (11 months), 2020/21 (9 months)." in page
-    assert "No complete financial year is available in the data." in page
+    # Jan 2018 to Dec 2020 with July 2019 missing: only 2018/19 is complete.
+    assert "Not shown, because the data does not cover all 12 months: 2017/18 (3 months), 2019/20 (11 months), 2020/21 (9 months)." in page
+    years = pd.read_csv(report.parent / "tables/financial-years.csv", encoding="utf-8-sig").set_index("Crime type")
+    expected = _expected_counts(tiny_police_folder, TINY_AREA_CODES["Tiny South Glos"])
+    fy_2018 = [f"2018-{m:02d}" for m in range(4, 13)] + ["2019-01", "2019-02", "2019-03"]
+    assert years.loc["Anti-social behaviour", "2018/19"] == sum(expected.get((m, "Anti-social behaviour"), 0) for m in fy_2018)
     with open(report.parent / "tables/missing-months.csv", encoding="utf-8-sig", newline="") as handle:
         gaps = list(csv.DictReader(handle))
     assert [(g["Area"], g["Month"], g["Status"]) for g in gaps] == [("Tiny South Glos", "Jul 2019", "missing")]
@@ -138,19 +143,22 @@ def test_run_record_and_log(published, tiny_police_folder):
     _, _, report = published
     record = json.loads((report.parent / "run.json").read_text(encoding="utf-8"))
     assert record["status"] == "succeeded"
-    assert [s["name"] for s in record["stages"]] == ["police", "survey", "morile", "report", "delivery"]
+    assert [s["name"] for s in record["stages"]] == ["police", "survey", "trends", "morile", "report", "delivery"]
     assert all(s["seconds"] > 0 for s in record["stages"])
     lookup = (tiny_police_folder / "lookup.csv").resolve()
     fingerprints = {i["path"]: i["sha256"] for i in record["inputs"]}
     assert fingerprints[str(lookup)] == hashlib.sha256(lookup.read_bytes()).hexdigest()
-    assert len(fingerprints) == 33  # 23 month files, lookup, survey, indicators, model, 3 sheets, moderation, plan, register
+    month_files = len(list(tiny_police_folder.rglob("*-street.csv")))
+    assert month_files == 35  # Jan 2018 to Dec 2020, less July 2019
+    assert len(fingerprints) == month_files + 10  # lookup, survey, indicators, model, 3 sheets, moderation, plan, register
     assert record["versions"]["python"].startswith("3.11")
     assert record["params"]["period_end"] == "2020-12"
-    assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 5
+    assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 6
     assert sorted(p.name for p in (report.parent / "notebooks").iterdir()) == [
         "01_police_data.ipynb",
         "02_survey.ipynb",
         "03_morile.ipynb",
+        "04_trends.ipynb",
         "10_strategic_assessment.ipynb",
         "20_delivery_plan.ipynb",
     ]
@@ -238,3 +246,23 @@ def test_delivery_plan_appendix(published):
     rate = crime.loc["All crime (excluding ASB)", "Rate per 1,000 residents"]
     total = measures.set_index("Indicator").loc["Total recorded crimes (excluding ASB) per 1,000 population", "Actual"]
     assert total == f"{rate:.1f} per 1,000"
+
+
+def test_trend_and_hotspot_sections(published):
+    _, _, report = published
+    page = report.read_text(encoding="utf-8")
+    for section in ("Trends and forecasts", "Hotspots"):
+        assert f">{section}</h2>" in page
+    assert "Seasonal pattern</h3>" in page and "Exceptional months</h3>" in page
+    summary = pd.read_csv(report.parent / "tables/trends-summary.csv", encoding="utf-8-sig").set_index("Crime type")
+    total = summary.loc["All crime (excluding ASB)", "Trend (seasonal model)"]
+    assert total.startswith(("rising about", "falling about", "no clear trend"))
+    # Rare types in five LSOAs are too sparse to model, and the table says so rather than guessing.
+    assert summary["Trend (seasonal model)"].str.startswith("not modelled: series too sparse").any()
+    lsoas = pd.read_csv(report.parent / "tables/hotspots-lsoas-crime.csv", encoding="utf-8-sig", dtype=str)
+    assert len(lsoas) == 5  # the area's five LSOAs
+    by_type = pd.read_csv(report.parent / "tables/hotspots-by-type.csv", encoding="utf-8-sig", dtype=str)
+    numeric = pd.to_numeric(by_type["Count"], errors="coerce")
+    assert not numeric.between(1, 5).any()  # every count from 1 to 5 below area level is suppressed
+    assert (by_type["Count"] == "*").any()
+    assert "a count from 1 to 5, suppressed" in page

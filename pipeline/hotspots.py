@@ -1,0 +1,129 @@
+"""Hotspots: where crime concentrates, by LSOA and by map point, with disclosure control.
+
+Counts below whole-area level can identify victims when they are small, so every
+published hotspot table passes through ``suppress``: a count from 1 to the threshold
+(default 5) is replaced by a marker, and a figure that would let a reader work a
+suppressed count back out (a total, or a change between two counts) is suppressed too.
+Zero is not suppressed: it discloses nothing about a person.
+
+Police.uk lists only LSOAs where something was recorded. The number of LSOAs used for
+concentration is every LSOA of the area that appears anywhere in the data read, so an
+LSOA with no crime in the window still counts as one of the area's LSOAs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+SUPPRESSED = "*"
+
+
+def suppression_note(threshold: int) -> str:
+    """The note printed under every suppressed table."""
+    return (
+        f"{SUPPRESSED} = a count from 1 to {threshold}, suppressed to protect the people involved, or a figure "
+        "from which such a count could be worked out."
+    )
+
+
+def is_small(value: object, threshold: int) -> bool:
+    """True for a count from 1 to ``threshold`` (the counts that are suppressed)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not pd.isna(value) and 1 <= value <= threshold
+
+
+def suppress(
+    frame: pd.DataFrame,
+    count_columns: list[str],
+    threshold: int,
+    total_column: str | None = None,
+    derived: dict[str, list[str]] | None = None,
+) -> pd.DataFrame:
+    """Replace small counts with ``*`` and protect them from being worked back out.
+
+    - Primary: any count from 1 to ``threshold`` in ``count_columns`` is suppressed.
+    - Secondary, across a row with a ``total_column``: if exactly one count in the row is
+      suppressed, the total would reveal it, so the smallest other non-zero count in the
+      row is suppressed as well.
+    - Derived: ``derived`` maps a column (e.g. a change) to the counts it is computed
+      from; it is suppressed whenever any of them is.
+    Returns a new frame (object columns where anything was suppressed).
+    """
+    derived = derived or {}
+    out = frame.copy().astype({c: object for c in count_columns + list(derived) + ([total_column] if total_column else [])})
+    hidden = pd.DataFrame(False, index=frame.index, columns=count_columns)
+    for column in count_columns:
+        hidden[column] = frame[column].map(lambda v: is_small(v, threshold))
+    if total_column:
+        for index in frame.index:
+            row_hidden = hidden.loc[index]
+            if row_hidden.sum() == 1:
+                candidates = [(frame.at[index, c], c) for c in count_columns if not row_hidden[c] and frame.at[index, c] > 0]
+                if candidates:
+                    hidden.at[index, min(candidates)[1]] = True
+                else:
+                    out.at[index, total_column] = SUPPRESSED  # the total alone would reveal the one count
+    for column in count_columns:
+        out.loc[hidden[column], column] = SUPPRESSED
+    for column, sources in derived.items():
+        mask = hidden[sources].any(axis=1)
+        out.loc[mask, column] = SUPPRESSED
+    return out
+
+
+def lsoa_counts(crimes: pd.DataFrame, area: str, months: list[str], crime_types: list[str] | None = None) -> pd.DataFrame:
+    """Crimes per LSOA of the area over the given months (every LSOA of the area, zeros included).
+
+    ``crime_types`` limits the count (None means every type). Columns: lsoa_code,
+    lsoa_name, count; sorted by count, highest first, then LSOA code.
+    """
+    own = crimes[crimes["area"] == area]
+    lsoas = own[["lsoa_code", "lsoa_name"]].drop_duplicates("lsoa_code")
+    chosen = own[own["month"].isin(months)]
+    if crime_types is not None:
+        chosen = chosen[chosen["crime_type"].isin(crime_types)]
+    counts = chosen.groupby("lsoa_code").size().rename("count")
+    table = lsoas.merge(counts, left_on="lsoa_code", right_index=True, how="left").fillna({"count": 0})
+    table["count"] = table["count"].astype(int)
+    return table.sort_values(["count", "lsoa_code"], ascending=[False, True]).reset_index(drop=True)
+
+
+def concentration(counts: pd.DataFrame, top_share: float = 0.10) -> tuple[float, int, int]:
+    """Share (0-1) of crime in the top ``top_share`` of LSOAs: (share, LSOAs in the top, all LSOAs).
+
+    The top group has ceil(top_share x number of LSOAs) members.
+    """
+    total = counts["count"].sum()
+    n_top = max(1, math.ceil(top_share * len(counts)))
+    top = counts.nlargest(n_top, "count")["count"].sum()
+    return (top / total if total else math.nan), n_top, len(counts)
+
+
+def biggest_rises(
+    crimes: pd.DataFrame, area: str, before: list[str], after: list[str], crime_types: list[str] | None = None, n: int = 10
+) -> pd.DataFrame:
+    """LSOAs whose count rose most from the comparison months to the assessment months (like for like).
+
+    Columns: lsoa_code, lsoa_name, before, after, change. Only rises (change > 0).
+    """
+    was = lsoa_counts(crimes, area, before, crime_types).rename(columns={"count": "before"})
+    now = lsoa_counts(crimes, area, after, crime_types)[["lsoa_code", "count"]].rename(columns={"count": "after"})
+    table = was.merge(now, on="lsoa_code")
+    table["change"] = table["after"] - table["before"]
+    rises = table[table["change"] > 0].sort_values(["change", "lsoa_code"], ascending=[False, True])
+    return rises.head(n).reset_index(drop=True)[["lsoa_code", "lsoa_name", "before", "after", "change"]]
+
+
+def repeat_locations(crimes: pd.DataFrame, area: str, months: list[str], crime_types: list[str], n: int = 10) -> pd.DataFrame:
+    """The map points ('On or near ...') with the most incidents of the given types.
+
+    A map point is the location text within its LSOA (police.uk snaps incidents to
+    anonymised points, so the same street name in two LSOAs is two points).
+    Columns: location, lsoa_name, count.
+    """
+    chosen = crimes[(crimes["area"] == area) & crimes["month"].isin(months) & crimes["crime_type"].isin(crime_types)]
+    chosen = chosen[chosen["location"].str.len() > 0]
+    counts = chosen.groupby(["location", "lsoa_name"]).size().rename("count").reset_index()
+    return counts.sort_values(["count", "location"], ascending=[False, True]).head(n).reset_index(drop=True)

@@ -1,0 +1,67 @@
+import pandas as pd
+import pytest
+
+from pipeline.hotspots import SUPPRESSED, biggest_rises, concentration, lsoa_counts, repeat_locations, suppress
+
+
+def _crimes(rows):
+    return pd.DataFrame(rows, columns=["area", "month", "lsoa_code", "lsoa_name", "crime_type", "location"])
+
+
+def test_primary_suppression_of_small_counts_but_not_zero():
+    table = pd.DataFrame({"LSOA": ["a", "b", "c", "d"], "Count": [0, 1, 5, 6]})
+    out = suppress(table, ["Count"], threshold=5)
+    assert out["Count"].tolist() == [0, SUPPRESSED, SUPPRESSED, 6]
+
+
+def test_secondary_suppression_when_a_total_would_reveal_a_count():
+    table = pd.DataFrame({"Area": ["x", "y", "z"], "ASB": [3, 10, 2], "Burglary": [20, 12, 4], "Drugs": [8, 9, 0], "Total": [31, 31, 6]})
+    out = suppress(table, ["ASB", "Burglary", "Drugs"], threshold=5, total_column="Total")
+    # Row x: ASB 3 is small; with the total shown, 31 - 20 - 8 = 3 would reveal it, so the
+    # smallest other non-zero count (Drugs 8) is suppressed too.
+    assert out.loc[0, ["ASB", "Burglary", "Drugs", "Total"]].tolist() == [SUPPRESSED, 20, SUPPRESSED, 31]
+    # Row y: nothing small, nothing suppressed.
+    assert out.loc[1, ["ASB", "Burglary", "Drugs"]].tolist() == [10, 12, 9]
+    # Row z: two small counts already protect each other.
+    assert out.loc[2, ["ASB", "Burglary", "Drugs", "Total"]].tolist() == [SUPPRESSED, SUPPRESSED, 0, 6]
+
+
+def test_a_lone_small_count_with_only_zeros_beside_it_hides_the_total():
+    table = pd.DataFrame({"A": [4], "B": [0], "Total": [4]})
+    out = suppress(table, ["A", "B"], threshold=5, total_column="Total")
+    assert out.loc[0, ["A", "B", "Total"]].tolist() == [SUPPRESSED, 0, SUPPRESSED]
+
+
+def test_derived_figures_are_suppressed_with_their_sources():
+    table = pd.DataFrame({"Before": [3, 20], "After": [12, 30], "Rise": [9, 10]})
+    out = suppress(table, ["Before", "After"], threshold=5, derived={"Rise": ["Before", "After"]})
+    assert out["Rise"].tolist() == [SUPPRESSED, 10]  # 12 - 9 would give the suppressed 3
+
+
+def test_lsoa_counts_include_lsoas_with_none_in_the_window_and_concentration():
+    rows = [("A", "2020-01", f"L{i}", f"Area {i}", "Burglary", "On or near X") for i in range(10)]  # every LSOA seen once in Jan
+    rows += [("A", "2020-02", "L0", "Area 0", "Burglary", "On or near X")] * 45
+    rows += [("A", "2020-02", "L1", "Area 1", "Burglary", "On or near Y")] * 5
+    rows += [("B", "2020-02", "L99", "Elsewhere", "Burglary", "On or near Z")] * 100
+    counts = lsoa_counts(_crimes(rows), "A", ["2020-02"])
+    assert len(counts) == 10 and counts["count"].tolist()[:3] == [45, 5, 0]
+    share, n_top, n_all = concentration(counts)
+    assert (n_top, n_all) == (1, 10)
+    assert share == pytest.approx(45 / 50)
+    assert concentration(counts, top_share=0.25)[1] == 3  # ceil(2.5)
+
+
+def test_biggest_rises_like_for_like():
+    rows = [("A", "2019-01", "L1", "One", "Burglary", "x")] * 2 + [("A", "2020-01", "L1", "One", "Burglary", "x")] * 9
+    rows += [("A", "2019-01", "L2", "Two", "Burglary", "x")] * 8 + [("A", "2020-01", "L2", "Two", "Burglary", "x")] * 3
+    rows += [("A", "2020-02", "L2", "Two", "Burglary", "x")] * 50  # outside the compared months
+    rises = biggest_rises(_crimes(rows), "A", ["2019-01"], ["2020-01"])
+    assert rises[["lsoa_code", "before", "after", "change"]].values.tolist() == [["L1", 2, 9, 7]]
+
+
+def test_repeat_locations_count_map_points_within_lsoas():
+    rows = [("A", "2020-01", "L1", "One", "Anti-social behaviour", "On or near Park")] * 4
+    rows += [("A", "2020-01", "L2", "Two", "Anti-social behaviour", "On or near Park")] * 3  # same street, other LSOA
+    rows += [("A", "2020-01", "L1", "One", "Burglary", "On or near Park")] * 10  # other type
+    table = repeat_locations(_crimes(rows), "A", ["2020-01"], ["Anti-social behaviour"])
+    assert table.values.tolist() == [["On or near Park", "One", 4], ["On or near Park", "Two", 3]]
