@@ -37,7 +37,8 @@ SCORES_SHEET = "Scores"
 MODERATION_SHEET = "Moderation"
 HEADER_ROW = 6  # the scoring sheet's column headings; threats start on the next row
 SCORER_CELL, ORGANISATION_CELL = "B2", "B3"
-EVIDENCE_HEADERS = ["Crimes in assessment window", "% change (like for like)", "Rate per 1,000"]
+EVIDENCE_HEADERS = ["Crimes in assessment window", "% change (like for like)", "Rate per 1,000", "Trend (seasonal model)"]
+FIRST_FACTOR_COLUMN = 2 + len(EVIDENCE_HEADERS)  # column A is the threat
 MODERATION_HEADERS = ["Threat", "Factor", "Agreed level", "Reason"]
 
 
@@ -146,20 +147,26 @@ def load_model(path: Path) -> ScoringModel:
 # --- the scoring sheet -------------------------------------------------------------------
 
 
-def threat_evidence(threats: list[Threat], comparison: pd.DataFrame, rates: pd.Series) -> pd.DataFrame:
-    """Evidence for each threat from the crime data: count, % change, rate per 1,000.
+def threat_evidence(
+    threats: list[Threat], comparison: pd.DataFrame, rates: pd.Series, monthly: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Evidence for each threat from the crime data: count, % change, rate per 1,000, trend.
 
-    ``comparison`` is ``trends.compare_windows`` for the area and ``rates`` its row of
-    ``trends.window_rates``. A threat with several crime types sums them; a threat with
-    none mapped (most police.uk categories do not isolate, say, domestic abuse) has
-    blank evidence. Counts are like-for-like months; the rate uses the whole window.
+    ``comparison`` is ``trends.compare_windows`` for the area, ``rates`` its row of
+    ``trends.window_rates`` and ``monthly`` its usable monthly counts (for the trend, the
+    seasonal model fitted to the summed series). A threat with several crime types sums
+    them; a threat with none mapped (most police.uk categories do not isolate, say,
+    domestic abuse) has blank evidence. Counts are like-for-like months; the rate uses
+    the whole window.
     """
+    from pipeline.trend_models import fit_trend
+
     by_type = comparison.set_index("crime_type")
     records = []
     for threat in threats:
         types = [t for t in threat.crime_types if t in by_type.index]
         if not types:
-            records.append({"threat": threat.name, "count": np.nan, "pct_change": np.nan, "rate_per_1000": np.nan})
+            records.append({"threat": threat.name, "count": np.nan, "pct_change": np.nan, "rate_per_1000": np.nan, "trend": ""})
             continue
         now = by_type.loc[types, "assessment_count"].sum()
         before = by_type.loc[types, "comparison_count"].sum()
@@ -169,6 +176,7 @@ def threat_evidence(threats: list[Threat], comparison: pd.DataFrame, rates: pd.S
                 "count": int(now),
                 "pct_change": 100 * (now - before) / before if before else np.nan,
                 "rate_per_1000": float(sum(rates.get(f"{t} rate", 0.0) for t in types)),
+                "trend": fit_trend(monthly[types].sum(axis=1)).verdict if monthly is not None else "",
             }
         )
     return pd.DataFrame(records)
@@ -207,7 +215,7 @@ def write_template(
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         sheet.column_dimensions[get_column_letter(column)].width = 34 if column == 1 else 16
     evidence = evidence.set_index("threat")
-    first_factor_column = 2 + len(EVIDENCE_HEADERS)
+    first_factor_column = FIRST_FACTOR_COLUMN
     for offset, threat in enumerate(threats):
         row = HEADER_ROW + 1 + offset
         sheet.cell(row=row, column=1, value=neutralise_formula(threat.name))
@@ -215,6 +223,8 @@ def write_template(
         for k, key in enumerate(("count", "pct_change", "rate_per_1000")):
             value = None if facts is None or pd.isna(facts[key]) else round(float(facts[key]), 1)
             sheet.cell(row=row, column=2 + k, value=value if value is not None else "not in police.uk data")
+        trend = facts.get("trend", "") if facts is not None else ""
+        sheet.cell(row=row, column=2 + len(EVIDENCE_HEADERS) - 1, value=neutralise_formula(trend) or "not in police.uk data")
         for column in range(first_factor_column, first_factor_column + len(factors) + 1):
             cell = sheet.cell(row=row, column=column)
             cell.protection = Protection(locked=False)
@@ -602,8 +612,8 @@ def template_for(params_path: str | Path, out: str | Path | None = None) -> Path
     if params.morile is None:
         raise ParamsError(f"{params_path} has no morile section: add the model and the threats first (see README.md).")
     model = load_model(params.morile.model)
-    comparison, rates = area_comparison(params)
-    evidence = threat_evidence(params.morile.threats, comparison, rates)
+    comparison, rates, monthly = area_comparison(params)
+    evidence = threat_evidence(params.morile.threats, comparison, rates, monthly)
     path = Path(out) if out else Path("outputs") / f"morile-scoring-sheet-{params.run_name}.xlsx"
     title = f"MoRiLE scoring sheet: {params.area.name}, assessment window ending {params.period_end} ({model.name})"
     return write_template(model, params.morile.threats, evidence, path, title)

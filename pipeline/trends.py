@@ -282,11 +282,12 @@ def key_findings(
     return findings
 
 
-def area_comparison(params: Params) -> tuple[pd.DataFrame, pd.Series]:
-    """The assessed area's window comparison and rates, read straight from the police inputs.
+def area_comparison(params: Params) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """The assessed area's window comparison, rates and monthly counts, read straight from the police inputs.
 
     For commands that need the crime evidence outside a full run (the MoRiLE template).
-    Returns (``compare_windows`` result, the area's row of ``window_rates``).
+    Returns (``compare_windows`` result, the area's row of ``window_rates``, usable
+    monthly counts by crime type).
     """
     from pipeline.months import history_start
     from pipeline.police import month_coverage, read_police_data
@@ -301,6 +302,7 @@ def area_comparison(params: Params) -> tuple[pd.DataFrame, pd.Series]:
         params.partial_month_threshold,
     )
     usable = list(coverage.loc[coverage["status"] == "present", "month"])
-    comparison = compare_windows(monthly_counts(crimes, params.area.name, usable), params.period_end)
+    monthly = monthly_counts(crimes, params.area.name, usable)
+    comparison = compare_windows(monthly, params.period_end)
     rates = window_rates(crimes, {params.area.name: params.area.population.value}, {params.area.name: usable}, params.period_end)
-    return comparison, rates.iloc[0]
+    return comparison, rates.iloc[0], monthly

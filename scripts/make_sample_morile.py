@@ -18,7 +18,15 @@ import numpy as np
 import yaml
 from openpyxl import Workbook, load_workbook
 
-from pipeline.morile import HEADER_ROW, MODERATION_HEADERS, SCORES_SHEET, load_model, threat_evidence, write_template
+from pipeline.morile import (
+    FIRST_FACTOR_COLUMN,
+    HEADER_ROW,
+    MODERATION_HEADERS,
+    SCORES_SHEET,
+    load_model,
+    threat_evidence,
+    write_template,
+)
 from pipeline.params import validate_params
 from pipeline.trends import area_comparison
 
@@ -65,8 +73,8 @@ def main() -> None:
     settings["morile"].pop("moderation")
     params = validate_params(settings)
     model = load_model(params.morile.model)
-    comparison, rates = area_comparison(params)
-    evidence = threat_evidence(params.morile.threats, comparison, rates)
+    comparison, rates, monthly = area_comparison(params)
+    evidence = threat_evidence(params.morile.threats, comparison, rates, monthly)
     rng = np.random.default_rng(SEED)
     factors = {f.id: f for f in model.factors}
     for key, scorer, organisation in PARTNERS:
@@ -84,8 +92,8 @@ def main() -> None:
                 index = values.index(CONSENSUS[threat.name][k])
                 if rng.random() < 0.25:
                     index = int(np.clip(index + rng.choice([-1, 1]), 0, len(levels) - 1))
-                sheet.cell(row=row, column=5 + k, value=levels[index].label)
-            sheet.cell(row=row, column=5 + len(FACTORS), value="Sample rationale (illustrative).")
+                sheet.cell(row=row, column=FIRST_FACTOR_COLUMN + k, value=levels[index].label)
+            sheet.cell(row=row, column=FIRST_FACTOR_COLUMN + len(FACTORS), value="Sample rationale (illustrative).")
         workbook.save(path)
     moderation = Workbook()
     sheet = moderation.active

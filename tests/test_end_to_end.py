@@ -266,3 +266,19 @@ def test_trend_and_hotspot_sections(published):
     assert not numeric.between(1, 5).any()  # every count from 1 to 5 below area level is suppressed
     assert (by_type["Count"] == "*").any()
     assert "a count from 1 to 5, suppressed" in page
+
+
+def test_morile_template_command_writes_a_sheet_with_evidence(published, tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    _, params_path, report = published
+    out = tmp_path / "sheet.xlsx"
+    assert main(["morile-template", str(params_path), "--out", str(out)]) == 0
+    assert str(out.resolve()) in capsys.readouterr().out
+    sheet = load_workbook(out)["Scores"]
+    rows = {sheet.cell(row=r, column=1).value: r for r in range(7, 19)}
+    burglary = rows["Burglary"]
+    crime = pd.read_csv(report.parent / "tables/crime-by-type.csv", encoding="utf-8-sig").set_index("Crime type")
+    assert sheet.cell(row=burglary, column=2).value == crime.loc["Burglary", "Jan 2020 to Dec 2020"]
+    assert sheet.cell(row=rows["Hate crime"], column=2).value == "not in police.uk data"
+    assert sheet.cell(row=burglary, column=5).value.startswith(("rising", "falling", "no clear", "not modelled"))

@@ -6,6 +6,7 @@ from openpyxl import load_workbook
 
 from pipeline.errors import InputDataError, ParamsError
 from pipeline.morile import (
+    FIRST_FACTOR_COLUMN,
     HEADER_ROW,
     MODERATION_HEADERS,
     apply_moderation,
@@ -119,8 +120,8 @@ def _fill(path: Path, scores: dict[int, tuple], scorer="A. Scorer", organisation
     sheet = workbook["Scores"]
     sheet["B2"], sheet["B3"] = scorer, organisation
     for offset, (impact, likelihood) in scores.items():
-        sheet.cell(row=HEADER_ROW + 1 + offset, column=5, value=impact)
-        sheet.cell(row=HEADER_ROW + 1 + offset, column=6, value=likelihood)
+        sheet.cell(row=HEADER_ROW + 1 + offset, column=FIRST_FACTOR_COLUMN, value=impact)
+        sheet.cell(row=HEADER_ROW + 1 + offset, column=FIRST_FACTOR_COLUMN + 1, value=likelihood)
     workbook.save(path)
     return path
 
@@ -133,10 +134,11 @@ def test_template_round_trip_write_fill_import(tmp_path):
     assert sheet["A1"].value == "'=Title"  # formula-like text is neutralised
     assert sheet["A9"].value == "'=cmd|' /C calc'!A0"
     assert sheet["B7"].value == 838 and sheet["B8"].value == "not in police.uk data"
-    assert sheet["E7"].protection.locked is False and sheet["B7"].protection.locked is True
+    assert sheet["F7"].protection.locked is False and sheet["B7"].protection.locked is True
+    assert sheet["E6"].value == "Trend (seasonal model)"
     assert sheet["B2"].protection.locked is False
     validations = {str(v.sqref): v.formula1 for v in sheet.data_validations.dataValidation}
-    assert validations["E7:E9"] == '"Minor,Moderate,Major,Severe"'
+    assert validations["F7:F9"] == '"Minor,Moderate,Major,Severe"'
     _fill(path, {0: ("Major", "likely"), 1: ("  severe ", "Possible"), 2: ("Minor", "Unlikely")})
     sheet_scores = read_scoring_sheet(path, load_model(FOUR_BY_FOUR), [Threat(name="Burglary"), Threat(name="Hate crime"), Threat(name="'=cmd|' /C calc'!A0")])
     assert sheet_scores.scorer == "A. Scorer"
@@ -155,8 +157,8 @@ def test_every_bad_cell_is_listed(tmp_path):
         read_scoring_sheet(path, load_model(FOUR_BY_FOUR), threats)
     message = str(caught.value)
     assert "cell B2 (Scorer name): blank" in message
-    assert "cell F7 (Burglary, Likelihood: Likelihood): 3 is a number where a level label belongs; choose one of Unlikely, Possible, Likely, Almost certain" in message
-    assert "cell E8 (Hate crime, Impact: Impact): missing score" in message
+    assert "cell G7 (Burglary, Likelihood: Likelihood): 3 is a number where a level label belongs; choose one of Unlikely, Possible, Likely, Almost certain" in message
+    assert "cell F8 (Hate crime, Impact: Impact): missing score" in message
     assert "cell A9: threat \"'=cmd|' /C calc'!A0\" is not in the params file's threat list" in message
     assert "cell A10: threat 'Space piracy' is not in the params file's threat list" in message
     assert "threat 'Fraud' has no row" in message
@@ -245,6 +247,9 @@ def test_evidence_sums_mapped_crime_types():
     evidence = threat_evidence(threats, comparison, rates).set_index("threat")
     assert evidence.loc["Acquisitive", ["count", "pct_change", "rate_per_1000"]].tolist() == [100, -20.0, 3.5]
     assert pd.isna(evidence.loc["Hate crime", "count"])
+    monthly = pd.DataFrame({"Burglary": [5] * 12, "Robbery": [1] * 12})
+    with_trend = threat_evidence(threats, comparison, rates, monthly).set_index("threat")
+    assert with_trend.loc["Acquisitive", "trend"] == "not modelled: series too short"
 
 
 def test_settings_validation():
