@@ -62,10 +62,10 @@ class Stage:
 STAGES: tuple[Stage, ...] = (
     Stage("police", "01_police_data.ipynb", "read police.uk data and check month coverage"),
     Stage("survey", "02_survey.ipynb", "weighted survey indicators and significance", needs="survey"),
-    Stage("trends", "04_trends.ipynb", "seasonal trend models, forecasts and exceptions"),
+    Stage("trends", "03_trends.ipynb", "seasonal trend models, forecasts and exceptions"),
     Stage(
         "morile",
-        "03_morile.ipynb",
+        "04_morile.ipynb",
         "MoRiLE scores, ranks, moderation and sensitivity",
         publishes="morile-review.html",
         needs="morile",

@@ -157,8 +157,8 @@ def test_run_record_and_log(published, tiny_police_folder):
     assert sorted(p.name for p in (report.parent / "notebooks").iterdir()) == [
         "01_police_data.ipynb",
         "02_survey.ipynb",
-        "03_morile.ipynb",
-        "04_trends.ipynb",
+        "03_trends.ipynb",
+        "04_morile.ipynb",
         "10_strategic_assessment.ipynb",
         "20_delivery_plan.ipynb",
     ]
