@@ -568,9 +568,10 @@ def closed_risks(risks: list[Risk], previous: list[Risk] | None) -> list[str]:
 def crime_rates_for_measures(crimes: pd.DataFrame, coverage: pd.DataFrame, area: str, population: int, period_end: str) -> pd.DataFrame:
     """Rates per 1,000 for the assessment window ('latest') and the 12 months before ('previous')."""
     from pipeline.months import assessment_window, month_label, shift_month
+    from pipeline.police import usable_months
     from pipeline.trends import window_rates
 
-    usable = {area: list(coverage.loc[(coverage["area"] == area) & (coverage["status"] == "present"), "month"])}
+    usable = {area: usable_months(coverage, area)}
     rows = []
     for key, end in (("latest", period_end), ("previous", shift_month(period_end, -12))):
         row = window_rates(crimes, {area: population}, usable, end).iloc[0]

@@ -417,6 +417,16 @@ def month_coverage(
     return pd.DataFrame(records, columns=["month", "rows", "status", "note"])
 
 
+def usable_months(coverage: pd.DataFrame, area: str | None = None) -> list[str]:
+    """The months with usable (``present``) data in a :func:`month_coverage` table, in order.
+
+    Give ``area`` when the table holds several areas (it then has an ``area`` column).
+    Missing and partial months are not usable: they are left out, never counted as zero.
+    """
+    rows = coverage if area is None else coverage[coverage["area"] == area]
+    return list(rows.loc[rows["status"] == "present", "month"])
+
+
 def write_processed(crimes: pd.DataFrame, coverage: pd.DataFrame, summary: ScanSummary, folder: Path) -> None:
     """Write the police stage's outputs: crimes.parquet, coverage.parquet and summary.json."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,7 @@ from scipy import stats
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 from statsmodels.tsa.seasonal import STL
 
-from pipeline.months import month_range, shift_month
+from pipeline.months import month_label, month_range, shift_month
 
 MIN_MONTHS = 24  # two years, so every month of the year is seen at least twice
 MIN_MEAN_PER_MONTH = 3.0  # sparser series are shown as counts only
@@ -284,9 +284,23 @@ def trend_findings(summary: pd.DataFrame, latest: pd.DataFrame, total_label: str
                 f"The latest {len(latest)} months of {total_label.lower()} were within what the model expected from the months before."
             )
         else:
-            listed = ", ".join(f"{r.month} ({r.position})" for r in outside.itertuples())
+            listed = ", ".join(f"{month_label(r.month)} ({r.position})" for r in outside.itertuples())
             sentences.append(f"Latest months of {total_label.lower()} outside what the model expected: {listed}.")
     return sentences
+
+
+def latest_months_sentence(latest: pd.DataFrame) -> str:
+    """One sentence on the latest months against the model's expectation (counts, 95% range).
+
+    ``latest`` is :func:`latest_against_expected` output for one series; empty gives "".
+    """
+    if latest.empty:
+        return ""
+    listed = "; ".join(
+        f"{month_label(r.month)} {r.actual:,.0f} (expected {r.expected:,.0f}, 95% range {r.low95:,.0f} to {r.high95:,.0f}: {r.position})"
+        for r in latest.itertuples()
+    )
+    return f"Latest months against what the model expected from the months before: {listed}."
 
 
 def write_processed(tables: dict[str, pd.DataFrame], folder: Path) -> None:

@@ -290,7 +290,7 @@ def area_comparison(params: Params) -> tuple[pd.DataFrame, pd.Series, pd.DataFra
     monthly counts by crime type).
     """
     from pipeline.months import history_start
-    from pipeline.police import month_coverage, read_police_data
+    from pipeline.police import month_coverage, read_police_data, usable_months
 
     crimes, summary = read_police_data(params.inputs.police, [params.area])
     coverage = month_coverage(
@@ -301,7 +301,7 @@ def area_comparison(params: Params) -> tuple[pd.DataFrame, pd.Series, pd.DataFra
         summary.months_in_input,
         params.partial_month_threshold,
     )
-    usable = list(coverage.loc[coverage["status"] == "present", "month"])
+    usable = usable_months(coverage)
     monthly = monthly_counts(crimes, params.area.name, usable)
     comparison = compare_windows(monthly, params.period_end)
     rates = window_rates(crimes, {params.area.name: params.area.population.value}, {params.area.name: usable}, params.period_end)

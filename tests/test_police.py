@@ -17,6 +17,7 @@ from pipeline.police import (
     month_coverage,
     read_police_data,
     read_processed,
+    usable_months,
     write_processed,
 )
 
@@ -198,6 +199,18 @@ def test_month_in_the_files_but_empty_for_the_area_is_missing():
     coverage = coverage_for_areas(crimes, ["Alphaton"], "2020-01", "2020-03", ["2020-01", "2020-02", "2020-03"])
     row = coverage[coverage["month"] == "2020-02"].iloc[0]
     assert (row["area"], row["status"], row["note"]) == ("Alphaton", "missing", "no rows for the area")
+
+
+def test_usable_months_leave_out_missing_and_partial_months_per_area():
+    crimes = pd.concat([
+        _crimes_per_month({"2020-01": 50, "2020-03": 50}),
+        _crimes_per_month({"2020-01": 40, "2020-02": 10, "2020-03": 40}, "Betaville"),
+    ])
+    coverage = coverage_for_areas(crimes, ["Alphaton", "Betaville"], "2020-01", "2020-03", ["2020-01", "2020-02", "2020-03"])
+    assert usable_months(coverage, "Alphaton") == ["2020-01", "2020-03"]  # February missing
+    assert usable_months(coverage, "Betaville") == ["2020-01", "2020-03"]  # 10 rows against 40: partial
+    one_area = month_coverage(crimes, "Alphaton", "2020-01", "2020-03", ["2020-01", "2020-02", "2020-03"])
+    assert usable_months(one_area) == ["2020-01", "2020-03"]
 
 
 def test_processed_outputs_round_trip(tmp_path):

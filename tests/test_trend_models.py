@@ -8,7 +8,9 @@ from pipeline.trend_models import (
     fit_trend,
     forecast,
     latest_against_expected,
+    latest_months_sentence,
     stl_decomposition,
+    trend_findings,
     xmr_limits,
 )
 
@@ -103,6 +105,44 @@ def test_latest_months_against_expected():
     latest = latest_against_expected(series)
     assert list(latest["month"]) == ["2020-10", "2020-11", "2020-12"]
     assert latest["position"].iloc[-1] == "above"
+
+
+LATEST = pd.DataFrame({
+    "month": ["2020-11", "2020-12"],
+    "actual": [1250.0, 900.0],
+    "expected": [1100.4, 1080.0],
+    "low95": [1010.2, 985.6],
+    "high95": [1195.0, 1180.3],
+    "position": ["above", "below"],
+})
+
+
+def test_latest_months_sentence_gives_counts_and_the_95_percent_range():
+    assert latest_months_sentence(LATEST) == (
+        "Latest months against what the model expected from the months before: "
+        "Nov 2020 1,250 (expected 1,100, 95% range 1,010 to 1,195: above); "
+        "Dec 2020 900 (expected 1,080, 95% range 986 to 1,180: below)."
+    )
+    assert latest_months_sentence(LATEST.iloc[0:0]) == ""
+
+
+def test_trend_findings_name_rising_and_falling_types_and_latest_months():
+    summary = pd.DataFrame({
+        "crime_type": ["All crime", "Burglary", "Drugs", "Robbery"],
+        "trend": ["no clear trend", "rising about 12% a year (95% CI 4% to 21%)", "falling about 20% a year (95% CI 9% to 30%)", "no clear trend"],
+        "annual_ratio": [1.01, 1.12, 0.80, 0.98],
+    })
+    findings = trend_findings(summary, LATEST, "All crime")
+    assert findings == [
+        "Over the months modelled, all crime shows no clear trend.",
+        "Rising trends once seasonality is allowed for: Burglary (about 12% a year).",
+        "Falling trends once seasonality is allowed for: Drugs (about 20% a year).",
+        "Latest months of all crime outside what the model expected: Nov 2020 (above), Dec 2020 (below).",
+    ]
+    within = LATEST.assign(position="within")
+    assert trend_findings(summary, within, "All crime")[-1] == (
+        "The latest 2 months of all crime were within what the model expected from the months before."
+    )
 
 
 def test_stl_fills_gaps_for_the_chart_only_and_says_so():
