@@ -239,5 +239,7 @@ def run_assessment(params_path: str | Path, stages: tuple[Stage, ...] = STAGES) 
     # The strategic assessment is the run's main document: print its path.
     main_document = next((p for p in published if p.name == "strategic-assessment.html"), published[0] if published else None)
     report = output_dir / main_document.name if main_document else output_dir
-    log.info("Finished in %.1f s. Published: %s", record["seconds"], report)
+    log.info("Finished in %.1f s. Published in %s:", record["seconds"], output_dir)
+    for document in published:
+        log.info("  %s", document.name)
     return report
