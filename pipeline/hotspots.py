@@ -13,10 +13,15 @@ LSOA with no crime in the window still counts as one of the area's LSOAs.
 
 from __future__ import annotations
 
+import csv
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from pipeline.errors import InputDataError, list_problems
+from pipeline.trends import rate_per_1000
 
 SUPPRESSED = "*"
 
@@ -88,6 +93,68 @@ def lsoa_counts(crimes: pd.DataFrame, area: str, months: list[str], crime_types:
     table = lsoas.merge(counts, left_on="lsoa_code", right_index=True, how="left").fillna({"count": 0})
     table["count"] = table["count"].astype(int)
     return table.sort_values(["count", "lsoa_code"], ascending=[False, True]).reset_index(drop=True)
+
+
+def read_lsoa_population(path: Path) -> dict[str, int]:
+    """Read a CSV of ``lsoa_code`` and ``population`` (residents, a positive whole number).
+
+    Every bad row is listed at once: a blank code, a population that is not a positive
+    whole number (thousands separators are allowed), or a code given twice.
+    """
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        if "lsoa_code" not in header or "population" not in header:
+            raise InputDataError(
+                f"{path}: an LSOA population file needs columns 'lsoa_code' and 'population'; "
+                f"found {', '.join(header) or 'no header'}."
+            )
+        populations: dict[str, int] = {}
+        problems = []
+        for line, row in enumerate(reader, start=2):
+            code = (row.get("lsoa_code") or "").strip()
+            text = (row.get("population") or "").strip()
+            number = text.replace(",", "")
+            if not code:
+                problems.append(f"row {line}: lsoa_code is blank")
+            elif not number.isdigit() or int(number) == 0:
+                problems.append(f"row {line}, LSOA {code}: population {text!r} is not a positive whole number")
+            elif code in populations:
+                problems.append(f"row {line}: LSOA {code} is given twice")
+            else:
+                populations[code] = int(number)
+    if problems:
+        raise InputDataError(list_problems(f"Problems in the LSOA population file {path}:", problems))
+    return populations
+
+
+def with_rates(counts: pd.DataFrame, populations: dict[str, int], months_present: int) -> pd.DataFrame:
+    """Add ``population`` and ``rate_per_1000`` (residents) to an :func:`lsoa_counts` table.
+
+    The count covers ``months_present`` usable months of a 12-month window and is scaled
+    to a full year as the whole-area rate is. An LSOA missing from ``populations`` gets
+    no rate (NaN), never a guessed one.
+    """
+    table = counts.copy()
+    table["population"] = table["lsoa_code"].map(populations)
+    table["rate_per_1000"] = [
+        rate_per_1000(n, int(pop), months_present) if not pd.isna(pop) else math.nan
+        for n, pop in zip(table["count"], table["population"])
+    ]
+    return table
+
+
+def rates_note(populations: dict[str, int] | None, lsoa_codes: list[str], source: str = "") -> str:
+    """The sentence under the hotspot heading saying whether LSOA rates are shown, and on what base."""
+    if populations is None:
+        # A public document: the reader needs to know why there are no rates, not which setting adds them.
+        return "Counts are shown without rates: LSOA population figures were not among this assessment's inputs."
+    missing = sorted(set(lsoa_codes) - set(populations))
+    note = f"Rates are per 1,000 residents ({source}), scaled to a full year if months are missing."
+    if missing:
+        listed = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        note += f" The population file has no figure for {len(missing)} of the area's LSOAs, so they have no rate: {listed}."
+    return note
 
 
 def concentration(counts: pd.DataFrame, top_share: float = 0.10) -> tuple[float, int, int]:

@@ -34,6 +34,25 @@ class Population(_Strict):
     )
 
 
+class LsoaPopulation(_Strict):
+    """Residents of each LSOA, for rates per 1,000 in the hotspot tables.
+
+    ``path`` is a CSV with columns ``lsoa_code`` and ``population`` (for example cut from
+    the ONS small-area population estimates for the area's LSOAs).
+    """
+
+    path: Path
+    year: int = Field(ge=1990, le=2100, description="Year the estimates refer to (mid-year).")
+    source: str = Field(min_length=1, description="Where the figures come from, as cited in the report.")
+
+    @field_validator("path")
+    @classmethod
+    def _file_exists(cls, path: Path) -> Path:
+        if not path.is_file():
+            raise ValueError(f"LSOA population file not found: {path}")
+        return path
+
+
 class AreaDefinition(_Strict):
     """A Community Safety Partnership area, defined by LSOAs.
 
@@ -47,6 +66,9 @@ class AreaDefinition(_Strict):
     lsoa_name_prefixes: list[str] = Field(default_factory=list)
     lsoa_lookup: Path | None = None
     population: Population
+    lsoa_population: LsoaPopulation | None = Field(
+        default=None, description="Residents per LSOA; without it the hotspot tables give counts only."
+    )
 
     @model_validator(mode="after")
     def _one_definition(self) -> "AreaDefinition":

@@ -322,8 +322,18 @@ def exceptions_table(exceptions: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+def _lsoa_rate_columns(table: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """Add residents and the rate per 1,000 when ``rows`` carry them (see ``hotspots.with_rates``)."""
+    if "rate_per_1000" in rows.columns:
+        table["Residents"] = rows["population"].to_numpy()
+        table["Rate per 1,000 residents"] = rows["rate_per_1000"].round(1).to_numpy()
+    return table
+
+
 def top_lsoas_table(counts: pd.DataFrame, n: int, threshold: int) -> pd.DataFrame:
-    """The ``n`` LSOAs with most crime and their share of the area's total, small counts suppressed."""
+    """The ``n`` LSOAs with most crime, their share of the area's total and, when LSOA
+    populations were given, their rate per 1,000 residents; small counts suppressed with
+    every figure worked out from them."""
     from pipeline.hotspots import suppress
 
     total = counts["count"].sum()
@@ -336,19 +346,35 @@ def top_lsoas_table(counts: pd.DataFrame, n: int, threshold: int) -> pd.DataFram
             "Share of the area (%)": (100 * top["count"] / total).round(1) if total else math.nan,
         }
     )
-    return suppress(table, ["Count"], threshold, derived={"Share of the area (%)": ["Count"]})
+    table = _lsoa_rate_columns(table, top)
+    derived = {c: ["Count"] for c in ("Share of the area (%)", "Rate per 1,000 residents") if c in table.columns}
+    return suppress(table, ["Count"], threshold, derived=derived)
 
 
-def top_lsoas_by_type(crimes: pd.DataFrame, area: str, months: list[str], crime_types: list[str], n: int, threshold: int) -> pd.DataFrame:
-    """For each crime type, its ``n`` top LSOAs, small counts suppressed."""
-    from pipeline.hotspots import lsoa_counts, suppress
+def top_lsoas_by_type(
+    crimes: pd.DataFrame,
+    area: str,
+    months: list[str],
+    crime_types: list[str],
+    n: int,
+    threshold: int,
+    populations: dict[str, int] | None = None,
+) -> pd.DataFrame:
+    """For each crime type, its ``n`` top LSOAs (with rates when ``populations`` is given), small counts suppressed."""
+    from pipeline.hotspots import lsoa_counts, suppress, with_rates
 
-    rows = []
+    parts = []
     for crime_type in crime_types:
         counts = lsoa_counts(crimes, area, months, [crime_type])
-        for _, r in counts[counts["count"] > 0].head(n).iterrows():
-            rows.append({"Crime type": crime_type, "LSOA": r["lsoa_name"], "LSOA code": r["lsoa_code"], "Count": r["count"]})
-    return suppress(pd.DataFrame(rows, columns=["Crime type", "LSOA", "LSOA code", "Count"]), ["Count"], threshold)
+        top = counts[counts["count"] > 0].head(n)
+        if populations is not None:
+            top = with_rates(top, populations, len(months))
+        table = pd.DataFrame({"Crime type": crime_type, "LSOA": top["lsoa_name"], "LSOA code": top["lsoa_code"], "Count": top["count"]})
+        parts.append(_lsoa_rate_columns(table, top))
+    columns = ["Crime type", "LSOA", "LSOA code", "Count"] + (["Residents", "Rate per 1,000 residents"] if populations is not None else [])
+    table = pd.concat(parts, ignore_index=True).reindex(columns=columns) if parts else pd.DataFrame(columns=columns)
+    derived = {"Rate per 1,000 residents": ["Count"]} if populations is not None else None
+    return suppress(table, ["Count"], threshold, derived=derived)
 
 
 def rises_table(rises: pd.DataFrame, threshold: int) -> pd.DataFrame:

@@ -103,6 +103,7 @@ def input_files(params: Params) -> list[Path]:
     for path in params.inputs.police:
         paths.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
     paths.extend(a.lsoa_lookup for a in params.all_areas if a.lsoa_lookup is not None)
+    paths.extend(a.lsoa_population.path for a in params.all_areas if a.lsoa_population is not None)
     if params.survey is not None:
         paths.extend(f.path for f in params.survey.responses)
         paths.append(params.survey.indicators)

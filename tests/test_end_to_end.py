@@ -17,14 +17,19 @@ from pipeline.run import run_assessment
 
 pytestmark = pytest.mark.e2e
 
+# Residents per LSOA for the tiny area: test figures, chosen so the rates are easy to check.
+TINY_LSOA_POPULATION = dict(zip(TINY_AREA_CODES["Tiny South Glos"], [1500, 1400, 1600, 1300, 1700]))
+
 
 def _params(tmp_path: Path, police: Path, lookup: Path) -> Path:
     def area(name: str, population: int) -> dict:
         return {"name": name, "lsoa_lookup": str(lookup), "population": {"value": population, "year": 2020, "source": "test figure"}}
 
+    populations = tmp_path / "lsoa-population.csv"
+    populations.write_text("lsoa_code,population\n" + "".join(f"{code},{n}\n" for code, n in TINY_LSOA_POPULATION.items()), encoding="utf-8")
     settings = {
         "title": "Tiny Strategic Assessment",
-        "area": area("Tiny South Glos", 8000),
+        "area": {**area("Tiny South Glos", 8000), "lsoa_population": {"path": str(populations), "year": 2019, "source": "test LSOA figures"}},
         "comparators": [area("Tiny Bristol", 9000)],
         "period_end": "2020-12",
         "trend_years": 2,
@@ -151,7 +156,7 @@ def test_run_record_and_log(published, tiny_police_folder):
     assert fingerprints[str(lookup)] == hashlib.sha256(lookup.read_bytes()).hexdigest()
     month_files = len(list(tiny_police_folder.rglob("*-street.csv")))
     assert month_files == 35  # Jan 2018 to Dec 2020, less July 2019
-    assert len(fingerprints) == month_files + 10  # lookup, survey, indicators, model, 3 sheets, moderation, plan, register
+    assert len(fingerprints) == month_files + 11  # lookup, LSOA populations, survey, indicators, model, 3 sheets, moderation, plan, register
     assert record["versions"]["python"].startswith("3.11")
     assert record["params"]["period_end"] == "2020-12"
     assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 6
@@ -249,7 +254,7 @@ def test_delivery_plan_appendix(published):
     assert total == f"{rate:.1f} per 1,000"
 
 
-def test_trend_and_hotspot_sections(published):
+def test_trend_and_hotspot_sections(published, tiny_police_folder):
     _, _, report = published
     page = report.read_text(encoding="utf-8")
     for section in ("Trends and forecasts", "Hotspots"):
@@ -262,6 +267,21 @@ def test_trend_and_hotspot_sections(published):
     assert summary["Trend (seasonal model)"].str.startswith("not modelled: series too sparse").any()
     lsoas = pd.read_csv(report.parent / "tables/hotspots-lsoas-crime.csv", encoding="utf-8-sig", dtype=str)
     assert len(lsoas) == 5  # the area's five LSOAs
+    # Rates per 1,000 residents against a count of the fixture made with the csv module.
+    counted: dict[str, int] = {}
+    seen: set[str] = set()
+    for path in sorted(tiny_police_folder.rglob("2020-*-street.csv")):
+        with open(path, newline="", encoding="utf-8") as handle:
+            for row in list(csv.reader(handle))[1:]:
+                if row[7] in TINY_LSOA_POPULATION and row[9] != "Anti-social behaviour" and not (row[0] and row[0] in seen):
+                    seen.add(row[0])
+                    counted[row[7]] = counted.get(row[7], 0) + 1
+    for row in lsoas.itertuples():
+        code = row[2]
+        assert int(row.Count) == counted[code]
+        assert int(row.Residents) == TINY_LSOA_POPULATION[code]
+        assert float(row[6]) == pytest.approx(round(counted[code] / TINY_LSOA_POPULATION[code] * 1000, 1))
+    assert "Rates are per 1,000 residents (test LSOA figures, 2019)" in page
     by_type = pd.read_csv(report.parent / "tables/hotspots-by-type.csv", encoding="utf-8-sig", dtype=str)
     numeric = pd.to_numeric(by_type["Count"], errors="coerce")
     assert not numeric.between(1, 5).any()  # every count from 1 to 5 below area level is suppressed

@@ -1,7 +1,21 @@
+import math
+
 import pandas as pd
 import pytest
 
-from pipeline.hotspots import SUPPRESSED, biggest_rises, concentration, lsoa_counts, repeat_locations, suppress
+from pipeline.errors import InputDataError
+from pipeline.hotspots import (
+    SUPPRESSED,
+    biggest_rises,
+    concentration,
+    lsoa_counts,
+    rates_note,
+    read_lsoa_population,
+    repeat_locations,
+    suppress,
+    with_rates,
+)
+from pipeline.report import top_lsoas_by_type, top_lsoas_table
 
 
 def _crimes(rows):
@@ -65,3 +79,53 @@ def test_repeat_locations_count_map_points_within_lsoas():
     rows += [("A", "2020-01", "L1", "One", "Burglary", "On or near Park")] * 10  # other type
     table = repeat_locations(_crimes(rows), "A", ["2020-01"], ["Anti-social behaviour"])
     assert table.values.tolist() == [["On or near Park", "One", 4], ["On or near Park", "Two", 3]]
+
+
+def test_lsoa_population_file_errors_are_listed_together(tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text("\ufefflsoa_code,population\nL1,\"1,500\"\nL2,1200\n", encoding="utf-8")
+    assert read_lsoa_population(good) == {"L1": 1500, "L2": 1200}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("lsoa_code,population\nL1,1500\n,900\nL2,abc\nL3,0\nL4,-5\nL1,1600\n", encoding="utf-8")
+    with pytest.raises(InputDataError) as caught:
+        read_lsoa_population(bad)
+    message = str(caught.value)
+    assert f"Problems in the LSOA population file {bad}:" in message
+    for expected in (
+        "row 3: lsoa_code is blank",
+        "row 4, LSOA L2: population 'abc' is not a positive whole number",
+        "row 5, LSOA L3: population '0' is not a positive whole number",
+        "row 6, LSOA L4: population '-5' is not a positive whole number",
+        "row 7: LSOA L1 is given twice",
+    ):
+        assert expected in message
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("code,residents\nL1,1500\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match="needs columns 'lsoa_code' and 'population'; found code, residents"):
+        read_lsoa_population(wrong)
+
+
+def test_lsoa_rates_by_hand_scaled_for_missing_months():
+    counts = pd.DataFrame({"lsoa_code": ["L1", "L2", "L3"], "lsoa_name": ["One", "Two", "Three"], "count": [30, 3, 12]})
+    populations = {"L1": 1500, "L2": 1200}
+    full_year = with_rates(counts, populations, 12)
+    assert full_year["rate_per_1000"].tolist()[:2] == pytest.approx([20.0, 2.5])  # 30 / 1,500 x 1,000; 3 / 1,200 x 1,000
+    assert math.isnan(full_year["rate_per_1000"].iloc[2])  # no population: no rate, not a guess
+    ten_months = with_rates(counts, populations, 10)
+    assert ten_months["rate_per_1000"].iloc[0] == pytest.approx(24.0)  # 30 x 12/10 / 1,500 x 1,000
+    table = top_lsoas_table(full_year, 3, threshold=5)
+    assert table.columns.tolist() == ["LSOA", "LSOA code", "Count", "Share of the area (%)", "Residents", "Rate per 1,000 residents"]
+    assert table.iloc[0].tolist() == ["One", "L1", 30, 66.7, 1500, 20.0]
+    # Three crimes in L2 are suppressed, and so are the share and the rate that would give them away.
+    assert table.iloc[1][["Count", "Share of the area (%)", "Residents", "Rate per 1,000 residents"]].tolist() == [SUPPRESSED, SUPPRESSED, 1200, SUPPRESSED]
+    assert rates_note(populations, ["L1", "L2", "L3"], "ONS mid-2019").endswith("no figure for 1 of the area's LSOAs, so they have no rate: L3.")
+    assert "without rates: LSOA population figures were not among" in rates_note(None, ["L1"])
+
+
+def test_top_lsoas_by_type_with_rates():
+    rows = [("A", "2020-01", "L1", "One", "Burglary", "x")] * 8 + [("A", "2020-01", "L2", "Two", "Burglary", "x")] * 2
+    table = top_lsoas_by_type(_crimes(rows), "A", ["2020-01"], ["Burglary"], 3, 5, {"L1": 2000, "L2": 1000})
+    assert table.values.tolist() == [
+        ["Burglary", "One", "L1", 8, 2000, 48.0],  # 8 in one month, x 12 / 2,000 x 1,000
+        ["Burglary", "Two", "L2", SUPPRESSED, 1000, SUPPRESSED],
+    ]

@@ -62,6 +62,14 @@ def test_every_problem_is_reported_at_once(tmp_path):
     assert "colour_scheme: not a recognised setting" in message
 
 
+def test_lsoa_population_is_optional_and_checked(tmp_path):
+    settings = _valid(tmp_path)
+    assert load_params(_write(tmp_path, settings)).area.lsoa_population is None
+    settings["area"]["lsoa_population"] = {"path": str(tmp_path / "missing.csv"), "year": 2019, "source": "ONS"}
+    with pytest.raises(ParamsError, match="area.lsoa_population.path: LSOA population file not found: .*missing.csv"):
+        load_params(_write(tmp_path, settings))
+
+
 def test_month_given_as_a_number_is_rejected(tmp_path):
     settings = _valid(tmp_path)
     settings["period_end"] = 202012
