@@ -13,7 +13,6 @@ LSOA with no crime in the window still counts as one of the area's LSOAs.
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import InputDataError, list_problems
+from pipeline.police import read_csv_columns
 from pipeline.trends import rate_per_1000
 
 SUPPRESSED = "*"
@@ -101,28 +101,19 @@ def read_lsoa_population(path: Path) -> dict[str, int]:
     Every bad row is listed at once: a blank code, a population that is not a positive
     whole number (thousands separators are allowed), or a code given twice.
     """
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        if "lsoa_code" not in header or "population" not in header:
-            raise InputDataError(
-                f"{path}: an LSOA population file needs columns 'lsoa_code' and 'population'; "
-                f"found {', '.join(header) or 'no header'}."
-            )
-        populations: dict[str, int] = {}
-        problems = []
-        for line, row in enumerate(reader, start=2):
-            code = (row.get("lsoa_code") or "").strip()
-            text = (row.get("population") or "").strip()
-            number = text.replace(",", "")
-            if not code:
-                problems.append(f"row {line}: lsoa_code is blank")
-            elif not number.isdigit() or int(number) == 0:
-                problems.append(f"row {line}, LSOA {code}: population {text!r} is not a positive whole number")
-            elif code in populations:
-                problems.append(f"row {line}: LSOA {code} is given twice")
-            else:
-                populations[code] = int(number)
+    populations: dict[str, int] = {}
+    problems = []
+    for line, row in read_csv_columns(path, ("lsoa_code", "population"), "an LSOA population file"):
+        code, text = row["lsoa_code"], row["population"]
+        number = text.replace(",", "")
+        if not code:
+            problems.append(f"row {line}: lsoa_code is blank")
+        elif not number.isdigit() or int(number) == 0:
+            problems.append(f"row {line}, LSOA {code}: population {text!r} is not a positive whole number")
+        elif code in populations:
+            problems.append(f"row {line}: LSOA {code} is given twice")
+        else:
+            populations[code] = int(number)
     if problems:
         raise InputDataError(list_problems(f"Problems in the LSOA population file {path}:", problems))
     return populations

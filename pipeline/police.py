@@ -139,25 +139,34 @@ def find_street_files(paths: Iterable[Path]) -> list[StreetFile]:
     return files
 
 
-def read_lsoa_lookup(path: Path) -> dict[str, str]:
-    """Read a lookup CSV with columns ``lsoa_code`` and ``area``: LSOA code to area name."""
+def read_csv_columns(path: Path, columns: tuple[str, ...], what: str) -> list[tuple[int, dict[str, str]]]:
+    """The rows of a small CSV (UTF-8, BOM allowed) as (file line number, {column: stripped text}).
+
+    Raises ``InputDataError`` naming the file and ``what`` it should be if a column is missing.
+    """
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         header = [h.strip() for h in (reader.fieldnames or [])]
-        if "lsoa_code" not in header or "area" not in header:
-            raise InputDataError(
-                f"{path}: an LSOA lookup needs columns 'lsoa_code' and 'area'; found {', '.join(header) or 'no header'}."
-            )
-        lookup: dict[str, str] = {}
-        problems = []
-        for line, row in enumerate(reader, start=2):
-            code, area = (row.get("lsoa_code") or "").strip(), (row.get("area") or "").strip()
-            if not code or not area:
-                problems.append(f"row {line}: lsoa_code {code!r}, area {area!r}: both are needed")
-            elif code in lookup and lookup[code] != area:
-                problems.append(f"row {line}: LSOA {code} is given to both {lookup[code]!r} and {area!r}")
-            else:
-                lookup[code] = area
+        if any(c not in header for c in columns):
+            wanted = " and ".join(f"'{c}'" for c in columns)
+            raise InputDataError(f"{path}: {what} needs columns {wanted}; found {', '.join(header) or 'no header'}.")
+        return [
+            (line, {c: (row.get(c) or "").strip() for c in columns}) for line, row in enumerate(reader, start=2)
+        ]
+
+
+def read_lsoa_lookup(path: Path) -> dict[str, str]:
+    """Read a lookup CSV with columns ``lsoa_code`` and ``area``: LSOA code to area name."""
+    lookup: dict[str, str] = {}
+    problems = []
+    for line, row in read_csv_columns(path, ("lsoa_code", "area"), "an LSOA lookup"):
+        code, area = row["lsoa_code"], row["area"]
+        if not code or not area:
+            problems.append(f"row {line}: lsoa_code {code!r}, area {area!r}: both are needed")
+        elif code in lookup and lookup[code] != area:
+            problems.append(f"row {line}: LSOA {code} is given to both {lookup[code]!r} and {area!r}")
+        else:
+            lookup[code] = area
     if problems:
         raise InputDataError(list_problems(f"Problems in the LSOA lookup {path}:", problems))
     return lookup
