@@ -24,6 +24,11 @@ OTHER_COLOUR = "#b1b4b6"
 WINDOW_COLOUR = "#ffdd00"
 
 
+def _lower_first(text: str) -> str:
+    """Lower-case the first letter only, for a label inside a sentence ("... excluding ASB" keeps ASB)."""
+    return text[:1].lower() + text[1:]
+
+
 def monthly_small_multiples(
     monthly: pd.DataFrame, first: str, last: str, window: list[str], area: str, columns: list[str]
 ) -> tuple[plt.Figure, str]:
@@ -80,7 +85,7 @@ def comparator_bars(rates: pd.DataFrame, column: str, label: str, area: str) -> 
     axis.margins(x=0.15)
     figure.tight_layout()
     listed = "; ".join(f"{r['area']} {r[column]:.1f}" for _, r in ordered.iloc[::-1].iterrows())
-    alt = f"Bar chart of {label[0].lower() + label[1:]} by area, highest first: {listed}. {area} is highlighted."
+    alt = f"Bar chart of {_lower_first(label)} by area, highest first: {listed}. {area} is highlighted."
     return figure, alt
 
 
@@ -183,7 +188,7 @@ def trend_forecast(
     axis.legend(fontsize=7, ncol=3, loc="lower left")
     figure.tight_layout()
     alt = (
-        f"Line chart of {crime_type.lower()} recorded per month in {area} from {month_label(first)} to {month_label(last)}, "
+        f"Line chart of {_lower_first(crime_type)} recorded per month in {area} from {month_label(first)} to {month_label(last)}, "
         f"with the assessment window shaded and control limits at {limits['lower']:.0f} and {limits['upper']:.0f}."
     )
     if exception_months:
@@ -221,7 +226,7 @@ def stl_panels(stl: pd.DataFrame, crime_type: str, area: str) -> tuple[plt.Figur
     high, low = peak.idxmax(), peak.idxmin()
     names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     alt = (
-        f"Four stacked charts decomposing monthly {crime_type.lower()} in {area} into trend, seasonal pattern and remainder. "
+        f"Four stacked charts decomposing monthly {_lower_first(crime_type)} in {area} into trend, seasonal pattern and remainder. "
         f"The trend runs from {stl['trend'].iloc[0]:.0f} to {stl['trend'].iloc[-1]:.0f} a month; the seasonal pattern peaks in "
         f"{names[int(high) - 1]} and is lowest in {names[int(low) - 1]}."
     )

@@ -268,9 +268,11 @@ def _total_interval(fit: TrendFit, months: list[str]) -> tuple[float, float]:
 def trend_findings(summary: pd.DataFrame, latest: pd.DataFrame, total_label: str) -> list[str]:
     """Short sentences for the report's summary: the overall trend, significant trends, the latest months."""
     by_type = summary.set_index("crime_type")
+    # Lower-case only the first letter, so "All crime (excluding ASB)" keeps "ASB".
+    name = total_label[:1].lower() + total_label[1:]
     sentences = []
     if total_label in by_type.index:
-        sentences.append(f"Over the months modelled, {total_label.lower()} shows {by_type.loc[total_label, 'trend']}.")
+        sentences.append(f"Over the months modelled, {name} shows {by_type.loc[total_label, 'trend']}.")
     rising = summary[summary["trend"].str.startswith("rising") & (summary["crime_type"] != total_label)]
     falling = summary[summary["trend"].str.startswith("falling") & (summary["crime_type"] != total_label)]
     for label, rows in (("Rising", rising), ("Falling", falling)):
@@ -281,11 +283,11 @@ def trend_findings(summary: pd.DataFrame, latest: pd.DataFrame, total_label: str
         outside = latest[latest["position"] != "within"]
         if outside.empty:
             sentences.append(
-                f"The latest {len(latest)} months of {total_label.lower()} were within what the model expected from the months before."
+                f"The latest {len(latest)} months of {name} were within what the model expected from the months before."
             )
         else:
             listed = ", ".join(f"{month_label(r.month)} ({r.position})" for r in outside.itertuples())
-            sentences.append(f"Latest months of {total_label.lower()} outside what the model expected: {listed}.")
+            sentences.append(f"Latest months of {name} outside what the model expected: {listed}.")
     return sentences
 
 

@@ -181,6 +181,14 @@ def window_rates(
     return pd.DataFrame(records)
 
 
+def common_months(usable: dict[str, list[str]], period_end: str) -> list[str]:
+    """Months of the assessment window with usable data for every area (for like-for-like rates)."""
+    shared = set(assessment_window(period_end))
+    for months in usable.values():
+        shared &= set(months)
+    return sorted(shared)
+
+
 def financial_year_counts(monthly: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     """Counts per financial year (April to March) for the complete years in ``monthly``.
 
@@ -225,6 +233,11 @@ def _verdict_phrase(verdict: str) -> str:
     return verdict
 
 
+def _and_list(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def key_findings(
     area: str, comparison: pd.DataFrame, rates: pd.DataFrame, windows: dict[str, str]
 ) -> list[str]:
@@ -264,19 +277,23 @@ def key_findings(
         share = 100 * top["assessment_count"] / by_type.loc[ALL_CRIME_EXCL_ASB, "assessment_count"]
         findings.append(f"{top['crime_type']} is the largest category of crime: {share:.0f}% of crimes excluding ASB.")
     rate_column = f"{ALL_CRIME_EXCL_ASB} rate"
-    if len(rates) > 1 and rate_column in rates:
+    if len(rates) > 1 and int(rates["months_present"].min()) == 0:
+        findings.append(f"No month of {windows['assessment']} has data for {area} and every comparator area, so rates are not compared.")
+    elif len(rates) > 1 and rate_column in rates:
         own = rates.iloc[0][rate_column]
+        shared = int(rates["months_present"].min())
+        over = "" if shared == 12 else f" (over the {shared} months with data for every area, scaled to a year)"
         others = rates.iloc[1:].sort_values(rate_column, ascending=False)
         lower = [f"{r['area']} ({r[rate_column]:.1f})" for _, r in others.iterrows() if r[rate_column] > own]
         higher = [f"{r['area']} ({r[rate_column]:.1f})" for _, r in others.iterrows() if r[rate_column] <= own]
         parts = []
         if lower:
-            parts.append("lower than " + ", ".join(lower))
+            parts.append("lower than " + _and_list(lower))
         if higher:
-            parts.append("higher than or equal to " + ", ".join(higher))
+            parts.append("higher than or equal to " + _and_list(higher))
         findings.append(
-            f"{area}'s rate of {own:.1f} crimes (excluding ASB) per 1,000 residents in {windows['assessment']} is "
-            + " and ".join(parts)
+            f"{area}'s rate of {own:.1f} crimes (excluding ASB) per 1,000 residents in {windows['assessment']}{over} is "
+            + ", and ".join(parts)
             + "."
         )
     return findings

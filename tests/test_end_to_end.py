@@ -260,6 +260,9 @@ def test_trend_and_hotspot_sections(published, tiny_police_folder):
     for section in ("Trends and forecasts", "Hotspots"):
         assert f">{section}</h2>" in page
     assert "Seasonal pattern</h3>" in page and "Exceptional months</h3>" in page
+    # Labels inside sentences keep their capitals ("ASB", not "asb").
+    assert "Line chart of all crime (excluding ASB) recorded per month" in page
+    assert "(excluding asb)" not in page
     summary = pd.read_csv(report.parent / "tables/trends-summary.csv", encoding="utf-8-sig").set_index("Crime type")
     total = summary.loc["All crime (excluding ASB)", "Trend (seasonal model)"]
     assert total.startswith(("rising about", "falling about", "no clear trend"))

@@ -139,6 +139,8 @@ def test_trend_findings_name_rising_and_falling_types_and_latest_months():
         "Falling trends once seasonality is allowed for: Drugs (about 20% a year).",
         "Latest months of all crime outside what the model expected: Nov 2020 (above), Dec 2020 (below).",
     ]
+    asb_label = trend_findings(summary.replace("All crime", "All crime (excluding ASB)"), LATEST, "All crime (excluding ASB)")
+    assert asb_label[0] == "Over the months modelled, all crime (excluding ASB) shows no clear trend."
     within = LATEST.assign(position="within")
     assert trend_findings(summary, within, "All crime")[-1] == (
         "The latest 2 months of all crime were within what the model expected from the months before."

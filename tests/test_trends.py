@@ -9,6 +9,7 @@ from pipeline.police import ALL_CRIME_EXCL_ASB, ASB
 from pipeline.trends import (
     change_significance,
     compare_windows,
+    common_months,
     comparison_windows_text,
     financial_year_counts,
     key_findings,
@@ -115,6 +116,17 @@ def test_window_rates_per_area():
     assert rates.loc["B", "Burglary rate"] == pytest.approx(12.0)  # 11 crimes in 11 months -> 12 a year per 1,000
 
 
+def test_common_months_are_those_every_area_has_in_the_window():
+    usable = {
+        "A": month_range("2019-06", "2020-12"),
+        "B": [m for m in month_range("2020-01", "2020-12") if m != "2020-07"],
+        "C": month_range("2020-03", "2021-02"),
+    }
+    expected = [m for m in month_range("2020-03", "2020-12") if m != "2020-07"]
+    assert common_months(usable, "2020-12") == expected
+    assert common_months({"A": ["2019-01"]}, "2020-12") == []
+
+
 def test_financial_years_only_when_complete():
     months = [m for m in month_range("2018-04", "2021-03") if m != "2019-07"]
     monthly = pd.DataFrame({"Drugs": np.ones(len(months), dtype=int)}, index=pd.Index(months, name="month"))
@@ -134,7 +146,7 @@ def test_key_findings_sentences_come_from_the_numbers():
         ]
     )
     rates = pd.DataFrame(
-        {"area": ["Alphaton", "Betaville", "Gamma"], f"{ALL_CRIME_EXCL_ASB} rate": [21.0, 30.5, 12.25]}
+        {"area": ["Alphaton", "Betaville", "Gamma"], f"{ALL_CRIME_EXCL_ASB} rate": [21.0, 30.5, 12.25], "months_present": 12}
     )
     windows = comparison_windows_text("2020-12", month_range("2019-01", "2019-11"), month_range("2020-01", "2020-11"))
     findings = key_findings("Alphaton", comparison, rates, windows)
@@ -146,4 +158,16 @@ def test_key_findings_sentences_come_from_the_numbers():
     assert "Statistically significant increases: Burglary (+50.0%, 100 to 150)." in text
     assert "No crime type showed a statistically significant decrease." in text
     assert "Burglary is the largest category of crime: 71% of crimes excluding ASB." in text
-    assert "rate of 21.0 crimes (excluding ASB) per 1,000 residents in Jan 2020 to Dec 2020 is lower than Betaville (30.5) and higher than or equal to Gamma (12.2)." in text
+    assert "rate of 21.0 crimes (excluding ASB) per 1,000 residents in Jan 2020 to Dec 2020 is lower than Betaville (30.5), and higher than or equal to Gamma (12.2)." in text
+    # Comparator data covering only part of the window: the rates are over the shared months, and the sentence says so.
+    three_months = rates.assign(area=["Alphaton", "Betaville", "Delta"], months_present=3)
+    three_months.loc[2, f"{ALL_CRIME_EXCL_ASB} rate"] = 25.0
+    text = "\n".join(key_findings("Alphaton", comparison, three_months, windows))
+    assert (
+        "rate of 21.0 crimes (excluding ASB) per 1,000 residents in Jan 2020 to Dec 2020 (over the 3 months with data "
+        "for every area, scaled to a year) is lower than Betaville (30.5) and Delta (25.0)."
+    ) in text
+    no_shared = rates.assign(months_present=[12, 0, 0])
+    text = "\n".join(key_findings("Alphaton", comparison, no_shared, windows))
+    assert "No month of Jan 2020 to Dec 2020 has data for Alphaton and every comparator area, so rates are not compared." in text
+    assert "per 1,000 residents in" not in text
