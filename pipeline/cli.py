@@ -49,10 +49,16 @@ def main(argv: list[str] | None = None) -> int:
             report = run_assessment(args.params)
             print(report.resolve())
         elif args.command == "check":
+            from pipeline.checks import check_inputs
             from pipeline.params import load_params
 
             params = load_params(args.params)
-            print(f"{args.params} is valid: {params.area.name}, window ending {params.period_end}.")
+            checked = check_inputs(params)
+            for fact in checked.facts:
+                print(fact)
+            for warning in checked.warnings:
+                print(f"Warning: {warning}")
+            print(f"{args.params} and every input it names are valid: {params.area.name}, window ending {params.period_end}.")
         elif args.command == "morile-template":
             from pipeline.morile import template_for
 
@@ -61,5 +67,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"\nError: {exc}", file=sys.stderr)
+        return 130 if type(exc).__name__ == "RunInterrupted" else 1
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("\nStopped by Ctrl-C before anything was changed.", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        # A file system refusal the checks could not foresee (a disk filling up, a folder
+        # made read-only mid-run): say which file and what to do, not a traceback.
+        if args.debug:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"\nError: the file system refused an operation{where}: {exc.strerror or exc}. "
+              "Check the folder's permissions and free space, then run again. The last published outputs were left as they were.",
+              file=sys.stderr)
         return 1
     return 0

@@ -115,7 +115,15 @@ class DeliveryPlan(_Strict):
 
 
 def _validation_problems(exc: ValidationError) -> list[str]:
-    return [f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+    """One line per problem: where, what was found, and what is expected."""
+    problems = []
+    for e in exc.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        message = e["msg"].removeprefix("Value error, ")
+        if e["type"] not in ("missing", "extra_forbidden") and not isinstance(e.get("input"), (dict, list)):
+            message += f" (found {e.get('input')!r})"
+        problems.append(f"{where}: {message}")
+    return problems
 
 
 def load_plan(path: Path) -> DeliveryPlan:
@@ -123,6 +131,8 @@ def load_plan(path: Path) -> DeliveryPlan:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         plan = DeliveryPlan.model_validate(raw)
+    except UnicodeDecodeError as exc:
+        raise InputDataError(f"{path}: byte {exc.object[exc.start:exc.start + 1]!r} at position {exc.start} is not UTF-8 text; save the file as UTF-8.") from None
     except yaml.YAMLError as exc:
         raise InputDataError(f"{path} is not valid YAML: {exc}") from None
     except ValidationError as exc:
@@ -463,10 +473,10 @@ def risk_band(score: int) -> str:
 
 
 def _register_rows(path: Path) -> tuple[str, list[dict[str, Any]]]:
-    if path.suffix.lower() == ".xlsx":
-        from openpyxl import load_workbook
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        from pipeline.spreadsheets import open_workbook
 
-        sheet = load_workbook(path, data_only=True).worksheets[0]
+        sheet = open_workbook(path).worksheets[0]
         values = list(sheet.iter_rows(values_only=True))
         header = [str(h).strip().lower().replace(" ", "_") if h is not None else "" for h in values[0]]
         rows = []

@@ -62,3 +62,24 @@ def month_label(month: str) -> str:
 def history_start(period_end: str, trend_years: int) -> str:
     """First month shown in trends: ``trend_years`` whole years before the assessment window."""
     return shift_month(period_end, -12 * (trend_years + 1) + 1)
+
+
+def plural(n: int, word: str, plural_form: str | None = None) -> str:
+    """'1 month', '11 months': a count with its noun in the right number."""
+    return f"{n:,} {word if n == 1 else (plural_form or word + 's')}"
+
+
+def describe_months(months: list[str]) -> str:
+    """Months as a reader sees them: 'Jan 2020 to Dec 2020 (12 months)', naming any left out.
+
+    ``months`` are the months a figure covers, in order. Gaps between the first and last
+    are named, so an 11-month total is never read as a 12-month one.
+    """
+    if not months:
+        return "no months"
+    months = sorted(months)
+    span = month_range(months[0], months[-1])
+    text = month_label(months[0]) if len(months) == 1 else f"{month_label(months[0])} to {month_label(months[-1])}"
+    gaps = [month_label(m) for m in span if m not in set(months)]
+    count = plural(len(months), "month")
+    return f"{text} ({count}" + (f"; {', '.join(gaps)} left out)" if gaps else ")")

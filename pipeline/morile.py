@@ -272,15 +272,16 @@ def read_scoring_sheet(path: Path, model: ScoringModel, threats: list[Threat]) -
     the allowed values: unknown or missing threats, blank scores, numbers where a level
     label belongs, labels not on the factor's scale, a missing scorer name.
     """
-    from openpyxl import load_workbook
     from openpyxl.utils import get_column_letter
 
-    try:
-        workbook = load_workbook(path, data_only=True)
-    except Exception as exc:  # openpyxl raises several types for a file that is not xlsx
-        raise InputDataError(f"{path}: could not be opened as an xlsx workbook ({exc}).") from None
+    from pipeline.spreadsheets import is_formula, open_workbook
+
+    workbook = open_workbook(path, formulas=True)
     if SCORES_SHEET not in workbook.sheetnames:
-        raise InputDataError(f"{path}: has no sheet named {SCORES_SHEET!r}; use the template from morile-template.")
+        raise InputDataError(
+            f"{path}: has no sheet named {SCORES_SHEET!r} (sheets found: {', '.join(workbook.sheetnames)}); "
+            "partners should fill in the sheet written by the morile-template command."
+        )
     sheet = workbook[SCORES_SHEET]
     where = f"{path}, sheet {SCORES_SHEET!r}"
     problems: list[str] = []
@@ -319,7 +320,9 @@ def read_scoring_sheet(path: Path, model: ScoringModel, threats: list[Threat]) -
             value = sheet.cell(row=row, column=column).value
             allowed = ", ".join(level.label for level in model.levels(factor))
             label = f"{where}, cell {cell} ({name}, {model.column_header(factor)})"
-            if value is None or str(value).strip() == "":
+            if is_formula(value):
+                problems.append(f"{label}: holds the formula {value!r}; a score must be a level chosen from the drop-down: one of {allowed}")
+            elif value is None or str(value).strip() == "":
                 problems.append(f"{label}: missing score; choose one of {allowed}")
             elif isinstance(value, (int, float)):
                 problems.append(f"{label}: {value!r} is a number where a level label belongs; choose one of {allowed}")
@@ -372,14 +375,14 @@ def read_moderation(path: Path, model: ScoringModel, threats: list[Threat]) -> p
     Returns columns threat, factor (id), label, value, reason; raises ``InputDataError``
     listing every bad cell.
     """
-    from openpyxl import load_workbook
+    from pipeline.spreadsheets import is_formula, open_workbook
 
-    try:
-        workbook = load_workbook(path, data_only=True)
-    except Exception as exc:
-        raise InputDataError(f"{path}: could not be opened as an xlsx workbook ({exc}).") from None
+    workbook = open_workbook(path, formulas=True)
     if MODERATION_SHEET not in workbook.sheetnames:
-        raise InputDataError(f"{path}: has no sheet named {MODERATION_SHEET!r}.")
+        raise InputDataError(
+            f"{path}: has no sheet named {MODERATION_SHEET!r} (sheets found: {', '.join(workbook.sheetnames)}); "
+            f"rename the sheet holding the agreed scores to {MODERATION_SHEET!r}."
+        )
     sheet = workbook[MODERATION_SHEET]
     where = f"{path}, sheet {MODERATION_SHEET!r}"
     header = [str(c.value).strip() if c.value is not None else "" for c in sheet[1]][:4]
@@ -400,6 +403,9 @@ def read_moderation(path: Path, model: ScoringModel, threats: list[Threat]) -> p
             problems.append(f"{where}, cell B{row}: {factor_name!r} is not a factor of the model")
             continue
         allowed = ", ".join(lv.label for lv in model.levels(factor))
+        if is_formula(level):
+            problems.append(f"{where}, cell C{row}: holds the formula {level!r}; type one of {allowed}")
+            continue
         if level is None or isinstance(level, (int, float)) or model.value_of(factor, str(level)) is None:
             problems.append(f"{where}, cell C{row}: {level!r} is not a level of {factor_name!r}; choose one of {allowed}")
             continue

@@ -8,9 +8,13 @@ kept, so memory grows with the areas' rows, not the force's.
 Rules (see README.md, "How the police data is treated"):
 - An area is a set of LSOAs, picked by local authority name or by a lookup CSV.
 - Rows with no LSOA cannot be attributed to any area; they are counted, not guessed.
-- A non-empty Crime ID seen more than once is counted once (the first located row).
-  Rows without a Crime ID (anti-social behaviour) are never de-duplicated: separate
-  incidents can share a row at the same map point.
+- A row with an LSOA name but no code gets the code other rows of its file pair with that
+  name; if none does, it has no location (and the reverse for a code with no name).
+- A non-empty Crime ID seen more than once within an area is counted once there (the
+  first row). Rows without a Crime ID (anti-social behaviour) are never de-duplicated:
+  separate incidents can share a row at the same map point.
+- A row found, value for value, in two different input files means the inputs overlap:
+  that is an error, never a double count.
 - Crime types are kept as published; legacy labels are mapped by ``crime_types.csv``.
 """
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 import logging
 import zipfile
@@ -144,7 +149,12 @@ def read_csv_columns(path: Path, columns: tuple[str, ...], what: str) -> list[tu
 
     Raises ``InputDataError`` naming the file and ``what`` it should be if a column is missing.
     """
-    with open(path, newline="", encoding="utf-8-sig") as handle:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        # Saved from Excel as "CSV" (Windows-1252): LSOA codes and numbers read the same.
+        text = path.read_text(encoding="cp1252")
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         header = [h.strip() for h in (reader.fieldnames or [])]
         if any(c not in header for c in columns):
@@ -225,10 +235,20 @@ class ScanSummary:
     months_in_input: list[str] = field(default_factory=list)
     legacy_labels: dict[str, int] = field(default_factory=dict)
     unknown_crime_types: dict[str, int] = field(default_factory=dict)
+    # Rows with an LSOA name but no code (or a code but no name): the missing half is
+    # recovered from other rows of the same file that carry both; otherwise the row is unlocated.
+    lsoa_codes_recovered: int = 0
+    lsoa_names_recovered: int = 0
+    lsoa_name_without_code: int = 0  # not recoverable: counted as unlocated
+    bad_coordinates: int = 0  # rows whose longitude/latitude is not a number or lies outside the UK
+    bad_coordinate_examples: list[str] = field(default_factory=list)
+    authority_rows: dict[str, int] = field(default_factory=dict)  # rows by local authority (LSOA name prefix)
+    # What the repeated Crime IDs look like, so the report can say why they are counted once.
+    repeat_profile: dict[str, int] = field(default_factory=dict)
 
     @property
     def unlocated_share(self) -> float:
-        """Share (0-1) of the force's rows that have no location."""
+        """Share (0-1) of the rows read that have no location (force-wide when whole force files are read)."""
         return self.unlocated_rows / self.force_rows if self.force_rows else float("nan")
 
 
@@ -240,7 +260,27 @@ def _read_table(street_file: StreetFile) -> pa.Table:
         try:
             return pacsv.read_csv(handle, convert_options=convert)
         except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:
-            raise InputDataError(f"{street_file.label}: could not be read as CSV ({exc}).") from None
+            raise InputDataError(_unreadable(street_file, exc)) from None
+
+
+def _unreadable(street_file: StreetFile, exc: Exception) -> str:
+    """Say where and why a police file could not be read: the first line that is not UTF-8, or the parser's words."""
+    try:
+        with street_file.opener() as handle:
+            for number, line in enumerate(handle, start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as bad:
+                    byte = line[bad.start:bad.start + 1].hex()
+                    return (
+                        f"{street_file.label}, row {number}: byte 0x{byte} is not UTF-8 text (the file was probably saved "
+                        "as Windows-1252 / ANSI by a spreadsheet); police.uk files are UTF-8: use the file as downloaded, "
+                        "or save it again as 'CSV UTF-8'."
+                    )
+    except (OSError, EOFError, zipfile.BadZipFile) as again:
+        return f"{street_file.label}: the file is damaged or not a CSV file ({again}); download it again."
+    detail = str(exc).splitlines()[0]
+    return f"{street_file.label}: could not be read as a police.uk CSV file ({detail}); expected 12 comma-separated columns per row. Download it again."
 
 
 def _header_problem(label: str, names: list[str]) -> str | None:
@@ -263,15 +303,24 @@ def _bad_months(label: str, months: pa.ChunkedArray) -> list[str]:
 def street_tables(files: list[StreetFile]) -> Iterator[tuple[str, pa.Table]]:
     """Yield (label, table) for each file whose header and months are valid.
 
-    Problems (a wrong header, rows whose month is not ``YYYY-MM``) are collected over
-    all files and raised together as one ``InputDataError`` after the last file.
+    Problems (a wrong header, a file with a header but no rows, rows whose month is not
+    ``YYYY-MM``, the same file listed twice) are collected over all files and raised
+    together as one ``InputDataError`` after the last file.
     """
     problems: list[str] = []
+    seen: set[str] = set()
     for street_file in files:
+        if street_file.label in seen:
+            problems.append(f"{street_file.label}: listed twice in inputs.police (directly or inside a folder or zip also listed); list it once.")
+            continue
+        seen.add(street_file.label)
         table = _read_table(street_file)
         header = _header_problem(street_file.label, table.column_names)
         if header:
             problems.append(header)
+            continue
+        if table.num_rows == 0:
+            problems.append(f"{street_file.label}: has the police.uk header but no rows; download the file again.")
             continue
         table = table.rename_columns(list(POLICE_UK_COLUMNS))
         bad_months = _bad_months(street_file.label, table["Month"])
@@ -282,34 +331,150 @@ def street_tables(files: list[StreetFile]) -> Iterator[tuple[str, pa.Table]]:
         raise InputDataError(list_problems("The police data has problems; nothing was changed:", problems))
 
 
+# A box around the United Kingdom (with a margin): police.uk map points outside it are errors.
+UK_LONGITUDE = (-9.0, 2.5)
+UK_LATITUDE = (49.5, 61.0)
+
+
+def recover_lsoa(table: pa.Table) -> tuple[pa.Table, int, int, int]:
+    """Fill a blank ``LSOA code`` from the ``LSOA name`` (and the reverse) using the file's other rows.
+
+    2011 LSOA names and codes correspond one to one, so a row that names its LSOA but has
+    lost the code (or the reverse) is given the code (name) that other rows of the same
+    file pair with it. A name seen with no code anywhere in the file stays unattributed:
+    the row is treated as having no location, like any row without an LSOA code.
+    Returns (table, codes recovered, names recovered, names left without a code).
+    """
+    codes, names = table["LSOA code"], table["LSOA name"]
+    both = pc.and_(pc.not_equal(codes, ""), pc.not_equal(names, ""))
+    pairs = pa.table({"code": pc.filter(codes, both), "name": pc.filter(names, both)}).group_by(["name", "code"]).aggregate([])
+    code_missing = pc.and_(pc.equal(codes, ""), pc.not_equal(names, ""))
+    name_missing = pc.and_(pc.not_equal(codes, ""), pc.equal(names, ""))
+    n_code_missing = pc.sum(code_missing).as_py() or 0
+    n_name_missing = pc.sum(name_missing).as_py() or 0
+    if not n_code_missing and not n_name_missing:
+        return table, 0, 0, 0
+    # Only names (codes) paired with exactly one code (name) are used.
+    name_counts = pairs.group_by("name").aggregate([("code", "count")])
+    unique_names = pc.filter(name_counts["name"], pc.equal(name_counts["code_count"], 1))
+    by_name = pairs.filter(pc.is_in(pairs["name"], value_set=unique_names))
+    code_counts = pairs.group_by("code").aggregate([("name", "count")])
+    unique_codes = pc.filter(code_counts["code"], pc.equal(code_counts["name_count"], 1))
+    by_code = pairs.filter(pc.is_in(pairs["code"], value_set=unique_codes))
+    found_code = pc.take(by_name["code"], pc.index_in(names, value_set=by_name["name"]))
+    found_name = pc.take(by_code["name"], pc.index_in(codes, value_set=by_code["code"]))
+    new_codes = pc.if_else(pc.and_(code_missing, pc.is_valid(found_code)), found_code, codes)
+    new_names = pc.if_else(pc.and_(name_missing, pc.is_valid(found_name)), found_name, names)
+    recovered_codes = pc.sum(pc.and_(code_missing, pc.is_valid(found_code))).as_py() or 0
+    recovered_names = pc.sum(pc.and_(name_missing, pc.is_valid(found_name))).as_py() or 0
+    table = table.set_column(table.schema.get_field_index("LSOA code"), "LSOA code", new_codes)
+    table = table.set_column(table.schema.get_field_index("LSOA name"), "LSOA name", new_names)
+    return table, recovered_codes, recovered_names, n_code_missing - recovered_codes
+
+
+def bad_coordinates(table: pa.Table) -> pa.ChunkedArray:
+    """True for rows whose longitude or latitude is given but is not a number or lies outside the UK."""
+    flags = []
+    for column, (low, high) in (("Longitude", UK_LONGITUDE), ("Latitude", UK_LATITUDE)):
+        text = pc.utf8_trim_whitespace(table[column])
+        given = pc.not_equal(text, "")
+        numeric = pc.match_substring_regex(text, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+        value = pc.cast(pc.if_else(numeric, text, pa.scalar(None, pa.string())), pa.float64())
+        inside = pc.and_(pc.greater_equal(value, low), pc.less_equal(value, high))
+        flags.append(pc.and_(given, pc.invert(pc.fill_null(inside, False))))
+    return pc.or_(flags[0], flags[1])
+
+
+def _row_fingerprints(table: pa.Table) -> np.ndarray:
+    """A 64-bit hash of each row's 12 police.uk values, to find rows that two inputs both hold."""
+    frame = table.select(list(POLICE_UK_COLUMNS)).to_pandas()
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+
+
+class _OverlapFinder:
+    """Finds rows that appear, value for value, in two different input files.
+
+    Within one police.uk file identical rows are real (two incidents at one map point in
+    one month). The same row in two files means the inputs overlap (a file listed twice,
+    or the same force-month through a zip and a folder) and would be counted twice.
+    """
+
+    def __init__(self) -> None:
+        self.labels: list[str] = []
+        self.hashes: list[np.ndarray] = []
+        self.months: list[np.ndarray] = []
+
+    def add(self, label: str, hashes: np.ndarray, months: np.ndarray) -> list[str]:
+        problems = []
+        unique = np.unique(hashes)
+        for other, (other_label, other_hashes) in enumerate(zip(self.labels, self.hashes)):
+            shared = np.isin(unique, other_hashes, assume_unique=True)
+            n = int(shared.sum())
+            if n:
+                in_both = sorted(set(months[np.isin(hashes, unique[shared])]))
+                span = in_both[0] if len(in_both) == 1 else f"{in_both[0]} to {in_both[-1]}"
+                problems.append(
+                    f"{label} and {other_label} both hold the same {n:,} row(s) (months {span}): the inputs overlap, "
+                    "so those crimes would be counted twice. Remove one of them (or the months they share) from inputs.police."
+                )
+        self.labels.append(label)
+        self.hashes.append(unique)
+        return problems
+
+
 def scan_street_files(files: list[StreetFile], selector: AreaSelector) -> tuple[pa.Table, ScanSummary]:
     """Read every file, keep the rows in the selected areas, and count the rest.
 
     Returns the kept rows (police.uk columns plus ``area`` and ``_order``, the row's
     position in the input) before de-duplication, and a force-wide summary.
-    Raises ``InputDataError`` listing every file with a wrong header and every row
-    with a malformed month, after reading all files.
+    Raises ``InputDataError`` listing every file with a wrong header, every row with a
+    malformed month and every pair of inputs that overlap, after reading all files.
     """
     summary = ScanSummary()
     kept: list[pa.Table] = []
     months: set[str] = set()
+    authorities: Counter[str] = Counter()
+    overlaps = _OverlapFinder()
+    overlap_problems: list[str] = []
     order = 0
     for label, table in street_tables(files):
         summary.files.append(label)
         summary.force_rows += table.num_rows
         months.update(pc.unique(table["Month"]).to_pylist())
+        table, codes, names, unrecovered = recover_lsoa(table)
+        summary.lsoa_codes_recovered += codes
+        summary.lsoa_names_recovered += names
+        summary.lsoa_name_without_code += unrecovered
+        coordinates = bad_coordinates(table)
+        n_bad = pc.sum(coordinates).as_py() or 0
+        if n_bad:
+            summary.bad_coordinates += n_bad
+            first = int(np.flatnonzero(coordinates.to_numpy(zero_copy_only=False))[0])
+            if len(summary.bad_coordinate_examples) < 5:
+                summary.bad_coordinate_examples.append(
+                    f"{label}, row {first + 2}: longitude {table['Longitude'][first].as_py()!r}, latitude {table['Latitude'][first].as_py()!r}"
+                )
         located = pc.not_equal(table["LSOA code"], "")
         repeats = pc.sum(unlocated_repeats(table, located)).as_py() or 0
         summary.unlocated_repeat_rows += repeats
         summary.unlocated_rows += (pc.sum(pc.invert(located)).as_py() or 0) - repeats
+        authority = pc.replace_substring_regex(pc.filter(table["LSOA name"], located), pattern=LSOA_SUFFIX_REGEX, replacement="")
+        for item in pc.value_counts(authority).to_pylist():
+            authorities[item["values"]] += item["counts"]
 
-        area = selector.assign(table)
+        # A row with no LSOA code belongs to no area, whatever its name says.
+        area = pc.if_else(located, selector.assign(table), pa.scalar(None, pa.string()))
         positions = pa.array(np.arange(order, order + table.num_rows))
         order += table.num_rows
         table = table.append_column("area", area).append_column("_order", positions)
+        chosen = table.filter(pc.or_(pc.is_valid(area), pc.invert(located)))
+        overlap_problems.extend(overlaps.add(label, _row_fingerprints(chosen), chosen["Month"].to_numpy(zero_copy_only=False)))
         kept.append(table.filter(pc.is_valid(area)))
         log.debug("read %s: %d rows, %d in the areas", label, table.num_rows, kept[-1].num_rows)
     summary.months_in_input = sorted(m for m in months if m)
+    summary.authority_rows = dict(authorities.most_common())
+    if overlap_problems:
+        raise InputDataError(list_problems("The police data inputs overlap; nothing was changed:", overlap_problems))
     if not kept:
         raise InputDataError("No police.uk street-level rows were read: check inputs.police in the params file.")
     return pa.concat_tables(kept), summary
@@ -337,19 +502,48 @@ def current_crime_types() -> list[str]:
     return sorted(load_crime_type_map()["current_label"].unique())
 
 
+def repeat_profile(frame: pd.DataFrame) -> dict[str, int]:
+    """What rows repeating a Crime ID within an area look like, counted by distinct ID.
+
+    ``frame`` has police.uk columns and ``area``. Keys: ids, extra_rows, identical (every
+    value the same), several_lsoas, several_outcomes, several_months, several_types.
+    """
+    has_id = frame["Crime ID"] != ""
+    repeated = frame[has_id & frame.duplicated(subset=["area", "Crime ID"], keep=False)]
+    if repeated.empty:
+        return {"ids": 0, "extra_rows": 0}
+    groups = repeated.groupby(["area", "Crime ID"])
+    distinct = groups[["LSOA code", "Last outcome category", "Month", "Crime type"]].nunique()
+    different_rows = repeated.drop_duplicates(subset=[*POLICE_UK_COLUMNS, "area"]).groupby(["area", "Crime ID"]).size()
+    identical = different_rows == 1
+    return {
+        "ids": int(len(distinct)),
+        "extra_rows": int(len(repeated) - len(distinct)),
+        "identical": int(identical.sum()),
+        "several_lsoas": int((distinct["LSOA code"] > 1).sum()),
+        "several_outcomes": int((distinct["Last outcome category"] > 1).sum()),
+        "several_months": int((distinct["Month"] > 1).sum()),
+        "several_types": int((distinct["Crime type"] > 1).sum()),
+    }
+
+
 def tidy_crimes(rows: pa.Table, summary: ScanSummary) -> pd.DataFrame:
     """Turn kept rows into the tidy crime table: one row per crime or ASB incident.
 
-    Repeated non-empty Crime IDs are counted once (the first row in input order, which is
-    the located one when a file also lists it as 'No Location'); the number dropped and
-    the number of distinct repeated IDs are recorded in ``summary``. Legacy crime-type
-    labels are mapped to current ones, and the mapping counts recorded.
+    A non-empty Crime ID repeated within an area is counted once there (the first row in
+    input order), because the ID stands for one crime reference. De-duplication is within
+    each area, so an area's counts never depend on which other areas are in the run. The
+    number dropped, the number of distinct repeated IDs and what the repeats look like
+    are recorded in ``summary``. Legacy crime-type labels are mapped to current ones, and
+    the mapping counts recorded. Coordinates that are not numbers or lie outside the UK
+    become blank.
     """
     frame = rows.sort_by("_order").to_pandas()
     has_id = frame["Crime ID"] != ""
-    repeated = has_id & frame.duplicated(subset=["Crime ID"], keep="first")
+    repeated = has_id & frame.duplicated(subset=["area", "Crime ID"], keep="first")
     summary.repeated_id_rows += int(repeated.sum())
-    summary.repeated_ids += int(frame.loc[repeated, "Crime ID"].nunique())
+    summary.repeated_ids += int(frame.loc[repeated, ["area", "Crime ID"]].drop_duplicates().shape[0])
+    summary.repeat_profile = repeat_profile(frame)
     frame = frame.loc[~repeated]
 
     published = frame["Crime type"].str.strip()
@@ -361,6 +555,9 @@ def tidy_crimes(rows: pa.Table, summary: ScanSummary) -> pd.DataFrame:
     summary.legacy_labels = dict(Counter(legacy))
     current = current.fillna(published)  # unknown labels are kept as published, and reported
 
+    longitude = pd.to_numeric(frame["Longitude"], errors="coerce")
+    latitude = pd.to_numeric(frame["Latitude"], errors="coerce")
+    inside = longitude.between(*UK_LONGITUDE) & latitude.between(*UK_LATITUDE)
     tidy = pd.DataFrame(
         {
             "area": frame["area"],
@@ -371,8 +568,8 @@ def tidy_crimes(rows: pa.Table, summary: ScanSummary) -> pd.DataFrame:
             "lsoa_code": frame["LSOA code"],
             "lsoa_name": frame["LSOA name"],
             "location": frame["Location"],
-            "longitude": pd.to_numeric(frame["Longitude"], errors="coerce"),
-            "latitude": pd.to_numeric(frame["Latitude"], errors="coerce"),
+            "longitude": longitude.where(inside),
+            "latitude": latitude.where(inside),
             "last_outcome_category": frame["Last outcome category"],
         }
     )

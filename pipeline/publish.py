@@ -14,13 +14,10 @@ import html
 import io
 import logging
 import re
-import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-import nbformat
 import pandas as pd
-from nbconvert import HTMLExporter
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +201,7 @@ def add_table_of_contents(body: str) -> tuple[str, str]:
     return body, nav
 
 
-def _strip_for_publication(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def _strip_for_publication(notebook: Any) -> Any:
     """Drop what must not be published: code, parameters, warnings and other stream output."""
     for cell in notebook.cells:
         if cell.cell_type == "code":
@@ -217,6 +214,10 @@ def _strip_for_publication(notebook: nbformat.NotebookNode) -> nbformat.Notebook
 
 def export_html(notebook_path: Path, html_path: Path, title: str, lang: str = "en-GB") -> Path:
     """Convert an executed notebook to a self-contained, accessible HTML page without code."""
+    # Imported here: nbformat's schema validation takes seconds to import, and only publishing needs it.
+    import nbformat
+    from nbconvert import HTMLExporter
+
     notebook = _strip_for_publication(nbformat.read(notebook_path, as_version=4))
     exporter = HTMLExporter(
         template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
@@ -247,12 +248,16 @@ def replace_folder_atomically(staging: Path, final: Path) -> None:
 
     The old folder is moved aside first and removed only once the new one is in place,
     so at every moment one complete set of outputs exists; on failure the old one is
-    put back.
+    put back. Only folders the pipeline created (``pipeline.safety``) are ever removed:
+    anything else in the way is refused, never deleted.
     """
-    previous = final.with_name(final.name + ".previous")
-    if previous.exists():
-        shutil.rmtree(previous)
+    from pipeline.safety import UnsafeLocationError, is_pipeline_folder, remove_our_folder, sibling_folders
+
+    previous = sibling_folders(final)["previous"]
+    remove_our_folder(previous)
     if final.exists():
+        if not final.is_dir() or (any(final.iterdir()) and not is_pipeline_folder(final)):
+            raise UnsafeLocationError(f"{final} was not created by this pipeline, so it was not replaced.")
         final.rename(previous)
     try:
         staging.rename(final)
@@ -260,8 +265,7 @@ def replace_folder_atomically(staging: Path, final: Path) -> None:
         if previous.exists():
             previous.rename(final)
         raise
-    if previous.exists():
-        shutil.rmtree(previous)
+    remove_our_folder(previous)
 
 
 def paragraph(text: str, css_class: str | None = None) -> Any:

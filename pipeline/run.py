@@ -1,9 +1,13 @@
 """Run stage: execute the notebooks in order with papermill and publish the results.
 
-A run works in a staging folder beside the output folder. Only when every stage has
-run and every document has been published does the staging folder replace the output
-folder, so a failed run leaves the last good outputs exactly as they were; the failed
-run's folder is kept as ``<output>.failed`` for diagnosis.
+Every input is checked first (``pipeline.checks``): nothing runs while any input has a
+problem. A run then takes a lock on its output folder and works in a staging folder
+beside it, marked as the pipeline's own. Only when every stage has run and every
+document has been published does the staging folder replace the output folder, so a
+failed run leaves the last good outputs exactly as they were; the failed run's folder
+is kept as ``<output>.failed`` for diagnosis. Ctrl-C or SIGTERM removes the unfinished
+staging folder and leaves the outputs alone. Only folders the pipeline marked are
+ever deleted (``pipeline.safety``).
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import platform
-import shutil
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,9 +26,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import StageError
+from pipeline.checks import check_inputs, input_files
+from pipeline.errors import PipelineError, StageError
 from pipeline.params import Params, load_params, params_as_dict
 from pipeline.publish import export_html, replace_folder_atomically
+from pipeline.safety import OutputLock, mark_as_ours, remove_our_folder, sibling_folders
 
 log = logging.getLogger(__name__)
 
@@ -97,25 +105,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def input_files(params: Params) -> list[Path]:
-    """Every input file the run reads (files inside input folders included), sorted."""
-    paths: list[Path] = []
-    for path in params.inputs.police:
-        paths.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
-    paths.extend(a.lsoa_lookup for a in params.all_areas if a.lsoa_lookup is not None)
-    paths.extend(a.lsoa_population.path for a in params.all_areas if a.lsoa_population is not None)
-    if params.survey is not None:
-        paths.extend(f.path for f in params.survey.responses)
-        paths.append(params.survey.indicators)
-    if params.morile is not None:
-        paths.extend([params.morile.model, *params.morile.scores])
-        paths.extend([params.morile.moderation] if params.morile.moderation else [])
-    if params.delivery is not None:
-        paths.extend([params.delivery.plan, params.delivery.risk_register])
-        paths.extend([params.delivery.previous_risk_register] if params.delivery.previous_risk_register else [])
-    return sorted({p.resolve() for p in paths})
-
-
 def package_versions() -> dict[str, str]:
     """Versions of Python and the key packages, for run.json."""
     versions = {"python": platform.python_version()}
@@ -133,7 +122,7 @@ def _now() -> str:
 
 def _failed_folder(output_dir: Path) -> Path:
     """Where a failed run's folder is kept for inspection."""
-    return output_dir.with_name(f"{output_dir.name}.failed")
+    return sibling_folders(output_dir)["failed"]
 
 
 def _stage_failure(stage: Stage, error: Exception, output_dir: Path) -> StageError:
@@ -171,29 +160,87 @@ def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any]) -> Path:
     return executed
 
 
-def run_assessment(params_path: str | Path, stages: tuple[Stage, ...] = STAGES) -> Path:
-    """Run every stage for a params file and publish; returns the published report's path.
+class RunInterrupted(PipelineError):
+    """The run was stopped by Ctrl-C or a termination signal."""
 
-    Raises ``ParamsError`` before anything runs if the params are invalid, and
-    ``StageError`` naming the notebook and cell if a stage fails.
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _install_signal_handlers() -> dict[int, Any]:
+    """Treat SIGTERM like Ctrl-C, so either stops the run cleanly (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for signum in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
+        if signum is not None:
+            previous[signum] = signal.signal(signum, _raise_interrupt)
+    return previous
+
+
+def _tidy_stale_staging(output_dir: Path) -> None:
+    """Remove staging folders left by runs that were killed outright (ours only; we hold the lock)."""
+    for stale in output_dir.parent.glob(f".{output_dir.name}.running*"):
+        if stale.is_dir():
+            try:
+                remove_our_folder(stale)
+            except PipelineError:
+                log.warning("Left %s alone: it was not created by this pipeline.", stale)
+
+
+def run_assessment(params_path: str | Path, stages: tuple[Stage, ...] = STAGES) -> Path:
+    """Check every input, run every stage for a params file and publish; returns the published report's path.
+
+    Raises ``ParamsError`` or ``InputDataError`` before anything runs if the params or
+    any input have problems (all listed at once), ``RunLockedError`` if another run is
+    publishing to the same folder, ``StageError`` naming the notebook and cell if a stage
+    fails, and ``RunInterrupted`` on Ctrl-C or SIGTERM. In every case the last published
+    outputs are left as they were.
     """
     started, clock = _now(), time.perf_counter()
     params = load_params(params_path)
+    log.info("Checking the inputs for %s, window ending %s ...", params.area.name, params.period_end)
+    checked = check_inputs(params)
+    for fact in checked.facts:
+        log.info(fact)
+    for warning in checked.warnings:
+        log.warning("Warning: %s", warning)
     output_dir = params.output_dir.resolve()
-    staging = output_dir.with_name(f".{output_dir.name}.running")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
+    previous_handlers = _install_signal_handlers()
+    try:
+        with OutputLock(output_dir, str(params_path)):
+            _tidy_stale_staging(output_dir)
+            return _run_locked(params, params_path, output_dir, stages, started, clock, checked.warnings)
+    finally:
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
+
+
+def _run_locked(
+    params: Params,
+    params_path: str | Path,
+    output_dir: Path,
+    stages: tuple[Stage, ...],
+    started: str,
+    clock: float,
+    warnings: list[str],
+) -> Path:
+    staging = output_dir.with_name(f".{output_dir.name}.running-{os.getpid()}")
+    mark_as_ours(staging)
     processed = (params.processed_dir / params.run_name).resolve()
     handler = logging.FileHandler(staging / "run.log", encoding="utf-8")
     # The run's log file records the package's debug detail whatever the console shows.
     logging.getLogger("pipeline").setLevel(logging.DEBUG)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger().addHandler(handler)
+    for warning in warnings:
+        log.debug("Input check warning: %s", warning)
     record: dict[str, Any] = {
         "params_file": str(Path(params_path).resolve()),
         "params": params_as_dict(params),
         "started": started,
+        "warnings": warnings,
         "stages": [],
     }
     try:
@@ -226,17 +273,24 @@ def run_assessment(params_path: str | Path, stages: tuple[Stage, ...] = STAGES) 
             status="succeeded",
         )
         (staging / "run.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+        replace_folder_atomically(staging, output_dir)
+    except KeyboardInterrupt as exc:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+        remove_our_folder(staging)
+        how = "a termination signal (SIGTERM)" if str(exc) == "SIGTERM" else "Ctrl-C"
+        raise RunInterrupted(
+            f"Stopped by {how}: the unfinished run was removed; the last published outputs in {output_dir} are unchanged."
+        ) from None
     except BaseException:
         logging.getLogger().removeHandler(handler)
         handler.close()
         failed = _failed_folder(output_dir)
-        if failed.exists():
-            shutil.rmtree(failed)
+        remove_our_folder(failed)
         staging.rename(failed)
         raise
-    logging.getLogger().removeHandler(handler)
-    handler.close()
-    replace_folder_atomically(staging, output_dir)
     # The strategic assessment is the run's main document: print its path.
     main_document = next((p for p in published if p.name == "strategic-assessment.html"), published[0] if published else None)
     report = output_dir / main_document.name if main_document else output_dir

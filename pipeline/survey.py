@@ -120,6 +120,9 @@ def normalise_answer(text: object) -> str:
 
 def _read_table(path: Path) -> pd.DataFrame:
     if path.suffix.lower() == ".xlsx":
+        from pipeline.spreadsheets import open_workbook
+
+        open_workbook(path)  # a clear message if the file is not a real xlsx workbook
         return pd.read_excel(path, dtype=str, engine="openpyxl")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
@@ -143,7 +146,10 @@ def read_responses(settings: SurveySettings, indicators: list[Indicator]) -> pd.
         columns = needed + ([] if survey_file.year is not None else [settings.year_column])
         missing = [c for c in columns if c not in frame.columns]
         if missing:
-            problems.append(f"{survey_file.path}: missing column(s) {', '.join(repr(c) for c in missing)}")
+            problems.append(
+                f"{survey_file.path}, row 1 (the header): no column {', '.join(repr(c) for c in missing)}, which the "
+                f"survey settings or {settings.indicators} name; columns found: {', '.join(repr(c) for c in frame.columns)}"
+            )
             continue
         if survey_file.year is not None:
             frame[settings.year_column] = str(survey_file.year)
@@ -169,10 +175,11 @@ def clean_responses(frame: pd.DataFrame, settings: SurveySettings, indicators: l
     """
     problems: list[str] = []
     weights = pd.to_numeric(frame[settings.weight_column].str.strip(), errors="coerce")
-    for index in frame.index[~(weights > 0)]:
+    # inf and nan pass a "> 0" test or slip through sums: a weight must be a finite positive number.
+    for index in frame.index[~(np.isfinite(weights) & (weights > 0))]:
         value = frame.at[index, settings.weight_column]
         problems.append(
-            f"{_where(frame.loc[index])}, column {settings.weight_column!r}: weight {value!r} must be a number above 0"
+            f"{_where(frame.loc[index])}, column {settings.weight_column!r}: weight {value!r} must be a finite number above 0"
         )
     years = pd.to_numeric(frame[settings.year_column].str.strip(), errors="coerce")
     for index in frame.index[years.isna() | (years % 1 != 0)]:
@@ -195,15 +202,15 @@ def clean_responses(frame: pd.DataFrame, settings: SurveySettings, indicators: l
         outcome_of = indicator.outcome_of()
         outcome_of.setdefault("", math.nan)  # a blank answer is "no answer": left out of the base
         answers = frame[indicator.question].map(normalise_answer)
-        unknown = frame.loc[~answers.isin(outcome_of.keys()), indicator.question]
+        unknown = frame.loc[~answers.isin(outcome_of.keys())]
         if len(unknown):
-            counts = unknown.value_counts()
-            listed = ", ".join(f"{value!r} ({count})" for value, count in counts.items())
             allowed = ", ".join(repr(a) for a in indicator.positive + indicator.negative + indicator.excluded)
-            problems.append(
-                f"column {indicator.question!r} has answers not in the definition of {indicator.id!r}: {listed}. "
-                f"Allowed: {allowed}, or blank"
-            )
+            for (source, value), rows in unknown.groupby(["_file", indicator.question], sort=True):
+                lines = ", ".join(str(r) for r in rows["_row"].head(5)) + (" ..." if len(rows) > 5 else "")
+                problems.append(
+                    f"{source}, column {indicator.question!r}, row(s) {lines}: answer {value!r} ({len(rows)} respondent(s)) "
+                    f"is not in the definition of {indicator.id!r}; expected one of {allowed}, or blank"
+                )
         cleaned[indicator.id] = answers.map(outcome_of)
     if problems:
         raise InputDataError(list_problems("The survey data has problems; nothing was published:", problems))

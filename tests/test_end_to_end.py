@@ -12,7 +12,7 @@ import yaml
 
 from conftest import ROOT, TINY_AREA_CODES
 from pipeline.cli import main
-from pipeline.errors import StageError
+from pipeline.errors import InputDataError, StageError
 from pipeline.run import run_assessment
 
 pytestmark = pytest.mark.e2e
@@ -170,9 +170,36 @@ def test_run_record_and_log(published, tiny_police_folder):
     ]
 
 
-def test_a_failing_stage_names_the_notebook_and_keeps_the_last_outputs(published, tmp_path):
+def test_a_failing_stage_names_the_notebook_and_keeps_the_last_outputs(published, tmp_path, monkeypatch):
+    import shutil
+
+    import nbformat
+
+    import pipeline.run
+
     run_root, params_path, report = published
     before = report.read_bytes()
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(pipeline.run.NOTEBOOKS_DIR, notebooks)
+    trends = nbformat.read(notebooks / "03_trends.ipynb", as_version=4)
+    trends.cells.append(nbformat.v4.new_code_cell('raise RuntimeError("a deliberate failure")'))
+    nbformat.write(trends, notebooks / "03_trends.ipynb")
+    monkeypatch.setattr(pipeline.run, "NOTEBOOKS_DIR", notebooks)
+    with pytest.raises(StageError) as caught:
+        run_assessment(params_path)
+    message = str(caught.value)
+    assert "Stage 'trends' failed in notebook 03_trends.ipynb, cell" in message
+    assert "RuntimeError: a deliberate failure" in message
+    assert "were left unchanged" in message
+    assert report.read_bytes() == before
+    assert (report.parent.with_name("tiny.failed") / "notebooks/03_trends.ipynb").is_file()
+
+
+def test_a_broken_police_file_is_reported_before_any_notebook_runs(published, tmp_path):
+    run_root, params_path, report = published
+    before = report.read_bytes()
+    failed = report.parent.with_name("tiny.failed")
+    failed_before = sorted(p.name for p in failed.rglob("*")) if failed.exists() else None
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "2020-01-x-street.csv").write_text("Crime ID,Month,Oops\n1,2020-01,x\n", encoding="utf-8")
@@ -180,20 +207,20 @@ def test_a_failing_stage_names_the_notebook_and_keeps_the_last_outputs(published
     settings["inputs"]["police"] = [str(broken)]
     bad_params = tmp_path / "broken.yaml"
     bad_params.write_text(yaml.safe_dump(settings), encoding="utf-8")
-    with pytest.raises(StageError) as caught:
+    with pytest.raises(InputDataError) as caught:
         run_assessment(bad_params)
     message = str(caught.value)
-    assert "Stage 'police' failed in notebook 01_police_data.ipynb, cell" in message
-    assert "InputDataError" in message and "2020-01-x-street.csv: the header is not the police.uk" in message
-    assert "were left unchanged" in message
+    assert "nothing was run and nothing was changed" in message
+    assert "2020-01-x-street.csv: the header is not the police.uk" in message
+    assert "found:    Crime ID,Month,Oops" in message
     assert report.read_bytes() == before
-    assert (report.parent.with_name("tiny.failed") / "notebooks/01_police_data.ipynb").is_file()
+    assert (sorted(p.name for p in failed.rglob("*")) if failed.exists() else None) == failed_before
 
 
 def test_cli_prints_errors_without_a_traceback(published, tmp_path, capsys):
     _, params_path, _ = published
     assert main(["check", str(params_path)]) == 0
-    assert "is valid: Tiny South Glos" in capsys.readouterr().out
+    assert "every input it names are valid: Tiny South Glos" in capsys.readouterr().out
     bad = tmp_path / "bad.yaml"
     bad.write_text("period_end: 2020-13\n", encoding="utf-8")
     assert main(["run", str(bad)]) == 1

@@ -87,12 +87,27 @@ def test_export_has_no_code_no_internet_fetches_and_sets_lang(tmp_path):
 
 
 def test_replace_folder_atomically_swaps_and_cleans_up(tmp_path):
+    from pipeline.safety import OWNER_MARKER, mark_as_ours
+
     final = tmp_path / "out"
-    final.mkdir()
+    mark_as_ours(final)
     (final / "old.html").write_text("old")
     staging = tmp_path / ".out.running"
-    staging.mkdir()
+    mark_as_ours(staging)
     (staging / "new.html").write_text("new")
     replace_folder_atomically(staging, final)
-    assert [p.name for p in final.iterdir()] == ["new.html"]
+    assert sorted(p.name for p in final.iterdir()) == sorted([OWNER_MARKER, "new.html"])
     assert not staging.exists() and not (tmp_path / "out.previous").exists()
+
+
+def test_replace_folder_atomically_refuses_a_folder_it_did_not_create(tmp_path):
+    from pipeline.safety import UnsafeLocationError, mark_as_ours
+
+    final = tmp_path / "out"
+    final.mkdir()
+    (final / "thesis.docx").write_text("years of work")
+    staging = tmp_path / ".out.running"
+    mark_as_ours(staging)
+    with pytest.raises(UnsafeLocationError, match="not created by this pipeline"):
+        replace_folder_atomically(staging, final)
+    assert (final / "thesis.docx").read_text() == "years of work"

@@ -102,12 +102,21 @@ def test_cleaning_lists_every_unknown_answer_bad_weight_and_duplicate(tmp_path):
     frame.loc[4, "weight"] = 0
     frame.loc[5, "weight"] = -1.5
     frame.loc[5, "respondent_id"] = "R2020-0"
+    frame.loc[0, "weight"] = float("inf")
+    frame["weight"] = frame["weight"].astype(object)
+    frame.loc[2, "weight"] = "nan"
     with pytest.raises(InputDataError) as caught:
         run_survey(_settings(tmp_path, frame))
     message = str(caught.value)
-    assert "column 'q_safe' has answers not in the definition of 'safe': 'Quite safe' (2), '42' (1)" in message
-    assert "survey.csv, row 6, column 'weight': weight '0.0' must be a number above 0" in message
-    assert "row 7, column 'weight': weight '-1.5' must be a number above 0" in message
+    # Spreadsheet rows: the header is row 1, so the frame's row 1 is row 3.
+    assert "survey.csv, column 'q_safe', row(s) 3, 4: answer 'Quite safe' (2 respondent(s)) is not in the definition of 'safe'" in message
+    assert "survey.csv, column 'q_safe', row(s) 5: answer '42' (1 respondent(s))" in message
+    assert "expected one of 'Very safe'" in message
+    assert "survey.csv, row 6, column 'weight': weight '0.0' must be a finite number above 0" in message
+    assert "row 7, column 'weight': weight '-1.5' must be a finite number above 0" in message
+    # Non-finite weights are bad cells too, not silently blank indicators.
+    assert "row 2, column 'weight': weight 'inf' must be a finite number above 0" in message
+    assert "row 4, column 'weight': weight 'nan' must be a finite number above 0" in message
     assert "respondent ID 'R2020-0' appears 2 times in 2020: " in message and "row 2;" in message and "row 7" in message
 
 
@@ -125,7 +134,7 @@ def test_messy_text_and_windows_1252_files_are_read(tmp_path):
 
 def test_missing_columns_are_named(tmp_path):
     frame = _respondents(3).drop(columns=["weight"])
-    with pytest.raises(InputDataError, match="missing column\\(s\\) 'weight'"):
+    with pytest.raises(InputDataError, match="row 1 \\(the header\\): no column 'weight'.*columns found: 'respondent_id', 'year', 'q_safe'"):
         run_survey(_settings(tmp_path, frame))
 
 

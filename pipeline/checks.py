@@ -1,0 +1,276 @@
+"""Every input checked before any notebook runs, and every problem reported at once.
+
+``check_inputs`` is what ``python -m pipeline check`` prints and what ``run`` does
+first: the output folders are safe to write, the police files are readable and hold
+data for every area in the window, and the survey, MoRiLE sheets, delivery plan and
+risk registers validate. Problems from every input are gathered into one message,
+grouped by input, so an analyst fixes them in one pass; nothing runs and nothing is
+changed while any remain. Things that are allowed but limit the report (a short
+window, unlocated rows) come back as warnings.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.errors import InputDataError, PipelineError
+from pipeline.months import assessment_window, comparison_window, month_label
+from pipeline.params import AreaDefinition, Params
+from pipeline.safety import location_problems, replaceable_problems, writable_problem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class InputCheck:
+    """What the checks found: warnings to show, and facts for the console."""
+
+    warnings: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+
+
+def input_files(params: Params) -> list[Path]:
+    """Every input file the run reads (files inside input folders included), sorted."""
+    paths: list[Path] = []
+    for path in params.inputs.police:
+        paths.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
+    paths.extend(a.lsoa_lookup for a in params.all_areas if a.lsoa_lookup is not None)
+    paths.extend(a.lsoa_population.path for a in params.all_areas if a.lsoa_population is not None)
+    if params.survey is not None:
+        paths.extend(f.path for f in params.survey.responses)
+        paths.append(params.survey.indicators)
+    if params.morile is not None:
+        paths.extend([params.morile.model, *params.morile.scores])
+        paths.extend([params.morile.moderation] if params.morile.moderation else [])
+    if params.delivery is not None:
+        paths.extend([params.delivery.plan, params.delivery.risk_register])
+        paths.extend([params.delivery.previous_risk_register] if params.delivery.previous_risk_register else [])
+    return sorted({p.resolve() for p in paths})
+
+
+def _area_setting(index: int) -> str:
+    return "area" if index == 0 else f"comparators[{index - 1}]"
+
+
+def authorities_hint(wanted: list[str], authority_rows: dict[str, int], limit: int = 12) -> str:
+    """Local authority names in the data with their row counts, the nearest spellings of ``wanted`` first."""
+    if not authority_rows:
+        return "The police data has no located rows at all."
+
+    def closeness(name: str) -> float:
+        return max((difflib.SequenceMatcher(None, w.casefold(), name.casefold()).ratio() for w in wanted), default=0.0)
+
+    names = sorted(authority_rows, key=lambda n: (-closeness(n), -authority_rows[n]))
+    listed = ", ".join(f"{n} ({authority_rows[n]:,} rows)" for n in names[:limit])
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return f"Local authorities in the police data, nearest spellings first: {listed}{more}."
+
+
+def _empty_area_problem(index: int, area: AreaDefinition, authority_rows: dict[str, int]) -> str:
+    setting = _area_setting(index)
+    if area.lsoa_name_prefixes:
+        named = ", ".join(repr(p) for p in area.lsoa_name_prefixes)
+        return (
+            f"{setting}.lsoa_name_prefixes: {named} (area {area.name!r}) matches no row of the police data; expected the "
+            f"local authority name as it starts the 'LSOA name' column. {authorities_hint(area.lsoa_name_prefixes, authority_rows)}"
+        )
+    return (
+        f"{setting}.lsoa_lookup: none of the LSOAs that {area.lsoa_lookup} gives to {area.name!r} appears in the police data; "
+        "check the lookup's area names and that the police files cover this area. "
+        + authorities_hint([area.name], authority_rows)
+    )
+
+
+def police_checks(params: Params) -> tuple[list[str], list[str], list[str]]:
+    """Read the police inputs as the run will and check they can carry the assessment.
+
+    Returns (problems, warnings, facts). Problems: unreadable or overlapping files, an
+    area or comparator with no rows, a window with no usable data for any area.
+    Warnings: fewer than 12 usable months, no like-for-like months, coordinates outside
+    the UK, LSOA names without codes.
+    """
+    from pipeline.police import coverage_for_areas, read_police_data, usable_months
+    from pipeline.trends import like_for_like_months
+
+    problems: list[str] = []
+    warnings: list[str] = []
+    try:
+        crimes, summary = read_police_data(params.inputs.police, params.all_areas)
+    except PipelineError as exc:
+        return [str(exc)], warnings, []
+    rows = crimes["area"].value_counts()
+    for index, area in enumerate(params.all_areas):
+        if int(rows.get(area.name, 0)) == 0:
+            problems.append(_empty_area_problem(index, area, summary.authority_rows))
+    if problems:
+        return problems, warnings, []
+    window = assessment_window(params.period_end)
+    first = min(summary.months_in_input[0], comparison_window(params.period_end)[0])
+    coverage = coverage_for_areas(
+        crimes, [a.name for a in params.all_areas], first, params.period_end, summary.months_in_input, params.partial_month_threshold
+    )
+    data_span = f"{month_label(summary.months_in_input[0])} to {month_label(summary.months_in_input[-1])}"
+    for index, area in enumerate(params.all_areas):
+        usable = [m for m in usable_months(coverage, area.name) if m in set(window)]
+        if not usable:
+            setting = "period_end" if index == 0 else f"{_area_setting(index)} ({area.name})"
+            problems.append(
+                f"{setting}: the assessment window {month_label(window[0])} to {month_label(window[-1])} "
+                f"(period_end {params.period_end!r}) has no usable police data for {area.name}; the data read covers "
+                f"{data_span}. Set period_end to a month the data covers, or add police files for the window."
+            )
+    if problems:
+        return problems, warnings, []
+    own = usable_months(coverage, params.area.name)
+    in_window = [m for m in window if m in set(own)]
+    if len(in_window) < 12:
+        left_out = [month_label(m) for m in window if m not in set(in_window)]
+        warnings.append(
+            f"Only {len(in_window)} of the 12 months of the window have usable data for {params.area.name} "
+            f"(not usable: {', '.join(left_out)}). Counts cover those months and say so; rates are scaled to a year and say so."
+        )
+    before, after = like_for_like_months(params.period_end, own)
+    if not after:
+        warnings.append(
+            f"No calendar month of the window has usable data a year earlier too, so the like-for-like comparison with "
+            f"{month_label(comparison_window(params.period_end)[0])} to {month_label(comparison_window(params.period_end)[-1])} "
+            "cannot be made; the report says so instead of showing changes."
+        )
+    if summary.bad_coordinates:
+        examples = "; ".join(summary.bad_coordinate_examples)
+        warnings.append(
+            f"{summary.bad_coordinates:,} police row(s) have a longitude or latitude that is not a number or lies outside "
+            f"the UK (for example {examples}); their map points are left blank. Counts by LSOA are not affected."
+        )
+    if summary.lsoa_name_without_code:
+        warnings.append(
+            f"{summary.lsoa_name_without_code:,} police row(s) name an LSOA but have no LSOA code that could be recovered from "
+            "other rows; they are counted as having no location."
+        )
+    facts = [
+        f"Police data: {summary.force_rows:,} rows in {len(summary.files)} file(s), {data_span}; "
+        + ", ".join(f"{a.name} {int(rows.get(a.name, 0)):,} rows" for a in params.all_areas)
+        + f". Window {month_label(window[0])} to {month_label(window[-1])}: {len(in_window)} usable month(s) for {params.area.name}."
+    ]
+    return problems, warnings, facts
+
+
+def survey_checks(params: Params) -> list[str]:
+    """Problems in the survey indicator definitions and response files."""
+    from pipeline import survey
+
+    if params.survey is None:
+        return []
+    try:
+        indicators = survey.load_indicators(params.survey.indicators)
+        survey.clean_responses(survey.read_responses(params.survey, indicators), params.survey, indicators)
+    except PipelineError as exc:
+        return [str(exc)]
+    return []
+
+
+def morile_checks(params: Params) -> list[str]:
+    """Problems in the MoRiLE model, every partner's scoring sheet and the moderation sheet."""
+    from pipeline import morile
+
+    settings = params.morile
+    if settings is None:
+        return []
+    try:
+        model = morile.load_model(settings.model)
+    except PipelineError as exc:
+        return [str(exc)]
+    problems = []
+    for path in settings.scores:
+        try:
+            morile.read_scoring_sheet(path, model, settings.threats)
+        except PipelineError as exc:
+            problems.append(str(exc))
+    if not settings.scores:
+        problems.append("morile.scores: no scoring sheets are listed; list each partner's filled sheet (xlsx).")
+    if settings.moderation:
+        try:
+            morile.read_moderation(settings.moderation, model, settings.threats)
+        except PipelineError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def delivery_checks(params: Params) -> list[str]:
+    """Problems in the delivery plan input (grant included) and the risk registers."""
+    from pipeline import delivery
+
+    settings = params.delivery
+    if settings is None:
+        return []
+    problems = []
+    for reader, path in (
+        (delivery.load_plan, settings.plan),
+        (delivery.load_register, settings.risk_register),
+        (delivery.load_register, settings.previous_risk_register),
+    ):
+        if path is None:
+            continue
+        try:
+            reader(path)
+        except PipelineError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def location_checks(params: Params) -> list[str]:
+    """Whether the output and processed folders are safe and writable (see ``pipeline.safety``)."""
+    inputs = [*input_files(params), *(p.resolve() for p in params.inputs.police)]
+    output_dir = params.output_dir.resolve()
+    processed = (params.processed_dir / params.run_name).resolve() if params.run_name else params.processed_dir.resolve()
+    problems = location_problems("output_dir", output_dir, inputs)
+    problems += location_problems("processed_dir", processed, inputs)
+    if not problems:
+        problems += replaceable_problems(output_dir)
+        if output_dir == processed or output_dir in processed.parents or processed in output_dir.parents:
+            problems.append(
+                f"processed_dir: {str(processed)!r} and output_dir {str(output_dir)!r} are nested; publishing would replace "
+                "the stage outputs. Keep them apart (the defaults are data/processed and outputs/<name>)."
+            )
+    if not problems:
+        for setting, folder in (("output_dir", output_dir.parent), ("processed_dir", processed)):
+            problem = writable_problem(setting, folder)
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+def _indent(message: str) -> str:
+    return "\n".join("  " + line if line.strip() else line for line in message.splitlines())
+
+
+def check_inputs(params: Params) -> InputCheck:
+    """Check every input the params name; raise ``InputDataError`` listing every problem, grouped by input.
+
+    Returns warnings (allowed, but the report will be limited) and facts for the console.
+    """
+    result = InputCheck()
+    sections: dict[str, list[str]] = {}
+    sections["Output and processed folders (output_dir, processed_dir)"] = location_checks(params)
+    police_problems, warnings, facts = police_checks(params)
+    sections["Police data (inputs.police: " + ", ".join(str(p) for p in params.inputs.police) + ")"] = police_problems
+    result.warnings += warnings
+    result.facts += facts
+    if params.survey:
+        sections[f"Survey ({', '.join(str(f.path) for f in params.survey.responses)})"] = survey_checks(params)
+    if params.morile:
+        sections["MoRiLE (model, scoring sheets and moderation sheet)"] = morile_checks(params)
+    if params.delivery:
+        sections["Delivery plan appendix (plan and risk registers)"] = delivery_checks(params)
+    failed = {name: problems for name, problems in sections.items() if problems}
+    if failed:
+        count = sum(len(p) for p in failed.values())
+        parts = [f"{count} problem(s) in the inputs; nothing was run and nothing was changed. Fix them all and run again."]
+        for name, problems in failed.items():
+            parts.append(f"\n{name}:")
+            parts.extend(_indent(p if p.lstrip().startswith("-") else "- " + p) for p in problems)
+        raise InputDataError("\n".join(parts))
+    return result
