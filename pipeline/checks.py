@@ -225,8 +225,11 @@ def location_checks(params: Params) -> list[str]:
     """Whether the output and processed folders are safe and writable (see ``pipeline.safety``)."""
     inputs = [*input_files(params), *(p.resolve() for p in params.inputs.police)]
     output_dir = params.output_dir.resolve()
-    processed = (params.processed_dir / params.run_name).resolve() if params.run_name else params.processed_dir.resolve()
     problems = location_problems("output_dir", output_dir, inputs)
+    if params.run_name in ("", ".", ".."):
+        # The processed sub-folder is named after output_dir, whose problem is already reported.
+        return problems
+    processed = (params.processed_dir / params.run_name).resolve()
     problems += location_problems("processed_dir", processed, inputs)
     if not problems:
         problems += replaceable_problems(output_dir)

@@ -62,6 +62,8 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     for column in safe.columns:
         if safe[column].dtype == object:
             safe[column] = safe[column].map(neutralise_formula)
+    # Headers can come from inputs too (a crime type becomes a column of the monthly table).
+    safe.columns = [neutralise_formula(str(c)) for c in safe.columns]
     safe.to_csv(path, index=False, encoding="utf-8-sig")
     return path
 

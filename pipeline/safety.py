@@ -57,19 +57,23 @@ def location_problems(setting: str, target: Path, inputs: Iterable[Path], projec
     shown = f"{setting}: {str(target)!r}"
     if target == Path(target.anchor) or target == Path.home().resolve():
         return [f"{shown} is the top of a drive or your home folder; name a folder of its own, such as outputs/<area>-<period>."]
-    problems = []
     if _inside(project_root, target):
-        problems.append(f"{shown} is the project folder or a folder above it; publishing there would replace the project. Use a folder under outputs/.")
-    for name in PROTECTED_IN_PROJECT:
-        protected = (project_root / name).resolve()
-        if _inside(target, protected) or _inside(protected, target):
-            problems.append(f"{shown} is, holds or sits inside the project's {name}/ folder; use a folder under outputs/.")
-    for item in inputs:
-        item = Path(item).resolve()
-        if _inside(item, target):
-            problems.append(f"{shown} holds the input {str(item)!r}; publishing would replace it. Use a folder under outputs/.")
-        elif item.is_dir() and _inside(target, item):
-            problems.append(f"{shown} sits inside the input folder {str(item)!r}; inputs are never written into.")
+        return [f"{shown} is the project folder or a folder above it; publishing there would replace the project. Use a folder under outputs/."]
+    problems = []
+    clashes = [
+        f"{name}/"
+        for name in PROTECTED_IN_PROJECT
+        if (project_root / name).exists() and (_inside(target, (project_root / name).resolve()) or _inside((project_root / name).resolve(), target))
+    ]
+    if clashes:
+        problems.append(f"{shown} is, holds or sits inside the project's own {', '.join(clashes)} folder; use a folder under outputs/.")
+    held = sorted({str(Path(i).resolve()) for i in inputs if _inside(Path(i).resolve(), target)})
+    if held:
+        examples = ", ".join(repr(h) for h in held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+        problems.append(f"{shown} holds {len(held)} input(s) ({examples}); the run would write over them. Use a folder under outputs/.")
+    containing = sorted({str(Path(i).resolve()) for i in inputs if Path(i).is_dir() and _inside(target, Path(i).resolve())})
+    for folder in containing:
+        problems.append(f"{shown} sits inside the input folder {folder!r}; inputs are never written into.")
     return problems
 
 

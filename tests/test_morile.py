@@ -259,3 +259,29 @@ def test_settings_validation():
         _settings(FOUR_BY_FOUR, threats=[Threat(name="A"), Threat(name="A")])
     with pytest.raises(ValueError, match="give exactly one of top"):
         _settings(FOUR_BY_FOUR, priorities={})
+
+
+def test_a_formula_in_a_score_cell_is_reported_with_its_place(tmp_path):
+    path = _fill(_template(tmp_path), {0: ("Major", "Likely"), 1: ("Minor", "Possible"), 2: ("Minor", "Likely")})
+    workbook = load_workbook(path)
+    workbook["Scores"].cell(row=HEADER_ROW + 1, column=FIRST_FACTOR_COLUMN, value="=F8")
+    workbook.save(path)
+    with pytest.raises(InputDataError) as caught:
+        read_scoring_sheet(path, load_model(FOUR_BY_FOUR), THREATS)
+    assert (
+        "cell F7 (Burglary, Impact: Impact): holds the formula '=F8'; a score must be a level chosen from the "
+        "drop-down: one of Minor, Moderate, Major, Severe"
+    ) in str(caught.value)
+
+
+def test_a_renamed_or_other_format_sheet_says_how_to_save_it_as_xlsx(tmp_path):
+    renamed = tmp_path / "partner.xlsx"
+    renamed.write_text("threat,score\nBurglary,Major\n", encoding="utf-8")
+    with pytest.raises(InputDataError) as caught:
+        read_scoring_sheet(renamed, load_model(FOUR_BY_FOUR), THREATS)
+    assert "is not an Excel workbook although its name ends .xlsx" in str(caught.value)
+    assert "File > Save As" in str(caught.value)
+    old = tmp_path / "partner.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0rest")
+    with pytest.raises(InputDataError, match=r"is an Excel 97-2003 workbook \(.xls\); an .xlsx workbook is needed"):
+        read_scoring_sheet(old, load_model(FOUR_BY_FOUR), THREATS)
