@@ -172,7 +172,7 @@ def survey_checks(params: Params) -> list[str]:
     return []
 
 
-def morile_checks(params: Params) -> list[str]:
+def morile_checks(params: Params, scores: bool = True) -> list[str]:
     """Problems in the MoRiLE model, every partner's scoring sheet and the moderation sheet."""
     from pipeline import morile
 
@@ -183,7 +183,9 @@ def morile_checks(params: Params) -> list[str]:
         model = morile.load_model(settings.model)
     except PipelineError as exc:
         return [str(exc)]
-    problems = []
+    problems: list[str] = []
+    if not scores:
+        return problems
     for path in settings.scores:
         try:
             morile.read_scoring_sheet(path, model, settings.threats)
@@ -250,10 +252,11 @@ def _indent(message: str) -> str:
     return "\n".join("  " + line if line.strip() else line for line in message.splitlines())
 
 
-def check_inputs(params: Params) -> InputCheck:
+def check_inputs(params: Params, morile_scores: bool = True) -> InputCheck:
     """Check every input the params name; raise ``InputDataError`` listing every problem, grouped by input.
 
     Returns warnings (allowed, but the report will be limited) and facts for the console.
+    ``morile_scores=False`` skips the partners' sheets (for writing the blank template).
     """
     result = InputCheck()
     sections: dict[str, list[str]] = {}
@@ -265,7 +268,7 @@ def check_inputs(params: Params) -> InputCheck:
     if params.survey:
         sections[f"Survey ({', '.join(str(f.path) for f in params.survey.responses)})"] = survey_checks(params)
     if params.morile:
-        sections["MoRiLE (model, scoring sheets and moderation sheet)"] = morile_checks(params)
+        sections["MoRiLE (model, scoring sheets and moderation sheet)"] = morile_checks(params, morile_scores)
     if params.delivery:
         sections["Delivery plan appendix (plan and risk registers)"] = delivery_checks(params)
     failed = {name: problems for name, problems in sections.items() if problems}

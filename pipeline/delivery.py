@@ -299,13 +299,18 @@ def assess(
     ci_high: float | None = None,
     previous: float | None = None,
     higher_is_better: bool = True,
+    change_ci: tuple[float, float] | None = None,
 ) -> str:
     """The verdict for a measure: achieved, not achieved, within the margin of error, not available or no target.
 
     With a 95% interval for the actual, the target is achieved only when the whole
     interval meets it, not achieved when the whole interval misses it, and within the
     margin of error when the interval straddles it. Without an interval the point value
-    decides. 'Same as last year' means no worse than the previous result.
+    decides. 'Same as last year' means no worse than the previous result: with the 95%
+    interval of the change since last year (``change_ci``, in the measure's units), it is
+    achieved when the whole interval is on the better side of no change, not achieved
+    when the whole interval is on the worse side, and within the margin of error when it
+    straddles no change, because last year's figure is an estimate too.
     """
     if target is None or target.kind in ("compared_elsewhere", "baseline"):
         return NO_TARGET
@@ -315,6 +320,14 @@ def assess(
     if kind == "same_as_last_year":
         if previous is None or math.isnan(previous):
             return NOT_AVAILABLE
+        if change_ci is not None and not any(math.isnan(v) for v in change_ci):
+            better = (lambda x: x > 0) if higher_is_better else (lambda x: x < 0)
+            worse = (lambda x: x < 0) if higher_is_better else (lambda x: x > 0)
+            if better(change_ci[0]) and better(change_ci[1]):
+                return ACHIEVED
+            if worse(change_ci[0]) and worse(change_ci[1]):
+                return NOT_ACHIEVED
+            return MARGIN
         kind, low, high = ("at_least" if higher_is_better else "at_most"), previous, previous
     has_interval = ci_low is not None and ci_high is not None and not (math.isnan(ci_low) or math.isnan(ci_high))
     lo, hi = (ci_low, ci_high) if has_interval else (actual, actual)
@@ -353,6 +366,7 @@ class Figure:
     ci_high: float | None = None
     unit: str = ""
     note: str = ""
+    change_ci: tuple[float, float] | None = None  # 95% interval of the change since the previous figure
 
 
 def _survey_figure(
@@ -371,17 +385,20 @@ def _survey_figure(
     if bool(row["suppressed"]):
         return Figure(None, unit="%", note=f"{int(row['year'])} result suppressed (small base)")
     label = f"{'synthetic sample ' if sample else ''}survey {int(row['year'])}"
-    return Figure(float(row["percent"]), float(row["ci_low"]), float(row["ci_high"]), "%", label)
+    change = (float(row["change_ci_low"]), float(row["change_ci_high"])) if "change_ci_low" in row and not pd.isna(row["change_ci_low"]) else None
+    return Figure(float(row["percent"]), float(row["ci_low"]), float(row["ci_high"]), "%", label, change)
 
 
 def _crime_figure(rates: pd.DataFrame | None, crime_types: list[str], which: Literal["latest", "previous"]) -> Figure:
     if rates is None:
         return Figure(None, note="no crime figures in this run")
     row = rates.loc[which]
-    missing = [t for t in crime_types if f"{t} rate" not in row]
+    if int(row["months_present"]) == 0:
+        return Figure(None, note=f"{row['label']}: no usable police data for those months")
+    missing = [t for t in crime_types if f"{t} rate" not in row or pd.isna(row[f"{t} rate"])]
     if missing:
         return Figure(None, note="no rate for " + ", ".join(missing))
-    return Figure(float(sum(row[f"{t} rate"] for t in crime_types)), unit=" per 1,000", note=str(row["label"]))
+    return Figure(float(sum(row[f"{t} rate"] for t in crime_types)), unit=" per 1,000 a year", note=str(row["label"]))
 
 
 def figure_for(
@@ -401,12 +418,19 @@ def figure_for(
     return _crime_figure(crime_rates, source.crime or [], which)
 
 
+def _names_its_months(figure: Figure) -> bool:
+    # A crime rate's months go in the cell itself: a count or rate never leaves its months unsaid.
+    return figure.unit.startswith(" per 1,000") and bool(figure.note)
+
+
 def _show(figure: Figure) -> str:
     if figure.value is None:
-        return "N/A"
+        return f"not available: {figure.note}" if figure.note else "not available"
     text = f"{figure.value:.1f}{figure.unit}"
     if figure.ci_low is not None:
         text += f" (95% CI {figure.ci_low:.1f} to {figure.ci_high:.1f})"
+    if _names_its_months(figure):
+        text += f" ({figure.note})"
     return text
 
 
@@ -432,8 +456,9 @@ def performance_table(
         if target_text is None and measure.actual and measure.actual.survey and survey_targets:
             target_text = survey_targets.get(measure.actual.survey)
         target = parse_target(target_text) if target_text else None
-        verdict = assess(target, actual.value, actual.ci_low, actual.ci_high, previous.value, measure.higher_is_better)
-        comments = "; ".join(c for c in (measure.comments, actual.note) if c)
+        verdict = assess(target, actual.value, actual.ci_low, actual.ci_high, previous.value, measure.higher_is_better, actual.change_ci)
+        actual_note = "" if _names_its_months(actual) or actual.value is None else actual.note
+        comments = "; ".join(c for c in (measure.comments, actual_note) if c)
         rows.append(
             {
                 "Indicator": measure.indicator,
@@ -575,17 +600,23 @@ def closed_risks(risks: list[Risk], previous: list[Risk] | None) -> list[str]:
     return [r.ref for r in previous or [] if r.ref not in current]
 
 
-def crime_rates_for_measures(crimes: pd.DataFrame, coverage: pd.DataFrame, area: str, population: int, period_end: str) -> pd.DataFrame:
-    """Rates per 1,000 for the assessment window ('latest') and the 12 months before ('previous')."""
-    from pipeline.months import assessment_window, month_label, shift_month
+def crime_rates_for_measures(crimes: pd.DataFrame, coverage: pd.DataFrame, area: Any, period_end: str) -> pd.DataFrame:
+    """Rates per 1,000 a year for the assessment window ('latest') and the 12 months before ('previous').
+
+    ``area`` is the assessed ``AreaDefinition`` (each window uses the population estimate
+    for its own year). Each row's ``label`` names the months behind the rate and says
+    when fewer than 12 were scaled up to a year.
+    """
+    from pipeline.months import assessment_window, describe_months, shift_month
     from pipeline.police import usable_months
     from pipeline.trends import window_rates
 
-    usable = {area: usable_months(coverage, area)}
+    usable = {area.name: usable_months(coverage, area.name)}
     rows = []
     for key, end in (("latest", period_end), ("previous", shift_month(period_end, -12))):
-        row = window_rates(crimes, {area: population}, usable, end).iloc[0]
-        window = assessment_window(end)
-        row["label"] = f"police.uk, {month_label(window[0])} to {month_label(window[-1])}"
+        row = window_rates(crimes, [area], usable, end).iloc[0]
+        months = [m for m in assessment_window(end) if m in set(usable[area.name])]
+        scaled = "" if len(months) in (0, 12) else f", scaled up to a year from {len(months)} months"
+        row["label"] = f"police.uk, {describe_months(months) if months else describe_months(assessment_window(end))}{scaled}"
         rows.append(row.rename(key))
     return pd.DataFrame(rows)

@@ -147,17 +147,36 @@ def load_model(path: Path) -> ScoringModel:
 # --- the scoring sheet -------------------------------------------------------------------
 
 
+def evidence_headers(windows: dict[str, str] | None) -> list[str]:
+    """The scoring sheet's evidence column headings, naming the months each figure covers."""
+    if windows is None:
+        return list(EVIDENCE_HEADERS)
+    months = int(windows["months_compared"])
+    change = f"% change, like for like ({windows['after_text']} against a year earlier)" if months else "% change (no month comparable)"
+    return [
+        f"Crimes, {windows['window_text']}",
+        change,
+        f"Rate per 1,000 a year, {windows['window_text']}",
+        "Trend (seasonal model)",
+    ]
+
+
 def threat_evidence(
-    threats: list[Threat], comparison: pd.DataFrame, rates: pd.Series, monthly: pd.DataFrame | None = None
+    threats: list[Threat],
+    comparison: pd.DataFrame,
+    rates: pd.Series,
+    monthly: pd.DataFrame | None = None,
+    disruptions: tuple = (),
 ) -> pd.DataFrame:
     """Evidence for each threat from the crime data: count, % change, rate per 1,000, trend.
 
     ``comparison`` is ``trends.compare_windows`` for the area, ``rates`` its row of
     ``trends.window_rates`` and ``monthly`` its usable monthly counts (for the trend, the
-    seasonal model fitted to the summed series). A threat with several crime types sums
-    them; a threat with none mapped (most police.uk categories do not isolate, say,
-    domestic abuse) has blank evidence. Counts are like-for-like months; the rate uses
-    the whole window.
+    seasonal model fitted to the summed series, allowing for ``disruptions``). A threat
+    with several crime types sums them; a threat with none mapped (most police.uk
+    categories do not isolate, say, domestic abuse) has blank evidence. The count is over
+    every usable month of the assessment window (the same months as the rate); the %
+    change is over the like-for-like months, and is blank when none could be compared.
     """
     from pipeline.trend_models import fit_trend
 
@@ -168,22 +187,24 @@ def threat_evidence(
         if not types:
             records.append({"threat": threat.name, "count": np.nan, "pct_change": np.nan, "rate_per_1000": np.nan, "trend": ""})
             continue
+        window = by_type.loc[types, "window_count"].sum()
         now = by_type.loc[types, "assessment_count"].sum()
         before = by_type.loc[types, "comparison_count"].sum()
+        compared = int(by_type.loc[types[0], "months_compared"]) > 0
         records.append(
             {
                 "threat": threat.name,
-                "count": int(now),
-                "pct_change": 100 * (now - before) / before if before else np.nan,
+                "count": int(window),
+                "pct_change": 100 * (now - before) / before if compared and before else np.nan,
                 "rate_per_1000": float(sum(rates.get(f"{t} rate", 0.0) for t in types)),
-                "trend": fit_trend(monthly[types].sum(axis=1)).verdict if monthly is not None else "",
+                "trend": fit_trend(monthly[types].sum(axis=1), disruptions).verdict if monthly is not None else "",
             }
         )
     return pd.DataFrame(records)
 
 
 def write_template(
-    model: ScoringModel, threats: list[Threat], evidence: pd.DataFrame, path: Path, title: str
+    model: ScoringModel, threats: list[Threat], evidence: pd.DataFrame, path: Path, title: str, headers: list[str] | None = None
 ) -> Path:
     """Write the xlsx scoring sheet partners fill in at the workshop.
 
@@ -208,7 +229,7 @@ def write_template(
         sheet[cell].fill = fill
     sheet["A4"] = "Choose a level from the drop-down in each yellow cell and give your rationale. Other cells are locked."
     factors = model.factors
-    headers = ["Threat"] + EVIDENCE_HEADERS + [model.column_header(f) for f in factors] + ["Rationale"]
+    headers = ["Threat"] + (headers or list(EVIDENCE_HEADERS)) + [model.column_header(f) for f in factors] + ["Rationale"]
     for column, header in enumerate(headers, start=1):
         cell = sheet.cell(row=HEADER_ROW, column=column, value=header)
         cell.font = Font(bold=True)
@@ -220,9 +241,11 @@ def write_template(
         row = HEADER_ROW + 1 + offset
         sheet.cell(row=row, column=1, value=neutralise_formula(threat.name))
         facts = evidence.loc[threat.name] if threat.name in evidence.index else None
+        mapped = facts is not None and not pd.isna(facts["count"])
         for k, key in enumerate(("count", "pct_change", "rate_per_1000")):
             value = None if facts is None or pd.isna(facts[key]) else round(float(facts[key]), 1)
-            sheet.cell(row=row, column=2 + k, value=value if value is not None else "not in police.uk data")
+            missing = "not computed: no month comparable" if mapped else "not in police.uk data"
+            sheet.cell(row=row, column=2 + k, value=value if value is not None else missing)
         trend = facts.get("trend", "") if facts is not None else ""
         sheet.cell(row=row, column=2 + len(EVIDENCE_HEADERS) - 1, value=neutralise_formula(trend) or "not in police.uk data")
         for column in range(first_factor_column, first_factor_column + len(factors) + 1):
@@ -610,16 +633,26 @@ def read_processed(folder: Path) -> pd.DataFrame:
 
 
 def template_for(params_path: str | Path, out: str | Path | None = None) -> Path:
-    """Write the scoring sheet for a params file, with evidence from its police data."""
+    """Write the scoring sheet for a params file, with evidence from its police data.
+
+    The inputs are checked first, as for a run; the sheet is never written over an input.
+    """
+    from pipeline.checks import check_inputs, input_files
     from pipeline.params import load_params
-    from pipeline.trends import area_comparison
+    from pipeline.trends import area_comparison, comparison_windows_text, like_for_like_months
 
     params = load_params(params_path)
     if params.morile is None:
         raise ParamsError(f"{params_path} has no morile section: add the model and the threats first (see README.md).")
+    path = Path(out) if out else Path("outputs") / f"morile-scoring-sheet-{params.run_name}.xlsx"
+    if path.resolve() in set(input_files(params)):
+        raise ParamsError(f"--out {path}: that is one of the run's inputs; write the template to a new file, for example under outputs/.")
+    check_inputs(params, morile_scores=False)
     model = load_model(params.morile.model)
     comparison, rates, monthly = area_comparison(params)
-    evidence = threat_evidence(params.morile.threats, comparison, rates, monthly)
-    path = Path(out) if out else Path("outputs") / f"morile-scoring-sheet-{params.run_name}.xlsx"
-    title = f"MoRiLE scoring sheet: {params.area.name}, assessment window ending {params.period_end} ({model.name})"
-    return write_template(model, params.morile.threats, evidence, path, title)
+    before, after = like_for_like_months(params.period_end, list(monthly.index))
+    windows = comparison_windows_text(params.period_end, before, after, list(monthly.index))
+    disruptions = tuple((d.name, d.first, d.last) for d in params.disruptions)
+    evidence = threat_evidence(params.morile.threats, comparison, rates, monthly, disruptions)
+    title = f"MoRiLE scoring sheet: {params.area.name}, assessment window {windows['assessment']} ({model.name})"
+    return write_template(model, params.morile.threats, evidence, path, title, evidence_headers(windows))

@@ -53,6 +53,37 @@ class LsoaPopulation(_Strict):
         return path
 
 
+class Disruption(_Strict):
+    """A period of known disruption to crime or recording (e.g. COVID-19 restrictions).
+
+    Trend models give its months a level of their own, so the underlying trend is read
+    from the months around it and a forecast does not carry the disruption forward.
+    """
+
+    name: str = Field(min_length=1)
+    first: str = Field(description="First month affected, YYYY-MM.")
+    last: str = Field(description="Last month affected, YYYY-MM.")
+
+    @field_validator("first", "last", mode="before")
+    @classmethod
+    def _month(cls, value: Any) -> str:
+        if not isinstance(value, str) or not MONTH_PATTERN.match(value):
+            raise ValueError(f"must be a month written YYYY-MM, like 2020-03 (found {value!r})")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Disruption":
+        if self.last < self.first:
+            raise ValueError(f"last ({self.last}) is before first ({self.first})")
+        return self
+
+
+def _mid_window_year(months: list[str]) -> int:
+    """The calendar year of a window's middle month (mid-year estimates refer to 30 June)."""
+    ordered = sorted(months)
+    return int(ordered[(len(ordered) - 1) // 2][:4]) if ordered else 0
+
+
 class AreaDefinition(_Strict):
     """A Community Safety Partnership area, defined by LSOAs.
 
@@ -65,7 +96,9 @@ class AreaDefinition(_Strict):
     name: str = Field(min_length=1)
     lsoa_name_prefixes: list[str] = Field(default_factory=list)
     lsoa_lookup: Path | None = None
-    population: Population
+    population: list[Population] = Field(
+        description="One population figure, or a list of figures for different years (each window uses its own year)."
+    )
     lsoa_population: LsoaPopulation | None = Field(
         default=None, description="Residents per LSOA; without it the hotspot tables give counts only."
     )
@@ -78,6 +111,34 @@ class AreaDefinition(_Strict):
                 "lsoa_lookup (a CSV of lsoa_code, area)"
             )
         return self
+
+    @field_validator("population", mode="before")
+    @classmethod
+    def _as_list(cls, value: Any) -> Any:
+        # One figure (the usual case) is written as a mapping; several as a list of them.
+        return [value] if isinstance(value, (dict, Population)) else value
+
+    @field_validator("population")
+    @classmethod
+    def _one_figure_a_year(cls, value: list[Population]) -> list[Population]:
+        if not value:
+            raise ValueError("give at least one population figure")
+        years = [p.year for p in value]
+        repeated = sorted({y for y in years if years.count(y) > 1})
+        if repeated:
+            raise ValueError("each year needs one population figure; repeated: " + ", ".join(map(str, repeated)))
+        return value
+
+    @property
+    def populations(self) -> list[Population]:
+        """Every population figure given, by year."""
+        return sorted(self.population, key=lambda p: p.year)
+
+    def population_for(self, months: list[str]) -> Population:
+        """The population figure for a window: the estimate for the year of its middle month,
+        or the nearest year given (the earlier one when two are equally near)."""
+        year = _mid_window_year(months) if months else self.populations[-1].year
+        return min(self.populations, key=lambda p: (abs(p.year - year), p.year))
 
     @field_validator("lsoa_lookup")
     @classmethod
@@ -271,6 +332,10 @@ class Params(_Strict):
         default=2, ge=1, le=10, description="How many years before the assessment window to show in trends."
     )
     comparators: list[AreaDefinition] = Field(default_factory=list)
+    disruptions: list[Disruption] = Field(
+        default_factory=list,
+        description="Periods of known disruption (name, first and last month) that trend models allow for.",
+    )
     inputs: Inputs
     survey: SurveySettings | None = None
     morile: MorileSettings | None = None
@@ -319,8 +384,24 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(top level)"
 
 
-def _describe(error: dict[str, Any]) -> str:
-    where = _location(error["loc"])
+def _as_written(loc: tuple[Any, ...], raw: Any) -> tuple[Any, ...]:
+    """The error's location as the analyst wrote it: a single mapping made into a list loses its index 0."""
+    parts = []
+    for part in loc:
+        if isinstance(part, int) and part == 0 and isinstance(raw, dict):
+            continue
+        parts.append(part)
+        if isinstance(raw, dict):
+            raw = raw.get(part)
+        elif isinstance(raw, list) and isinstance(part, int) and part < len(raw):
+            raw = raw[part]
+        else:
+            raw = None
+    return tuple(parts)
+
+
+def _describe(error: dict[str, Any], raw: Any = None) -> str:
+    where = _location(_as_written(error["loc"], raw))
     kind = error["type"]
     if kind == "extra_forbidden":
         return f"{where}: not a recognised setting (check the spelling; README.md lists every setting)"
@@ -357,7 +438,7 @@ def validate_params(raw: dict[str, Any], source: str = "params") -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:
-        problems = [_describe(e) for e in exc.errors()]
+        problems = [_describe(e, raw) for e in exc.errors()]
         raise ParamsError(list_problems(f"Problems in {source}:", problems)) from None
 
 

@@ -633,21 +633,37 @@ def usable_months(coverage: pd.DataFrame, area: str | None = None) -> list[str]:
     return list(rows.loc[rows["status"] == "present", "month"])
 
 
-def write_processed(crimes: pd.DataFrame, coverage: pd.DataFrame, summary: ScanSummary, folder: Path) -> None:
-    """Write the police stage's outputs: crimes.parquet, coverage.parquet and summary.json."""
+def write_processed(
+    crimes: pd.DataFrame, coverage: pd.DataFrame, summary: ScanSummary, folder: Path, later: pd.DataFrame | None = None
+) -> None:
+    """Write the police stage's outputs: crimes.parquet, coverage.parquet, summary.json and,
+    when the data runs past the window, coverage_later.parquet (the months after it, for the back-test)."""
     folder.mkdir(parents=True, exist_ok=True)
     crimes.to_parquet(folder / "crimes.parquet", index=False)
     coverage.to_parquet(folder / "coverage.parquet", index=False)
     (folder / "summary.json").write_text(json.dumps(asdict(summary), indent=2), encoding="utf-8")
+    later_path = folder / "coverage_later.parquet"
+    if later is not None and len(later):
+        later.to_parquet(later_path, index=False)
+    elif later_path.exists():
+        later_path.unlink()  # a stale file from an earlier run with a different window
 
 
 def read_processed(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, ScanSummary]:
-    """Read what ``write_processed`` wrote."""
+    """Read what ``write_processed`` wrote (the later-months coverage: see ``read_later_coverage``)."""
     missing = [n for n in ("crimes.parquet", "coverage.parquet", "summary.json") if not (folder / n).is_file()]
     if missing:
         raise InputDataError(f"{folder}: the police stage's outputs are missing ({', '.join(missing)}); run it first.")
     summary = ScanSummary(**json.loads((folder / "summary.json").read_text(encoding="utf-8")))
     return pd.read_parquet(folder / "crimes.parquet"), pd.read_parquet(folder / "coverage.parquet"), summary
+
+
+def read_later_coverage(folder: Path) -> pd.DataFrame:
+    """Coverage of the months after the assessment window (empty when the data ends with the window)."""
+    path = folder / "coverage_later.parquet"
+    if not path.is_file():
+        return pd.DataFrame(columns=["area", "month", "rows", "status", "note"])
+    return pd.read_parquet(path)
 
 
 def coverage_for_areas(

@@ -37,64 +37,118 @@ def _order_types(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return frame.assign(_rank=rank).sort_values(["_rank", column]).drop(columns="_rank")
 
 
+def p_value(value: Any) -> str:
+    """A p-value as printed: '<0.001' or three decimals; blank text when no test was made."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "not tested"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def rate_header(what: str, windows_text: str, months: int) -> str:
+    """A rate column's header naming the months behind it and whether they were scaled up."""
+    scaled = "" if months == 12 else f", scaled up to 12 months from {months}"
+    return f"{what} per 1,000 residents a year, {windows_text}{scaled}"
+
+
 def comparison_table(
     comparison: pd.DataFrame, rates: pd.Series, windows: dict[str, str]
 ) -> tuple[pd.DataFrame, dict[str, Callable[[Any], str]]]:
-    """The main crime table: counts in both windows, change, significance, rate per 1,000.
+    """The main crime table: the full-window count, the like-for-like pair, change, significance, rate.
 
-    ``rates`` is the assessed area's row of ``trends.window_rates``.
+    Every count column names the months it covers. ``rates`` is the assessed area's row
+    of ``trends.window_rates``. When no month can be compared like for like, the
+    comparison columns are left out (the report says why) rather than shown as 0.
     """
     frame = _order_types(comparison, "crime_type")
+    window_column = f"Count, {windows['window_text']}"
+    columns: dict[str, Any] = {"Crime type": frame["crime_type"], window_column: frame["window_count"]}
+    formats: dict[str, Callable[[Any], str]] = {window_column: count}
+    if int(windows["months_compared"]):
+        before, after = f"Like for like: {windows['before_text']}", f"Like for like: {windows['after_text']}"
 
-    def interval(row: pd.Series) -> str:
-        if math.isnan(row["rate_ratio"]):
-            return "n/a"
-        return f"{row['rate_ratio']:.2f} ({row['ci_low']:.2f} to {row['ci_high']:.2f})"
+        def interval(row: pd.Series) -> str:
+            if math.isnan(row["rate_ratio"]):
+                return "not tested"
+            return f"{row['rate_ratio']:.2f} ({row['ci_low']:.2f} to {row['ci_high']:.2f})"
 
-    table = pd.DataFrame(
-        {
-            "Crime type": frame["crime_type"],
-            f"{windows['comparison']}": frame["comparison_count"],
-            f"{windows['assessment']}": frame["assessment_count"],
-            "Change": frame["change"],
-            "% change": frame["pct_change"].round(1),
-            "Rate ratio (95% CI)": frame.apply(interval, axis=1),
-            "Significance": frame["verdict"],
-            "Rate per 1,000 residents": [round(rates.get(f"{t} rate", math.nan), 2) for t in frame["crime_type"]],
-        }
+        columns.update(
+            {
+                before: frame["comparison_count"],
+                after: frame["assessment_count"],
+                "Change (like for like)": frame["change"],
+                "% change (like for like)": frame["pct_change"].round(1),
+                "Rate ratio (95% CI)": frame.apply(interval, axis=1),
+                "p (unadjusted)": frame["p_value"].round(4),
+                "p (Holm-adjusted)": frame["p_holm"].round(4),
+                "Significance (Holm-adjusted; the total unadjusted)": frame["verdict"],
+            }
+        )
+        formats.update(
+            {
+                before: count,
+                after: count,
+                "Change (like for like)": lambda v: f"{int(v):+,}",
+                "% change (like for like)": percent_change,
+                "p (unadjusted)": p_value,
+                "p (Holm-adjusted)": p_value,
+            }
+        )
+    months = int(rates.get("months_present", 0))
+    rate_column = rate_header("Rate", windows["window_text"], months)
+    columns[rate_column] = [round(rates.get(f"{t} rate", math.nan), 2) for t in frame["crime_type"]]
+    formats[rate_column] = lambda v: f"{v:.2f}"
+    return pd.DataFrame(columns).reset_index(drop=True), formats
+
+
+def repeat_note(summary: ScanSummary) -> str:
+    """What the repeated Crime IDs look like and the rule applied, for the notes under count tables."""
+    profile = summary.repeat_profile or {}
+    if not profile.get("ids"):
+        return "No Crime ID is repeated within an area in this data."
+    return (
+        f"{profile['extra_rows']:,} rows repeat a Crime ID already counted in the same area ({profile['ids']:,} IDs) and are "
+        f"counted once, because a Crime ID stands for one crime reference. Of those IDs, {profile.get('several_lsoas', 0):,} "
+        f"appear in more than one LSOA, {profile.get('several_outcomes', 0):,} with different outcomes, "
+        f"{profile.get('several_months', 0):,} in more than one month and {profile.get('identical', 0):,} as identical rows; "
+        "the first row is the one counted."
     )
-    formats = {
-        windows["comparison"]: count,
-        windows["assessment"]: count,
-        "Change": lambda v: f"{int(v):+,}",
-        "% change": percent_change,
-        "Rate per 1,000 residents": lambda v: f"{v:.2f}",
-    }
-    return table.reset_index(drop=True), formats
 
 
 def financial_year_table(fy_counts: pd.DataFrame) -> pd.DataFrame:
-    """Counts per complete financial year, one row per crime type."""
+    """Counts per complete financial year, one row per crime type; each header names its months."""
+    from pipeline.months import financial_year_months
+
     frame = fy_counts.reset_index().rename(columns={"crime_type": "Crime type"})
+    frame.columns = [
+        c if c == "Crime type" else f"{c} ({month_label(financial_year_months(c)[0])} to {month_label(financial_year_months(c)[-1])})"
+        for c in frame.columns
+    ]
     return _order_types(frame, "Crime type").reset_index(drop=True)
 
 
 def comparator_table(rates: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """Rates per 1,000 for the assessed area and its comparators, with each population's source."""
-    populations = {a.name: a.population for a in params.all_areas}
+    """Rates per 1,000 for the assessed area and its comparators over the same months, with each population's source."""
+    from pipeline.months import describe_months
+
+    areas = {a.name: a for a in params.all_areas}
+    months = list(rates.iloc[0]["months"]) if len(rates) else []
+    text, n = describe_months(months), len(months)
+    crime_column = rate_header("Crimes excluding ASB", text, n)
+    asb_column = rate_header("ASB incidents", text, n)
     rows = []
     for _, r in rates.iterrows():
-        population = populations[r["area"]]
+        population = areas[r["area"]].population_for(list(r["months"]) or months)
         source = f"{population.source} ({population.year})"
         if population.illustrative:
             source += " - illustrative, not checked against the source"
         rows.append(
             {
                 "Area": r["area"],
-                "Crimes excluding ASB per 1,000": round(r.get(f"{ALL_CRIME_EXCL_ASB} rate", math.nan), 1),
-                "ASB incidents per 1,000": round(r.get(f"{ASB} rate", math.nan), 1),
+                crime_column: round(r.get(f"{ALL_CRIME_EXCL_ASB} rate", math.nan), 1),
+                asb_column: round(r.get(f"{ASB} rate", math.nan), 1),
                 "Months of data": int(r["months_present"]),
                 "Population": int(population.value),
+                "Population year": int(population.year),
                 "Population source": source,
             }
         )
@@ -103,15 +157,26 @@ def comparator_table(rates: pd.DataFrame, params: Params) -> pd.DataFrame:
 
 def population_caveats(params: Params) -> list[str]:
     """Warnings about the population figures behind the rates, for the report."""
+    from pipeline.months import assessment_window
+
+    window = assessment_window(params.period_end)
+    used = {a.name: a.population_for(window) for a in params.all_areas}
     notes = []
-    years = sorted({a.population.year for a in params.all_areas})
+    years = sorted({p.year for p in used.values()})
     if len(years) > 1:
         notes.append(
             "The population estimates are for different years ("
-            + ", ".join(f"{a.name} {a.population.year}" for a in params.all_areas)
+            + ", ".join(f"{name} {p.year}" for name, p in used.items())
             + "), so the rates are not strictly like for like; a small difference between areas should not be read as real."
         )
-    illustrative = [a.name for a in params.all_areas if a.population.illustrative]
+    target = int(window[(len(window) - 1) // 2][:4])
+    off_year = [f"{name} ({p.year})" for name, p in used.items() if p.year != target]
+    if off_year:
+        notes.append(
+            f"The window's year is {target}, but the nearest population estimate given is for another year for: "
+            + ", ".join(off_year) + ". Add the estimate for " + str(target) + " to the params file's population list."
+        )
+    illustrative = [name for name, p in used.items() if p.illustrative]
     if illustrative:
         notes.append(
             "Population figures for " + ", ".join(illustrative) + " are marked illustrative in the params file: "
@@ -134,8 +199,13 @@ def coverage_table(coverage: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def data_quality_facts(summary: ScanSummary, coverage: pd.DataFrame, area: str) -> list[str]:
-    """Sentences on what was read and what could not be used."""
+def data_quality_facts(summary: ScanSummary, coverage: pd.DataFrame, area: str, area_authorities: list[str] | None = None) -> list[str]:
+    """Sentences on what was read and what could not be used.
+
+    ``area_authorities`` are the local authority names of the run's areas: when the data
+    holds located rows for no other authority, the inputs are not the force's whole files
+    and the no-location share is said to be of the rows read only.
+    """
     own = coverage[coverage["area"] == area]
     present = own[own["status"] == "present"]
     facts = [
@@ -146,19 +216,40 @@ def data_quality_facts(summary: ScanSummary, coverage: pd.DataFrame, area: str) 
         else "No months were found in the inputs.",
         f"{area} has usable data for {len(present)} of the {len(own)} months from "
         f"{month_label(own['month'].iloc[0])} to {month_label(own['month'].iloc[-1])}.",
-        f"{summary.unlocated_rows:,} rows ({100 * summary.unlocated_share:.1f}% of the rows read) have no location "
-        "and cannot be attributed to any area; they are left out of every count, so counts for the area "
-        "are slightly lower than the crimes its residents reported.",
     ]
+    others = set(summary.authority_rows) - set(area_authorities or [])
+    share = f"{100 * summary.unlocated_share:.1f}%"
+    if area_authorities is not None and not others:
+        whose = (
+            f"{share} of the rows read; the inputs hold located rows only for this assessment's areas, so this is not the "
+            "force-wide share, which needs the force's whole files"
+        )
+    else:
+        whose = f"{share} of the rows read, force-wide"
+    facts.append(
+        f"{summary.unlocated_rows:,} rows ({whose}) have no location "
+        "and cannot be attributed to any area; they are left out of every count, so counts for the area "
+        "are slightly lower than the crimes its residents reported."
+    )
     if summary.unlocated_repeat_rows:
         facts.append(
             f"{summary.unlocated_repeat_rows:,} further rows with no location repeat the Crime ID of a located "
-            "row in the same month and were not counted twice."
+            "row in the same file and were not counted twice."
+        )
+    if summary.lsoa_codes_recovered or summary.lsoa_name_without_code:
+        facts.append(
+            f"{summary.lsoa_codes_recovered + summary.lsoa_name_without_code:,} rows named an LSOA but had no LSOA code: "
+            f"{summary.lsoa_codes_recovered:,} were given the code other rows of the same file pair with that name; "
+            f"{summary.lsoa_name_without_code:,} could not be and are counted as having no location."
+        )
+    if summary.bad_coordinates:
+        facts.append(
+            f"{summary.bad_coordinates:,} rows had a longitude or latitude that is not a number or lies outside the UK; "
+            "their map points are left blank (their LSOA counts are unaffected)."
         )
     facts.append(
-        f"{summary.repeated_id_rows:,} rows in the areas repeated a Crime ID already counted "
-        f"({summary.repeated_ids:,} distinct IDs) and were counted once. Rows without a Crime ID "
-        "(anti-social behaviour) are never removed as duplicates: separate incidents can share a map point."
+        repeat_note(summary)
+        + " Rows without a Crime ID (anti-social behaviour) are never removed as duplicates: separate incidents can share a map point."
     )
     if summary.legacy_labels:
         mapped = ", ".join(f"'{k}' ({v:,} rows)" for k, v in sorted(summary.legacy_labels.items()))
@@ -289,35 +380,49 @@ def morile_sensitivity_table(sensitivity: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def trend_summary_table(summary: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Callable[[Any], str]]]:
-    """Crime types by volume with their change, trend and forecast."""
+def trend_summary_table(summary: pd.DataFrame, windows: dict[str, str], forecast_text: str) -> tuple[pd.DataFrame, dict[str, Callable[[Any], str]]]:
+    """Crime types by volume with their full-window count, change, trend and forecast.
+
+    The forecast covers the same calendar months as the count, a year later
+    (``forecast_text`` names them), so the two can be compared directly.
+    """
+    window_column = f"Count, {windows['window_text']}"
+    forecast_column = f"Forecast, {forecast_text}"
+    months = int(windows["months_compared"])
+    change_column = f"% change (like for like, {months} months)" if months else "% change"
+
+    def interval(row: pd.Series) -> str:
+        low, high = row.get("forecast_low95", math.nan), row.get("forecast_high95", math.nan)
+        if pd.isna(low):
+            return "not computed: no trend model (see trend)"
+        return f"{low:,.0f} to {high:,.0f}"
+
     table = pd.DataFrame(
         {
             "Crime type": summary["crime_type"],
-            "Assessment window": summary["assessment_count"],
-            "% change (like for like)": summary["pct_change"].round(1),
-            "Change verdict": summary["change_verdict"],
+            window_column: summary["window_count"],
+            change_column: summary["pct_change"].round(1) if months else "not computed: no month comparable",
+            "Change verdict (Holm-adjusted)": summary["change_verdict"] if months else "not tested",
             "Trend (seasonal model)": summary["trend"],
-            "Forecast, next 12 months": summary.get("forecast_next_12", pd.Series(dtype=float)).round(0),
-            "Forecast 95% interval": [
-                "" if pd.isna(lo) else f"{lo:,.0f} to {hi:,.0f}"
-                for lo, hi in zip(summary.get("forecast_low95", pd.Series([math.nan] * len(summary))), summary.get("forecast_high95", pd.Series([math.nan] * len(summary))))
-            ],
+            forecast_column: summary["forecast_total"].round(0).astype("Int64") if "forecast_total" in summary else pd.NA,
+            "Forecast 95% interval": summary.apply(interval, axis=1),
         }
     )
-    formats = {"Assessment window": count, "% change (like for like)": percent_change, "Forecast, next 12 months": lambda v: f"{v:,.0f}"}
+    formats = {window_column: count, forecast_column: lambda v: f"{v:,.0f}"}
+    if months:
+        formats[change_column] = percent_change
     return table, formats
 
 
 def exceptions_table(exceptions: pd.DataFrame) -> pd.DataFrame:
-    """Months outside the XmR control limits, by crime type."""
+    """Months outside the XmR control limits, by crime type (limits to one decimal, so 40.4 > 40.2 shows)."""
     rows = exceptions.sort_values(["crime_type", "month"])
     return pd.DataFrame(
         {
             "Crime type": rows["crime_type"],
             "Month": rows["month"].map(month_label),
             "Recorded": rows["count"],
-            "Outside": rows["side"] + " the limit of " + rows["limit"].round(0).astype(int).astype(str),
+            "Outside": rows["side"] + " the limit of " + rows["limit"].map(lambda v: f"{v:,.1f}"),
         }
     ).reset_index(drop=True)
 
@@ -330,7 +435,7 @@ def _lsoa_rate_columns(table: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def top_lsoas_table(counts: pd.DataFrame, n: int, threshold: int) -> pd.DataFrame:
+def top_lsoas_table(counts: pd.DataFrame, n: int, threshold: int, period: str) -> pd.DataFrame:
     """The ``n`` LSOAs with most crime, their share of the area's total and, when LSOA
     populations were given, their rate per 1,000 residents; small counts suppressed with
     every figure worked out from them."""
@@ -338,17 +443,18 @@ def top_lsoas_table(counts: pd.DataFrame, n: int, threshold: int) -> pd.DataFram
 
     total = counts["count"].sum()
     top = counts.head(n)
+    column = f"Count, {period}"
     table = pd.DataFrame(
         {
             "LSOA": top["lsoa_name"],
             "LSOA code": top["lsoa_code"],
-            "Count": top["count"],
+            column: top["count"],
             "Share of the area (%)": (100 * top["count"] / total).round(1) if total else math.nan,
         }
     )
     table = _lsoa_rate_columns(table, top)
-    derived = {c: ["Count"] for c in ("Share of the area (%)", "Rate per 1,000 residents") if c in table.columns}
-    return suppress(table, ["Count"], threshold, derived=derived)
+    derived = {c: [column] for c in ("Share of the area (%)", "Rate per 1,000 residents") if c in table.columns}
+    return suppress(table, [column], threshold, derived=derived)
 
 
 def top_lsoas_by_type(
@@ -359,43 +465,68 @@ def top_lsoas_by_type(
     n: int,
     threshold: int,
     populations: dict[str, int] | None = None,
+    period: str = "",
 ) -> pd.DataFrame:
     """For each crime type, its ``n`` top LSOAs (with rates when ``populations`` is given), small counts suppressed."""
     from pipeline.hotspots import lsoa_counts, suppress, with_rates
 
     parts = []
+    column = f"Count, {period}" if period else "Count"
     for crime_type in crime_types:
         counts = lsoa_counts(crimes, area, months, [crime_type])
         top = counts[counts["count"] > 0].head(n)
         if populations is not None:
             top = with_rates(top, populations, len(months))
-        table = pd.DataFrame({"Crime type": crime_type, "LSOA": top["lsoa_name"], "LSOA code": top["lsoa_code"], "Count": top["count"]})
+        table = pd.DataFrame({"Crime type": crime_type, "LSOA": top["lsoa_name"], "LSOA code": top["lsoa_code"], column: top["count"]})
         parts.append(_lsoa_rate_columns(table, top))
-    columns = ["Crime type", "LSOA", "LSOA code", "Count"] + (["Residents", "Rate per 1,000 residents"] if populations is not None else [])
+    columns = ["Crime type", "LSOA", "LSOA code", column] + (["Residents", "Rate per 1,000 residents"] if populations is not None else [])
     table = pd.concat(parts, ignore_index=True).reindex(columns=columns) if parts else pd.DataFrame(columns=columns)
-    derived = {"Rate per 1,000 residents": ["Count"]} if populations is not None else None
-    return suppress(table, ["Count"], threshold, derived=derived)
+    derived = {"Rate per 1,000 residents": [column]} if populations is not None else None
+    return suppress(table, [column], threshold, derived=derived)
 
 
-def rises_table(rises: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """LSOAs with the biggest rises; a change is suppressed whenever either count is."""
+def rises_table(rises: pd.DataFrame, threshold: int, windows: dict[str, str]) -> pd.DataFrame:
+    """LSOAs with the biggest like-for-like rises, each count headed with its months; a
+    change is suppressed whenever either count is."""
     from pipeline.hotspots import suppress
 
+    before, after = f"Like for like: {windows['before_text']}", f"Like for like: {windows['after_text']}"
     table = pd.DataFrame(
         {
             "LSOA": rises["lsoa_name"],
             "LSOA code": rises["lsoa_code"],
-            "Comparison window": rises["before"],
-            "Assessment window": rises["after"],
+            before: rises["before"],
+            after: rises["after"],
             "Rise": rises["change"],
         }
     )
-    return suppress(table, ["Comparison window", "Assessment window"], threshold, derived={"Rise": ["Comparison window", "Assessment window"]})
+    return suppress(table, [before, after], threshold, derived={"Rise": [before, after]})
 
 
-def repeat_locations_table(locations: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """The busiest map points, small counts suppressed."""
+def repeat_locations_table(locations: pd.DataFrame, threshold: int, period: str) -> pd.DataFrame:
+    """The busiest map points, small counts suppressed; the count's header names its months."""
     from pipeline.hotspots import suppress
 
-    table = pd.DataFrame({"Map point": locations["location"], "LSOA": locations["lsoa_name"], "Count": locations["count"]})
-    return suppress(table, ["Count"], threshold)
+    column = f"Count, {period}"
+    table = pd.DataFrame({"Map point": locations["location"], "LSOA": locations["lsoa_name"], column: locations["count"]})
+    return suppress(table, [column], threshold)
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of a label: 'All crime (excluding ASB)' -> 'all-crime-excluding-asb'."""
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def back_test_table(months: pd.DataFrame) -> pd.DataFrame:
+    """The back-test month by month: recorded against the forecast and its 95% interval."""
+    return pd.DataFrame(
+        {
+            "Month": months["month"].map(month_label),
+            "Recorded": months["actual"].astype(int),
+            "Forecast": months["expected"].round(0).astype(int),
+            "95% interval": [f"{lo:,.0f} to {hi:,.0f}" for lo, hi in zip(months["low95"], months["high95"])],
+            "Recorded against the interval": months["position"],
+        }
+    ).reset_index(drop=True)

@@ -41,11 +41,17 @@ MIN_MEAN_PER_MONTH = 3.0  # sparser series are shown as counts only
 XMR_CONSTANT = 2.66
 METHOD_NOTE = (
     "Trends: a quasi-Poisson regression (statsmodels GLM) of monthly counts on a linear time trend and "
-    "month-of-year terms, over the usable months only; the trend is the annual rate ratio with a 95% "
-    "confidence interval. Forecasts: the same model's expected counts for the next 12 months, with 80% and "
-    "95% prediction intervals from a normal approximation combining over-dispersed Poisson variation and "
-    "uncertainty in the mean. Exceptions: XmR control chart, limits at the mean plus or minus 2.66 times "
-    "the mean moving range. Decomposition: STL (seasonal-trend decomposition using LOESS). Series shorter "
+    "month-of-year terms, over the usable months only, with a level-shift term for each declared period of "
+    "disruption (its months keep their own level, so the trend is the underlying one and a forecast does not "
+    "carry the disruption forward); the trend is the annual rate ratio with a 95% confidence interval. Standard "
+    "errors are inflated for autocorrelation: the quasi-Poisson variance is multiplied by (1 + r) / (1 - r), where r "
+    "is the lag-1 autocorrelation of the Pearson residuals (the AR(1) variance inflation factor). Forecasts: the "
+    "same model's expected counts for the same calendar months a year after the assessment window, with 95% "
+    "prediction intervals from a normal approximation combining over-dispersed Poisson variation (correlated "
+    "between months as AR(1) with the same r) and uncertainty in the mean (delta method). When the data runs past "
+    "the window, a back-test sets that forecast against what was then recorded. Exceptions: XmR control chart, "
+    "limits at the mean plus or minus 2.66 times the mean moving range. Decomposition: STL (seasonal-trend "
+    "decomposition using LOESS). Series shorter "
     f"than {MIN_MONTHS} usable months or averaging fewer than {MIN_MEAN_PER_MONTH:g} a month are shown as "
     "counts only. Police recorded crime reflects recording and reporting practice as well as crime."
 )
@@ -55,11 +61,27 @@ def _month_index(months: list[str] | pd.Index, origin: str) -> np.ndarray:
     return np.array([(int(m[:4]) - int(origin[:4])) * 12 + int(m[5:7]) - int(origin[5:7]) for m in months], dtype=float)
 
 
-def _design(months: list[str] | pd.Index, origin: str) -> np.ndarray:
+Period = tuple[str, str, str]  # (name, first month, last month) of a declared disruption
+
+
+def _design(months: list[str] | pd.Index, origin: str, disruptions: tuple[Period, ...] = ()) -> np.ndarray:
+    """Intercept, months since ``origin``, 11 month-of-year terms, and one level shift per disruption."""
     t = _month_index(months, origin)
     month_of_year = np.array([int(m[5:7]) for m in months])
     dummies = np.column_stack([(month_of_year == k).astype(float) for k in range(2, 13)])
-    return np.column_stack([np.ones(len(t)), t, dummies])
+    shifts = [np.array([1.0 if first <= m <= last else 0.0 for m in months]) for _, first, last in disruptions]
+    return np.column_stack([np.ones(len(t)), t, dummies, *shifts])
+
+
+def lag1_autocorrelation(months: list[str] | pd.Index, residuals: np.ndarray) -> float:
+    """Lag-1 autocorrelation of residuals over pairs of consecutive months (gaps skipped), floored at 0."""
+    index = _month_index(months, months[0])
+    consecutive = np.flatnonzero(np.diff(index) == 1)
+    if len(consecutive) < 3:
+        return 0.0
+    centred = residuals - residuals.mean()
+    rho = float(np.sum(centred[consecutive] * centred[consecutive + 1]) / np.sum(centred**2))
+    return min(max(rho, 0.0), 0.9)
 
 
 @dataclass
@@ -76,25 +98,63 @@ class TrendFit:
     origin: str = ""
     params: np.ndarray | None = None
     covariance: np.ndarray | None = None
+    autocorrelation: float = 0.0  # lag-1, of the Pearson residuals
+    disruptions: tuple[Period, ...] = ()  # the declared disruptions with a level of their own in this fit
+    disruption_ratios: dict[str, float] | None = None  # each disruption's level against the trend
 
     @property
     def verdict(self) -> str:
         """Plain words: 'rising about 6% a year (95% CI 2% to 10%)' or 'no clear trend ...'."""
         if self.status != "fitted":
-            return f"not modelled: series {self.status}"
+            return f"not modelled: {self.reason}"
         change = 100 * (self.annual_ratio - 1)
-        interval = f"95% CI {100 * (self.ci_low - 1):+.0f}% to {100 * (self.ci_high - 1):+.0f}% a year"
+        interval = f"95% CI {_signed_percent(self.ci_low)} to {_signed_percent(self.ci_high)} a year"
+        allowing = f", allowing for {_and(list(name for name, _, _ in self.disruptions))}" if self.disruptions else ""
         if self.p_value < 0.05:
             direction = "rising" if change > 0 else "falling"
-            return f"{direction} about {abs(change):.0f}% a year ({interval})"
-        return f"no clear trend ({interval})"
+            return f"{direction} about {abs(change):.0f}% a year ({interval}{allowing})"
+        return f"no clear trend ({interval}{allowing})"
+
+    @property
+    def reason(self) -> str:
+        """Why no model was fitted, with what it would need."""
+        if self.status == "too short":
+            return f"{self.months_used} usable month{'s' if self.months_used != 1 else ''}, and a seasonal trend needs at least {MIN_MONTHS}"
+        if self.status == "too sparse":
+            return f"fewer than {MIN_MEAN_PER_MONTH:g} a month on average, too few for a trend"
+        return ""
 
 
-def fit_trend(series: pd.Series) -> TrendFit:
+def _signed_percent(ratio: float) -> str:
+    """A rate ratio as a signed whole percentage change, never '-0%'."""
+    value = round(100 * (ratio - 1))
+    return "0%" if value == 0 else f"{value:+d}%"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _usable_disruptions(months: list[str], disruptions: tuple[Period, ...]) -> tuple[Period, ...]:
+    """The disruptions that can have a level of their own: some months inside, and enough outside."""
+    usable = []
+    for period in disruptions:
+        _, first, last = period
+        inside = sum(first <= m <= last for m in months)
+        if inside and len(months) - inside >= MIN_MONTHS // 2 + 1:
+            usable.append(period)
+    return tuple(usable)
+
+
+def fit_trend(series: pd.Series, disruptions: tuple[Period, ...] = ()) -> TrendFit:
     """Fit the seasonal quasi-Poisson trend model to monthly counts indexed by 'YYYY-MM'.
 
-    ``series`` holds usable months only. Returns a ``TrendFit`` whose status says why no
-    model was fitted when the series is too short or too sparse.
+    ``series`` holds usable months only. Each declared disruption (name, first, last)
+    with months in the series gets a level-shift term, so the trend is the underlying
+    one. Standard errors are the quasi-Poisson ones inflated for lag-1 autocorrelation of
+    the Pearson residuals by the AR(1) factor (1 + rho) / (1 - rho) on the variance.
+    Returns a ``TrendFit`` whose status says why no model was fitted when the series is
+    too short or too sparse.
     """
     series = series.sort_index()
     n = len(series)
@@ -103,37 +163,48 @@ def fit_trend(series: pd.Series) -> TrendFit:
     if series.mean() < MIN_MEAN_PER_MONTH:
         return TrendFit("too sparse", n)
     origin = series.index[0]
-    design = _design(series.index, origin)
-    model = sm.GLM(series.to_numpy(dtype=float), design, family=sm.families.Poisson())
+    periods = _usable_disruptions(list(series.index), tuple(disruptions))
+    design = _design(series.index, origin, periods)
+    counts = series.to_numpy(dtype=float)
+    model = sm.GLM(counts, design, family=sm.families.Poisson())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PerfectSeparationWarning)
         first = model.fit()
         dispersion = max(1.0, first.pearson_chi2 / first.df_resid)
         fit = model.fit(scale=dispersion, use_t=True)
-    slope, se = fit.params[1], fit.bse[1]
+    rho = lag1_autocorrelation(list(series.index), (counts - first.mu) / np.sqrt(first.mu))
+    inflation = (1 + rho) / (1 - rho)
+    covariance = np.asarray(fit.cov_params()) * inflation
+    slope, se = fit.params[1], math.sqrt(covariance[1, 1])
     critical = stats.t.ppf(0.975, fit.df_resid)
+    p_value = float(2 * stats.t.sf(abs(slope / se), fit.df_resid))
+    ratios = {name: float(np.exp(fit.params[13 + k])) for k, (name, _, _) in enumerate(periods)}
     return TrendFit(
         "fitted",
         n,
         float(np.exp(12 * slope)),
         float(np.exp(12 * (slope - critical * se))),
         float(np.exp(12 * (slope + critical * se))),
-        float(fit.pvalues[1]),
+        p_value,
         float(dispersion),
         origin,
         np.asarray(fit.params),
-        np.asarray(fit.cov_params()),
+        covariance,
+        rho,
+        periods,
+        ratios,
     )
 
 
 def predict(fit: TrendFit, months: list[str]) -> pd.DataFrame:
     """Expected counts with 80% and 95% prediction intervals for the given months.
 
-    Columns: month, expected, low80, high80, low95, high95 (lower bounds floored at 0).
+    A month inside a declared disruption gets that disruption's level. Columns: month,
+    expected, low80, high80, low95, high95 (lower bounds floored at 0).
     """
     if fit.status != "fitted":
         raise ValueError("no model was fitted for this series")
-    design = _design(months, fit.origin)
+    design = _design(months, fit.origin, fit.disruptions)
     eta = design @ fit.params
     eta_variance = np.einsum("ij,jk,ik->i", design, fit.covariance, design)
     mean = np.exp(eta)
@@ -145,16 +216,16 @@ def predict(fit: TrendFit, months: list[str]) -> pd.DataFrame:
     return frame
 
 
-def forecast(series: pd.Series, horizon: int = 12) -> pd.DataFrame:
+def forecast(series: pd.Series, horizon: int = 12, disruptions: tuple[Period, ...] = ()) -> pd.DataFrame:
     """The next ``horizon`` months after the series' last month (empty if no model can be fitted)."""
-    fit = fit_trend(series)
+    fit = fit_trend(series, disruptions)
     if fit.status != "fitted":
         return pd.DataFrame(columns=["month", "expected", "low80", "high80", "low95", "high95"])
     last = series.sort_index().index[-1]
     return predict(fit, month_range(shift_month(last, 1), shift_month(last, horizon)))
 
 
-def latest_against_expected(series: pd.Series, last_n: int = 3) -> pd.DataFrame:
+def latest_against_expected(series: pd.Series, last_n: int = 3, disruptions: tuple[Period, ...] = ()) -> pd.DataFrame:
     """The last ``last_n`` usable months against a model fitted without them.
 
     Columns: month, actual, expected, low95, high95, position ('above', 'below' or
@@ -162,7 +233,7 @@ def latest_against_expected(series: pd.Series, last_n: int = 3) -> pd.DataFrame:
     """
     series = series.sort_index()
     held_out = series.iloc[-last_n:]
-    fit = fit_trend(series.iloc[:-last_n])
+    fit = fit_trend(series.iloc[:-last_n], disruptions)
     if fit.status != "fitted":
         return pd.DataFrame(columns=["month", "actual", "expected", "low95", "high95", "position"])
     frame = predict(fit, list(held_out.index))[["month", "expected", "low95", "high95"]]
@@ -171,6 +242,30 @@ def latest_against_expected(series: pd.Series, last_n: int = 3) -> pd.DataFrame:
         frame["actual"] > frame["high95"], "above", np.where(frame["actual"] < frame["low95"], "below", "within")
     )
     return frame
+
+
+def back_test(fit: TrendFit, later: pd.Series) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Last year's forecast against what then happened, month by month and in total.
+
+    ``fit`` is the model fitted up to the end of the assessment window; ``later`` the
+    actual counts of the usable months after it (up to 12). Returns the months (month,
+    actual, expected, low95, high95, position) and the total: actual, expected, low95,
+    high95 (autocorrelation allowed for).
+    """
+    months = list(later.sort_index().index)
+    frame = predict(fit, months)[["month", "expected", "low95", "high95"]]
+    frame.insert(1, "actual", later.sort_index().to_numpy())
+    frame["position"] = np.where(
+        frame["actual"] > frame["high95"], "above", np.where(frame["actual"] < frame["low95"], "below", "within")
+    )
+    expected, sd = _total_interval(fit, months)
+    total = {
+        "actual": float(later.sum()),
+        "expected": expected,
+        "low95": max(0.0, expected - 1.96 * sd),
+        "high95": expected + 1.96 * sd,
+    }
+    return frame, total
 
 
 @dataclass(frozen=True)
@@ -222,63 +317,98 @@ def stl_decomposition(series: pd.Series, first: str, last: str) -> pd.DataFrame:
     )
 
 
-def direction_summary(monthly: pd.DataFrame, comparison: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, TrendFit]]:
-    """One row per crime type: volume, like-for-like change, trend verdict, next 12 months' forecast.
+def direction_summary(
+    monthly: pd.DataFrame, comparison: pd.DataFrame, period_end: str, disruptions: tuple[Period, ...] = ()
+) -> tuple[pd.DataFrame, dict[str, TrendFit]]:
+    """One row per crime type: volume, like-for-like change, trend verdict, and the forecast
+    for the same calendar months a year after the assessment window's usable months.
 
     ``monthly`` is the area's usable monthly counts (all history up to the window's end)
-    and ``comparison`` the window comparison. Sorted by volume in the assessment window.
-    Columns: crime_type, assessment_count, pct_change, change_verdict, annual_ratio,
-    trend_ci_low, trend_ci_high, trend, forecast_next_12, forecast_low95, forecast_high95.
+    and ``comparison`` the window comparison. The forecast covers exactly the months the
+    window count covers, moved on a year, so the two can be set side by side. Sorted by
+    the window count. Columns: crime_type, window_count, window_months, pct_change,
+    change_verdict, annual_ratio, trend_ci_low, trend_ci_high, trend, forecast_months,
+    forecast_total, forecast_low95, forecast_high95.
     """
+    from pipeline.months import assessment_window
+
     by_type = comparison.set_index("crime_type")
+    window = [m for m in assessment_window(period_end) if m in set(monthly.index)]
+    ahead = [shift_month(m, 12) for m in window]
     rows, fits = [], {}
     for crime_type in monthly.columns:
-        series = monthly[crime_type]
-        fit = fit_trend(series)
+        fit = fit_trend(monthly[crime_type], disruptions)
         fits[crime_type] = fit
+        known = crime_type in by_type.index
         row = {
             "crime_type": crime_type,
-            "assessment_count": int(by_type.loc[crime_type, "assessment_count"]) if crime_type in by_type.index else np.nan,
-            "pct_change": by_type.loc[crime_type, "pct_change"] if crime_type in by_type.index else np.nan,
-            "change_verdict": by_type.loc[crime_type, "verdict"] if crime_type in by_type.index else "",
+            "window_count": int(by_type.loc[crime_type, "window_count"]) if known else np.nan,
+            "window_months": len(window),
+            "pct_change": by_type.loc[crime_type, "pct_change"] if known else np.nan,
+            "change_verdict": by_type.loc[crime_type, "verdict"] if known else "",
             "annual_ratio": fit.annual_ratio,
             "trend_ci_low": fit.ci_low,
             "trend_ci_high": fit.ci_high,
             "trend": fit.verdict,
+            "trend_p": fit.p_value,
+            "forecast_months": len(ahead) if fit.status == "fitted" else 0,
         }
-        if fit.status == "fitted":
-            last = series.sort_index().index[-1]
-            ahead = predict(fit, month_range(shift_month(last, 1), shift_month(last, 12)))
-            total, sd = _total_interval(fit, list(ahead["month"]))
-            row.update(forecast_next_12=total, forecast_low95=max(0.0, total - 1.96 * sd), forecast_high95=total + 1.96 * sd)
+        if fit.status == "fitted" and ahead:
+            total, sd = _total_interval(fit, ahead)
+            row.update(forecast_total=total, forecast_low95=max(0.0, total - 1.96 * sd), forecast_high95=total + 1.96 * sd)
         rows.append(row)
-    table = pd.DataFrame(rows).sort_values("assessment_count", ascending=False, na_position="last")
+    table = pd.DataFrame(rows).sort_values("window_count", ascending=False, na_position="last")
     return table.reset_index(drop=True), fits
 
 
 def _total_interval(fit: TrendFit, months: list[str]) -> tuple[float, float]:
-    """Expected total over several months and its predictive standard deviation (delta method)."""
-    design = _design(months, fit.origin)
+    """Expected total over several months and its predictive standard deviation.
+
+    Observation variance: dispersion x mean per month, correlated between months as an
+    AR(1) process with the fit's lag-1 autocorrelation; parameter variance by the delta
+    method.
+    """
+    design = _design(months, fit.origin, fit.disruptions)
     mean = np.exp(design @ fit.params)
     gradient = mean @ design  # d(sum of means)/d(params)
     parameter_variance = float(gradient @ fit.covariance @ gradient)
-    return float(mean.sum()), math.sqrt(fit.dispersion * mean.sum() + parameter_variance)
+    sd = np.sqrt(fit.dispersion * mean)
+    index = _month_index(months, months[0])
+    correlation = fit.autocorrelation ** np.abs(index[:, None] - index[None, :])
+    observation_variance = float(sd @ correlation @ sd)
+    return float(mean.sum()), math.sqrt(observation_variance + parameter_variance)
 
 
 def trend_findings(summary: pd.DataFrame, latest: pd.DataFrame, total_label: str) -> list[str]:
-    """Short sentences for the report's summary: the overall trend, significant trends, the latest months."""
+    """Short sentences for the report's summary: the overall trend, significant trends, the latest months.
+
+    Rising and falling trends of the individual types are listed only when significant
+    after Holm's adjustment across every type modelled, since they are tested together.
+    """
+    from pipeline.trends import holm_adjust
+
     by_type = summary.set_index("crime_type")
     # Lower-case only the first letter, so "All crime (excluding ASB)" keeps "ASB".
     name = total_label[:1].lower() + total_label[1:]
     sentences = []
     if total_label in by_type.index:
-        sentences.append(f"Over the months modelled, {name} shows {by_type.loc[total_label, 'trend']}.")
-    rising = summary[summary["trend"].str.startswith("rising") & (summary["crime_type"] != total_label)]
-    falling = summary[summary["trend"].str.startswith("falling") & (summary["crime_type"] != total_label)]
-    for label, rows in (("Rising", rising), ("Falling", falling)):
+        trend = by_type.loc[total_label, "trend"]
+        if trend.startswith("not modelled"):
+            sentences.append(f"{total_label} was {trend}.")
+        else:
+            sentences.append(f"Underlying trend of {name} over the months modelled: {trend}.")
+    types = summary[summary["crime_type"] != total_label].copy()
+    p_values = types["trend_p"] if "trend_p" in types else pd.Series(np.nan, index=types.index)
+    types["p_holm"] = holm_adjust(list(p_values))
+    tested = int(p_values.notna().sum())
+    significant = types[types["p_holm"] < 0.05]
+    for label, rows in (("Rising", significant[significant["annual_ratio"] > 1]), ("Falling", significant[significant["annual_ratio"] < 1])):
         if len(rows):
             listed = "; ".join(f"{r.crime_type} (about {abs(100 * (r.annual_ratio - 1)):.0f}% a year)" for r in rows.itertuples())
-            sentences.append(f"{label} trends once seasonality is allowed for: {listed}.")
+            sentences.append(
+                f"{label} trends once seasonality and any declared disruption are allowed for, and allowing for "
+                f"{tested} types tested at once (Holm): {listed}."
+            )
     if len(latest):
         outside = latest[latest["position"] != "within"]
         if outside.empty:
@@ -323,29 +453,63 @@ def read_processed(folder: Path) -> dict[str, pd.DataFrame]:
     return {path.stem: pd.read_parquet(path) for path in sorted(target.glob("*.parquet"))}
 
 
-def stage_tables(monthly: pd.DataFrame, comparison: pd.DataFrame, first: str, last: str, chart_types: list[str]) -> dict[str, pd.DataFrame]:
+def back_test_sentence(total: pd.Series | dict, months: list[str], name: str, period_end: str, within: int) -> str:
+    """One sentence: did the forecast made at the end of the window hold for the months since?"""
+    span = f"{month_label(months[0])} to {month_label(months[-1])}" if len(months) > 1 else month_label(months[0])
+    actual, low, high = total["actual"], total["low95"], total["high95"]
+    verdict = "within" if low <= actual <= high else ("below" if actual < low else "above")
+    return (
+        f"Back-test: the model fitted to data up to {month_label(period_end)} forecast {total['expected']:,.0f} {name} for "
+        f"{span} (95% interval {low:,.0f} to {high:,.0f}); {actual:,.0f} were recorded, {verdict} the interval. "
+        f"{within} of {len(months)} month{'s' if len(months) != 1 else ''} fell within their monthly 95% intervals."
+    )
+
+
+def stage_tables(
+    monthly: pd.DataFrame,
+    comparison: pd.DataFrame,
+    first: str,
+    last: str,
+    chart_types: list[str],
+    disruptions: tuple[Period, ...] = (),
+    later: pd.DataFrame | None = None,
+) -> dict[str, pd.DataFrame]:
     """Everything the report needs from the trend models, as tables.
 
-    ``monthly``: usable months (rows) by crime type; ``chart_types``: the series that get
-    forecast, exception and STL detail (the rest appear in the summary only).
+    ``monthly``: usable months (rows) by crime type, up to ``last`` (the window's end);
+    ``chart_types``: the series that get forecast, exception, STL and back-test detail
+    (the rest appear in the summary only); ``later``: usable months after the window,
+    by crime type, for the back-test (None or empty when the data ends with the window).
     """
-    summary, fits = direction_summary(monthly, comparison)
-    forecasts, limits, exception_rows, stl_rows, latest_rows = [], [], [], [], []
+    summary, fits = direction_summary(monthly, comparison, last, disruptions)
+    forecasts, limits, exception_rows, stl_rows, latest_rows, backtest_rows, backtest_totals = [], [], [], [], [], [], []
     for crime_type in monthly.columns:
         series = monthly[crime_type]
         control = xmr_limits(series)
         limits.append({"crime_type": crime_type, "centre": control.centre, "lower": control.lower, "upper": control.upper})
         exception_rows.append(exceptions(series).assign(crime_type=crime_type))
         if crime_type in chart_types and fits[crime_type].status == "fitted":
-            forecasts.append(forecast(series).assign(crime_type=crime_type))
-            latest_rows.append(latest_against_expected(series).assign(crime_type=crime_type))
+            forecasts.append(forecast(series, disruptions=disruptions).assign(crime_type=crime_type))
+            latest_rows.append(latest_against_expected(series, disruptions=disruptions).assign(crime_type=crime_type))
             if len(month_range(first, last)) >= MIN_MONTHS:
                 stl_rows.append(stl_decomposition(series, first, last).assign(crime_type=crime_type))
+            if later is not None and len(later) and crime_type in later.columns:
+                months, total = back_test(fits[crime_type], later[crime_type])
+                backtest_rows.append(months.assign(crime_type=crime_type))
+                backtest_totals.append({"crime_type": crime_type, "months": len(months), **total,
+                                        "within": int((months["position"] == "within").sum())})
 
     def stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
         frames = [f for f in frames if len(f)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"crime_type": pd.Series(dtype=str)})
 
+    fitted = pd.DataFrame(
+        [
+            {"crime_type": t, "autocorrelation": f.autocorrelation, "disruptions": ", ".join(n for n, _, _ in f.disruptions),
+             **{f"level during {n}": r for n, r in (f.disruption_ratios or {}).items()}}
+            for t, f in fits.items() if f.status == "fitted"
+        ]
+    )
     return {
         "summary": summary,
         "forecasts": stack(forecasts),
@@ -353,4 +517,7 @@ def stage_tables(monthly: pd.DataFrame, comparison: pd.DataFrame, first: str, la
         "exceptions": stack(exception_rows),
         "stl": stack(stl_rows),
         "latest": stack(latest_rows),
+        "backtest": stack(backtest_rows),
+        "backtest_totals": pd.DataFrame(backtest_totals) if backtest_totals else pd.DataFrame({"crime_type": pd.Series(dtype=str)}),
+        "fits": fitted if len(fitted) else pd.DataFrame({"crime_type": pd.Series(dtype=str)}),
     }

@@ -4,11 +4,15 @@ Counts are compared only over calendar months present in *both* windows (a month
 dropped from the assessment window if the same month a year earlier is missing or
 partial, and the reverse), so a gap in the data can never look like a fall in crime.
 
-Whether a change is statistically significant is tested with a quasi-Poisson
-regression of the monthly counts on a window indicator (statsmodels GLM, Poisson
-family, dispersion estimated from the Pearson chi-squared and never taken below 1,
-t-test on the window coefficient). This allows for the over-dispersion that monthly
-crime counts show, which a plain Poisson test of two totals ignores.
+Whether a change is statistically significant is tested with calendar months paired:
+a quasi-Poisson regression of the monthly counts on a window indicator and one term per
+calendar month (statsmodels GLM, Poisson family, dispersion estimated from the Pearson
+chi-squared and never taken below 1, t-test on the window coefficient). Pairing removes
+the seasonal pattern shared by both windows; the dispersion allows for the
+over-dispersion monthly crime counts show. Because every crime type is tested at once,
+the verdicts for the individual types (ASB included) use Holm-adjusted p-values, which
+keep the chance of any false "significant" among them at 5%; the all-crime total is a
+single headline test and is not adjusted. The unadjusted p-value is kept beside it.
 """
 
 from __future__ import annotations
@@ -24,21 +28,27 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from pipeline.months import (
     assessment_window,
+    describe_months,
+    plural,
     comparison_window,
     financial_year,
     financial_year_months,
     month_label,
     shift_month,
 )
-from pipeline.params import Params
+from pipeline.params import AreaDefinition, Params
 from pipeline.police import ALL_CRIME_EXCL_ASB, ASB
 
 SIGNIFICANCE_LEVEL = 0.05
 METHOD_NOTE = (
-    "Changes between the two windows were tested with a quasi-Poisson regression of monthly "
-    "counts on a window indicator (statsmodels GLM; dispersion estimated from the Pearson "
-    "chi-squared statistic and not allowed below 1; t-test at the 5% level). This allows for "
-    "the extra month-to-month variation (over-dispersion) that crime counts show."
+    "Changes between the two windows were tested with calendar months paired (each month of the assessment "
+    "window against the same month a year earlier): a quasi-Poisson regression of monthly counts on a window "
+    "indicator and a term for each calendar month (statsmodels GLM; dispersion from the Pearson chi-squared "
+    "statistic, not allowed below 1; t-test). Because the crime types are tested together, their verdicts use "
+    "Holm-adjusted p-values (Holm's step-down method), which keeps the chance of any false 'significant' finding "
+    "among them at 5%; Holm was chosen over Benjamini-Hochberg because the partnership acts on each flagged type "
+    "on its own, so every single flag must be reliable. The all-crime total is one pre-set headline test and is "
+    "not adjusted. Unadjusted p-values are kept in the CSV."
 )
 
 
@@ -55,36 +65,62 @@ class ChangeTest:
 
 
 def change_significance(before: list[int] | np.ndarray, after: list[int] | np.ndarray) -> ChangeTest:
-    """Test whether monthly counts changed between two windows (quasi-Poisson, see module note).
+    """Test whether monthly counts changed between two windows, calendar months paired.
 
-    ``before`` and ``after`` are counts per month for the months compared (the same
-    number of months in each, for a like-for-like comparison). If either window has no
-    crimes at all the ratio cannot be estimated and the verdict says so.
+    ``before[i]`` and ``after[i]`` are the counts of the same calendar month a year apart
+    (the like-for-like pairs). The quasi-Poisson model has a term per pair and a window
+    indicator; its coefficient is the log rate ratio. If either window has no crimes at
+    all, or there are fewer than 2 pairs, the ratio cannot be estimated and the verdict
+    says so. The verdict here is unadjusted: see ``compare_windows`` for Holm.
     """
     before = np.asarray(before, dtype=float)
     after = np.asarray(after, dtype=float)
-    if len(before) < 2 or len(after) < 2:
+    if len(before) != len(after):
+        raise ValueError("paired months: before and after need the same number of months")
+    if len(before) < 2:
         return ChangeTest(math.nan, math.nan, math.nan, math.nan, math.nan, "too few months to test")
     if before.sum() == 0 or after.sum() == 0:
         return ChangeTest(math.nan, math.nan, math.nan, math.nan, math.nan, "too few crimes to test")
+    n = len(before)
     counts = np.concatenate([before, after])
-    window = np.concatenate([np.zeros(len(before)), np.ones(len(after))])
-    design = sm.add_constant(window)
-    model = sm.GLM(counts, design, family=sm.families.Poisson())
+    window = np.concatenate([np.zeros(n), np.ones(n)])
+    pairs = np.vstack([np.eye(n), np.eye(n)])
+    # A pair in which both months are 0 carries no information and makes its term infinite.
+    informative = (before + after) > 0
+    keep = np.concatenate([informative, informative])
+    design = np.column_stack([window, pairs[:, informative]])[keep]
+    model = sm.GLM(counts[keep], design, family=sm.families.Poisson())
     with warnings.catch_warnings():
         # Identical counts in every month fit perfectly; the floor on the dispersion covers it.
         warnings.simplefilter("ignore", PerfectSeparationWarning)
         poisson_fit = model.fit()
-        dispersion = max(1.0, poisson_fit.pearson_chi2 / poisson_fit.df_resid)
+        df_resid = max(1.0, poisson_fit.df_resid)
+        dispersion = max(1.0, poisson_fit.pearson_chi2 / df_resid)
         fit = model.fit(scale=dispersion, use_t=True)
-    low, high = fit.conf_int(alpha=SIGNIFICANCE_LEVEL)[1]
-    p_value = float(fit.pvalues[1])
-    ratio = float(np.exp(fit.params[1]))
+    low, high = fit.conf_int(alpha=SIGNIFICANCE_LEVEL)[0]
+    p_value = float(fit.pvalues[0])
+    ratio = float(np.exp(fit.params[0]))
+    return ChangeTest(ratio, float(np.exp(low)), float(np.exp(high)), p_value, dispersion, _verdict(ratio, p_value))
+
+
+def _verdict(ratio: float, p_value: float) -> str:
+    if math.isnan(p_value):
+        return "too few crimes to test"
     if p_value < SIGNIFICANCE_LEVEL:
-        verdict = "significant increase" if ratio > 1 else "significant decrease"
-    else:
-        verdict = "no significant change"
-    return ChangeTest(ratio, float(np.exp(low)), float(np.exp(high)), p_value, dispersion, verdict)
+        return "significant increase" if ratio > 1 else "significant decrease"
+    return "no significant change"
+
+
+def holm_adjust(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (NaN stays NaN and is not counted as a test)."""
+    from statsmodels.stats.multitest import multipletests
+
+    values = np.asarray(p_values, dtype=float)
+    adjusted = np.full(len(values), np.nan)
+    tested = ~np.isnan(values)
+    if tested.any():
+        adjusted[tested] = multipletests(values[tested], alpha=SIGNIFICANCE_LEVEL, method="holm")[1]
+    return adjusted.tolist()
 
 
 def monthly_counts(crimes: pd.DataFrame, area: str, months: list[str]) -> pd.DataFrame:
@@ -118,11 +154,15 @@ def compare_windows(monthly: pd.DataFrame, period_end: str) -> pd.DataFrame:
     """Assessment window against the comparison window for every column of ``monthly``.
 
     ``monthly`` is the output of ``monthly_counts`` (usable months only). Columns of the
-    result: crime_type, months_compared, comparison_count, assessment_count, change,
-    pct_change (percent; NaN if the comparison count is 0), rate_ratio, ci_low, ci_high,
-    p_value, verdict. Counts are over the like-for-like months only.
+    result: crime_type, window_months (usable months of the assessment window),
+    window_count (the count over all of them), months_compared, comparison_count,
+    assessment_count (both over the like-for-like months only), change, pct_change
+    (percent; NaN if the comparison count is 0), rate_ratio, ci_low, ci_high, p_value
+    (unadjusted), p_holm (Holm-adjusted across the crime types and ASB; the all-crime
+    total is not adjusted and keeps its own p), verdict (from p_holm).
     """
     before_months, after_months = like_for_like_months(period_end, list(monthly.index))
+    window = [m for m in assessment_window(period_end) if m in set(monthly.index)]
     records = []
     for crime_type in monthly.columns:
         before = monthly.loc[before_months, crime_type].to_numpy()
@@ -132,6 +172,8 @@ def compare_windows(monthly: pd.DataFrame, period_end: str) -> pd.DataFrame:
         records.append(
             {
                 "crime_type": crime_type,
+                "window_months": len(window),
+                "window_count": int(monthly.loc[window, crime_type].sum()),
                 "months_compared": len(after_months),
                 "comparison_count": b,
                 "assessment_count": a,
@@ -141,10 +183,20 @@ def compare_windows(monthly: pd.DataFrame, period_end: str) -> pd.DataFrame:
                 "ci_low": result.ci_low,
                 "ci_high": result.ci_high,
                 "p_value": result.p_value,
-                "verdict": result.verdict,
+                "unadjusted_verdict": result.verdict,
             }
         )
-    return pd.DataFrame(records)
+    table = pd.DataFrame(records)
+    if table.empty:
+        return table
+    family = table["crime_type"] != ALL_CRIME_EXCL_ASB
+    table["p_holm"] = table["p_value"]
+    table.loc[family, "p_holm"] = holm_adjust(list(table.loc[family, "p_value"]))
+    table["verdict"] = [
+        v if v.startswith("too few") else _verdict(r, p)
+        for v, r, p in zip(table["unadjusted_verdict"], table["rate_ratio"], table["p_holm"])
+    ]
+    return table.drop(columns="unadjusted_verdict")
 
 
 def rate_per_1000(count: float, population: int, months_present: int, months_in_period: int = 12) -> float:
@@ -160,23 +212,33 @@ def rate_per_1000(count: float, population: int, months_present: int, months_in_
 
 
 def window_rates(
-    crimes: pd.DataFrame, areas: dict[str, int], usable: dict[str, list[str]], period_end: str
+    crimes: pd.DataFrame, areas: list[AreaDefinition], usable: dict[str, list[str]], period_end: str
 ) -> pd.DataFrame:
     """Rates per 1,000 for each area in the assessment window.
 
-    ``areas`` maps area name to population; ``usable`` maps area name to its usable
-    months. Columns: area, population, months_present, then for each crime type and for
-    all crime excluding ASB its annualised count and rate per 1,000 (``<type> rate``).
+    ``usable`` maps area name to its usable months. Each area's population is the
+    estimate for the window's year (``AreaDefinition.population_for``). Columns: area,
+    population, population_year, months_present, months (the months counted, as a
+    list), then for each crime type and for all crime excluding ASB its count over
+    those months and its rate per 1,000 a year (``<type> rate``), scaled up to 12
+    months when fewer are usable.
     """
     window = assessment_window(period_end)
     records = []
-    for area, population in areas.items():
-        months = [m for m in window if m in set(usable[area])]
-        monthly = monthly_counts(crimes, area, months)
-        record: dict[str, object] = {"area": area, "population": population, "months_present": len(months)}
+    for area in areas:
+        months = [m for m in window if m in set(usable.get(area.name, []))]
+        population = area.population_for(window)
+        monthly = monthly_counts(crimes, area.name, months)
+        record: dict[str, object] = {
+            "area": area.name,
+            "population": population.value,
+            "population_year": population.year,
+            "months_present": len(months),
+            "months": months,
+        }
         for crime_type, count in monthly.sum().items():
             record[crime_type] = int(count)
-            record[f"{crime_type} rate"] = rate_per_1000(count, population, len(months))
+            record[f"{crime_type} rate"] = rate_per_1000(count, population.value, len(months))
         records.append(record)
     return pd.DataFrame(records)
 
@@ -205,12 +267,23 @@ def financial_year_counts(monthly: pd.DataFrame) -> tuple[pd.DataFrame, dict[str
     return table.astype(int), {y: n for y, n in usable.items() if n < 12}
 
 
-def comparison_windows_text(period_end: str, before: list[str], after: list[str]) -> dict[str, str]:
-    """Names of the windows for sentences in the report."""
+def comparison_windows_text(
+    period_end: str, before: list[str], after: list[str], window_months: list[str] | None = None
+) -> dict[str, str]:
+    """Names of the windows for sentences, captions and column headers in the report.
+
+    Keys: assessment and comparison (the two 12-month windows), window_text (the usable
+    months of the assessment window, e.g. 'Jan 2020 to Dec 2020 (12 months)'),
+    before_text and after_text (the like-for-like months), months_compared, left_out.
+    """
     window, previous = assessment_window(period_end), comparison_window(period_end)
+    usable = window if window_months is None else [m for m in window if m in set(window_months)]
     return {
         "assessment": f"{month_label(window[0])} to {month_label(window[-1])}",
         "comparison": f"{month_label(previous[0])} to {month_label(previous[-1])}",
+        "window_text": describe_months(usable),
+        "before_text": describe_months(before),
+        "after_text": describe_months(after),
         "months_compared": str(len(after)),
         "left_out": ", ".join(month_label(m) for m in window if m not in set(after)),
     }
@@ -245,44 +318,59 @@ def key_findings(
 
     ``comparison`` is from ``compare_windows`` for the assessed area; ``rates`` from
     ``window_rates`` with the assessed area first; ``windows`` from
-    ``comparison_windows_text``. Every number in the sentences comes from those tables.
+    ``comparison_windows_text``. Every number in the sentences comes from those tables,
+    and every count names the months it covers. Nothing is said of a change that could
+    not be tested.
     """
     findings: list[str] = []
     by_type = comparison.set_index("crime_type")
     months = int(windows["months_compared"])
-    if windows["left_out"]:
+    if months == 0:
         findings.append(
-            f"Comparisons cover {months} of the 12 months: {windows['left_out']} "
+            f"No month of {windows['assessment']} has usable data a year earlier as well, so no change on the year "
+            "before can be given or tested: that needs the same calendar months in both years."
+        )
+    elif windows["left_out"]:
+        findings.append(
+            f"Like-for-like comparisons cover {plural(months, 'month')} of the 12: {windows['left_out']} "
             "left out because the same month is missing or partial in one of the two windows."
         )
     for label, name in ((ALL_CRIME_EXCL_ASB, "crimes (excluding anti-social behaviour)"), (ASB, "anti-social behaviour incidents")):
         if label not in by_type.index:
             continue
         row = by_type.loc[label]
-        findings.append(
-            f"In the {months} months of {windows['assessment']} with data in both years, police recorded "
-            f"{row['assessment_count']:,} {name} in {area}, {_change_phrase(row)}: {_verdict_phrase(row['verdict'])}."
-        )
+        sentence = f"In {windows['window_text']}, police recorded {int(row['window_count']):,} {name} in {area}."
+        if months:
+            sentence += (
+                f" Over the {plural(months, 'month')} with data in both years, {int(row['assessment_count']):,} were recorded, "
+                f"{_change_phrase(row)}: {_verdict_phrase(row['verdict'])}."
+            )
+        findings.append(sentence)
     # ASB incidents are not crimes and have their own sentence above.
     types = comparison[~comparison["crime_type"].isin([ALL_CRIME_EXCL_ASB, ASB])]
-    for verdict, word in (("significant increase", "increases"), ("significant decrease", "decreases")):
-        hits = types[types["verdict"] == verdict].sort_values("pct_change", ascending=verdict.endswith("decrease"))
-        if hits.empty:
-            findings.append(f"No crime type showed a statistically significant {verdict.split()[1]}.")
-        else:
-            listed = "; ".join(f"{r.crime_type} ({r.pct_change:+.1f}%, {r.comparison_count:,} to {r.assessment_count:,})" for r in hits.itertuples())
-            findings.append(f"Statistically significant {word}: {listed}.")
-    if not types.empty and by_type.loc[ALL_CRIME_EXCL_ASB, "assessment_count"] > 0:
-        top = types.sort_values("assessment_count", ascending=False).iloc[0]
-        share = 100 * top["assessment_count"] / by_type.loc[ALL_CRIME_EXCL_ASB, "assessment_count"]
-        findings.append(f"{top['crime_type']} is the largest category of crime: {share:.0f}% of crimes excluding ASB.")
+    tested = int(comparison.loc[comparison["crime_type"] != ALL_CRIME_EXCL_ASB, "p_value"].notna().sum()) if months else 0
+    if tested:
+        for verdict, word in (("significant increase", "increases"), ("significant decrease", "decreases")):
+            hits = types[types["verdict"] == verdict].sort_values("pct_change", ascending=verdict.endswith("decrease"))
+            if hits.empty:
+                findings.append(
+                    f"No crime type showed a statistically significant {verdict.split()[1]} once allowance is made for testing {tested} types at once (Holm)."
+                )
+            else:
+                listed = "; ".join(f"{r.crime_type} ({r.pct_change:+.1f}%, {r.comparison_count:,} to {r.assessment_count:,})" for r in hits.itertuples())
+                findings.append(f"Statistically significant {word}, allowing for {tested} types tested at once (Holm): {listed}.")
+    total = by_type.loc[ALL_CRIME_EXCL_ASB, "window_count"] if ALL_CRIME_EXCL_ASB in by_type.index else 0
+    if not types.empty and total > 0:
+        top = types.sort_values("window_count", ascending=False).iloc[0]
+        share = 100 * top["window_count"] / total
+        findings.append(f"{top['crime_type']} is the largest category of crime: {share:.0f}% of crimes excluding ASB in {windows['window_text']}.")
     rate_column = f"{ALL_CRIME_EXCL_ASB} rate"
     if len(rates) > 1 and int(rates["months_present"].min()) == 0:
         findings.append(f"No month of {windows['assessment']} has data for {area} and every comparator area, so rates are not compared.")
     elif len(rates) > 1 and rate_column in rates:
         own = rates.iloc[0][rate_column]
         shared = int(rates["months_present"].min())
-        over = "" if shared == 12 else f" (over the {shared} months with data for every area, scaled to a year)"
+        over = "" if shared == 12 else f" (over the {plural(shared, 'month')} with data for every area, scaled to a year)"
         others = rates.iloc[1:].sort_values(rate_column, ascending=False)
         lower = [f"{r['area']} ({r[rate_column]:.1f})" for _, r in others.iterrows() if r[rate_column] > own]
         higher = [f"{r['area']} ({r[rate_column]:.1f})" for _, r in others.iterrows() if r[rate_column] <= own]
@@ -292,7 +380,7 @@ def key_findings(
         if higher:
             parts.append("higher than or equal to " + _and_list(higher))
         findings.append(
-            f"{area}'s rate of {own:.1f} crimes (excluding ASB) per 1,000 residents in {windows['assessment']}{over} is "
+            f"{area}'s rate of {own:.1f} crimes (excluding ASB) per 1,000 residents a year in {windows['assessment']}{over} is "
             + ", and ".join(parts)
             + "."
         )
@@ -321,5 +409,5 @@ def area_comparison(params: Params) -> tuple[pd.DataFrame, pd.Series, pd.DataFra
     usable = usable_months(coverage)
     monthly = monthly_counts(crimes, params.area.name, usable)
     comparison = compare_windows(monthly, params.period_end)
-    rates = window_rates(crimes, {params.area.name: params.area.population.value}, {params.area.name: usable}, params.period_end)
+    rates = window_rates(crimes, [params.area], {params.area.name: usable}, params.period_end)
     return comparison, rates.iloc[0], monthly

@@ -107,6 +107,12 @@ def test_every_verdict():
     assert assess(same, 70.0, 67.0, 73.0, previous=65.2) == ACHIEVED
     assert assess(same, 7.0, previous=8.0, higher_is_better=False) == ACHIEVED
     assert assess(same, 70.0) == NOT_AVAILABLE  # no previous result to hold
+    # Last year's figure is an estimate too: 66.4% against 62.1%, change +4.3 points with a
+    # 95% interval of -0.6 to +9.2 that straddles no change, is within the margin of error.
+    assert assess(same, 66.4, 63.0, 69.7, previous=62.1, change_ci=(-0.6, 9.2)) == MARGIN
+    assert assess(same, 66.4, 63.0, 69.7, previous=62.1, change_ci=(0.4, 9.2)) == ACHIEVED
+    assert assess(same, 58.0, 55.0, 61.0, previous=62.1, change_ci=(-8.0, -0.2)) == NOT_ACHIEVED
+    assert assess(same, 12.0, previous=9.0, higher_is_better=False, change_ci=(1.0, 5.0)) == NOT_ACHIEVED
     assert assess(parse_target(">= 75%"), None) == NOT_AVAILABLE
     assert assess(parse_target("no target - compared with elsewhere"), 61.2) == NO_TARGET
     assert assess(parse_target("baseline to be set"), 76.8) == NO_TARGET
@@ -235,9 +241,21 @@ def test_performance_measures_from_survey_and_crime_stages(tmp_path):
         "percent": [8.0, 8.4, 70.0, 74.0], "ci_low": [6.0, 6.4, 66.0, 71.0], "ci_high": [10.0, 10.4, 74.0, 77.0],
         "suppressed": [False] * 4,
     })
-    crime_rates = pd.DataFrame({"Burglary rate": [3.3, 4.1], "label": ["2020", "2019"]}, index=["latest", "previous"])
+    crime_rates = pd.DataFrame(
+        {
+            "Burglary rate": [3.3, 4.1],
+            "months_present": [12, 11],
+            "label": ["police.uk, Jan 2020 to Dec 2020 (12 months)", "police.uk, Jan 2019 to Dec 2019 (11 months; Jul 2019 left out), scaled up to a year from 11 months"],
+        },
+        index=["latest", "previous"],
+    )
     table = performance_table(load_plan(plan_path), survey_results, crime_rates, {"safe": ">= 70%"}, survey_is_sample=True)
-    assert table["Previous result"].tolist() == ["8.0% (95% CI 6.0 to 10.0)", "4.1 per 1,000", "70.0% (95% CI 66.0 to 74.0)"]
+    assert table["Previous result"].tolist() == [
+        "8.0% (95% CI 6.0 to 10.0)",
+        "4.1 per 1,000 a year (police.uk, Jan 2019 to Dec 2019 (11 months; Jul 2019 left out), scaled up to a year from 11 months)",
+        "70.0% (95% CI 66.0 to 74.0)",
+    ]
+    assert table["Actual"].iloc[1] == "3.3 per 1,000 a year (police.uk, Jan 2020 to Dec 2020 (12 months))"
     assert table["verdict"].tolist() == [MARGIN, ACHIEVED, ACHIEVED]
     assert table["Target"].tolist()[2] == ">= 70%"  # taken from the indicator definition
     assert "synthetic sample survey 2020" in table["Comments"].iloc[0]

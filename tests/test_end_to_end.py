@@ -109,15 +109,27 @@ def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police
     after = [f"2020-{m:02d}" for m in range(1, 13) if m != 7]
     with open(report.parent / "tables/crime-by-type.csv", encoding="utf-8-sig", newline="") as handle:
         rows = {r["Crime type"]: r for r in csv.DictReader(handle)}
+    # Every count column names its months: the full window, then the like-for-like pair.
+    full = "Count, Jan 2020 to Dec 2020 (12 months)"
+    before_column = "Like for like: Jan 2019 to Dec 2019 (11 months; Jul 2019 left out)"
+    after_column = "Like for like: Jan 2020 to Dec 2020 (11 months; Jul 2020 left out)"
+    year = [f"2020-{m:02d}" for m in range(1, 13)]
     for crime_type in ("Violence and sexual offences", "Anti-social behaviour"):
         row = rows[crime_type]
-        assert int(row["Jan 2019 to Dec 2019"]) == sum(expected.get((m, crime_type), 0) for m in before)
-        assert int(row["Jan 2020 to Dec 2020"]) == sum(expected.get((m, crime_type), 0) for m in after)
+        assert int(row[full]) == sum(expected.get((m, crime_type), 0) for m in year)
+        assert int(row[before_column]) == sum(expected.get((m, crime_type), 0) for m in before)
+        assert int(row[after_column]) == sum(expected.get((m, crime_type), 0) for m in after)
     all_crime = sum(v for (m, t), v in expected.items() if m in after and t != "Anti-social behaviour")
-    assert int(rows["All crime (excluding ASB)"]["Jan 2020 to Dec 2020"]) == all_crime
+    assert int(rows["All crime (excluding ASB)"][after_column]) == all_crime
     # Rate per 1,000 uses all 12 usable months of 2020 over the population of 8,000.
     year_2020 = sum(v for (m, t), v in expected.items() if m.startswith("2020") and t != "Anti-social behaviour")
-    assert float(rows["All crime (excluding ASB)"]["Rate per 1,000 residents"]) == pytest.approx(year_2020 / 8, abs=0.01)
+    assert int(rows["All crime (excluding ASB)"][full]) == year_2020
+    rate = "Rate per 1,000 residents a year, Jan 2020 to Dec 2020 (12 months)"
+    assert float(rows["All crime (excluding ASB)"][rate]) == pytest.approx(year_2020 / 8, abs=0.01)
+    # Holm: the unadjusted p is kept, and the adjusted one is never smaller.
+    for row in rows.values():
+        if row["p (unadjusted)"]:
+            assert float(row["p (Holm-adjusted)"]) >= float(row["p (unadjusted)"]) - 1e-9
     tables = sorted(p.name for p in (report.parent / "tables").iterdir())
     assert [t for t in tables if not t.startswith(("survey-", "morile-", "trends-", "hotspots-"))] == [
         "comparator-rates.csv",
@@ -138,7 +150,7 @@ def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police
     years = pd.read_csv(report.parent / "tables/financial-years.csv", encoding="utf-8-sig").set_index("Crime type")
     expected = _expected_counts(tiny_police_folder, TINY_AREA_CODES["Tiny South Glos"])
     fy_2018 = [f"2018-{m:02d}" for m in range(4, 13)] + ["2019-01", "2019-02", "2019-03"]
-    assert years.loc["Anti-social behaviour", "2018/19"] == sum(expected.get((m, "Anti-social behaviour"), 0) for m in fy_2018)
+    assert years.loc["Anti-social behaviour", "2018/19 (Apr 2018 to Mar 2019)"] == sum(expected.get((m, "Anti-social behaviour"), 0) for m in fy_2018)
     with open(report.parent / "tables/missing-months.csv", encoding="utf-8-sig", newline="") as handle:
         gaps = list(csv.DictReader(handle))
     assert [(g["Area"], g["Month"], g["Status"]) for g in gaps] == [("Tiny South Glos", "Jul 2019", "missing")]
@@ -276,9 +288,12 @@ def test_delivery_plan_appendix(published):
     assert set(measures["Whether achieved"].str[0]) <= {"\u2713", "\u2717", "\u2248", "?", "\u2013"}
     # The crime measure's actual is the tiny area's rate, the same figure as in the assessment's table.
     crime = pd.read_csv(report.parent / "tables/crime-by-type.csv", encoding="utf-8-sig").set_index("Crime type")
-    rate = crime.loc["All crime (excluding ASB)", "Rate per 1,000 residents"]
+    rate = crime.loc["All crime (excluding ASB)", "Rate per 1,000 residents a year, Jan 2020 to Dec 2020 (12 months)"]
     total = measures.set_index("Indicator").loc["Total recorded crimes (excluding ASB) per 1,000 population", "Actual"]
-    assert total == f"{rate:.1f} per 1,000"
+    assert total == f"{rate:.1f} per 1,000 a year (police.uk, Jan 2020 to Dec 2020 (12 months))"
+    # The previous result says it is 11 months scaled to a year (July 2019 is missing).
+    previous = measures.set_index("Indicator").loc["Total recorded crimes (excluding ASB) per 1,000 population", "Previous result"]
+    assert previous.endswith("(police.uk, Jan 2019 to Dec 2019 (11 months; Jul 2019 left out), scaled up to a year from 11 months)")
 
 
 def test_trend_and_hotspot_sections(published, tiny_police_folder):
@@ -294,7 +309,10 @@ def test_trend_and_hotspot_sections(published, tiny_police_folder):
     total = summary.loc["All crime (excluding ASB)", "Trend (seasonal model)"]
     assert total.startswith(("rising about", "falling about", "no clear trend"))
     # Rare types in five LSOAs are too sparse to model, and the table says so rather than guessing.
-    assert summary["Trend (seasonal model)"].str.startswith("not modelled: series too sparse").any()
+    assert summary["Trend (seasonal model)"].str.startswith("not modelled: fewer than 3 a month on average").any()
+    # The forecast covers the same months as the count beside it, a year on; a type with no model says why.
+    assert "Count, Jan 2020 to Dec 2020 (12 months)" in summary.columns and "Forecast, Jan 2021 to Dec 2021 (12 months)" in summary.columns
+    assert (summary["Forecast 95% interval"] == "not computed: no trend model (see trend)").any()
     lsoas = pd.read_csv(report.parent / "tables/hotspots-lsoas-crime.csv", encoding="utf-8-sig", dtype=str)
     assert len(lsoas) == 5  # the area's five LSOAs
     # Rates per 1,000 residents against a count of the fixture made with the csv module.
@@ -306,16 +324,18 @@ def test_trend_and_hotspot_sections(published, tiny_police_folder):
                 if row[7] in TINY_LSOA_POPULATION and row[9] != "Anti-social behaviour" and not (row[0] and row[0] in seen):
                     seen.add(row[0])
                     counted[row[7]] = counted.get(row[7], 0) + 1
+    assert lsoas.columns[2] == "Count, Jan 2020 to Dec 2020 (12 months)"
     for row in lsoas.itertuples():
         code = row[2]
-        assert int(row.Count) == counted[code]
+        assert int(row[3]) == counted[code]
         assert int(row.Residents) == TINY_LSOA_POPULATION[code]
         assert float(row[6]) == pytest.approx(round(counted[code] / TINY_LSOA_POPULATION[code] * 1000, 1))
     assert "Rates are per 1,000 residents (test LSOA figures, 2019)" in page
     by_type = pd.read_csv(report.parent / "tables/hotspots-by-type.csv", encoding="utf-8-sig", dtype=str)
-    numeric = pd.to_numeric(by_type["Count"], errors="coerce")
+    count_column = "Count, Jan 2020 to Dec 2020 (12 months)"
+    numeric = pd.to_numeric(by_type[count_column], errors="coerce")
     assert not numeric.between(1, 5).any()  # every count from 1 to 5 below area level is suppressed
-    assert (by_type["Count"] == "*").any()
+    assert (by_type[count_column] == "*").any()
     assert "a count from 1 to 5, suppressed" in page
 
 
@@ -330,6 +350,8 @@ def test_morile_template_command_writes_a_sheet_with_evidence(published, tmp_pat
     rows = {sheet.cell(row=r, column=1).value: r for r in range(7, 19)}
     burglary = rows["Burglary"]
     crime = pd.read_csv(report.parent / "tables/crime-by-type.csv", encoding="utf-8-sig").set_index("Crime type")
-    assert sheet.cell(row=burglary, column=2).value == crime.loc["Burglary", "Jan 2020 to Dec 2020"]
+    # MoRiLE evidence is the full-window count, headed with its months.
+    assert sheet.cell(row=burglary, column=2).value == crime.loc["Burglary", "Count, Jan 2020 to Dec 2020 (12 months)"]
+    assert sheet.cell(row=6, column=2).value == "Crimes, Jan 2020 to Dec 2020 (12 months)"
     assert sheet.cell(row=rows["Hate crime"], column=2).value == "not in police.uk data"
     assert sheet.cell(row=burglary, column=5).value.startswith(("rising", "falling", "no clear", "not modelled"))

@@ -113,11 +113,12 @@ def test_lsoa_rates_by_hand_scaled_for_missing_months():
     assert math.isnan(full_year["rate_per_1000"].iloc[2])  # no population: no rate, not a guess
     ten_months = with_rates(counts, populations, 10)
     assert ten_months["rate_per_1000"].iloc[0] == pytest.approx(24.0)  # 30 x 12/10 / 1,500 x 1,000
-    table = top_lsoas_table(full_year, 3, threshold=5)
-    assert table.columns.tolist() == ["LSOA", "LSOA code", "Count", "Share of the area (%)", "Residents", "Rate per 1,000 residents"]
+    table = top_lsoas_table(full_year, 3, threshold=5, period="Jan 2020 to Dec 2020 (12 months)")
+    count = "Count, Jan 2020 to Dec 2020 (12 months)"  # every count names its months
+    assert table.columns.tolist() == ["LSOA", "LSOA code", count, "Share of the area (%)", "Residents", "Rate per 1,000 residents"]
     assert table.iloc[0].tolist() == ["One", "L1", 30, 66.7, 1500, 20.0]
     # Three crimes in L2 are suppressed, and so are the share and the rate that would give them away.
-    assert table.iloc[1][["Count", "Share of the area (%)", "Residents", "Rate per 1,000 residents"]].tolist() == [SUPPRESSED, SUPPRESSED, 1200, SUPPRESSED]
+    assert table.iloc[1][[count, "Share of the area (%)", "Residents", "Rate per 1,000 residents"]].tolist() == [SUPPRESSED, SUPPRESSED, 1200, SUPPRESSED]
     assert rates_note(populations, ["L1", "L2", "L3"], "ONS mid-2019").endswith("no figure for 1 of the area's LSOAs, so they have no rate: L3.")
     assert "without rates: LSOA population figures were not among" in rates_note(None, ["L1"])
 

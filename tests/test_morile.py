@@ -239,17 +239,44 @@ def test_sensitivity_on_a_hand_worked_case():
 
 
 def test_evidence_sums_mapped_crime_types():
+    # window_count is every usable month of the window; the like-for-like pair is 11 months.
     comparison = pd.DataFrame(
-        {"crime_type": ["Burglary", "Robbery"], "assessment_count": [80, 20], "comparison_count": [100, 25]}
+        {
+            "crime_type": ["Burglary", "Robbery"],
+            "window_count": [88, 22],
+            "months_compared": [11, 11],
+            "assessment_count": [80, 20],
+            "comparison_count": [100, 25],
+        }
     )
     rates = pd.Series({"Burglary rate": 3.0, "Robbery rate": 0.5})
     threats = [Threat(name="Acquisitive", crime_types=["Burglary", "Robbery"]), Threat(name="Hate crime")]
     evidence = threat_evidence(threats, comparison, rates).set_index("threat")
-    assert evidence.loc["Acquisitive", ["count", "pct_change", "rate_per_1000"]].tolist() == [100, -20.0, 3.5]
+    assert evidence.loc["Acquisitive", ["count", "pct_change", "rate_per_1000"]].tolist() == [110, -20.0, 3.5]
     assert pd.isna(evidence.loc["Hate crime", "count"])
     monthly = pd.DataFrame({"Burglary": [5] * 12, "Robbery": [1] * 12})
     with_trend = threat_evidence(threats, comparison, rates, monthly).set_index("threat")
-    assert with_trend.loc["Acquisitive", "trend"] == "not modelled: series too short"
+    assert with_trend.loc["Acquisitive", "trend"] == "not modelled: 12 usable months, and a seasonal trend needs at least 24"
+    # No comparable month: the change is left blank, never 0 or a division by zero.
+    none_compared = comparison.assign(months_compared=0, assessment_count=0, comparison_count=0)
+    assert pd.isna(threat_evidence(threats, none_compared, rates).set_index("threat").loc["Acquisitive", "pct_change"])
+
+
+def test_evidence_headers_name_their_months():
+    from pipeline.morile import evidence_headers
+    from pipeline.months import month_range
+    from pipeline.trends import comparison_windows_text
+
+    windows = comparison_windows_text(
+        "2020-12", [m for m in month_range("2019-01", "2019-12") if m != "2019-07"],
+        [m for m in month_range("2020-01", "2020-12") if m != "2020-07"], month_range("2020-01", "2020-12"),
+    )
+    assert evidence_headers(windows) == [
+        "Crimes, Jan 2020 to Dec 2020 (12 months)",
+        "% change, like for like (Jan 2020 to Dec 2020 (11 months; Jul 2020 left out) against a year earlier)",
+        "Rate per 1,000 a year, Jan 2020 to Dec 2020 (12 months)",
+        "Trend (seasonal model)",
+    ]
 
 
 def test_settings_validation():

@@ -34,7 +34,7 @@ def test_the_default_params_file_is_valid():
     params = load_params(ROOT / "params/south-gloucestershire.yaml")
     assert params.area.name == "South Gloucestershire"
     assert params.period_end == "2020-12"
-    assert params.area.population.value == 277600
+    assert params.area.populations[0].value == 277600 and params.area.population_for(["2020-06"]).year == 2016
     assert [c.name for c in params.comparators] == ["Bristol", "Bath and North East Somerset", "North Somerset"]
 
 

@@ -66,7 +66,10 @@ def test_short_and_sparse_series_are_not_modelled():
     assert fit_trend(_simulated(1.0, months=MONTHS[:20])).status == "too short"
     sparse = pd.Series([0, 1, 0, 2] * 9, index=MONTHS[:36])
     fit = fit_trend(sparse)
-    assert fit.status == "too sparse" and fit.verdict == "not modelled: series too sparse"
+    assert fit.status == "too sparse"
+    assert fit.verdict == "not modelled: fewer than 3 a month on average, too few for a trend"
+    short = fit_trend(_simulated(1.0, months=MONTHS[:4]))
+    assert short.verdict == "not modelled: 4 usable months, and a seasonal trend needs at least 24"
     assert forecast(sparse).empty
 
 
@@ -131,20 +134,113 @@ def test_trend_findings_name_rising_and_falling_types_and_latest_months():
         "crime_type": ["All crime", "Burglary", "Drugs", "Robbery"],
         "trend": ["no clear trend", "rising about 12% a year (95% CI 4% to 21%)", "falling about 20% a year (95% CI 9% to 30%)", "no clear trend"],
         "annual_ratio": [1.01, 1.12, 0.80, 0.98],
+        # Holm over the three types: 0.001 x 3 = 0.003, 0.02 x 2 = 0.04, 0.6 x 1 = 0.6.
+        "trend_p": [0.5, 0.001, 0.02, 0.6],
     })
     findings = trend_findings(summary, LATEST, "All crime")
     assert findings == [
-        "Over the months modelled, all crime shows no clear trend.",
-        "Rising trends once seasonality is allowed for: Burglary (about 12% a year).",
-        "Falling trends once seasonality is allowed for: Drugs (about 20% a year).",
+        "Underlying trend of all crime over the months modelled: no clear trend.",
+        "Rising trends once seasonality and any declared disruption are allowed for, and allowing for 3 types tested at once (Holm): Burglary (about 12% a year).",
+        "Falling trends once seasonality and any declared disruption are allowed for, and allowing for 3 types tested at once (Holm): Drugs (about 20% a year).",
         "Latest months of all crime outside what the model expected: Nov 2020 (above), Dec 2020 (below).",
     ]
+    # Drugs at p = 0.03 becomes 0.06 after Holm: no longer listed.
+    assert not any(f.startswith("Falling") for f in trend_findings(summary.assign(trend_p=[0.5, 0.001, 0.03, 0.6]), LATEST, "All crime"))
     asb_label = trend_findings(summary.replace("All crime", "All crime (excluding ASB)"), LATEST, "All crime (excluding ASB)")
-    assert asb_label[0] == "Over the months modelled, all crime (excluding ASB) shows no clear trend."
+    assert asb_label[0] == "Underlying trend of all crime (excluding ASB) over the months modelled: no clear trend."
     within = LATEST.assign(position="within")
     assert trend_findings(summary, within, "All crime")[-1] == (
         "The latest 2 months of all crime were within what the model expected from the months before."
     )
+    short = summary.assign(trend=["not modelled: 4 usable months, and a seasonal trend needs at least 24"] * 4)
+    assert trend_findings(short, LATEST.iloc[0:0], "All crime")[0] == (
+        "All crime was not modelled: 4 usable months, and a seasonal trend needs at least 24."
+    )
+
+
+COVID = (("COVID-19 restrictions", "2020-03", "2021-03"),)
+
+
+def _shocked(annual_ratio: float, shift: float, seed: int, months=month_range("2017-01", "2020-12")) -> pd.Series:
+    """Poisson counts with a set trend, seasonality and a level shift (x ``shift``) from Mar 2020."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(len(months))
+    season = np.exp(0.2 * np.sin(2 * np.pi * (t % 12) / 12))
+    during = np.array([1.0 if m >= "2020-03" else 0.0 for m in months])
+    mean = 400 * annual_ratio ** (t / 12) * season * shift**during
+    return pd.Series(rng.poisson(mean), index=months)
+
+
+def test_a_declared_disruption_is_modelled_so_the_underlying_trend_is_recovered():
+    # Rising 7% a year, then a 30% drop from March 2020 (as all crime in lockdown).
+    for seed in (11, 12, 13):
+        series = _shocked(1.07, 0.7, seed)
+        allowed = fit_trend(series, COVID)
+        assert allowed.annual_ratio == pytest.approx(1.07, abs=0.02)
+        assert allowed.verdict.startswith("rising about") and "allowing for COVID-19 restrictions" in allowed.verdict
+        assert allowed.disruption_ratios["COVID-19 restrictions"] == pytest.approx(0.7, abs=0.04)
+        # The straight line through the shock cannot see the rise.
+        straight = fit_trend(series)
+        assert abs(straight.annual_ratio - 1.07) > 0.05
+
+
+def test_a_forecast_after_the_disruption_returns_to_the_trend():
+    series = _shocked(1.0, 1.5, seed=14)  # a surge (as ASB in lockdown) that ends in March 2021
+    fit = fit_trend(series, COVID)
+    ahead = forecast(series, disruptions=COVID).set_index("month")["expected"]
+    straight = forecast(series).set_index("month")["expected"]
+    # Jan-Mar 2021 are still inside the declared period: they keep the surge (x 1.5 against
+    # the same calendar month a year later, seasonality aside); from April it is not carried
+    # forward, where the straight line carries part of it.
+    season = lambda k: np.exp(0.2 * np.sin(2 * np.pi * k / 12))  # noqa: E731 - months since January
+    assert ahead["2021-02"] / season(1) == pytest.approx(1.5 * ahead["2021-08"] / season(7), rel=0.1)
+    assert ahead["2021-06"] < straight["2021-06"]
+    assert fit.disruption_ratios["COVID-19 restrictions"] == pytest.approx(1.5, abs=0.08)
+
+
+def test_autocorrelated_residuals_widen_the_interval():
+    from pipeline.trend_models import lag1_autocorrelation
+
+    months = month_range("2017-01", "2020-12")
+    # Residuals that follow each other: lag-1 autocorrelation by hand for 1, 2, 3, 4 (mean 2.5):
+    # sum of (-1.5)(-0.5) + (-0.5)(0.5) + (0.5)(1.5) = 1.25 over sum of squares 5 = 0.25.
+    assert lag1_autocorrelation(months[:4], np.array([1.0, 2.0, 3.0, 4.0])) == pytest.approx(0.25)
+    # A gap breaks the chain: only pairs of consecutive months count.
+    gapped = [months[0], months[1], months[3], months[4], months[5]]
+    values = np.array([1.0, 2.0, 10.0, 3.0, 4.0])
+    centred = values - values.mean()
+    by_hand = (centred[0] * centred[1] + centred[2] * centred[3] + centred[3] * centred[4]) / np.sum(centred**2)
+    assert lag1_autocorrelation(gapped, values) == pytest.approx(max(0.0, by_hand))
+    # Runs of high and low months: the trend interval is wider than with independent noise.
+    rng = np.random.default_rng(21)
+    noise = np.zeros(48)
+    for i in range(1, 48):
+        noise[i] = 0.8 * noise[i - 1] + rng.normal(0, 0.08)
+    series = pd.Series(rng.poisson(300 * np.exp(noise)), index=months)
+    fit = fit_trend(series)
+    assert fit.autocorrelation > 0.4
+    inflation = (1 + fit.autocorrelation) / (1 - fit.autocorrelation)
+    plain_se = np.sqrt(fit.covariance[1, 1] / inflation)
+    assert np.log(fit.ci_high) - np.log(fit.ci_low) == pytest.approx(
+        np.sqrt(inflation) * 2 * 12 * plain_se * 2.03, rel=0.05
+    )
+
+
+def test_back_test_sets_the_forecast_against_what_happened():
+    from pipeline.trend_models import back_test, back_test_sentence
+
+    history = _shocked(1.0, 1.0, seed=15)
+    fit = fit_trend(history)
+    later_months = month_range("2021-01", "2021-03")
+    ahead = forecast(history, horizon=3).set_index("month")
+    later = pd.Series([int(ahead.loc["2021-01", "expected"]), 10, int(ahead.loc["2021-03", "high95"]) + 50], index=later_months)
+    months, total = back_test(fit, later)
+    assert list(months["position"]) == ["within", "below", "above"]
+    assert total["actual"] == later.sum()
+    assert total["expected"] == pytest.approx(ahead["expected"].sum())
+    sentence = back_test_sentence(total, later_months, "crimes", "2020-12", int((months["position"] == "within").sum()))
+    assert sentence.startswith("Back-test: the model fitted to data up to Dec 2020 forecast ")
+    assert "1 of 3 months fell within their monthly 95% intervals." in sentence
 
 
 def test_stl_fills_gaps_for_the_chart_only_and_says_so():
