@@ -28,6 +28,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_now(code: int) -> None:
+    """Leave at once after an interrupt, once the run has tidied up and said so.
+
+    Interpreter shutdown would run the notebook machinery's exit handlers, which can
+    raise the interrupt a second time and print a traceback after the one-line message.
+    """
+    import os
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 success, 1 a problem to fix)."""
     args = _parser().parse_args(argv)
@@ -67,12 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"\nError: {exc}", file=sys.stderr)
-        return 130 if type(exc).__name__ == "RunInterrupted" else 1
+        if type(exc).__name__ == "RunInterrupted":
+            _exit_now(130)
+        return 1
     except KeyboardInterrupt:
         if args.debug:
             raise
         print("\nStopped by Ctrl-C before anything was changed.", file=sys.stderr)
-        return 130
+        _exit_now(130)
     except OSError as exc:
         # A file system refusal the checks could not foresee (a disk filling up, a folder
         # made read-only mid-run): say which file and what to do, not a traceback.

@@ -70,7 +70,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
 
 def _cell(value: Any, formatter: Callable[[Any], str] | None) -> tuple[str, bool]:
     numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return "", numeric
     text = formatter(value) if formatter else (f"{value:,}" if isinstance(value, int) else str(value))
     return html.escape(text), numeric

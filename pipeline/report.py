@@ -404,11 +404,14 @@ def trend_summary_table(summary: pd.DataFrame, windows: dict[str, str], forecast
             change_column: summary["pct_change"].round(1) if months else "not computed: no month comparable",
             "Change verdict (Holm-adjusted)": summary["change_verdict"] if months else "not tested",
             "Trend (seasonal model)": summary["trend"],
-            forecast_column: summary["forecast_total"].round(0).astype("Int64") if "forecast_total" in summary else pd.NA,
+            forecast_column: [
+                "not computed" if pd.isna(v) else int(round(v))
+                for v in (summary["forecast_total"] if "forecast_total" in summary else [math.nan] * len(summary))
+            ],
             "Forecast 95% interval": summary.apply(interval, axis=1),
         }
     )
-    formats = {window_column: count, forecast_column: lambda v: f"{v:,.0f}"}
+    formats = {window_column: count, forecast_column: lambda v: v if isinstance(v, str) else f"{v:,.0f}"}
     if months:
         formats[change_column] = percent_change
     return table, formats

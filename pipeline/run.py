@@ -140,6 +140,24 @@ def _stage_failure(stage: Stage, error: Exception, output_dir: Path) -> StageErr
     )
 
 
+def _quiet_kernel_manager(log_path: Path) -> type:
+    """A kernel manager whose kernels write their own stderr to ``log_path``, not the console.
+
+    A kernel's stderr holds start-up and shutdown notices (and, on Ctrl-C, its own
+    traceback), which are noise to an analyst; cell errors still reach the run through
+    the notebook. The file is kept for diagnosis.
+    """
+    from jupyter_client import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            kw["stderr"] = open(log_path, "ab")  # noqa: SIM115 - the kernel process owns it for its life
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return QuietKernelManager
+
+
 def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any]) -> Path:
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -154,6 +172,7 @@ def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any]) -> Path:
             kernel_name=KERNEL_NAME,
             progress_bar=False,
             cwd=str(NOTEBOOKS_DIR),
+            kernel_manager_class=_quiet_kernel_manager(Path(parameters["processed_dir"]) / "kernel-stderr.log"),
         )
     except PapermillExecutionError as exc:
         raise _stage_failure(stage, exc, Path(parameters["params"]["output_dir"])) from exc
@@ -281,9 +300,8 @@ def _run_locked(
         handler.close()
         remove_our_folder(staging)
         how = "a termination signal (SIGTERM)" if str(exc) == "SIGTERM" else "Ctrl-C"
-        raise RunInterrupted(
-            f"Stopped by {how}: the unfinished run was removed; the last published outputs in {output_dir} are unchanged."
-        ) from None
+        kept = f"the last published outputs in {output_dir} are unchanged" if output_dir.exists() else "nothing had been published yet"
+        raise RunInterrupted(f"Stopped by {how}: the unfinished run was removed; {kept}.") from None
     except BaseException:
         logging.getLogger().removeHandler(handler)
         handler.close()

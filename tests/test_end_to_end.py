@@ -355,3 +355,34 @@ def test_morile_template_command_writes_a_sheet_with_evidence(published, tmp_pat
     assert sheet.cell(row=6, column=2).value == "Crimes, Jan 2020 to Dec 2020 (12 months)"
     assert sheet.cell(row=rows["Hate crime"], column=2).value == "not in police.uk data"
     assert sheet.cell(row=burglary, column=5).value.startswith(("rising", "falling", "no clear", "not modelled"))
+
+
+def test_a_four_month_window_publishes_no_figure_it_did_not_compute(tmp_path, tiny_police_folder):
+    """Window May 2017 to Apr 2018 over data that starts in Jan 2018: 4 usable months, none a year earlier."""
+    params_path = _params(tmp_path, tiny_police_folder, tiny_police_folder / "lookup.csv")
+    settings = yaml.safe_load(params_path.read_text(encoding="utf-8"))
+    settings["period_end"] = "2018-04"
+    settings["comparators"] = []
+    settings.pop("morile"), settings.pop("delivery"), settings.pop("survey")
+    params_path.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    report = run_assessment(params_path)
+    page = report.read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", " ", page)
+    assert "In Jan 2018 to Apr 2018 (4 months), police recorded" in text
+    assert "No month of May 2017 to Apr 2018 has usable data a year earlier as well, so no change on the year before can be given or tested" in text
+    assert "was not modelled: 4 usable months, and a seasonal trend needs at least 24" in text
+    assert "Rises by LSOA are not shown" in text
+    for wrong in (" 0 crimes", "0 of the 12", ">nan<", "NaN", "<NA>", "1 months"):
+        assert wrong not in text
+    crime = pd.read_csv(report.parent / "tables/crime-by-type.csv", encoding="utf-8-sig")
+    assert list(crime.columns) == [
+        "Crime type",
+        "Count, Jan 2018 to Apr 2018 (4 months)",
+        "Rate per 1,000 residents a year, Jan 2018 to Apr 2018 (4 months), scaled up to 12 months from 4",
+    ]
+    for path in (report.parent / "tables").glob("*.csv"):
+        content = path.read_text(encoding="utf-8-sig")
+        assert "nan" not in content.lower().replace("financ", "").replace("nance", ""), path.name
+    record = json.loads((report.parent / "run.json").read_text(encoding="utf-8"))
+    assert any("Only 4 of the 12 months" in w for w in record["warnings"])
+    assert "Only 4 of the 12 months" in (report.parent / "run.log").read_text(encoding="utf-8")

@@ -171,6 +171,38 @@ def test_repeated_crime_ids_count_once_but_identical_asb_rows_are_kept(tmp_path)
     assert summary.unlocated_share == pytest.approx(1 / 7)
 
 
+def test_an_areas_counts_do_not_depend_on_the_other_areas_in_the_run(tmp_path):
+    # Crime ID X is published in an Alphaton LSOA and in a Betaville LSOA (as police.uk does
+    # for some crimes). Each area counts it once, whichever areas are in the run.
+    rows = [
+        street_row("2020-01", "Alphaton 001A", crime_id="X"),
+        street_row("2020-01", "Betaville 001A", crime_id="X"),
+        street_row("2020-01", "Betaville 001A", crime_id="Y"),
+    ]
+    path = write_street_csv(tmp_path / "s.csv", rows)
+    alone, _ = read_police_data([path], [area("Alphaton")])
+    together, summary = read_police_data([path], [area("Alphaton"), area("Betaville")])
+    assert (alone["area"] == "Alphaton").sum() == 1
+    assert (together["area"] == "Alphaton").sum() == 1
+    assert (together["area"] == "Betaville").sum() == 2
+    assert summary.repeated_id_rows == 0
+
+
+def test_what_repeated_ids_look_like_is_reported(tmp_path):
+    rows = [
+        street_row("2020-01", "Alphaton 001A", crime_id="A"),
+        street_row("2020-01", "Alphaton 001A", crime_id="A"),  # identical
+        street_row("2020-01", "Alphaton 001A", crime_id="B"),
+        street_row("2020-01", "Alphaton 002B", crime_id="B"),  # another LSOA
+        street_row("2020-01", "Alphaton 002B", crime_id="B"),  # and again: two extra rows for B
+    ]
+    _, summary = read_police_data([write_street_csv(tmp_path / "s.csv", rows)], [area("Alphaton")])
+    assert summary.repeat_profile == {
+        "ids": 2, "extra_rows": 3, "identical": 1, "several_lsoas": 1, "several_outcomes": 0, "several_months": 0, "several_types": 0,
+    }
+    assert summary.repeated_id_rows == 3 and summary.repeated_ids == 2
+
+
 def _crimes_per_month(counts: dict[str, int], area_name: str = "Alphaton") -> pd.DataFrame:
     months = [m for m, n in counts.items() for _ in range(n)]
     return pd.DataFrame({"area": area_name, "month": months})

@@ -162,24 +162,31 @@ def test_an_unwritable_folder_is_named_with_what_to_do(tmp_path, monkeypatch):
     )
 
 
-def test_sigterm_stops_cleanly_and_keeps_the_last_outputs(tmp_path):
+@pytest.mark.parametrize("how", ["SIGTERM", "Ctrl-C"])
+def test_sigterm_or_ctrl_c_stops_cleanly_and_keeps_the_last_outputs(tmp_path, how):
     police = small_police(tmp_path, MONTHS_2019_2020, {"Alphaton": 8, "Betaville": 8})
     params = small_params(tmp_path, [police])
     published = tmp_path / "outputs/alphaton"
     mark_as_ours(published)
     (published / "strategic-assessment.html").write_text("last good report", encoding="utf-8")
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "run", str(params)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "pipeline", "run", str(params)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # its own process group, as a terminal gives a command
     )
     deadline = time.time() + 60
     while time.time() < deadline and not list((tmp_path / "outputs").glob(".alphaton.running-*/notebooks")):
         time.sleep(0.2)
     assert list((tmp_path / "outputs").glob(".alphaton.running-*")), "the run never started its first stage"
-    process.send_signal(signal.SIGTERM)
+    if how == "SIGTERM":
+        process.send_signal(signal.SIGTERM)
+    else:
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130
-    assert "Stopped by a termination signal (SIGTERM): the unfinished run was removed" in err
-    assert "Traceback" not in err
+    said = "a termination signal (SIGTERM)" if how == "SIGTERM" else "Ctrl-C"
+    assert f"Stopped by {said}: the unfinished run was removed; the last published outputs in" in err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err and "IPKernelApp" not in err
+    assert err.strip().splitlines()[-1].startswith("Error: Stopped by")  # said in one line, last
     assert (published / "strategic-assessment.html").read_text(encoding="utf-8") == "last good report"
     assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == ["alphaton"]
 
