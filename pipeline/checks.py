@@ -158,6 +158,20 @@ def police_checks(params: Params) -> tuple[list[str], list[str], list[str]]:
     return problems, warnings, facts
 
 
+def lsoa_population_checks(params: Params) -> list[str]:
+    """Problems in the LSOA population files the areas name."""
+    from pipeline.hotspots import read_lsoa_population
+
+    problems = []
+    for area in params.all_areas:
+        if area.lsoa_population is not None:
+            try:
+                read_lsoa_population(area.lsoa_population.path)
+            except PipelineError as exc:
+                problems.append(str(exc))
+    return problems
+
+
 def survey_checks(params: Params) -> list[str]:
     """Problems in the survey indicator definitions and response files."""
     from pipeline import survey
@@ -265,6 +279,8 @@ def check_inputs(params: Params, morile_scores: bool = True) -> InputCheck:
     sections["Police data (inputs.police: " + ", ".join(str(p) for p in params.inputs.police) + ")"] = police_problems
     result.warnings += warnings
     result.facts += facts
+    if any(a.lsoa_population is not None for a in params.all_areas):
+        sections["LSOA populations (area.lsoa_population)"] = lsoa_population_checks(params)
     if params.survey:
         sections[f"Survey ({', '.join(str(f.path) for f in params.survey.responses)})"] = survey_checks(params)
     if params.morile:
