@@ -18,6 +18,13 @@ from pipeline.errors import ParamsError, list_problems
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
+def _month_written(value: Any, example: str) -> str:
+    """A month setting as written: ``YYYY-MM`` text, or a message that shows how to write it."""
+    if not isinstance(value, str) or not MONTH_PATTERN.match(value):
+        raise ValueError(f"must be a month written YYYY-MM, like {example} (found {value!r})")
+    return value
+
+
 class _Strict(BaseModel):
     # Unknown keys are errors: a misspelt setting must not be silently ignored.
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -67,9 +74,7 @@ class Disruption(_Strict):
     @field_validator("first", "last", mode="before")
     @classmethod
     def _month(cls, value: Any) -> str:
-        if not isinstance(value, str) or not MONTH_PATTERN.match(value):
-            raise ValueError(f"must be a month written YYYY-MM, like 2020-03 (found {value!r})")
-        return value
+        return _month_written(value, "2020-03")
 
     @model_validator(mode="after")
     def _ordered(self) -> "Disruption":
@@ -357,9 +362,7 @@ class Params(_Strict):
     @field_validator("period_end", mode="before")
     @classmethod
     def _month(cls, value: Any) -> str:
-        if not isinstance(value, str) or not MONTH_PATTERN.match(value):
-            raise ValueError(f"must be a month written YYYY-MM, like 2020-12 (found {value!r})")
-        return value
+        return _month_written(value, "2020-12")
 
     @model_validator(mode="after")
     def _distinct_areas(self) -> "Params":

@@ -38,3 +38,14 @@ def test_financial_years_run_april_to_march():
 def test_month_label():
     assert month_label("2019-07") == "Jul 2019"
     assert month_range("2020-03", "2020-01") == []
+
+
+def test_describe_months_names_the_months_and_any_left_out():
+    from pipeline.months import describe_months, plural
+
+    year = month_range("2020-01", "2020-12")
+    assert describe_months(year) == "Jan 2020 to Dec 2020 (12 months)"
+    assert describe_months([m for m in year if m != "2020-07"]) == "Jan 2020 to Dec 2020 (11 months; Jul 2020 left out)"
+    assert describe_months(["2024-03"]) == "Mar 2024 (1 month)"
+    assert describe_months([]) == "no months"
+    assert plural(1, "month") == "1 month" and plural(11, "month") == "11 months" and plural(1200, "row") == "1,200 rows"
