@@ -431,6 +431,11 @@ def load_params(path: str | Path) -> Params:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ParamsError(f"{path} is not valid YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ParamsError(
+            f"{path}: byte {exc.object[exc.start:exc.start + 1]!r} at position {exc.start} is not UTF-8 text; "
+            "save the params file as UTF-8 (most editors offer it under Save As > Encoding)."
+        ) from None
     if not isinstance(raw, dict):
         raise ParamsError(f"{path} should hold settings as 'name: value' lines; it holds {type(raw).__name__}.")
     return validate_params(raw, source=str(path))

@@ -259,13 +259,21 @@ def _read_table(street_file: StreetFile) -> pa.Table:
     with street_file.opener() as handle:
         try:
             return pacsv.read_csv(handle, convert_options=convert)
-        except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:
+        except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError, zipfile.BadZipFile) as exc:
             raise InputDataError(_unreadable(street_file, exc)) from None
 
 
 def _unreadable(street_file: StreetFile, exc: Exception) -> str:
-    """Say where and why a police file could not be read: the first line that is not UTF-8, or the parser's words."""
+    """Say where and why a police file could not be read: a spreadsheet saved as .csv, the first
+    line that is not UTF-8, the first row with the wrong number of values, or the parser's words."""
     try:
+        with street_file.opener() as handle:
+            start = handle.read(8)
+        if start.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+            return (
+                f"{street_file.label}: is a spreadsheet (Excel or similar), not a CSV file; police.uk files are CSV. "
+                "Use the file as downloaded from data.police.uk, or save the sheet as 'CSV UTF-8'."
+            )
         with street_file.opener() as handle:
             for number, line in enumerate(handle, start=1):
                 try:
@@ -279,6 +287,14 @@ def _unreadable(street_file: StreetFile, exc: Exception) -> str:
                     )
     except (OSError, EOFError, zipfile.BadZipFile) as again:
         return f"{street_file.label}: the file is damaged or not a CSV file ({again}); download it again."
+    with street_file.opener() as handle:
+        rows = csv.reader(io.TextIOWrapper(handle, encoding="utf-8-sig", newline=""))
+        for number, row in enumerate(rows, start=1):
+            if len(row) != len(POLICE_UK_COLUMNS):
+                return (
+                    f"{street_file.label}, row {number}: has {len(row)} values ({','.join(row)[:80]!r}); expected the "
+                    f"{len(POLICE_UK_COLUMNS)} police.uk columns. The file may have been edited or cut short: download it again."
+                )
     detail = str(exc).splitlines()[0]
     return f"{street_file.label}: could not be read as a police.uk CSV file ({detail}); expected 12 comma-separated columns per row. Download it again."
 
@@ -387,8 +403,9 @@ def bad_coordinates(table: pa.Table) -> pa.ChunkedArray:
 
 def _row_fingerprints(table: pa.Table) -> np.ndarray:
     """A 64-bit hash of each row's 12 police.uk values, to find rows that two inputs both hold."""
-    frame = table.select(list(POLICE_UK_COLUMNS)).to_pandas()
-    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    # One joined string per row (unit separator between values) hashes faster than 12 columns.
+    joined = pc.binary_join_element_wise(*[table[c] for c in POLICE_UK_COLUMNS], "\x1f")
+    return pd.util.hash_array(joined.to_numpy(zero_copy_only=False))
 
 
 class _OverlapFinder:

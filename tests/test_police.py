@@ -282,3 +282,21 @@ def test_real_force_archive_against_an_independent_count(tmp_path):
     assert len(summary.months_in_input) == 44
     assert "2019-07" not in summary.months_in_input
     assert summary.force_rows == 620495
+
+
+def test_unreadable_police_files_say_where_and_what_was_expected(tmp_path):
+    good = street_csv_text([street_row("2020-01")])
+    ragged = tmp_path / "ragged-street.csv"
+    ragged.write_text(good + "x,2020-01,extra,values,1,2,3,4,5,6,7,8,9\n", encoding="utf-8")
+    ansi = tmp_path / "ansi-street.csv"
+    ansi.write_bytes(good.encode("utf-8") + "x,2020-01,Test Police,Test Police,,,On or near Caf\u00e9 Row,,,Burglary,,\n".encode("cp1252"))
+    workbook = tmp_path / "saved-from-excel-street.csv"
+    workbook.write_bytes(b"PK\x03\x04 an xlsx file renamed")
+    for path, expected in (
+        (ragged, "ragged-street.csv, row 3: has 13 values"),
+        (ansi, "ansi-street.csv, row 3: byte 0xe9 is not UTF-8 text"),
+        (workbook, "saved-from-excel-street.csv: is a spreadsheet (Excel or similar), not a CSV file"),
+    ):
+        with pytest.raises(InputDataError) as caught:
+            read_police_data([path], [area("Alphaton")])
+        assert expected in str(caught.value)
