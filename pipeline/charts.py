@@ -7,6 +7,8 @@ never as zeros.
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")  # published charts are rendered to PNG; no screen is needed
@@ -108,14 +110,35 @@ def survey_intervals(rows: pd.DataFrame, label: str, sample: bool) -> tuple[plt.
         axis.annotate(f"{r['percent']:.0f}%", (x, r["percent"]), textcoords="offset points", xytext=(10, -3), fontsize=9)
     axis.set_ylim(0, min(100, max(10, float(shown["ci_high"].max()) * 1.25)) if len(shown) else 100)
     axis.set_ylabel("weighted %")
-    title = label + (" (synthetic sample)" if sample else "")
-    axis.set_title(title if len(title) < 70 else title[:67] + "...", fontsize=10, loc="left")
+    # A long title wraps; the sample label is never cut off.
+    title = "\n".join(textwrap.wrap(label, 60)) + ("\n(synthetic sample)" if sample else "")
+    axis.set_title(title, fontsize=10, loc="left")
     figure.tight_layout()
     points = "; ".join(
         f"{r['year']}: {r['percent']:.1f}% (95% CI {r['ci_low']:.1f}% to {r['ci_high']:.1f}%)" for _, r in shown.iterrows()
     )
     alt = f"Chart of {label}{' in the synthetic sample survey' if sample else ''} by year, with 95% confidence interval bars: {points}."
     return figure, alt
+
+
+def relative_luminance(rgb: tuple[float, ...]) -> float:
+    """WCAG relative luminance of an sRGB colour given as 0-1 components."""
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(first: tuple[float, ...], second: tuple[float, ...]) -> float:
+    """WCAG contrast ratio (1 to 21) between two sRGB colours."""
+    a, b = sorted((relative_luminance(first), relative_luminance(second)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def text_colour_for(background: tuple[float, ...]) -> str:
+    """Black or white text, whichever has the higher contrast with ``background``."""
+    return "#0b0c0c" if contrast_ratio(background, (0.043, 0.047, 0.047)) >= contrast_ratio(background, (1, 1, 1)) else "#ffffff"
 
 
 def morile_heatmap(values: pd.DataFrame, model: Any, order: list[str], sample: bool) -> tuple[plt.Figure, str]:
@@ -129,8 +152,7 @@ def morile_heatmap(values: pd.DataFrame, model: Any, order: list[str], sample: b
     figure, axis = plt.subplots(figsize=(11, 0.45 * len(order) + 2.5))
     sns.heatmap(
         share,
-        annot=wide,
-        fmt="g",
+        annot=False,
         cmap="Blues",
         vmin=0,
         vmax=1,
@@ -138,6 +160,16 @@ def morile_heatmap(values: pd.DataFrame, model: Any, order: list[str], sample: b
         linewidths=0.5,
         ax=axis,
     )
+    # Each number in black or white, whichever contrasts more with its cell (at least 4.5:1).
+    colours = plt.get_cmap("Blues")
+    for row, threat in enumerate(wide.index):
+        for column, factor in enumerate(wide.columns):
+            value = wide.loc[threat, factor]
+            if pd.isna(value):
+                continue
+            background = colours(float(share.loc[threat, factor]))
+            axis.text(column + 0.5, row + 0.5, f"{value:g}", ha="center", va="center", fontsize=9,
+                      color=text_colour_for(background))
     axis.set_xticklabels([model.column_header(f) for f in factors], rotation=45, ha="right", fontsize=8)
     axis.set_xlabel("")
     axis.set_ylabel("")

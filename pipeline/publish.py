@@ -14,6 +14,7 @@ import html
 import io
 import logging
 import re
+import textwrap
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,27 +25,62 @@ log = logging.getLogger(__name__)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _STYLESHEET = """
 body { font-family: Arial, Helvetica, sans-serif; line-height: 1.5; color: #0b0c0c; max-width: 60rem;
-       margin: 0 auto; padding: 1rem 1.5rem 3rem; }
-h1 { font-size: 2rem; border-bottom: 4px solid #1d70b8; padding-bottom: .3rem; }
+       margin: 0 auto; padding: 1rem 1.5rem 3rem; overflow-wrap: break-word; }
+h1 { font-size: 2rem; border-bottom: 4px solid #1d70b8; padding-bottom: .3rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.5rem; margin-top: 2.5rem; border-bottom: 1px solid #b1b4b6; }
 h3 { font-size: 1.2rem; margin-top: 1.8rem; }
-a { color: #1d70b8; } a:focus { outline: 3px solid #ffdd00; }
+a { color: #1d70b8; }
+/* Focus: yellow fill with a black bar (GOV.UK pattern), at least 3:1 on every background. */
+a:focus { outline: 3px solid transparent; background: #ffdd00; color: #0b0c0c; box-shadow: 0 -2px #ffdd00, 0 4px #0b0c0c;
+          text-decoration: none; }
+.table-wrap:focus { outline: 3px solid #0b0c0c; outline-offset: 2px; }
 nav.toc { background: #f3f2f1; padding: .5rem 1.5rem; margin: 1rem 0 2rem; }
 nav.toc ul { padding-left: 1.2rem; } nav.toc li.level-3 { margin-left: 1.2rem; font-size: .95rem; }
+nav.toc li a { display: inline-block; min-height: 24px; padding: 2px 0; }
 table { border-collapse: collapse; margin: 1rem 0 .5rem; font-size: .92rem; }
-caption { text-align: left; font-weight: bold; padding: .3rem 0; }
+caption { text-align: left; font-weight: bold; padding: .3rem 0; position: sticky; left: 0; }
 th, td { border-bottom: 1px solid #b1b4b6; padding: .3rem .6rem; vertical-align: top; }
 thead th { border-bottom: 2px solid #0b0c0c; text-align: left; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tbody th { text-align: left; font-weight: normal; min-width: 7em; }
 dl.blocks dt { font-weight: bold; margin-top: .6rem; } dl.blocks dd { margin-left: 0; }
-.table-wrap { overflow-x: auto; max-width: 100%; }
+/* A table wider than the page scrolls in its own region; shadows at the edges show there is more. */
+.table-wrap { overflow-x: auto; max-width: 100%;
+  background: linear-gradient(to right, #fff 30%, rgba(255,255,255,0)) left / 2rem 100% no-repeat local,
+              linear-gradient(to left, #fff 30%, rgba(255,255,255,0)) right / 2rem 100% no-repeat local,
+              radial-gradient(farthest-side at 0 50%, rgba(0,0,0,.25), rgba(0,0,0,0)) left / .8rem 100% no-repeat scroll,
+              radial-gradient(farthest-side at 100% 50%, rgba(0,0,0,.25), rgba(0,0,0,0)) right / .8rem 100% no-repeat scroll; }
 figure { margin: 1.5rem 0; } figure img { max-width: 100%; height: auto; }
 figcaption { font-size: .92rem; color: #505a5f; }
-.note, .sample { border-left: 5px solid #1d70b8; background: #f3f2f1; padding: .5rem 1rem; }
+.note, .sample { border-left: 5px solid #1d70b8; background: #f3f2f1; padding: .5rem 1rem; overflow-wrap: anywhere; }
 .sample { border-left-color: #d4351c; font-weight: bold; }
 .table-note { font-size: .88rem; color: #505a5f; margin-top: 0; }
 footer { margin-top: 3rem; font-size: .88rem; color: #505a5f; border-top: 1px solid #b1b4b6; }
+@media (max-width: 40em) {
+  body { padding: .75rem 1rem 2rem; }
+  h1 { font-size: 1.6rem; }
+  table { font-size: .85rem; }
+}
+/* Print on A4: every column on the page (wide tables on landscape pages), headings kept with
+   what follows, rows and charts not split, the table header repeated on each page. */
+@page { size: A4; margin: 14mm 12mm 16mm; }
+@page wide { size: A4 landscape; margin: 12mm 12mm 14mm; }
+@media print {
+  body { max-width: none; padding: 0; font-size: 10pt; line-height: 1.35; }
+  h1 { font-size: 18pt; } h2 { font-size: 14pt; margin-top: 1.2rem; } h3 { font-size: 11.5pt; }
+  h1, h2, h3, h4, caption, .table-note { break-after: avoid; page-break-after: avoid; }
+  nav.toc { break-after: page; }
+  a { color: #0b0c0c; text-decoration: none; }
+  .table-wrap { overflow: visible; background: none; }
+  .table-wrap.wide { page: wide; }
+  table { font-size: 8pt; width: 100%; }
+  th, td { padding: .1rem .3rem; }
+  thead { display: table-header-group; }
+  tr, figure, img, dl.blocks dd { break-inside: avoid; page-break-inside: avoid; }
+  caption { position: static; }
+  figure img { max-height: 120mm; width: auto; }
+  picture source { display: none; }
+}
 """
 
 
@@ -55,15 +91,37 @@ def neutralise_formula(value: Any) -> Any:
     return value
 
 
+# Symbols the HTML uses beside a word: spreadsheets may garble them, so CSVs keep the word only.
+_VERDICT_SYMBOL = re.compile("^[\u2713\u2717\u2248?\u2013] ")
+_CSV_CHARACTERS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u2248": "about ", "\u2713": "yes", "\u2717": "no"})
+
+
+def csv_text(value: Any) -> Any:
+    """A text cell as a CSV holds it: symbols written as words, formulas neutralised."""
+    if isinstance(value, str):
+        value = _VERDICT_SYMBOL.sub("", value).translate(_CSV_CHARACTERS)
+    return neutralise_formula(value)
+
+
+def _whole_numbers_as_integers(column: pd.Series) -> pd.Series:
+    """A float column whose values are all whole numbers (counts with a gap) written without '.0'."""
+    if column.dtype.kind == "f" and column.notna().any() and (column.dropna() % 1 == 0).all():
+        return column.astype("Int64")
+    return column
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """Write a table as UTF-8 CSV (with BOM, so Excel reads £ and accents), formulas neutralised."""
+    """Write a table as UTF-8 CSV (with BOM, so Excel reads £ and accents): symbols as words,
+    counts as integers, formulas neutralised in cells and headers."""
     path.parent.mkdir(parents=True, exist_ok=True)
     safe = frame.copy()
     for column in safe.columns:
         if safe[column].dtype == object:
-            safe[column] = safe[column].map(neutralise_formula)
+            safe[column] = safe[column].map(csv_text)
+        else:
+            safe[column] = _whole_numbers_as_integers(safe[column])
     # Headers can come from inputs too (a crime type becomes a column of the monthly table).
-    safe.columns = [neutralise_formula(str(c)) for c in safe.columns]
+    safe.columns = [csv_text(str(c)) for c in safe.columns]
     safe.to_csv(path, index=False, encoding="utf-8-sig")
     return path
 
@@ -74,6 +132,23 @@ def _cell(value: Any, formatter: Callable[[Any], str] | None) -> tuple[str, bool
         return "", numeric
     text = formatter(value) if formatter else (f"{value:,}" if isinstance(value, int) else str(value))
     return html.escape(text), numeric
+
+
+# A table whose columns need more than this many characters side by side goes on a
+# landscape page in print (A4 portrait holds about 110 characters of 8 pt table text).
+WIDE_TABLE_CHARACTERS = 100
+
+
+def estimated_width(frame: pd.DataFrame, formats: dict[str, Callable[[Any], str]] | None = None) -> int:
+    """The characters a table needs side by side: per column, the longer of its longest cell and
+    its header (headers wrap, so counted up to 16 characters), plus 2 for padding."""
+    formats = formats or {}
+    total = 0
+    for column in frame.columns:
+        cells = [_cell(v, formats.get(column))[0] for v in frame[column]]
+        longest = max((len(html.unescape(c)) for c in cells), default=0)
+        total += max(min(len(str(column)), 16), min(longest, 40)) + 2
+    return total
 
 
 def table_html(
@@ -101,9 +176,11 @@ def table_html(
             else:
                 cells.append(f"<td{css}>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    # A wide table scrolls inside its own focusable region rather than the whole page.
+    # A wide table scrolls inside its own focusable region rather than the whole page, and is
+    # printed on a landscape page.
+    wide = " wide" if estimated_width(frame, formats) > WIDE_TABLE_CHARACTERS else ""
     table = (
-        f'<div class="table-wrap" role="region" tabindex="0" aria-label="{html.escape(caption, quote=True)}">'
+        f'<div class="table-wrap{wide}" role="region" tabindex="0" aria-label="{html.escape(caption, quote=True)}">'
         f"<table><caption>{html.escape(caption)}</caption>"
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
@@ -147,10 +224,13 @@ class ReportTables:
         return HTML(table_html(shown, caption, formats, row_headers, note))
 
 
-def figure_html(figure: Any, alt: str, caption: str | None = None) -> str:
+def figure_html(figure: Any, alt: str, caption: str | None = None, narrow: bool = True) -> str:
     """A matplotlib figure as an embedded PNG with alt text (and a caption, if given).
 
-    Closes the figure so the notebook does not also show it without alt text.
+    With ``narrow`` (the default) phones get the chart redrawn for a narrow screen (see
+    ``_narrow_png``); a chart that cannot be redrawn narrow, such as a wide heatmap whose
+    numbers are also given as a table, passes False. Closes the figure so the notebook
+    does not also show it without alt text.
     """
     import matplotlib.pyplot as plt
 
@@ -158,20 +238,82 @@ def figure_html(figure: Any, alt: str, caption: str | None = None) -> str:
         raise ValueError("every chart needs alt text describing what it shows")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(figure)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    parts = [f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}">']
+    narrow = _narrow_png(figure) if narrow else None
+    plt.close(figure)
+    image = f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}">'
+    if narrow is not None:
+        # Phones get the chart drawn again for a narrow screen, with larger text.
+        image = f'<picture><source media="(max-width: 40em)" srcset="data:image/png;base64,{narrow}">{image}</picture>'
+    parts = [f"<figure>{image}"]
     if caption:
         parts.append(f"<figcaption>{html.escape(caption)}</figcaption>")
     parts.append("</figure>")
     return "".join(parts)
 
 
-def show_figure(figure: Any, alt: str, caption: str | None = None) -> Any:
+NARROW_WIDTH_INCHES = 4.6
+NARROW_TEXT_SCALE = 1.45
+NARROW_TITLE_CHARACTERS = 42
+
+
+def _narrow_png(figure: Any) -> str | None:
+    """The chart redrawn 5 inches wide with text 1.35 times larger, as base64 PNG (None if already narrow).
+
+    Shown at about 330 CSS px on a 375 px phone, its 9 pt text comes out near 11 px, where
+    the wide chart's would be 4 or 5 px. Side-by-side panels are stacked in one column and
+    long titles wrap.
+    """
+    from matplotlib.text import Text
+
+    width, height = figure.get_size_inches()
+    if width <= NARROW_WIDTH_INCHES + 0.5:
+        return None
+    for text in figure.findobj(Text):
+        text.set_fontsize(text.get_fontsize() * NARROW_TEXT_SCALE)
+    # Titles wrap rather than widen the picture (a wider picture is shrunk more on the phone).
+    titles = [figure._suptitle] + [t for a in figure.axes for t in (a.title, a._left_title, a._right_title)]
+    for title in titles:
+        if title is not None and len(title.get_text()) > NARROW_TITLE_CHARACTERS:
+            title.set_text("\n".join(textwrap.fill(line, NARROW_TITLE_CHARACTERS) for line in title.get_text().split("\n")))
+    for axis in figure.axes:
+        legend = axis.get_legend()
+        if legend is not None and legend._ncols > 1:
+            # A legend of several columns would set the picture's width: two columns below the plot.
+            handles, labels = axis.get_legend_handles_labels()
+            axis.legend(handles, labels, ncol=2, loc="upper left", bbox_to_anchor=(0, -0.12), fontsize=legend.get_texts()[0].get_fontsize())
+        if len(axis.get_xticklabels()) > 3:
+            # Larger text on a narrower axis: month labels slant so they do not run together.
+            for label in axis.get_xticklabels():
+                label.set_rotation(40)
+                label.set_horizontalalignment("right")
+    panels = [a for a in figure.axes if a.get_visible() and a.get_subplotspec() is not None]
+    grid = panels[0].get_subplotspec().get_gridspec() if panels else None
+    one_grid = all(a.get_subplotspec().get_gridspec() is grid for a in panels)
+    if grid is not None and grid.ncols > 1 and one_grid and len(panels) == len(figure.axes):
+        # Small multiples side by side become one column, each panel full width.
+        from matplotlib.gridspec import GridSpec
+
+        column = GridSpec(len(panels), 1, figure=figure)
+        for row, axis in enumerate(sorted(panels, key=lambda a: (a.get_subplotspec().rowspan.start, a.get_subplotspec().colspan.start))):
+            axis.set_subplotspec(column[row, 0])
+        figure.set_size_inches(NARROW_WIDTH_INCHES, 2.2 * len(panels) + 0.6)
+    else:
+        figure.set_size_inches(NARROW_WIDTH_INCHES, max(height, height * width / NARROW_WIDTH_INCHES * 0.55))
+    try:
+        figure.tight_layout()
+    except (ValueError, RuntimeError):  # a layout that cannot shrink keeps its original spacing
+        pass
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def show_figure(figure: Any, alt: str, caption: str | None = None, narrow: bool = True) -> Any:
     """Display a chart in a notebook with alt text (see ``figure_html``)."""
     from IPython.display import HTML
 
-    return HTML(figure_html(figure, alt, caption))
+    return HTML(figure_html(figure, alt, caption, narrow))
 
 
 def _slug(text: str, used: set[str]) -> str:
@@ -214,8 +356,17 @@ def _strip_for_publication(notebook: Any) -> Any:
     return notebook
 
 
-def export_html(notebook_path: Path, html_path: Path, title: str, lang: str = "en-GB") -> Path:
-    """Convert an executed notebook to a self-contained, accessible HTML page without code."""
+def _css_string(text: str) -> str:
+    """Text as a CSS string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def export_html(notebook_path: Path, html_path: Path, title: str, lang: str = "en-GB", sample_label: str = "") -> Path:
+    """Convert an executed notebook to a self-contained, accessible HTML page without code.
+
+    Printed, every page carries the title (which names the area and window) and the page
+    number at its foot, and ``sample_label`` (if any) at its head.
+    """
     # Imported here: nbformat's schema validation takes seconds to import, and only publishing needs it.
     import nbformat
     from nbconvert import HTMLExporter
@@ -236,13 +387,25 @@ def export_html(notebook_path: Path, html_path: Path, title: str, lang: str = "e
     page = (
         f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{_STYLESHEET}</style>\n</head>\n"
+        f"<title>{html.escape(title)}</title>\n<style>{_STYLESHEET}{_print_margins(title, sample_label)}</style>\n</head>\n"
         f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
     )
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(page, encoding="utf-8")
     log.debug("Wrote %s", html_path)
     return html_path
+
+
+def _print_margins(title: str, sample_label: str = "") -> str:
+    """Page margin boxes: the title at the foot left, 'Page n of N' at the foot right, any sample label at the head."""
+    box = "font: 8pt Arial, Helvetica, sans-serif; color: #505a5f;"
+    rules = (
+        f"@bottom-left {{ content: {_css_string(title)}; {box} }} "
+        f'@bottom-right {{ content: "Page " counter(page) " of " counter(pages); {box} white-space: nowrap; }}'
+    )
+    if sample_label:
+        rules += f" @top-left {{ content: {_css_string(sample_label)}; {box} color: #d4351c; font-weight: bold; }}"
+    return f"\n@page {{ {rules} }}\n@page wide {{ {rules} }}\n"
 
 
 def replace_folder_atomically(staging: Path, final: Path) -> None:

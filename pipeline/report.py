@@ -321,7 +321,8 @@ def subgroup_table(comparisons: pd.DataFrame, indicator_id: str) -> tuple[pd.Dat
 
 def morile_ranking_table(ranking: pd.DataFrame, model: Any) -> tuple[pd.DataFrame, dict[str, Callable[[Any], str]]]:
     """Ranked threats: rank (ties share a rank), group scores, risk score, band, proposed priority."""
-    columns: dict[str, Any] = {"Rank": ranking["rank"], "Threat": ranking["threat"]}
+    # The threat names the row (it is the row header); the rank is a value like the scores.
+    columns: dict[str, Any] = {"Threat": ranking["threat"], "Rank": ranking["rank"]}
     for group in model.groups:
         columns[group.label + ("" if group.role != "shown" else " (shown, not scored)")] = ranking[group.id].round(2)
     columns["Risk score"] = ranking["score"].round(2)
@@ -533,3 +534,12 @@ def back_test_table(months: pd.DataFrame) -> pd.DataFrame:
             "Recorded against the interval": months["position"],
         }
     ).reset_index(drop=True)
+
+
+def morile_scores_table(values: pd.DataFrame, model: Any, order: list[str]) -> pd.DataFrame:
+    """The heatmap's numbers as a table: one row per threat (in rank order), one column per factor."""
+    factors = model.factors
+    wide = values.pivot(index="threat", columns="factor", values="value").reindex(index=order, columns=[f.id for f in factors])
+    table = wide.rename(columns={f.id: model.column_header(f) for f in factors}).reset_index().rename(columns={"threat": "Threat"})
+    table.columns.name = None
+    return table

@@ -179,6 +179,26 @@ def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any]) -> Path:
     return executed
 
 
+def document_title(stage: Stage, params: Params) -> tuple[str, str]:
+    """A published document's page title (with its area and period) and the label printed at
+    the head of every page when the document shows sample data ("" when it shows none)."""
+    from pipeline.months import assessment_window, month_label
+
+    window = assessment_window(params.period_end)
+    period = f"{month_label(window[0])} to {month_label(window[-1])}"
+    name = stage.title or params.title
+    if params.area.name not in name:
+        name = f"{name}: {params.area.name}"
+    title = f"{name}, {period}"
+    samples = []
+    if params.survey is not None and params.survey.sample and stage.name in ("report", "delivery"):
+        samples.append("survey results are a synthetic sample")
+    if params.morile is not None and params.morile.sample and stage.name in ("report", "morile", "delivery"):
+        samples.append("prioritisation scores are an illustrative sample")
+    header = ("Sample data: " + "; ".join(samples)) if samples else ""
+    return title, header
+
+
 class RunInterrupted(PipelineError):
     """The run was stopped by Ctrl-C or a termination signal."""
 
@@ -280,8 +300,8 @@ def _run_locked(
             stage_clock = time.perf_counter()
             executed = _execute(stage, staging, parameters)
             if stage.publishes:
-                title = f"{stage.title}: {params.area.name}" if stage.title else params.title
-                published.append(export_html(executed, staging / stage.publishes, title))
+                title, sample_label = document_title(stage, params)
+                published.append(export_html(executed, staging / stage.publishes, title, sample_label=sample_label))
             seconds = round(time.perf_counter() - stage_clock, 2)
             record["stages"].append({"name": stage.name, "notebook": stage.notebook, "seconds": seconds})
             log.info("[%d/%d] %s done in %.1f s", number, len(stages), stage.name, seconds)

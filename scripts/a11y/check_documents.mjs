@@ -1,0 +1,100 @@
+// Check the published documents as readers meet them, in the system Chromium:
+//  - axe-core with the WCAG 2.0/2.1/2.2 A and AA rules and best practice (fails on any violation
+//    of serious or critical impact, and lists every violation);
+//  - screenshots at 1280 and 375 px wide, to look at;
+//  - an A4 PDF of each document, whose text must hold every column header of every table.
+//
+// Usage (from the project folder, after a run):
+//   cd scripts/a11y && npm ci && cd ../.. && node scripts/a11y/check_documents.mjs outputs/<run>
+// Needs Debian's chromium (apt-get install chromium) and pdftotext (apt-get install poppler-utils).
+// Writes screenshots and PDFs to <run>/../<run>-checks/ and exits 1 if any check fails.
+
+import { chromium } from "playwright-core";
+import { execFileSync } from "node:child_process";
+import { readFileSync, mkdirSync, readdirSync, existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const folder = path.resolve(process.argv[2] || "outputs/south-gloucestershire-2020-12");
+const out = `${folder}-checks`;
+mkdirSync(out, { recursive: true });
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+const documents = readdirSync(folder).filter((name) => name.endsWith(".html"));
+if (!documents.length) {
+  console.error(`No published documents (*.html) in ${folder}: run the assessment first.`);
+  process.exit(1);
+}
+
+const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
+let failed = false;
+for (const name of documents) {
+  const url = "file://" + path.join(folder, name);
+  const stem = name.replace(/\.html$/, "");
+  for (const width of [1280, 375]) {
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    await page.goto(url);
+    await page.addScriptTag({ content: axeSource });
+    const results = await page.evaluate(async () =>
+      // eslint-disable-next-line no-undef
+      await axe.run(document, {
+        runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"] },
+      }),
+    );
+    const serious = results.violations.filter((v) => ["serious", "critical"].includes(v.impact));
+    console.log(`${name} at ${width} px: ${results.violations.length} axe violation(s), ${serious.length} serious or critical; ${results.passes.length} rules passed`);
+    for (const v of results.violations) {
+      console.log(`  - [${v.impact}] ${v.id}: ${v.help} (${v.nodes.length} element(s)), e.g. ${v.nodes[0].target.join(" ")}`);
+    }
+    if (results.violations.length) failed = true;
+    await page.screenshot({ path: path.join(out, `${stem}-${width}.png`), fullPage: true });
+    if (width === 375) {
+      // Chart text as it appears on a phone: the smallest rendered font in CSS px is not measurable
+      // inside a bitmap, so report each chart's displayed width against the width it was drawn for.
+      const charts = await page.evaluate(() =>
+        Array.from(document.querySelectorAll("figure img")).map((img) => ({
+          shown: Math.round(img.getBoundingClientRect().width),
+          drawn: img.naturalWidth,
+          src: img.currentSrc.length,
+        })),
+      );
+      const scales = charts.map((c) => c.shown / c.drawn);
+      if (charts.length) {
+        console.log(`  charts at 375 px: ${charts.length}, shown at ${Math.round(100 * Math.min(...scales))}% to ${Math.round(100 * Math.max(...scales))}% of the size drawn`);
+      }
+    }
+    await page.close();
+  }
+  // A4 print: every column header of every table must be in the PDF's text.
+  const page = await browser.newPage();
+  await page.goto(url);
+  await page.emulateMedia({ media: "print" });
+  const pdf = path.join(out, `${stem}-A4.pdf`);
+  await page.pdf({ path: pdf, format: "A4", printBackground: true, displayHeaderFooter: false, preferCSSPageSize: true });
+  const headers = await page.evaluate(() =>
+    Array.from(document.querySelectorAll("table thead th")).map((th) => th.textContent.trim()).filter(Boolean),
+  );
+  await page.close();
+  const text = execFileSync("pdftotext", ["-layout", pdf, "-"]).toString().replace(/\s+/g, " ");
+  // Words, split after hyphens too: "(Holm-adjusted)" may print as "(Holm-" and "adjusted)" on two lines.
+  const words = (s) => s.replace(/-/g, "- ").replace(/\s+/g, " ").split(" ").filter(Boolean);
+  // A header may wrap over lines in print: every one of its words must appear, in order, nearby.
+  const missing = headers.filter((h) => {
+    const ws = words(h);
+    let at = 0;
+    for (const w of ws) {
+      const found = text.indexOf(w, at);
+      if (found < 0) return true;
+      at = found + w.length;
+    }
+    return false;
+  });
+  const pages = execFileSync("pdfinfo", [pdf]).toString().match(/Pages:\s+(\d+)/)[1];
+  console.log(`${name} printed on A4: ${pages} pages, ${headers.length} column headers, ${missing.length} missing from the PDF text`);
+  for (const h of missing.slice(0, 20)) console.log(`  - missing: ${h}`);
+  if (missing.length) failed = true;
+}
+await browser.close();
+console.log(failed ? "Some checks failed." : "Every check passed.");
+process.exit(failed ? 1 : 0);
