@@ -4,8 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PARAMS ?= params/south-gloucestershire.yaml
 KERNEL := strategic-assessment
+OUTPUT ?= outputs/south-gloucestershire-2020-12
 
-.PHONY: run test lab venv default-data benchmark clean
+.PHONY: run pdf test lab venv default-data benchmark check-documents clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is needed (found " + sys.version.split()[0] + "). Set PYTHON=/path/to/python3.11")'
@@ -18,6 +19,16 @@ venv: $(VENV)/.installed
 
 run: venv
 	$(PY) -m pipeline run $(PARAMS)
+
+# The same run, with an A4 PDF of each published document beside its HTML.
+pdf: venv
+	$(PY) -m pipeline run --pdf $(PARAMS)
+
+# Accessibility (axe-core, WCAG 2.2 AA) and A4 print checks of the last run's documents, in
+# Debian's Chromium: needs `apt-get install chromium poppler-utils` and npm.
+check-documents:
+	cd scripts/a11y && npm ci --no-audit --no-fund
+	node scripts/a11y/check_documents.mjs $(OUTPUT)
 
 test: venv
 	$(PY) -m pytest

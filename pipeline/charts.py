@@ -141,6 +141,22 @@ def text_colour_for(background: tuple[float, ...]) -> str:
     return "#0b0c0c" if contrast_ratio(background, (0.043, 0.047, 0.047)) >= contrast_ratio(background, (1, 1, 1)) else "#ffffff"
 
 
+def _heatmap_colours() -> Any:
+    """Blues without its middle shades: from 0 to 0.65 and from 0.76 to 1 of the scale.
+
+    Between about 0.66 and 0.75 neither black nor white text reaches 4.5:1, so numbers on
+    those cells would fail WCAG 1.4.3; the two halves keep the light-to-dark order.
+    """
+    from matplotlib.colors import ListedColormap
+
+    blues = plt.get_cmap("Blues")
+    light, dark = np.linspace(0.0, 0.65, 128), np.linspace(0.76, 1.0, 128)
+    return ListedColormap([blues(float(v)) for v in np.concatenate([light, dark])], name="BluesLegible")
+
+
+HEATMAP_COLOURS = _heatmap_colours()
+
+
 def morile_heatmap(values: pd.DataFrame, model: Any, order: list[str], sample: bool) -> tuple[plt.Figure, str]:
     """Heatmap of each threat's factor scores (as a share of the factor's scale), threats in rank order."""
     factors = model.factors
@@ -153,7 +169,7 @@ def morile_heatmap(values: pd.DataFrame, model: Any, order: list[str], sample: b
     sns.heatmap(
         share,
         annot=False,
-        cmap="Blues",
+        cmap=HEATMAP_COLOURS,
         vmin=0,
         vmax=1,
         cbar_kws={"label": "share of the factor's scale"},
@@ -161,7 +177,7 @@ def morile_heatmap(values: pd.DataFrame, model: Any, order: list[str], sample: b
         ax=axis,
     )
     # Each number in black or white, whichever contrasts more with its cell (at least 4.5:1).
-    colours = plt.get_cmap("Blues")
+    colours = HEATMAP_COLOURS
     for row, threat in enumerate(wide.index):
         for column, factor in enumerate(wide.columns):
             value = wide.loc[threat, factor]

@@ -20,6 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the assessment and publish its HTML")
     run.add_argument("params", help="the params YAML file, e.g. params/south-gloucestershire.yaml")
+    run.add_argument("--pdf", action="store_true", help="also print each published document to an A4 PDF beside it")
     check = commands.add_parser("check", help="validate a params file without running anything")
     check.add_argument("params")
     template = commands.add_parser("morile-template", help="write the MoRiLE workshop scoring sheet (xlsx)")
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             from pipeline.run import run_assessment
 
-            report = run_assessment(args.params)
+            report = run_assessment(args.params, pdf=args.pdf)
             print(report.resolve())
         elif args.command == "check":
             from pipeline.checks import check_inputs

@@ -137,6 +137,8 @@ def _cell(value: Any, formatter: Callable[[Any], str] | None) -> tuple[str, bool
 # A table whose columns need more than this many characters side by side goes on a
 # landscape page in print (A4 portrait holds about 110 characters of 8 pt table text).
 WIDE_TABLE_CHARACTERS = 100
+# A table needing no more than this many characters fits a 320-375 px phone without scrolling.
+PHONE_TABLE_CHARACTERS = 40
 
 
 def estimated_width(frame: pd.DataFrame, formats: dict[str, Callable[[Any], str]] | None = None) -> int:
@@ -178,9 +180,16 @@ def table_html(
         rows.append("<tr>" + "".join(cells) + "</tr>")
     # A wide table scrolls inside its own focusable region rather than the whole page, and is
     # printed on a landscape page.
-    wide = " wide" if estimated_width(frame, formats) > WIDE_TABLE_CHARACTERS else ""
+    width = estimated_width(frame, formats)
+    wide = " wide" if width > WIDE_TABLE_CHARACTERS else ""
+    # Only a table that can scroll (on a phone, or wider than the page) is a keyboard stop;
+    # one that fits a phone's width never scrolls and needs no focus. No script can tell at
+    # reading time, so the table's own width decides.
+    region = (
+        f' role="region" tabindex="0" aria-label="{html.escape(caption, quote=True)}"' if width > PHONE_TABLE_CHARACTERS else ""
+    )
     table = (
-        f'<div class="table-wrap{wide}" role="region" tabindex="0" aria-label="{html.escape(caption, quote=True)}">'
+        f'<div class="table-wrap{wide}"{region}>'
         f"<table><caption>{html.escape(caption)}</caption>"
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
@@ -406,6 +415,57 @@ def _print_margins(title: str, sample_label: str = "") -> str:
     if sample_label:
         rules += f" @top-left {{ content: {_css_string(sample_label)}; {box} color: #d4351c; font-weight: bold; }}"
     return f"\n@page {{ {rules} }}\n@page wide {{ {rules} }}\n"
+
+
+def export_pdf(html_path: Path) -> Path:
+    """Print a published HTML document to an A4 PDF beside it, with WeasyPrint.
+
+    WeasyPrint follows the document's print stylesheet: landscape pages for wide tables,
+    repeated table headers, and the title, period, page number and sample labels in the
+    page margins. Nothing is fetched: the document embeds its images and styles.
+    """
+    import weasyprint
+
+    # WeasyPrint logs every CSS property it does not support (screen-only rules) as a warning.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    pdf_path = html_path.with_suffix(".pdf")
+    weasyprint.HTML(filename=str(html_path)).write_pdf(str(pdf_path))
+    log.debug("Wrote %s", pdf_path)
+    return pdf_path
+
+
+def tables_workbook(folder: Path, path: Path) -> Path | None:
+    """Every CSV table of a run in one xlsx workbook: a sheet per table, header row frozen and filtered.
+
+    For analysts who work in Excel. The values are the CSVs' (symbols already written as
+    words, text that a spreadsheet would run already neutralised). None if there are no tables.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    tables = sorted(folder.glob("*.csv"))
+    if not tables:
+        return None
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    used: set[str] = set()
+    for csv_path in tables:
+        frame = pd.read_csv(csv_path, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
+        name, n = csv_path.stem[:31], 2
+        while name.lower() in used:  # Excel sheet names: at most 31 characters, unique ignoring case
+            name, n = f"{csv_path.stem[:28]}-{n}", n + 1
+        used.add(name.lower())
+        sheet = workbook.create_sheet(name)
+        sheet.append([str(c) for c in frame.columns])
+        for record in frame.itertuples(index=False, name=None):
+            sheet.append([None if isinstance(v, float) and pd.isna(v) else (v.item() if hasattr(v, "item") else v) for v in record])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        sheet.freeze_panes = "A2"
+        sheet.auto_filter.ref = sheet.dimensions
+    workbook.save(path)
+    return path
 
 
 def replace_folder_atomically(staging: Path, final: Path) -> None:

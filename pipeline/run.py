@@ -29,7 +29,7 @@ from typing import Any
 from pipeline.checks import check_inputs, input_files
 from pipeline.errors import PipelineError, StageError
 from pipeline.params import Params, load_params, params_as_dict
-from pipeline.publish import export_html, replace_folder_atomically
+from pipeline.publish import export_html, export_pdf, replace_folder_atomically, tables_workbook
 from pipeline.safety import OutputLock, mark_as_ours, remove_our_folder, sibling_folders
 
 log = logging.getLogger(__name__)
@@ -228,14 +228,15 @@ def _tidy_stale_staging(output_dir: Path) -> None:
                 log.warning("Left %s alone: it was not created by this pipeline.", stale)
 
 
-def run_assessment(params_path: str | Path, stages: tuple[Stage, ...] = STAGES) -> Path:
+def run_assessment(params_path: str | Path, stages: tuple[Stage, ...] = STAGES, pdf: bool = False) -> Path:
     """Check every input, run every stage for a params file and publish; returns the published report's path.
 
     Raises ``ParamsError`` or ``InputDataError`` before anything runs if the params or
     any input have problems (all listed at once), ``RunLockedError`` if another run is
     publishing to the same folder, ``StageError`` naming the notebook and cell if a stage
     fails, and ``RunInterrupted`` on Ctrl-C or SIGTERM. In every case the last published
-    outputs are left as they were.
+    outputs are left as they were. With ``pdf`` each published document is also printed to
+    an A4 PDF beside it (published with the rest, atomically).
     """
     started, clock = _now(), time.perf_counter()
     params = load_params(params_path)
@@ -250,7 +251,7 @@ def run_assessment(params_path: str | Path, stages: tuple[Stage, ...] = STAGES) 
     try:
         with OutputLock(output_dir, str(params_path)):
             _tidy_stale_staging(output_dir)
-            return _run_locked(params, params_path, output_dir, stages, started, clock, checked.warnings)
+            return _run_locked(params, params_path, output_dir, stages, started, clock, checked.warnings, pdf)
     finally:
         for signum, handler in previous_handlers.items():
             signal.signal(signum, handler)
@@ -264,6 +265,7 @@ def _run_locked(
     started: str,
     clock: float,
     warnings: list[str],
+    pdf: bool = False,
 ) -> Path:
     staging = output_dir.with_name(f".{output_dir.name}.running-{os.getpid()}")
     mark_as_ours(staging)
@@ -301,10 +303,16 @@ def _run_locked(
             executed = _execute(stage, staging, parameters)
             if stage.publishes:
                 title, sample_label = document_title(stage, params)
-                published.append(export_html(executed, staging / stage.publishes, title, sample_label=sample_label))
+                document = export_html(executed, staging / stage.publishes, title, sample_label=sample_label)
+                published.append(document)
+                if pdf:
+                    published.append(export_pdf(document))
             seconds = round(time.perf_counter() - stage_clock, 2)
             record["stages"].append({"name": stage.name, "notebook": stage.notebook, "seconds": seconds})
             log.info("[%d/%d] %s done in %.1f s", number, len(stages), stage.name, seconds)
+        workbook = tables_workbook(staging / "tables", staging / "tables.xlsx")
+        if workbook:
+            published.append(workbook)
         record.update(
             finished=_now(),
             seconds=round(time.perf_counter() - clock, 2),

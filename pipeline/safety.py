@@ -31,7 +31,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The project's own source and raw inputs: never written into, never replaced.
 PROTECTED_IN_PROJECT = ("pipeline", "notebooks", "params", "tests", "scripts", "benchmarks", ".git", ".ci", "data/raw")
 # What a run writes into its output folder (earlier versions wrote no marker).
-RUN_OUTPUT_NAMES = {"run.json", "run.log", "tables", "notebooks", OWNER_MARKER}
+RUN_OUTPUT_NAMES = {"run.json", "run.log", "tables", "tables.xlsx", "notebooks", OWNER_MARKER}
 
 
 class UnsafeLocationError(PipelineError):

@@ -160,7 +160,7 @@ def test_run_record_and_log(published, tiny_police_folder):
     _, _, report = published
     record = json.loads((report.parent / "run.json").read_text(encoding="utf-8"))
     assert record["status"] == "succeeded"
-    assert record["published"] == ["morile-review.html", "strategic-assessment.html", "delivery-plan-appendix.html"]
+    assert record["published"] == ["morile-review.html", "strategic-assessment.html", "delivery-plan-appendix.html", "tables.xlsx"]
     assert [s["name"] for s in record["stages"]] == ["police", "survey", "trends", "morile", "report", "delivery"]
     assert all(s["seconds"] > 0 for s in record["stages"])
     lookup = (tiny_police_folder / "lookup.csv").resolve()

@@ -106,3 +106,16 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("area: [unclosed", encoding="utf-8")
     with pytest.raises(ParamsError, match="not valid YAML"):
         load_params(bad)
+
+
+def test_published_titles_carry_the_area_and_period_and_samples_are_labelled():
+    from pipeline.run import STAGES, document_title
+
+    params = load_params(ROOT / "params/south-gloucestershire.yaml")
+    stages = {s.name: s for s in STAGES}
+    assert document_title(stages["report"], params) == (
+        "South Gloucestershire Strategic Assessment of Crime and Disorder, Jan 2020 to Dec 2020",
+        "Sample data: survey results are a synthetic sample; prioritisation scores are an illustrative sample",
+    )
+    assert document_title(stages["delivery"], params)[0] == "Delivery plan appendix: South Gloucestershire, Jan 2020 to Dec 2020"
+    assert document_title(stages["morile"], params)[1] == "Sample data: prioritisation scores are an illustrative sample"

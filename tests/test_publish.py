@@ -111,3 +111,44 @@ def test_replace_folder_atomically_refuses_a_folder_it_did_not_create(tmp_path):
     with pytest.raises(UnsafeLocationError, match="not created by this pipeline"):
         replace_folder_atomically(staging, final)
     assert (final / "thesis.docx").read_text() == "years of work"
+
+
+def test_a_pdf_is_printed_with_wide_tables_on_landscape_pages(tmp_path):
+    import nbformat
+
+    from pipeline.publish import export_pdf, table_html
+
+    narrow = table_html(pd.DataFrame({"Crime type": ["Burglary"], "Count": [12]}), "Narrow")
+    wide = table_html(pd.DataFrame({f"A long column heading {i}": ["a value of some length"] for i in range(8)}), "Wide")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Report"),
+        nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output("display_data", data={"text/html": narrow})]),
+        nbformat.v4.new_code_cell("y", outputs=[nbformat.v4.new_output("display_data", data={"text/html": wide})]),
+    ]
+    source = tmp_path / "report.ipynb"
+    nbformat.write(notebook, source)
+    page = export_html(source, tmp_path / "report.html", "Report: Alphaton, Jan 2020 to Dec 2020", sample_label="Sample data: test")
+    assert 'class="table-wrap wide"' in page.read_text(encoding="utf-8")
+    assert '@bottom-left { content: "Report: Alphaton, Jan 2020 to Dec 2020"' in page.read_text(encoding="utf-8")
+    pdf = export_pdf(page)
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.name == "report.pdf"
+    # A4 portrait is 210 x 297 mm (794 x 1123 CSS px); the wide table's page is A4 landscape.
+    import weasyprint
+
+    sizes = {(round(p.width), round(p.height)) for p in weasyprint.HTML(filename=str(page)).render().pages}
+    assert sizes == {(794, 1123), (1123, 794)}
+
+
+def test_every_table_also_goes_into_one_workbook(tmp_path):
+    from openpyxl import load_workbook
+
+    from pipeline.publish import tables_workbook
+
+    write_csv(pd.DataFrame({"Crime type": ["=cmd", "Drugs"], "Count, Jan 2020 to Dec 2020 (12 months)": [5, 12]}), tmp_path / "tables/crime-by-type.csv")
+    write_csv(pd.DataFrame({"Month": ["Jul 2019"], "Rows": [0]}), tmp_path / "tables" / ("m" * 40 + ".csv"))
+    book = load_workbook(tables_workbook(tmp_path / "tables", tmp_path / "tables.xlsx"))
+    assert book.sheetnames == ["crime-by-type", "m" * 31]
+    sheet = book["crime-by-type"]
+    assert [c.value for c in sheet[1]] == ["Crime type", "Count, Jan 2020 to Dec 2020 (12 months)"]
+    assert [c.value for c in sheet[2]] == ["'=cmd", 5] and sheet.freeze_panes == "A2"

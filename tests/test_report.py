@@ -43,3 +43,66 @@ def test_repeat_note_reports_what_the_repeats_look_like():
         "0 in more than one month and 43 as identical rows; the first row is the one counted."
     )
     assert repeat_note(ScanSummary()) == "No Crime ID is repeated within an area in this data."
+
+
+def test_heatmap_numbers_are_legible_on_every_shade():
+    import numpy as np
+
+    from pipeline.charts import HEATMAP_COLOURS, contrast_ratio, text_colour_for
+
+    for share in np.linspace(0, 1, 257):
+        background = HEATMAP_COLOURS(float(share))
+        text = (0.043, 0.047, 0.047) if text_colour_for(background) == "#0b0c0c" else (1.0, 1.0, 1.0)
+        assert contrast_ratio(background, text) >= 4.5, share
+    # WCAG's own example: black on white is 21:1.
+    assert contrast_ratio((0, 0, 0), (1, 1, 1)) == 21.0
+
+
+def test_focus_indicator_has_3_to_1_on_every_background():
+    from pipeline.charts import contrast_ratio
+    from pipeline.publish import _STYLESHEET
+
+    def rgb(hex_colour):
+        return tuple(int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+
+    assert "box-shadow: 0 -2px #ffdd00, 0 4px #0b0c0c" in _STYLESHEET
+    # The black bar under a focused link against the page and the contents box; the yellow fill against both.
+    for background in ("#ffffff", "#f3f2f1"):
+        assert contrast_ratio(rgb("#0b0c0c"), rgb(background)) >= 3
+    assert contrast_ratio(rgb("#0b0c0c"), rgb("#ffdd00")) >= 4.5  # focused link text on its yellow fill
+
+
+def test_morile_tables_use_the_threat_as_row_header_and_give_the_heatmap_numbers():
+    from types import SimpleNamespace
+
+    from pipeline.report import morile_ranking_table, morile_scores_table
+
+    factors = [SimpleNamespace(id="physical"), SimpleNamespace(id="frequency")]
+    model = SimpleNamespace(groups=[], factors=factors, column_header=lambda f: {"physical": "Harm: Physical", "frequency": "Likelihood: Frequency"}[f.id])
+    ranking = pd.DataFrame({"rank": [1, 2], "threat": ["ASB", "Burglary"], "score": [60.0, 30.0], "band": ["High", "Medium"], "priority": [True, False]})
+    table, _ = morile_ranking_table(ranking, model)
+    assert list(table.columns[:2]) == ["Threat", "Rank"]
+    values = pd.DataFrame({"threat": ["ASB", "ASB", "Burglary", "Burglary"], "factor": ["physical", "frequency"] * 2, "value": [1.0, 4.0, 3.0, 2.0]})
+    scores = morile_scores_table(values, model, ["Burglary", "ASB"])
+    assert scores.values.tolist() == [["Burglary", 3.0, 2.0], ["ASB", 1.0, 4.0]]
+    assert list(scores.columns) == ["Threat", "Harm: Physical", "Likelihood: Frequency"]
+
+
+def test_csvs_write_words_not_symbols_and_counts_as_integers(tmp_path):
+    import csv
+
+    from pipeline.publish import write_csv
+
+    frame = pd.DataFrame({
+        "Whether achieved": ["\u2713 achieved", "\u2248 within the margin of error", "\u2013 no target"],
+        "95% CI of change": ["\u22120.6 pts to 9.2 pts", "1.0 pts to 2.0 pts", ""],
+        "Count": [14810.0, float("nan"), 3.0],
+        "Rate": [1.5, 2.25, 3.0],
+    })
+    with open(write_csv(frame, tmp_path / "t.csv"), encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[1:] == [
+        ["achieved", "'-0.6 pts to 9.2 pts", "14810", "1.5"],
+        ["within the margin of error", "1.0 pts to 2.0 pts", "", "2.25"],
+        ["no target", "", "3", "3.0"],
+    ]

@@ -49,6 +49,10 @@ for (const name of documents) {
     }
     if (results.violations.length) failed = true;
     await page.screenshot({ path: path.join(out, `${stem}-${width}.png`), fullPage: true });
+    const stops = await page.evaluate(() =>
+      Array.from(document.querySelectorAll(".table-wrap[tabindex]")).map((w) => w.scrollWidth > w.clientWidth),
+    );
+    console.log(`  table regions that are tab stops: ${stops.length}, of which ${stops.filter(Boolean).length} scroll at ${width} px`);
     if (width === 375) {
       // Chart text as it appears on a phone: the smallest rendered font in CSS px is not measurable
       // inside a bitmap, so report each chart's displayed width against the width it was drawn for.
@@ -64,6 +68,23 @@ for (const name of documents) {
         console.log(`  charts at 375 px: ${charts.length}, shown at ${Math.round(100 * Math.min(...scales))}% to ${Math.round(100 * Math.max(...scales))}% of the size drawn`);
       }
     }
+    await page.close();
+  }
+  // WCAG 1.4.12 text spacing at 320 px: nothing but a table's own scrolling region may overflow.
+  {
+    const page = await browser.newPage({ viewport: { width: 320, height: 900 } });
+    await page.goto(url);
+    await page.addStyleTag({
+      content: "* { line-height: 1.5 !important; letter-spacing: 0.12em !important; word-spacing: 0.16em !important; } p { margin-bottom: 2em !important; }",
+    });
+    const overflowing = await page.evaluate(() =>
+      Array.from(document.querySelectorAll("h1, h2, h3, p, li, dd, figcaption, nav, .note, .sample"))
+        .filter((e) => !e.closest(".table-wrap") && e.scrollWidth > e.clientWidth + 1)
+        .map((e) => `${e.tagName.toLowerCase()}${e.className ? "." + e.className : ""} by ${e.scrollWidth - e.clientWidth} px`),
+    );
+    console.log(`${name} at 320 px with WCAG text spacing: ${overflowing.length} element(s) overflow`);
+    for (const o of overflowing.slice(0, 10)) console.log(`  - ${o}`);
+    if (overflowing.length) failed = true;
     await page.close();
   }
   // A4 print: every column header of every table must be in the PDF's text.
