@@ -135,8 +135,9 @@ def _cell(value: Any, formatter: Callable[[Any], str] | None) -> tuple[str, bool
 
 
 # A table whose columns need more than this many characters side by side goes on a
-# landscape page in print (A4 portrait holds about 110 characters of 8 pt table text).
-WIDE_TABLE_CHARACTERS = 100
+# landscape page in print. A4 portrait holds about 130 characters of 8 pt table text side by
+# side; the estimate counts long cells at 40 characters though they wrap, hence the margin.
+WIDE_TABLE_CHARACTERS = 155
 # A table needing no more than this many characters fits a 320-375 px phone without scrolling.
 PHONE_TABLE_CHARACTERS = 40
 
