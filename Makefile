@@ -9,7 +9,7 @@ OUTPUT ?= outputs/south-gloucestershire-2020-12
 .PHONY: run pdf test lab venv default-data benchmark check-documents clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is needed (found " + sys.version.split()[0] + "). Set PYTHON=/path/to/python3.11")'
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "). Set PYTHON=/path/to/python3.11 (or 3.12, 3.13)")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Strategic Assessment (.venv)" >/dev/null
