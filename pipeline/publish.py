@@ -166,7 +166,11 @@ def table_html(
     Text is escaped, so values from input files cannot inject markup. Numbers are right
     aligned; ``formats`` maps column names to functions giving each cell's text.
     """
-    formats = formats or {}
+    formats = dict(formats or {})
+    for column in frame.columns:
+        # A year is a label, not a quantity: 2020, never "2,020".
+        if str(column).lower().endswith("year") and column not in formats:
+            formats[column] = lambda v: str(v)
     head = "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in frame.columns)
     rows = []
     for record in frame.itertuples(index=False, name=None):

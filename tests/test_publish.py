@@ -152,3 +152,8 @@ def test_every_table_also_goes_into_one_workbook(tmp_path):
     sheet = book["crime-by-type"]
     assert [c.value for c in sheet[1]] == ["Crime type", "Count, Jan 2020 to Dec 2020 (12 months)"]
     assert [c.value for c in sheet[2]] == ["'=cmd", 5] and sheet.freeze_panes == "A2"
+
+
+def test_years_are_printed_without_a_thousands_separator():
+    page = table_html(pd.DataFrame({"Area": ["Bristol"], "Population": [465000], "Population year": [2020]}), "Rates")
+    assert '<td class="num">465,000</td><td class="num">2020</td>' in page
