@@ -270,6 +270,8 @@ def _run_locked(
     staging = output_dir.with_name(f".{output_dir.name}.running-{os.getpid()}")
     mark_as_ours(staging)
     processed = (params.processed_dir / params.run_name).resolve()
+    # The kernels' own stderr of this run only (the file is the pipeline's: see _quiet_kernel_manager).
+    (processed / "kernel-stderr.log").unlink(missing_ok=True)
     handler = logging.FileHandler(staging / "run.log", encoding="utf-8")
     # The run's log file records the package's debug detail whatever the console shows.
     logging.getLogger("pipeline").setLevel(logging.DEBUG)
