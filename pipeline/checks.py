@@ -107,8 +107,8 @@ def police_checks(params: Params) -> tuple[list[str], list[str], list[str]]:
             problems.append(_empty_area_problem(index, area, summary.authority_rows))
     if problems:
         return problems, warnings, []
-    window = assessment_window(params.period_end)
-    first = min(summary.months_in_input[0], comparison_window(params.period_end)[0])
+    window, previous = assessment_window(params.period_end), comparison_window(params.period_end)
+    first = min(summary.months_in_input[0], previous[0])
     coverage = coverage_for_areas(
         crimes, [a.name for a in params.all_areas], first, params.period_end, summary.months_in_input, params.partial_month_threshold
     )
@@ -132,11 +132,11 @@ def police_checks(params: Params) -> tuple[list[str], list[str], list[str]]:
             f"Only {len(in_window)} of the 12 months of the window have usable data for {params.area.name} "
             f"(not usable: {', '.join(left_out)}). Counts cover those months and say so; rates are scaled to a year and say so."
         )
-    before, after = like_for_like_months(params.period_end, own)
+    _, after = like_for_like_months(params.period_end, own)
     if not after:
         warnings.append(
             f"No calendar month of the window has usable data a year earlier too, so the like-for-like comparison with "
-            f"{month_label(comparison_window(params.period_end)[0])} to {month_label(comparison_window(params.period_end)[-1])} "
+            f"{month_label(previous[0])} to {month_label(previous[-1])} "
             "cannot be made; the report says so instead of showing changes."
         )
     if summary.bad_coordinates:

@@ -652,7 +652,6 @@ def template_for(params_path: str | Path, out: str | Path | None = None) -> Path
     comparison, rates, monthly = area_comparison(params)
     before, after = like_for_like_months(params.period_end, list(monthly.index))
     windows = comparison_windows_text(params.period_end, before, after, list(monthly.index))
-    disruptions = tuple((d.name, d.first, d.last) for d in params.disruptions)
-    evidence = threat_evidence(params.morile.threats, comparison, rates, monthly, disruptions)
+    evidence = threat_evidence(params.morile.threats, comparison, rates, monthly, params.disruption_periods)
     title = f"MoRiLE scoring sheet: {params.area.name}, assessment window {windows['assessment']} ({model.name})"
     return write_template(model, params.morile.threats, evidence, path, title, evidence_headers(windows))

@@ -83,8 +83,9 @@ class Disruption(_Strict):
         return self
 
 
-def _mid_window_year(months: list[str]) -> int:
-    """The calendar year of a window's middle month (mid-year estimates refer to 30 June)."""
+def mid_window_year(months: list[str]) -> int:
+    """The calendar year of a window's middle month, whose population estimate it uses
+    (mid-year estimates refer to 30 June)."""
     ordered = sorted(months)
     return int(ordered[(len(ordered) - 1) // 2][:4]) if ordered else 0
 
@@ -142,7 +143,7 @@ class AreaDefinition(_Strict):
     def population_for(self, months: list[str]) -> Population:
         """The population figure for a window: the estimate for the year of its middle month,
         or the nearest year given (the earlier one when two are equally near)."""
-        year = _mid_window_year(months) if months else self.populations[-1].year
+        year = mid_window_year(months) if months else self.populations[-1].year
         return min(self.populations, key=lambda p: (abs(p.year - year), p.year))
 
     @field_validator("lsoa_lookup")
@@ -371,6 +372,11 @@ class Params(_Strict):
         if repeated:
             raise ValueError("each area needs its own name; repeated: " + ", ".join(repeated))
         return self
+
+    @property
+    def disruption_periods(self) -> tuple[tuple[str, str, str], ...]:
+        """The declared disruptions as (name, first month, last month), as the trend models take them."""
+        return tuple((d.name, d.first, d.last) for d in self.disruptions)
 
     @property
     def all_areas(self) -> list[AreaDefinition]:

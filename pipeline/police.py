@@ -419,12 +419,11 @@ class _OverlapFinder:
     def __init__(self) -> None:
         self.labels: list[str] = []
         self.hashes: list[np.ndarray] = []
-        self.months: list[np.ndarray] = []
 
     def add(self, label: str, hashes: np.ndarray, months: np.ndarray) -> list[str]:
         problems = []
         unique = np.unique(hashes)
-        for other, (other_label, other_hashes) in enumerate(zip(self.labels, self.hashes)):
+        for other_label, other_hashes in zip(self.labels, self.hashes):
             shared = np.isin(unique, other_hashes, assume_unique=True)
             n = int(shared.sum())
             if n:

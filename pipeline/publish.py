@@ -253,12 +253,12 @@ def figure_html(figure: Any, alt: str, caption: str | None = None, narrow: bool 
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    narrow = _narrow_png(figure) if narrow else None
+    narrow_data = _narrow_png(figure) if narrow else None
     plt.close(figure)
     image = f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}">'
-    if narrow is not None:
+    if narrow_data is not None:
         # Phones get the chart drawn again for a narrow screen, with larger text.
-        image = f'<picture><source media="(max-width: 40em)" srcset="data:image/png;base64,{narrow}">{image}</picture>'
+        image = f'<picture><source media="(max-width: 40em)" srcset="data:image/png;base64,{narrow_data}">{image}</picture>'
     parts = [f"<figure>{image}"]
     if caption:
         parts.append(f"<figcaption>{html.escape(caption)}</figcaption>")
@@ -272,7 +272,8 @@ NARROW_TITLE_CHARACTERS = 42
 
 
 def _narrow_png(figure: Any) -> str | None:
-    """The chart redrawn 5 inches wide with text 1.35 times larger, as base64 PNG (None if already narrow).
+    """The chart redrawn ``NARROW_WIDTH_INCHES`` wide with text ``NARROW_TEXT_SCALE`` times larger,
+    as base64 PNG (None if it is narrow already).
 
     Shown at about 330 CSS px on a 375 px phone, its 9 pt text comes out near 11 px, where
     the wide chart's would be 4 or 5 px. Side-by-side panels are stacked in one column and

@@ -137,7 +137,8 @@ def comparator_table(rates: pd.DataFrame, params: Params) -> pd.DataFrame:
     asb_column = rate_header("ASB incidents", text, n)
     rows = []
     for _, r in rates.iterrows():
-        population = areas[r["area"]].population_for(list(r["months"]) or months)
+        # The figure the rate was worked out with (window_rates records its year).
+        population = next(p for p in areas[r["area"]].populations if p.year == r["population_year"])
         source = f"{population.source} ({population.year})"
         if population.illustrative:
             source += " - illustrative, not checked against the source"
@@ -158,6 +159,7 @@ def comparator_table(rates: pd.DataFrame, params: Params) -> pd.DataFrame:
 def population_caveats(params: Params) -> list[str]:
     """Warnings about the population figures behind the rates, for the report."""
     from pipeline.months import assessment_window
+    from pipeline.params import mid_window_year
 
     window = assessment_window(params.period_end)
     used = {a.name: a.population_for(window) for a in params.all_areas}
@@ -169,7 +171,7 @@ def population_caveats(params: Params) -> list[str]:
             + ", ".join(f"{name} {p.year}" for name, p in used.items())
             + "), so the rates are not strictly like for like; a small difference between areas should not be read as real."
         )
-    target = int(window[(len(window) - 1) // 2][:4])
+    target = mid_window_year(window)
     off_year = [f"{name} ({p.year})" for name, p in used.items() if p.year != target]
     if off_year:
         notes.append(
@@ -199,12 +201,14 @@ def coverage_table(coverage: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def data_quality_facts(summary: ScanSummary, coverage: pd.DataFrame, area: str, area_authorities: list[str] | None = None) -> list[str]:
+def data_quality_facts(summary: ScanSummary, coverage: pd.DataFrame, area: str, areas: list[Any] | None = None) -> list[str]:
     """Sentences on what was read and what could not be used.
 
-    ``area_authorities`` are the local authority names of the run's areas: when the data
-    holds located rows for no other authority, the inputs are not the force's whole files
-    and the no-location share is said to be of the rows read only.
+    ``areas`` are the run's area definitions. When they are all named by local authority
+    and the data holds located rows for no other authority, the inputs are not the
+    force's whole files, and the no-location share is said to be of the rows read only;
+    with another authority present it is force-wide; otherwise (areas by lookup) it is
+    said to be of the rows read, no more.
     """
     own = coverage[coverage["area"] == area]
     present = own[own["status"] == "present"]
@@ -217,15 +221,18 @@ def data_quality_facts(summary: ScanSummary, coverage: pd.DataFrame, area: str, 
         f"{area} has usable data for {len(present)} of the {len(own)} months from "
         f"{month_label(own['month'].iloc[0])} to {month_label(own['month'].iloc[-1])}.",
     ]
-    others = set(summary.authority_rows) - set(area_authorities or [])
     share = f"{100 * summary.unlocated_share:.1f}%"
-    if area_authorities is not None and not others:
+    named = [n for a in areas or [] for n in a.lsoa_name_prefixes]
+    by_authority = bool(areas) and all(a.lsoa_name_prefixes for a in areas)
+    if by_authority and not set(summary.authority_rows) - set(named):
         whose = (
             f"{share} of the rows read; the inputs hold located rows only for this assessment's areas, so this is not the "
             "force-wide share, which needs the force's whole files"
         )
-    else:
+    elif by_authority:
         whose = f"{share} of the rows read, force-wide"
+    else:
+        whose = f"{share} of the rows read"
     facts.append(
         f"{summary.unlocated_rows:,} rows ({whose}) have no location "
         "and cannot be attributed to any area; they are left out of every count, so counts for the area "
@@ -241,6 +248,11 @@ def data_quality_facts(summary: ScanSummary, coverage: pd.DataFrame, area: str, 
             f"{summary.lsoa_codes_recovered + summary.lsoa_name_without_code:,} rows named an LSOA but had no LSOA code: "
             f"{summary.lsoa_codes_recovered:,} were given the code other rows of the same file pair with that name; "
             f"{summary.lsoa_name_without_code:,} could not be and are counted as having no location."
+        )
+    if summary.lsoa_names_recovered:
+        facts.append(
+            f"{summary.lsoa_names_recovered:,} rows had an LSOA code but no LSOA name and were given the name other rows "
+            "of the same file pair with that code."
         )
     if summary.bad_coordinates:
         facts.append(

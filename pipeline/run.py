@@ -277,6 +277,12 @@ def _run_locked(
     logging.getLogger("pipeline").setLevel(logging.DEBUG)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger().addHandler(handler)
+
+    def close_log() -> None:
+        # Closed before the staging folder is renamed or removed (Windows cannot move an open file).
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
     for warning in warnings:
         log.debug("Input check warning: %s", warning)
     record: dict[str, Any] = {
@@ -322,19 +328,16 @@ def _run_locked(
             status="succeeded",
         )
         (staging / "run.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
-        logging.getLogger().removeHandler(handler)
-        handler.close()
+        close_log()
         replace_folder_atomically(staging, output_dir)
     except KeyboardInterrupt as exc:
-        logging.getLogger().removeHandler(handler)
-        handler.close()
+        close_log()
         remove_our_folder(staging)
         how = "a termination signal (SIGTERM)" if str(exc) == "SIGTERM" else "Ctrl-C"
         kept = f"the last published outputs in {output_dir} are unchanged" if output_dir.exists() else "nothing had been published yet"
         raise RunInterrupted(f"Stopped by {how}: the unfinished run was removed; {kept}.") from None
     except BaseException:
-        logging.getLogger().removeHandler(handler)
-        handler.close()
+        close_log()
         failed = _failed_folder(output_dir)
         remove_our_folder(failed)
         staging.rename(failed)

@@ -109,7 +109,9 @@ class TrendFit:
             return f"not modelled: {self.reason}"
         change = 100 * (self.annual_ratio - 1)
         interval = f"95% CI {_signed_percent(self.ci_low)} to {_signed_percent(self.ci_high)} a year"
-        allowing = f", allowing for {_and(list(name for name, _, _ in self.disruptions))}" if self.disruptions else ""
+        from pipeline.trends import and_list
+
+        allowing = f", allowing for {and_list([name for name, _, _ in self.disruptions])}" if self.disruptions else ""
         if self.p_value < 0.05:
             direction = "rising" if change > 0 else "falling"
             return f"{direction} about {abs(change):.0f}% a year ({interval}{allowing})"
@@ -129,10 +131,6 @@ def _signed_percent(ratio: float) -> str:
     """A rate ratio as a signed whole percentage change, never '-0%'."""
     value = round(100 * (ratio - 1))
     return "0%" if value == 0 else f"{value:+d}%"
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _usable_disruptions(months: list[str], disruptions: tuple[Period, ...]) -> tuple[Period, ...]:
@@ -327,7 +325,7 @@ def direction_summary(
     and ``comparison`` the window comparison. The forecast covers exactly the months the
     window count covers, moved on a year, so the two can be set side by side. Sorted by
     the window count. Columns: crime_type, window_count, window_months, pct_change,
-    change_verdict, annual_ratio, trend_ci_low, trend_ci_high, trend, forecast_months,
+    change_verdict, annual_ratio, trend_ci_low, trend_ci_high, trend, trend_p,
     forecast_total, forecast_low95, forecast_high95.
     """
     from pipeline.months import assessment_window
@@ -351,7 +349,6 @@ def direction_summary(
             "trend_ci_high": fit.ci_high,
             "trend": fit.verdict,
             "trend_p": fit.p_value,
-            "forecast_months": len(ahead) if fit.status == "fitted" else 0,
         }
         if fit.status == "fitted" and ahead:
             total, sd = _total_interval(fit, ahead)
@@ -453,8 +450,16 @@ def read_processed(folder: Path) -> dict[str, pd.DataFrame]:
     return {path.stem: pd.read_parquet(path) for path in sorted(target.glob("*.parquet"))}
 
 
-def back_test_sentence(total: pd.Series | dict, months: list[str], name: str, period_end: str, within: int) -> str:
-    """One sentence: did the forecast made at the end of the window hold for the months since?"""
+def back_test_sentence(total: pd.Series | dict, months: list[str], crime_type: str, period_end: str) -> str:
+    """One sentence: did the forecast made at the end of the window hold for the months since?
+
+    ``total`` is a row of the stage's back-test totals (actual, expected, low95, high95,
+    within: how many months fell inside their monthly 95% intervals).
+    """
+    from pipeline.police import ALL_CRIME_EXCL_ASB, ASB
+
+    name = {ALL_CRIME_EXCL_ASB: "crimes", ASB: "incidents"}.get(crime_type, "offences")
+    within = int(total["within"])
     span = f"{month_label(months[0])} to {month_label(months[-1])}" if len(months) > 1 else month_label(months[0])
     actual, low, high = total["actual"], total["low95"], total["high95"]
     verdict = "within" if low <= actual <= high else ("below" if actual < low else "above")
@@ -489,27 +494,21 @@ def stage_tables(
         limits.append({"crime_type": crime_type, "centre": control.centre, "lower": control.lower, "upper": control.upper})
         exception_rows.append(exceptions(series).assign(crime_type=crime_type))
         if crime_type in chart_types and fits[crime_type].status == "fitted":
-            forecasts.append(forecast(series, disruptions=disruptions).assign(crime_type=crime_type))
+            # The fit made for the summary gives the forecast: the same model, not fitted twice.
+            ahead = month_range(shift_month(series.index.max(), 1), shift_month(series.index.max(), 12))
+            forecasts.append(predict(fits[crime_type], ahead).assign(crime_type=crime_type))
             latest_rows.append(latest_against_expected(series, disruptions=disruptions).assign(crime_type=crime_type))
             if len(month_range(first, last)) >= MIN_MONTHS:
                 stl_rows.append(stl_decomposition(series, first, last).assign(crime_type=crime_type))
             if later is not None and len(later) and crime_type in later.columns:
                 months, total = back_test(fits[crime_type], later[crime_type])
                 backtest_rows.append(months.assign(crime_type=crime_type))
-                backtest_totals.append({"crime_type": crime_type, "months": len(months), **total,
-                                        "within": int((months["position"] == "within").sum())})
+                backtest_totals.append({"crime_type": crime_type, **total, "within": int((months["position"] == "within").sum())})
 
     def stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
         frames = [f for f in frames if len(f)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"crime_type": pd.Series(dtype=str)})
 
-    fitted = pd.DataFrame(
-        [
-            {"crime_type": t, "autocorrelation": f.autocorrelation, "disruptions": ", ".join(n for n, _, _ in f.disruptions),
-             **{f"level during {n}": r for n, r in (f.disruption_ratios or {}).items()}}
-            for t, f in fits.items() if f.status == "fitted"
-        ]
-    )
     return {
         "summary": summary,
         "forecasts": stack(forecasts),
@@ -519,5 +518,4 @@ def stage_tables(
         "latest": stack(latest_rows),
         "backtest": stack(backtest_rows),
         "backtest_totals": pd.DataFrame(backtest_totals) if backtest_totals else pd.DataFrame({"crime_type": pd.Series(dtype=str)}),
-        "fits": fitted if len(fitted) else pd.DataFrame({"crime_type": pd.Series(dtype=str)}),
     }

@@ -306,7 +306,7 @@ def _verdict_phrase(verdict: str) -> str:
     return verdict
 
 
-def _and_list(items: list[str]) -> str:
+def and_list(items: list[str]) -> str:
     """'a', 'a and b', 'a, b and c'."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -376,9 +376,9 @@ def key_findings(
         higher = [f"{r['area']} ({r[rate_column]:.1f})" for _, r in others.iterrows() if r[rate_column] <= own]
         parts = []
         if lower:
-            parts.append("lower than " + _and_list(lower))
+            parts.append("lower than " + and_list(lower))
         if higher:
-            parts.append("higher than or equal to " + _and_list(higher))
+            parts.append("higher than or equal to " + and_list(higher))
         findings.append(
             f"{area}'s rate of {own:.1f} crimes (excluding ASB) per 1,000 residents a year in {windows['assessment']}{over} is "
             + ", and ".join(parts)

@@ -1,5 +1,7 @@
 """Report tables and sentences: headers that name their months, wording that does not round away a result."""
 
+from pathlib import Path
+
 import pandas as pd
 
 from pipeline.police import ScanSummary
@@ -23,15 +25,22 @@ def _coverage():
     return pd.DataFrame({"area": "A", "month": ["2020-01", "2020-02"], "rows": [5, 5], "status": "present", "note": ""})
 
 
-def test_the_no_location_share_says_whose_rows_it_is_a_share_of():
+def test_the_no_location_share_says_whose_rows_it_is_a_share_of(tmp_path):
     summary = ScanSummary(files=["f.csv"], force_rows=1000, unlocated_rows=85, months_in_input=["2020-01", "2020-02"],
                           authority_rows={"Alphaton": 600, "Betaville": 315})
+    from conftest import area
+
     # Only the run's own authorities are in the data: the share is of the rows read, not force-wide.
-    own_only = " ".join(data_quality_facts(summary, _coverage(), "A", ["Alphaton", "Betaville"]))
+    own_only = " ".join(data_quality_facts(summary, _coverage(), "A", [area("Alphaton"), area("Betaville")]))
     assert "85 rows (8.5% of the rows read; the inputs hold located rows only for this assessment's areas, so this is not the force-wide share" in own_only
     # Other authorities are present too: whole force files, so the share is force-wide.
-    whole = " ".join(data_quality_facts(summary, _coverage(), "A", ["Alphaton"]))
+    whole = " ".join(data_quality_facts(summary, _coverage(), "A", [area("Alphaton")]))
     assert "85 rows (8.5% of the rows read, force-wide) have no location" in whole
+    # Areas by lookup: which authorities they cover is unknown, so no claim either way.
+    lookup = tmp_path / "lookup.csv"
+    lookup.write_text("lsoa_code,area\nE01000001,Alphaton\n", encoding="utf-8")
+    by_lookup = " ".join(data_quality_facts(summary, _coverage(), "A", [area("Alphaton", lookup=lookup)]))
+    assert "85 rows (8.5% of the rows read) have no location" in by_lookup
 
 
 def test_repeat_note_reports_what_the_repeats_look_like():
@@ -106,3 +115,33 @@ def test_csvs_write_words_not_symbols_and_counts_as_integers(tmp_path):
         ["within the margin of error", "1.0 pts to 2.0 pts", "", "2.25"],
         ["no target", "", "3", "3.0"],
     ]
+
+
+def test_comparator_table_shows_the_population_each_rate_was_worked_out_with():
+    # Window Oct 2020 to Sep 2021 (its middle month is Mar 2021: the 2021 estimate), but the
+    # comparator has data for Oct-Dec 2020 only, so the shared months sit in 2020. The table
+    # must show the 2021 figure the rates used, not the 2020 one the shared months suggest.
+    from conftest import area
+    from pipeline.months import month_range
+    from pipeline.params import Population, validate_params
+    from pipeline.report import comparator_table
+    from pipeline.trends import common_months, window_rates
+
+    def two_years(name: str):
+        return area(name).model_copy(update={"population": [
+            Population(value=1000, year=2020, source="t"), Population(value=2000, year=2021, source="t")]})
+
+    alpha, beta = two_years("Alpha"), two_years("Beta")
+    crimes = pd.DataFrame([(a, m, "Burglary") for a in ("Alpha", "Beta") for m in month_range("2020-10", "2020-12") for _ in range(4)],
+                          columns=["area", "month", "crime_type"])
+    usable = {"Alpha": month_range("2020-10", "2021-09"), "Beta": month_range("2020-10", "2020-12")}
+    shared = common_months(usable, "2021-09")
+    rates = window_rates(crimes, [alpha, beta], {"Alpha": shared, "Beta": shared}, "2021-09")
+    params = validate_params({
+        "area": alpha.model_dump(), "comparators": [beta.model_dump()], "period_end": "2021-09",
+        "inputs": {"police": [str(Path(__file__))]}, "output_dir": "outputs/x",
+    })
+    table = comparator_table(rates, params)
+    assert table["Population"].tolist() == [2000, 2000] and table["Population year"].tolist() == [2021, 2021]
+    # 12 crimes in 3 months, scaled to a year (48), per 2,000 residents x 1,000 = 24.0.
+    assert table.iloc[0, 1] == 24.0

@@ -211,19 +211,31 @@ def test_autocorrelated_residuals_widen_the_interval():
     centred = values - values.mean()
     by_hand = (centred[0] * centred[1] + centred[2] * centred[3] + centred[3] * centred[4]) / np.sum(centred**2)
     assert lag1_autocorrelation(gapped, values) == pytest.approx(max(0.0, by_hand))
-    # Runs of high and low months: the trend interval is wider than with independent noise.
+    # Runs of high and low months: the trend interval is the quasi-Poisson one, worked out
+    # here with statsmodels directly, widened by sqrt((1 + r) / (1 - r)) with r by hand.
+    import statsmodels.api as sm
+    from scipy import stats
+
     rng = np.random.default_rng(21)
     noise = np.zeros(48)
     for i in range(1, 48):
         noise[i] = 0.8 * noise[i - 1] + rng.normal(0, 0.08)
     series = pd.Series(rng.poisson(300 * np.exp(noise)), index=months)
+    t = np.arange(48.0)
+    design = np.column_stack([np.ones(48), t] + [(t % 12 == k).astype(float) for k in range(1, 12)])
+    poisson = sm.GLM(series.to_numpy(float), design, family=sm.families.Poisson()).fit()
+    dispersion = max(1.0, poisson.pearson_chi2 / poisson.df_resid)
+    quasi_se = poisson.bse[1] * np.sqrt(dispersion)
+    residuals = (series.to_numpy(float) - poisson.mu) / np.sqrt(poisson.mu)
+    centred = residuals - residuals.mean()
+    r = np.sum(centred[:-1] * centred[1:]) / np.sum(centred**2)
+    assert r > 0.4
+    se = quasi_se * np.sqrt((1 + r) / (1 - r))
+    critical = stats.t.ppf(0.975, 48 - 13)
     fit = fit_trend(series)
-    assert fit.autocorrelation > 0.4
-    inflation = (1 + fit.autocorrelation) / (1 - fit.autocorrelation)
-    plain_se = np.sqrt(fit.covariance[1, 1] / inflation)
-    assert np.log(fit.ci_high) - np.log(fit.ci_low) == pytest.approx(
-        np.sqrt(inflation) * 2 * 12 * plain_se * 2.03, rel=0.05
-    )
+    assert fit.autocorrelation == pytest.approx(r)
+    assert fit.ci_low == pytest.approx(np.exp(12 * (poisson.params[1] - critical * se)), rel=1e-6)
+    assert fit.ci_high == pytest.approx(np.exp(12 * (poisson.params[1] + critical * se)), rel=1e-6)
 
 
 def test_back_test_sets_the_forecast_against_what_happened():
@@ -238,9 +250,11 @@ def test_back_test_sets_the_forecast_against_what_happened():
     assert list(months["position"]) == ["within", "below", "above"]
     assert total["actual"] == later.sum()
     assert total["expected"] == pytest.approx(ahead["expected"].sum())
-    sentence = back_test_sentence(total, later_months, "crimes", "2020-12", int((months["position"] == "within").sum()))
+    total["within"] = int((months["position"] == "within").sum())
+    sentence = back_test_sentence(total, later_months, "All crime (excluding ASB)", "2020-12")
     assert sentence.startswith("Back-test: the model fitted to data up to Dec 2020 forecast ")
     assert "1 of 3 months fell within their monthly 95% intervals." in sentence
+    assert " crimes for Jan 2021 to Mar 2021 (95% interval " in sentence
 
 
 def test_stl_fills_gaps_for_the_chart_only_and_says_so():
