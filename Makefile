@@ -6,7 +6,7 @@ PARAMS ?= params/south-gloucestershire.yaml
 KERNEL := strategic-assessment
 OUTPUT ?= outputs/south-gloucestershire-2020-12
 
-.PHONY: run pdf test lab venv default-data benchmark check-documents clean
+.PHONY: run pdf test lab venv default-data geography benchmark check-documents clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "). Set PYTHON=/path/to/python3.11 (or 3.12, 3.13)")'
@@ -39,6 +39,11 @@ lab: venv
 # Rebuild the bundled default data from ../shared/data (maintainers only).
 default-data: venv
 	$(PY) scripts/build_default_data.py
+
+# Rebuild the bundled boundaries, ward lookup and deprivation ranks from
+# ../shared/reference-data (maintainers only).
+geography: venv
+	$(PY) scripts/build_geography.py
 
 benchmark: venv
 	$(PY) benchmarks/bench_pipeline.py

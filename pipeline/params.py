@@ -324,6 +324,72 @@ class DeliverySettings(_Strict):
         return path
 
 
+class DeprivationSource(_Strict):
+    """Deprivation ranks by LSOA, with national deciles (e.g. the English and Welsh IMD 2019)."""
+
+    path: Path = Field(description="CSV (or .csv.gz) with lsoa_code, imd_rank and imd_decile columns.")
+    name: str = Field(default="Index of Multiple Deprivation 2019", min_length=1, description="As cited in the report.")
+    year: int = Field(ge=2000, le=2100, description="Year of the index's edition.")
+
+    @field_validator("path")
+    @classmethod
+    def _exists(cls, path: Path) -> Path:
+        if not path.is_file():
+            raise ValueError(f"deprivation file not found: {path}")
+        return path
+
+
+DEFAULT_MAP_ATTRIBUTION = (
+    "Contains National Statistics data © Crown copyright and database right. "
+    "Contains OS data © Crown copyright and database right. Open Government Licence v3.0."
+)
+
+
+class GeographySettings(_Strict):
+    """Boundaries, the LSOA -> ward lookup and deprivation ranks, for maps, ward tables and
+    crime by deprivation. Each part is optional; what is given is used."""
+
+    lsoa_boundaries: list[Path] = Field(default_factory=list, description="LSOA polygons: GeoJSON or GeoPackage files.")
+    ward_boundaries: list[Path] = Field(default_factory=list, description="Ward polygons, drawn as outlines on the maps.")
+    lsoa_wards: Path | None = Field(default=None, description="CSV: lsoa_code, ward_code, ward_name (best fit).")
+    deprivation: DeprivationSource | None = None
+    attribution: str = Field(default=DEFAULT_MAP_ATTRIBUTION, min_length=1, description="Printed under every map.")
+
+    @field_validator("lsoa_boundaries", "ward_boundaries", mode="before")
+    @classmethod
+    def _as_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, (str, Path)) else value
+
+    @field_validator("lsoa_boundaries", "ward_boundaries")
+    @classmethod
+    def _files_exist(cls, paths: list[Path]) -> list[Path]:
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise ValueError("boundary file(s) not found: " + ", ".join(missing))
+        return paths
+
+    @field_validator("lsoa_wards")
+    @classmethod
+    def _lookup_exists(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"LSOA to ward lookup not found: {path}")
+        return path
+
+    @model_validator(mode="after")
+    def _something(self) -> "GeographySettings":
+        if not (self.lsoa_boundaries or self.lsoa_wards or self.deprivation):
+            raise ValueError("give at least one of lsoa_boundaries, lsoa_wards or deprivation (or leave geography out)")
+        if self.ward_boundaries and not self.lsoa_boundaries:
+            raise ValueError("ward_boundaries are drawn over the LSOA map: give lsoa_boundaries too")
+        return self
+
+    @property
+    def files(self) -> list[Path]:
+        """Every geography file named."""
+        return [*self.lsoa_boundaries, *self.ward_boundaries, *([self.lsoa_wards] if self.lsoa_wards else []),
+                *([self.deprivation.path] if self.deprivation else [])]
+
+
 class Params(_Strict):
     """Everything one assessment run needs."""
 
@@ -343,6 +409,7 @@ class Params(_Strict):
         description="Periods of known disruption (name, first and last month) that trend models allow for.",
     )
     inputs: Inputs
+    geography: GeographySettings | None = None
     survey: SurveySettings | None = None
     morile: MorileSettings | None = None
     delivery: DeliverySettings | None = None
