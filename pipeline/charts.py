@@ -281,3 +281,45 @@ def stl_panels(stl: pd.DataFrame, crime_type: str, area: str) -> tuple[plt.Figur
     if filled:
         alt += " Interpolated for this chart only (no data): " + ", ".join(month_label(stl["month"].iloc[i]) for i in filled) + ", circled."
     return figure, alt
+
+
+def deprivation_shares(
+    deciles: pd.DataFrame, hidden: dict[str, pd.Series], area: str, period: str, index_name: str
+) -> tuple[plt.Figure, str]:
+    """Bars of each national deprivation decile's share of the area's LSOAs, crime and ASB (%).
+
+    ``deciles`` is ``places.decile_summary`` (deciles 1-10; an unranked row is left out).
+    ``hidden`` maps "crime_share" and "asb_share" to the rows whose count the table
+    suppressed: their bars are not drawn (a share times the total would give the count
+    back) and a "*" stands in their place.
+    """
+    keep = deciles["imd_decile"].notna().to_numpy()
+    ranked = deciles[keep]
+    x = np.arange(len(ranked))
+    figure, axis = plt.subplots(figsize=(9, 3.8))
+    series = [("lsoas_share", "Share of the area's LSOAs", OTHER_COLOUR), ("crime_share", "Share of crime (excl. ASB)", AREA_COLOUR), ("asb_share", "Share of ASB", "#f47738")]
+    for offset, (column, label, colour) in zip((-0.27, 0, 0.27), series):
+        masked = hidden[column].to_numpy()[keep] if column in hidden else np.zeros(len(ranked), dtype=bool)
+        heights = np.where(masked, 0.0, 100 * ranked[column].fillna(0).to_numpy())
+        axis.bar(x + offset, heights, width=0.26, label=label, color=colour)
+        for position in np.flatnonzero(masked):
+            axis.text(x[position] + offset, 0.5, "*", ha="center", va="bottom", fontsize=10)
+    axis.set_xticks(x, [str(int(d)) for d in ranked["imd_decile"]])
+    axis.set_xlabel("National deprivation decile (1 = most deprived 10%)")
+    axis.set_ylabel("% of the area")
+    axis.set_title(f"Crime and ASB by deprivation decile, {area}, {period}", loc="left", fontsize=11)
+    axis.legend(ncol=3, fontsize=8, loc="upper right", frameon=False)
+    figure.tight_layout()
+    worst = ranked[ranked["imd_decile"] <= 2]
+    any_hidden = any(h.to_numpy()[keep].any() for h in hidden.values())
+    worst_hidden = any(h.to_numpy()[keep][(ranked["imd_decile"] <= 2).to_numpy()].any() for h in hidden.values())
+    alt = f"Bar chart by national deprivation decile ({index_name}) of the share of {area}'s LSOAs, crime and ASB in {period}. "
+    if not worst_hidden:
+        alt += (
+            f"Deciles 1 and 2 (the 20% most deprived nationally) hold {100 * worst['lsoas_share'].sum():.0f}% of the LSOAs, "
+            f"{100 * worst['crime_share'].sum():.0f}% of the crime and {100 * worst['asb_share'].sum():.0f}% of the ASB. "
+        )
+    alt += "The figures are in the table that follows."
+    if any_hidden:
+        alt += " Bars marked * are not drawn: their counts are small and suppressed."
+    return figure, alt

@@ -39,6 +39,8 @@ def input_files(params: Params) -> list[Path]:
         paths.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
     paths.extend(a.lsoa_lookup for a in params.all_areas if a.lsoa_lookup is not None)
     paths.extend(a.lsoa_population.path for a in params.all_areas if a.lsoa_population is not None)
+    if params.geography is not None:
+        paths.extend(params.geography.files)
     if params.survey is not None:
         paths.extend(f.path for f in params.survey.responses)
         paths.append(params.survey.indicators)
@@ -84,10 +86,10 @@ def _empty_area_problem(index: int, area: AreaDefinition, authority_rows: dict[s
     )
 
 
-def police_checks(params: Params) -> tuple[list[str], list[str], list[str]]:
+def police_checks(params: Params) -> tuple[list[str], list[str], list[str], dict[str, set[str]]]:
     """Read the police inputs as the run will and check they can carry the assessment.
 
-    Returns (problems, warnings, facts). Problems: unreadable or overlapping files, an
+    Returns (problems, warnings, facts, the LSOA codes of each area in the data). Problems: unreadable or overlapping files, an
     area or comparator with no rows, a window with no usable data for any area.
     Warnings: fewer than 12 usable months, no like-for-like months, coordinates outside
     the UK, LSOA names without codes.
@@ -100,13 +102,14 @@ def police_checks(params: Params) -> tuple[list[str], list[str], list[str]]:
     try:
         crimes, summary = read_police_data(params.inputs.police, params.all_areas)
     except PipelineError as exc:
-        return [str(exc)], warnings, []
+        return [str(exc)], warnings, [], {}
     rows = crimes["area"].value_counts()
+    area_lsoas = {name: set(codes) for name, codes in crimes.groupby("area", observed=True)["lsoa_code"].unique().items()}
     for index, area in enumerate(params.all_areas):
         if int(rows.get(area.name, 0)) == 0:
             problems.append(_empty_area_problem(index, area, summary.authority_rows))
     if problems:
-        return problems, warnings, []
+        return problems, warnings, [], area_lsoas
     window, previous = assessment_window(params.period_end), comparison_window(params.period_end)
     first = min(summary.months_in_input[0], previous[0])
     coverage = coverage_for_areas(
@@ -123,7 +126,7 @@ def police_checks(params: Params) -> tuple[list[str], list[str], list[str]]:
                 f"{data_span}. Set period_end to a month the data covers, or add police files for the window."
             )
     if problems:
-        return problems, warnings, []
+        return problems, warnings, [], area_lsoas
     own = usable_months(coverage, params.area.name)
     in_window = [m for m in window if m in set(own)]
     if len(in_window) < 12:
@@ -155,7 +158,23 @@ def police_checks(params: Params) -> tuple[list[str], list[str], list[str]]:
         + ", ".join(f"{a.name} {int(rows.get(a.name, 0)):,} rows" for a in params.all_areas)
         + f". Window {month_label(window[0])} to {month_label(window[-1])}: {len(in_window)} usable month(s) for {params.area.name}."
     ]
-    return problems, warnings, facts
+    return problems, warnings, facts, area_lsoas
+
+
+def geography_checks(params: Params, area_lsoas: dict[str, set[str]]) -> tuple[list[str], list[str]]:
+    """Problems in the geography files, and in how they cover the assessed area's LSOAs
+    (see ``geography.coverage_problems``); warnings for what the report will lack."""
+    from pipeline.geography import coverage_problems, read_geography
+
+    if params.geography is None:
+        return [], []
+    try:
+        geo = read_geography(params.geography)
+    except PipelineError as exc:
+        return [str(exc)], []
+    if params.area.name not in area_lsoas:
+        return [], []  # the police section already reports an area with no rows
+    return coverage_problems(geo, params.area.name, area_lsoas[params.area.name], "area")
 
 
 def lsoa_population_checks(params: Params) -> list[str]:
@@ -275,10 +294,14 @@ def check_inputs(params: Params, morile_scores: bool = True) -> InputCheck:
     result = InputCheck()
     sections: dict[str, list[str]] = {}
     sections["Output and processed folders (output_dir, processed_dir)"] = location_checks(params)
-    police_problems, warnings, facts = police_checks(params)
+    police_problems, warnings, facts, area_lsoas = police_checks(params)
     sections["Police data (inputs.police: " + ", ".join(str(p) for p in params.inputs.police) + ")"] = police_problems
     result.warnings += warnings
     result.facts += facts
+    if params.geography is not None:
+        geography_problems, geography_warnings = geography_checks(params, area_lsoas)
+        sections["Geography (geography: boundaries, ward lookup, deprivation)"] = geography_problems
+        result.warnings += geography_warnings
     if any(a.lsoa_population is not None for a in params.all_areas):
         sections["LSOA populations (area.lsoa_population)"] = lsoa_population_checks(params)
     if params.survey:

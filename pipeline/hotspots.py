@@ -45,6 +45,7 @@ def suppress(
     threshold: int,
     total_column: str | None = None,
     derived: dict[str, list[str]] | None = None,
+    column_totals: bool = False,
 ) -> pd.DataFrame:
     """Replace small counts with ``*`` and protect them from being worked back out.
 
@@ -52,6 +53,10 @@ def suppress(
     - Secondary, across a row with a ``total_column``: if exactly one count in the row is
       suppressed, the total would reveal it, so the smallest other non-zero count in the
       row is suppressed as well.
+    - Secondary, down a column with ``column_totals``: when the rows split a total that is
+      published elsewhere (wards or deprivation deciles of the whole area), one suppressed
+      count in a column could be worked out from that total, so the smallest other
+      non-zero count in the column is suppressed as well.
     - Derived: ``derived`` maps a column (e.g. a change) to the counts it is computed
       from; it is suppressed whenever any of them is.
     Returns a new frame (object columns where anything was suppressed).
@@ -70,6 +75,12 @@ def suppress(
                     hidden.at[index, min(candidates)[1]] = True
                 else:
                     out.at[index, total_column] = SUPPRESSED  # the total alone would reveal the one count
+    if column_totals:
+        for column in count_columns:
+            if hidden[column].sum() == 1:
+                others = frame.loc[~hidden[column] & (frame[column] > 0), column]
+                if len(others):
+                    hidden.at[others.astype(float).idxmin(), column] = True
     for column in count_columns:
         out.loc[hidden[column], column] = SUPPRESSED
     for column, sources in derived.items():

@@ -286,6 +286,9 @@ def _narrow_png(figure: Any) -> str | None:
         return None
     for text in figure.findobj(Text):
         text.set_fontsize(text.get_fontsize() * NARROW_TEXT_SCALE)
+        if text.get_gid() == "narrow-hide":
+            # Labels a phone cannot fit (ward names on a map); the table after the chart has them.
+            text.set_visible(False)
     # Titles wrap rather than widen the picture (a wider picture is shrunk more on the phone).
     titles = [figure._suptitle] + [t for a in figure.axes for t in (a.title, a._left_title, a._right_title)]
     for title in titles:
@@ -295,7 +298,9 @@ def _narrow_png(figure: Any) -> str | None:
         legend = axis.get_legend()
         if legend is not None and legend._ncols > 1:
             # A legend of several columns would set the picture's width: two columns below the plot.
-            handles, labels = axis.get_legend_handles_labels()
+            # The legend's own handles: a legend built from explicit patches (a map's classes)
+            # has none on the axis to rebuild it from.
+            handles, labels = legend.legend_handles, [t.get_text() for t in legend.get_texts()]
             axis.legend(handles, labels, ncol=2, loc="upper left", bbox_to_anchor=(0, -0.12), fontsize=legend.get_texts()[0].get_fontsize())
         if len(axis.get_xticklabels()) > 3:
             # Larger text on a narrower axis: month labels slant so they do not run together.

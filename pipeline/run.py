@@ -48,6 +48,10 @@ KEY_PACKAGES = (
     "nbconvert",
     "pydantic",
     "openpyxl",
+    "geopandas",
+    "shapely",
+    "pyogrio",
+    "pyproj",
 )
 
 
@@ -71,6 +75,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("police", "01_police_data.ipynb", "read police.uk data and check month coverage"),
     Stage("survey", "02_survey.ipynb", "weighted survey indicators and significance", needs="survey"),
     Stage("trends", "03_trends.ipynb", "seasonal trend models, forecasts and exceptions"),
+    Stage("places", "05_places.ipynb", "crime by LSOA, ward and deprivation; persistent hotspots", needs="geography"),
     Stage(
         "morile",
         "04_morile.ipynb",
