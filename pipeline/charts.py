@@ -305,10 +305,11 @@ def deprivation_shares(
         for position in np.flatnonzero(masked):
             axis.text(x[position] + offset, 0.5, "*", ha="center", va="bottom", fontsize=10)
     axis.set_xticks(x, [str(int(d)) for d in ranked["imd_decile"]])
-    axis.set_xlabel("National deprivation decile (1 = most deprived 10%)")
+    axis.set_xlabel("National deprivation decile\n(1 = most deprived 10%)")
     axis.set_ylabel("% of the area")
     axis.set_title(f"Crime and ASB by deprivation decile, {area}, {period}", loc="left", fontsize=11)
-    axis.legend(ncol=3, fontsize=8, loc="upper right", frameon=False)
+    # Below the axis: any decile's bars may be tall, so a legend inside would hide one.
+    axis.legend(ncol=3, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.36), frameon=False)
     figure.tight_layout()
     worst = ranked[ranked["imd_decile"] <= 2]
     any_hidden = any(h.to_numpy()[keep].any() for h in hidden.values())

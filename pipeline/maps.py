@@ -112,7 +112,10 @@ def _title(text: str, width: int = 70) -> str:
 
 
 def _lower_first(text: str) -> str:
-    """Lower-case the first letter only ("Crime (excluding ASB)" -> "crime (excluding ASB)")."""
+    """Lower-case the first letter only ("Crime (excluding ASB)" -> "crime (excluding ASB)"),
+    and leave an acronym alone ("ASB" stays "ASB")."""
+    if text[:2].isupper():
+        return text
     return text[:1].lower() + text[1:]
 
 
@@ -262,7 +265,7 @@ def change_map(
     shown = ~suppressed.to_numpy()
     rose = shown & (index >= 4)
     fell = shown & (index <= 0)
-    alt = f"Map of the like-for-like change in {_lower_first(what)} by LSOA, {period}, in five classes. "
+    alt = f"Map of the change in {_lower_first(what)} by LSOA, {period}, in five classes. "
     parts = []
     for label, mask in ((f"rose by {b} or more", rose), (f"fell by {b} or more", fell)):
         if mask.any():

@@ -294,6 +294,7 @@ def _narrow_png(figure: Any) -> str | None:
     for title in titles:
         if title is not None and len(title.get_text()) > NARROW_TITLE_CHARACTERS:
             title.set_text("\n".join(textwrap.fill(line, NARROW_TITLE_CHARACTERS) for line in title.get_text().split("\n")))
+    moved_legends = []
     for axis in figure.axes:
         legend = axis.get_legend()
         if legend is not None and legend._ncols > 1:
@@ -301,8 +302,10 @@ def _narrow_png(figure: Any) -> str | None:
             # The legend's own handles: a legend built from explicit patches (a map's classes)
             # has none on the axis to rebuild it from.
             handles, labels = legend.legend_handles, [t.get_text() for t in legend.get_texts()]
-            axis.legend(handles, labels, ncol=2, loc="upper left", bbox_to_anchor=(0, -0.12), fontsize=legend.get_texts()[0].get_fontsize())
-        if len(axis.get_xticklabels()) > 3:
+            # A map (no axis) takes one column just below it, so the picture is as wide as the map.
+            ncol, below = (2, -0.12) if axis.axison else (1, -0.01)
+            moved_legends.append(axis.legend(handles, labels, ncol=ncol, loc="upper left", bbox_to_anchor=(0, below), fontsize=legend.get_texts()[0].get_fontsize()))
+        if len(axis.get_xticklabels()) > 3 and max(len(t.get_text()) for t in axis.get_xticklabels()) > 2:
             # Larger text on a narrower axis: month labels slant so they do not run together.
             for label in axis.get_xticklabels():
                 label.set_rotation(40)
@@ -324,9 +327,29 @@ def _narrow_png(figure: Any) -> str | None:
         figure.tight_layout()
     except (ValueError, RuntimeError):  # a layout that cannot shrink keeps its original spacing
         pass
+    _below_axis_text(figure, moved_legends)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _below_axis_text(figure: Any, legends: list[Any]) -> None:
+    """Anchor each legend just below its axis's tick labels and x-axis label, which the larger
+    phone text makes taller, so the two never overlap."""
+    if not legends:
+        return
+    figure.draw_without_rendering()  # places the x-axis labels for the new size and text
+    renderer = figure.canvas.get_renderer()
+    for legend in legends:
+        axis = legend.axes
+        if not axis.axison:  # a map: no axis text to clear
+            continue
+        boxes = [t.get_window_extent(renderer) for t in (axis.xaxis.label, *axis.get_xticklabels()) if t.get_visible() and t.get_text()]
+        if not boxes:
+            continue
+        lowest = min(b.y0 for b in boxes)
+        top = axis.transAxes.inverted().transform((0, lowest - 6))[1]
+        legend.set_bbox_to_anchor((0, min(top, -0.12)), transform=axis.transAxes)
 
 
 def show_figure(figure: Any, alt: str, caption: str | None = None, narrow: bool = True) -> Any:

@@ -631,8 +631,10 @@ def deprivation_sentences(
     ``small_counts``: a decile of the worst 20% has a suppressed count, so its shares are
     not given (with the other decile's, they would reveal it)."""
     n, ranked = summary["lsoas"], summary["ranked_lsoas"]
+    count = "None" if n == 0 else f"{n:,}"
+    verb = "are" if n > 1 else "is"
     lines = [
-        f"{n} of {area}'s {ranked} ranked LSOAs are among the 20% most deprived in {nation} ({index_name}): the "
+        f"{count} of {area}'s {ranked:,} ranked LSOAs {verb} among the 20% most deprived in {nation} ({index_name}): the "
         f"partnership's measure of neighbourhoods in the worst 20% nationally."
     ]
     if n and small_counts:

@@ -47,6 +47,13 @@ def _params(tmp_path: Path, police: Path, lookup: Path) -> Path:
             "subgroups": [{"column": "neighbourhood", "label": "Neighbourhood"}],
         },
     }
+    bundle = ROOT / "data/raw/geography"
+    settings["geography"] = {
+        "lsoa_boundaries": str(bundle / "lsoa11-boundaries.geojson"),
+        "ward_boundaries": str(bundle / "ward19-boundaries.geojson"),
+        "lsoa_wards": str(bundle / "lsoa11-ward19.csv.gz"),
+        "deprivation": {"path": str(bundle / "imd2019-lsoa11.csv.gz"), "name": "English Index of Multiple Deprivation 2019", "year": 2019},
+    }
     default = yaml.safe_load((ROOT / "params/south-gloucestershire.yaml").read_text(encoding="utf-8"))["morile"]
     for key in ("model", "moderation"):
         default[key] = str(ROOT / default[key])
@@ -94,8 +101,9 @@ def test_report_is_published_accessible_and_self_contained(published):
     assert not re.search(r'(src|href)="https?://', page)
     assert "import " not in page and "validate_params" not in page  # no code cells
     images = re.findall(r"<img[^>]*>", page)
-    # Monthly trend, comparators, three trend-and-forecast charts, STL, one per survey indicator.
-    assert len(images) == 11
+    # Monthly trend, comparators, three trend-and-forecast charts, STL, one per survey indicator,
+    # four maps (crime, ASB, change, hotspots) and the deprivation chart.
+    assert len(images) == 16
     assert all(re.search(r'alt="[^"]{40,}"', img) and 'src="data:image/png;base64,' in img for img in images)
     assert "<caption>" in page and '<th scope="col">' in page
     for section in ("Key findings", "Crime in the assessment window", "Financial years", "Compared with elsewhere", "Data quality", "Methods and sources"):
@@ -135,6 +143,7 @@ def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police
     assert [t for t in tables if not t.startswith(("survey-", "morile-", "trends-", "hotspots-"))] == [
         "comparator-rates.csv",
         "crime-by-type.csv",
+        "deprivation-deciles.csv",
         "financial-years.csv",
         "grant-allocation.csv",
         "missing-months.csv",
@@ -143,6 +152,7 @@ def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police
         "priorities-ranking.csv",
         "priorities.csv",
         "risk-register.csv",
+        "wards.csv",
     ]
     assert len([t for t in tables if t.startswith("survey-")]) == 10  # five indicators, each with subgroups
     page = report.read_text(encoding="utf-8")
@@ -162,22 +172,23 @@ def test_run_record_and_log(published, tiny_police_folder):
     record = json.loads((report.parent / "run.json").read_text(encoding="utf-8"))
     assert record["status"] == "succeeded"
     assert record["published"] == ["morile-review.html", "strategic-assessment.html", "delivery-plan-appendix.html", "tables.xlsx"]
-    assert [s["name"] for s in record["stages"]] == ["police", "survey", "trends", "morile", "report", "delivery"]
+    assert [s["name"] for s in record["stages"]] == ["police", "survey", "trends", "places", "morile", "report", "delivery"]
     assert all(s["seconds"] > 0 for s in record["stages"])
     lookup = (tiny_police_folder / "lookup.csv").resolve()
     fingerprints = {i["path"]: i["sha256"] for i in record["inputs"]}
     assert fingerprints[str(lookup)] == hashlib.sha256(lookup.read_bytes()).hexdigest()
     month_files = len(list(tiny_police_folder.rglob("*-street.csv")))
     assert month_files == 35  # Jan 2018 to Dec 2020, less July 2019
-    assert len(fingerprints) == month_files + 11  # lookup, LSOA populations, survey, indicators, model, 3 sheets, moderation, plan, register
+    assert len(fingerprints) == month_files + 15  # lookup, LSOA populations, survey, indicators, model, 3 sheets, moderation, plan, register, 4 geography files
     assert record["versions"]["python"] == platform.python_version()
     assert record["params"]["period_end"] == "2020-12"
-    assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 6
+    assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 7
     assert sorted(p.name for p in (report.parent / "notebooks").iterdir()) == [
         "01_police_data.ipynb",
         "02_survey.ipynb",
         "03_trends.ipynb",
         "04_morile.ipynb",
+        "05_places.ipynb",
         "10_strategic_assessment.ipynb",
         "20_delivery_plan.ipynb",
     ]
@@ -390,3 +401,41 @@ def test_a_four_month_window_publishes_no_figure_it_did_not_compute(tmp_path, ti
     record = json.loads((report.parent / "run.json").read_text(encoding="utf-8"))
     assert any("Only 4 of the 12 months" in w for w in record["warnings"])
     assert "Only 4 of the 12 months" in (report.parent / "run.log").read_text(encoding="utf-8")
+
+
+def _count_2020_by_lsoa(folder: Path, asb: bool) -> dict[str, int]:
+    """Crimes (or ASB) in 2020 per tiny-area LSOA, counted with the csv module, Crime IDs once."""
+    counted: dict[str, int] = {}
+    seen: set[str] = set()
+    for path in sorted(folder.rglob("2020-*-street.csv")):
+        with open(path, newline="", encoding="utf-8") as handle:
+            for row in list(csv.reader(handle))[1:]:
+                if row[7] in TINY_LSOA_POPULATION and (row[9] == "Anti-social behaviour") == asb and not (row[0] and row[0] in seen):
+                    seen.add(row[0])
+                    counted[row[7]] = counted.get(row[7], 0) + 1
+    return counted
+
+
+def test_maps_wards_and_deprivation(published, tiny_police_folder):
+    _, _, report = published
+    page = report.read_text(encoding="utf-8")
+    assert ">Maps, wards and deprivation</h2>" in page
+    maps_alt = re.findall(r'alt="(Map of [^"]+)"', page)
+    assert len(maps_alt) == 4
+    assert "Contains OS data © Crown copyright and database right" in page
+    # The bundled lookup puts 862-864 in Severn Vale and 865-866 in Bitton & Oldland Common.
+    crime = _count_2020_by_lsoa(tiny_police_folder, asb=False)
+    wards = pd.read_csv(report.parent / "tables/wards.csv", encoding="utf-8-sig", dtype=str).set_index("Ward")
+    count_column = next(c for c in wards.columns if c.startswith("Crimes (excl. ASB), Jan 2020 to Dec 2020"))
+    assert int(wards.loc["Severn Vale", count_column]) == sum(crime[c] for c in ("E01014862", "E01014863", "E01014864"))
+    assert int(wards.loc["Bitton & Oldland Common", count_column]) == sum(crime[c] for c in ("E01014865", "E01014866"))
+    assert wards.loc["Severn Vale", "LSOAs"] == "3"
+    # IMD 2019 ranks 26425, 25488, 21849, 19576, 30590 of 32,844: deciles 9, 8, 7, 6 and 10,
+    # one LSOA each, so each decile's crime is that LSOA's.
+    deciles = pd.read_csv(report.parent / "tables/deprivation-deciles.csv", encoding="utf-8-sig", dtype=str)
+    crime_column = next(c for c in deciles.columns if c.startswith("Crimes (excl. ASB)"))
+    by_decile = dict(zip(deciles.iloc[:, 0], deciles[crime_column]))
+    for decile, code in ((9, "E01014862"), (8, "E01014863"), (7, "E01014864"), (6, "E01014865"), (10, "E01014866")):
+        label = next(k for k in by_decile if str(k).startswith(str(decile)))
+        assert int(by_decile[label]) == crime[code]
+    assert "None of Tiny South Glos's 5 ranked LSOAs is among the 20% most deprived in England" in page

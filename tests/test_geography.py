@@ -355,3 +355,20 @@ def test_change_map_hatches_either_small_count():
     hatched = [c for c in figure.axes[0].collections if c.get_hatch() and len(c.get_paths())]
     assert len(hatched) == 1 and hatched[0].get_paths()[0].get_extents().x0 == pytest.approx(1000)  # B (2 before)
     assert "1 LSOAs are hatched as suppressed" in alt
+
+
+def test_deprivation_sentences_say_how_many_in_words_a_reader_can_check():
+    from pipeline.report import deprivation_sentences
+
+    base = {"ranked_lsoas": 165, "unranked_lsoas": 0, "lsoa_share": 2 / 165, "population_share": float("nan"),
+            "crime_share": 0.021, "asb_share": 0.015}
+    two = deprivation_sentences({**base, "lsoas": 2}, "South Gloucestershire", "Jan 2020 to Dec 2020", "IMD 2019", "England")
+    assert two[0].startswith("2 of South Gloucestershire's 165 ranked LSOAs are among the 20% most deprived in England (IMD 2019)")
+    # 2/165 = 1.2% of LSOAs; 2.1% of crime and 1.5% of ASB round to 2%.
+    assert two[1] == ("In Jan 2020 to Dec 2020 those LSOAs recorded 2% of the area's crime (excluding ASB) and 2% of its ASB, "
+                      "against 1% of its LSOAs (LSOA populations were not among the inputs, so the share of residents cannot be given).")
+    assert deprivation_sentences({**base, "lsoas": 1}, "X", "p", "I", "England")[0].startswith("1 of X's 165 ranked LSOAs is among")
+    none = deprivation_sentences({**base, "lsoas": 0}, "X", "p", "I", "England")
+    assert none == ["None of X's 165 ranked LSOAs is among the 20% most deprived in England (I): the partnership's measure of neighbourhoods in the worst 20% nationally."]
+    hidden = deprivation_sentences({**base, "lsoas": 2}, "X", "p", "I", "England", small_counts=True)
+    assert "not given" in hidden[1] and "%" not in hidden[1]
