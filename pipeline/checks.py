@@ -12,9 +12,11 @@ window, unlocated rows) come back as warnings.
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pipeline.errors import InputDataError, PipelineError
 from pipeline.months import assessment_window, comparison_window, month_label
@@ -285,21 +287,77 @@ def _indent(message: str) -> str:
     return "\n".join("  " + line if line.strip() else line for line in message.splitlines())
 
 
-def check_inputs(params: Params, morile_scores: bool = True) -> InputCheck:
+@dataclass
+class CheckCache:
+    """Where a run keeps the results of its slow checks (reading the police data, the boundary
+    files) that passed, with the fingerprint of what each depended on; a check whose
+    fingerprint is unchanged is not made again. See ``pipeline.run``."""
+
+    folder: Path
+    keys: dict[str, str]  # check name ("police", "geography") -> fingerprint of its params fields and files
+    reuse_saved: bool = True  # False (run --force): check again, and save the new results
+    pending: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        path = self.folder / f"check-{name}.json"
+        if not self.reuse_saved or name not in self.keys or not path.is_file():
+            return None
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return saved["result"] if saved.get("key") == self.keys[name] else None
+
+    def put(self, name: str, result: Any) -> None:
+        """Keep a passed check's result, to be saved only if every check passes (see ``save``)."""
+        if name in self.keys:
+            self.pending[name] = result
+
+    def save(self) -> None:
+        """Write the kept results: called once every input has passed, so a refused run writes nothing."""
+        for name, result in self.pending.items():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / f"check-{name}.json").write_text(json.dumps({"key": self.keys[name], "result": result}), encoding="utf-8")
+        self.pending.clear()
+
+
+def _cached_police_checks(params: Params, cache: CheckCache | None) -> tuple[list[str], list[str], list[str], dict[str, set[str]]]:
+    saved = cache.get("police") if cache else None
+    if saved is not None:
+        return [], saved["warnings"], saved["facts"], {area: set(codes) for area, codes in saved["area_lsoas"].items()}
+    problems, warnings, facts, area_lsoas = police_checks(params)
+    if cache and not problems:
+        cache.put("police", {"warnings": warnings, "facts": facts, "area_lsoas": {a: sorted(c) for a, c in area_lsoas.items()}})
+    return problems, warnings, facts, area_lsoas
+
+
+def _cached_geography_checks(params: Params, area_lsoas: dict[str, set[str]], cache: CheckCache | None) -> tuple[list[str], list[str]]:
+    saved = cache.get("geography") if cache else None
+    if saved is not None:
+        return [], saved
+    problems, warnings = geography_checks(params, area_lsoas)
+    if cache and not problems:
+        cache.put("geography", warnings)
+    return problems, warnings
+
+
+def check_inputs(params: Params, morile_scores: bool = True, cache: CheckCache | None = None) -> InputCheck:
     """Check every input the params name; raise ``InputDataError`` listing every problem, grouped by input.
 
     Returns warnings (allowed, but the report will be limited) and facts for the console.
     ``morile_scores=False`` skips the partners' sheets (for writing the blank template).
+    With ``cache``, the police and geography checks that passed before on the same inputs
+    are not repeated; the caller saves the new results (``cache.save()``) once it may write.
     """
     result = InputCheck()
     sections: dict[str, list[str]] = {}
     sections["Output and processed folders (output_dir, processed_dir)"] = location_checks(params)
-    police_problems, warnings, facts, area_lsoas = police_checks(params)
+    police_problems, warnings, facts, area_lsoas = _cached_police_checks(params, cache)
     sections["Police data (inputs.police: " + ", ".join(str(p) for p in params.inputs.police) + ")"] = police_problems
     result.warnings += warnings
     result.facts += facts
     if params.geography is not None:
-        geography_problems, geography_warnings = geography_checks(params, area_lsoas)
+        geography_problems, geography_warnings = _cached_geography_checks(params, area_lsoas, cache)
         sections["Geography (geography: boundaries, ward lookup, deprivation)"] = geography_problems
         result.warnings += geography_warnings
     if any(a.lsoa_population is not None for a in params.all_areas):

@@ -21,6 +21,8 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the assessment and publish its HTML")
     run.add_argument("params", help="the params YAML file, e.g. params/south-gloucestershire.yaml")
     run.add_argument("--pdf", action="store_true", help="also print each published document to an A4 PDF beside it")
+    run.add_argument("--force", action="store_true", help="rerun every stage, even those whose inputs have not changed since the last run")
+    run.add_argument("--workers", type=int, default=None, help="stages to run at once (default: the number of CPUs, at most 4)")
     check = commands.add_parser("check", help="validate a params file without running anything")
     check.add_argument("params")
     template = commands.add_parser("morile-template", help="write the MoRiLE workshop scoring sheet (xlsx)")
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             from pipeline.run import run_assessment
 
-            report = run_assessment(args.params, pdf=args.pdf)
+            report = run_assessment(args.params, pdf=args.pdf, force=args.force, workers=args.workers)
             print(report.resolve())
         elif args.command == "check":
             from pipeline.checks import check_inputs

@@ -389,13 +389,21 @@ def add_table_of_contents(body: str) -> tuple[str, str]:
 
 
 def _strip_for_publication(notebook: Any) -> Any:
-    """Drop what must not be published: code, parameters, warnings and other stream output."""
+    """Drop what must not be published: code, parameters, warnings and other stream output.
+
+    The parameter cells go altogether: papermill gives the injected one a new random id on
+    every run, which would make two runs' documents differ by that id alone."""
+    kept = []
     for cell in notebook.cells:
         if cell.cell_type == "code":
             tags = set(cell.get("metadata", {}).get("tags", []))
-            if tags & {"parameters", "injected-parameters", "remove"}:
+            if tags & {"parameters", "injected-parameters"}:
+                continue
+            if "remove" in tags:
                 cell.outputs = []
             cell.outputs = [o for o in cell.get("outputs", []) if o.get("output_type") != "stream"]
+        kept.append(cell)
+    notebook.cells = kept
     return notebook
 
 

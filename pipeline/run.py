@@ -26,7 +26,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pipeline.checks import check_inputs, input_files
+from pipeline import reuse
+from pipeline.checks import CheckCache, check_inputs, input_files
 from pipeline.errors import PipelineError, StageError
 from pipeline.params import Params, load_params, params_as_dict
 from pipeline.publish import export_html, export_pdf, replace_folder_atomically, tables_workbook
@@ -65,6 +66,10 @@ class Stage:
     publishes: str | None = None  # HTML file name, if the notebook is a published document
     needs: str | None = None  # a params section the stage needs; the stage is skipped without it
     title: str | None = None  # the published page's title, if not the params title
+    after: tuple[str, ...] = ()  # stages whose processed outputs it reads (it runs after them)
+    # The params fields its notebook reads (None: all of them). A test checks this against
+    # the notebook, so a stage is never reused after a change to a field it reads.
+    reads: tuple[str, ...] | None = None
 
     def applies_to(self, params: Params) -> bool:
         """Whether this run includes the stage."""
@@ -72,10 +77,13 @@ class Stage:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("police", "01_police_data.ipynb", "read police.uk data and check month coverage"),
-    Stage("survey", "02_survey.ipynb", "weighted survey indicators and significance", needs="survey"),
-    Stage("trends", "03_trends.ipynb", "seasonal trend models, forecasts and exceptions"),
-    Stage("places", "05_places.ipynb", "crime by LSOA, ward and deprivation; persistent hotspots", needs="geography"),
+    Stage(
+        "police",
+        "01_police_data.ipynb",
+        "read police.uk data and check month coverage",
+        reads=("area", "comparators", "inputs", "partial_month_threshold", "period_end", "trend_years"),
+    ),
+    Stage("survey", "02_survey.ipynb", "weighted survey indicators and significance", needs="survey", reads=("survey",)),
     Stage(
         "morile",
         "04_morile.ipynb",
@@ -83,12 +91,29 @@ STAGES: tuple[Stage, ...] = (
         publishes="morile-review.html",
         needs="morile",
         title="MoRiLE prioritisation review",
+        reads=("area", "morile", "period_end", "title"),
+    ),
+    Stage(
+        "trends",
+        "03_trends.ipynb",
+        "seasonal trend models, forecasts and exceptions",
+        after=("police",),
+        reads=("area", "disruptions", "period_end", "trend_years"),
+    ),
+    Stage(
+        "places",
+        "05_places.ipynb",
+        "crime by LSOA, ward and deprivation; persistent hotspots",
+        needs="geography",
+        after=("police",),
+        reads=("area", "geography", "period_end"),
     ),
     Stage(
         "report",
         "10_strategic_assessment.ipynb",
         "write the strategic assessment",
         publishes="strategic-assessment.html",
+        after=("police", "survey", "morile", "trends", "places"),
     ),
     Stage(
         "delivery",
@@ -97,6 +122,8 @@ STAGES: tuple[Stage, ...] = (
         publishes="delivery-plan-appendix.html",
         needs="delivery",
         title="Delivery plan appendix",
+        after=("police", "survey", "morile"),
+        reads=("area", "delivery", "morile", "period_end", "survey", "title"),
     ),
 )
 
@@ -158,9 +185,30 @@ def _quiet_kernel_manager(log_path: Path) -> type:
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             kw["stderr"] = open(log_path, "ab")  # noqa: SIM115 - the kernel process owns it for its life
+            # The kernel starts in the notebooks' folder. Not papermill's cwd option: that
+            # changes this whole process's folder, which stages in parallel threads would race on.
+            kw["cwd"] = str(NOTEBOOKS_DIR)
             await super()._async_launch_kernel(kernel_cmd, **kw)
+            process = getattr(self.provisioner, "process", None)
+            if process is not None:
+                _RUNNING_KERNELS.add(process)
 
     return QuietKernelManager
+
+
+# Kernel processes started by this run, so an interrupt can stop the ones still working
+# (with stages in parallel, the main thread cannot interrupt a worker's notebook otherwise).
+_RUNNING_KERNELS: set[Any] = set()
+
+
+def _stop_kernels() -> None:
+    for process in list(_RUNNING_KERNELS):
+        try:
+            if process.poll() is None:
+                process.kill()
+        except OSError:
+            pass
+    _RUNNING_KERNELS.clear()
 
 
 def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any]) -> Path:
@@ -176,7 +224,6 @@ def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any]) -> Path:
             parameters=parameters,
             kernel_name=KERNEL_NAME,
             progress_bar=False,
-            cwd=str(NOTEBOOKS_DIR),
             kernel_manager_class=_quiet_kernel_manager(Path(parameters["processed_dir"]) / "kernel-stderr.log"),
         )
     except PapermillExecutionError as exc:
@@ -233,7 +280,144 @@ def _tidy_stale_staging(output_dir: Path) -> None:
                 log.warning("Left %s alone: it was not created by this pipeline.", stale)
 
 
-def run_assessment(params_path: str | Path, stages: tuple[Stage, ...] = STAGES, pdf: bool = False) -> Path:
+def _input_hashes(params: Params) -> dict[str, str] | None:
+    """SHA-256 of every input file, by absolute path; None if one cannot be read (the check then says which)."""
+    try:
+        return {str(p): sha256_of(p) for p in input_files(params)}
+    except OSError:
+        return None
+
+
+def _check_cache(params: Params, processed: Path, file_hashes: dict[str, str] | None, reuse_saved: bool) -> CheckCache | None:
+    """Fingerprints of the slow input checks: the police data check depends on the police
+    stage's params fields and files; the boundary check on those and the geography files."""
+    if file_hashes is None:
+        return None
+    code = reuse.code_fingerprint(package_versions())
+    params_dict = params_as_dict(params)
+    police = _stage_settings(next(s for s in STAGES if s.name == "police"), params_dict)
+    police_key = reuse.digest_of({"settings": police, "files": reuse.files_named(police, file_hashes), "code": code})
+    geography = {"area": params_dict["area"], "geography": params_dict.get("geography")}
+    geography_key = reuse.digest_of({"police": police_key, "settings": geography, "files": reuse.files_named(geography, file_hashes)})
+    return CheckCache(processed / reuse.STAGES_FOLDER, {"police": police_key, "geography": geography_key}, reuse_saved)
+
+
+def _stage_settings(stage: Stage, params_dict: dict[str, Any]) -> dict[str, Any]:
+    """The params fields a stage reads (all of them when it does not say)."""
+    if stage.reads is None:
+        return params_dict
+    return {name: params_dict.get(name) for name in stage.reads}
+
+
+def _cpus() -> int:
+    """CPUs this process may use (at most 4: beyond that, stages wait on each other, not on CPUs)."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return max(1, min(4, available))
+
+
+def _run_one(stage: Stage, params: Params, folder: Path, parameters: dict[str, Any], pdf: bool) -> None:
+    """Execute a stage's notebook writing into ``folder`` and publish its document there."""
+    executed = _execute(stage, folder, parameters)
+    if stage.publishes:
+        title, sample_label = document_title(stage, params)
+        document = export_html(executed, folder / stage.publishes, title, sample_label=sample_label)
+        if pdf:
+            export_pdf(document)
+
+
+def _run_stages(
+    stages: tuple[Stage, ...],
+    params: Params,
+    staging: Path,
+    processed: Path,
+    file_hashes: dict[str, str],
+    versions: dict[str, str],
+    pdf: bool,
+    force: bool,
+    workers: int,
+) -> dict[str, dict[str, Any]]:
+    """Run or reuse every stage, each as soon as the stages it reads from are done, up to
+    ``workers`` at once; copy each one's results into ``staging``. Returns, per stage,
+    whether it ran, why, and how long it took."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    store = reuse.StageStore(processed)
+    params_dict = params_as_dict(params)
+    code = reuse.code_fingerprint(versions)
+    included = {s.name for s in stages}
+    digests: dict[str, str] = {}
+    reran: set[str] = set()
+    outcomes: dict[str, dict[str, Any]] = {}
+    pending = list(stages)
+    running: dict[Any, tuple[Stage, dict[str, Any], str, str, float]] = {}
+    total, started = len(stages), 0
+
+    def failed_stage_into_staging(stage: Stage) -> None:
+        # The failed notebook is kept with the failed run's folder, for inspection.
+        if store.folder(stage.name).is_dir():
+            store.copy_into(stage.name, staging)
+
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="stage")
+    try:
+        while pending or running:
+            progressed = True
+            while progressed:  # a reused stage can make others ready at once
+                progressed = False
+                for stage in [s for s in pending if all(d in digests or d not in included for d in s.after)]:
+                    upstream = {d: digests[d] for d in stage.after if d in digests}
+                    parts = reuse.fingerprint(NOTEBOOKS_DIR / stage.notebook, _stage_settings(stage, params_dict), file_hashes, code, upstream, pdf)
+                    digest = reuse.digest_of(parts)
+                    reason = reuse.why_run(store.record(stage.name), parts, [d for d in stage.after if d in reran], force)
+                    if reason is not None and len(running) >= workers:
+                        continue  # it starts when a worker is free
+                    pending.remove(stage)
+                    started += 1
+                    if reason is None:
+                        store.copy_into(stage.name, staging)
+                        digests[stage.name] = digest
+                        outcomes[stage.name] = {"ran": False, "reason": reuse.NOTHING_CHANGED, "seconds": 0.0}
+                        log.info("[%d/%d] %s: reused (%s)", started, total, stage.name, reuse.NOTHING_CHANGED)
+                        progressed = True
+                        continue
+                    log.info("[%d/%d] %s: %s (%s) ...", started, total, stage.name, stage.description, reason)
+                    folder = store.start(stage.name)
+                    parameters = {"params": params_dict, "run_dir": str(folder), "processed_dir": str(processed)}
+                    future = pool.submit(_run_one, stage, params, folder, parameters, pdf)
+                    running[future] = (stage, parts, digest, reason, time.perf_counter())
+            if not running:
+                continue
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in done:
+                stage, parts, digest, reason, stage_clock = running.pop(future)
+                try:
+                    future.result()
+                except BaseException:
+                    failed_stage_into_staging(stage)
+                    raise
+                store.finish(stage.name, parts, digest)
+                store.copy_into(stage.name, staging)
+                digests[stage.name] = digest
+                reran.add(stage.name)
+                seconds = round(time.perf_counter() - stage_clock, 2)
+                outcomes[stage.name] = {"ran": True, "reason": reason, "seconds": seconds}
+                log.info("%s done in %.1f s", stage.name, seconds)
+    except BaseException:
+        # Stop what is still running: its kernels first, so the worker threads finish at once.
+        for future in running:
+            future.cancel()
+        _stop_kernels()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return outcomes
+
+
+def run_assessment(
+    params_path: str | Path, stages: tuple[Stage, ...] = STAGES, pdf: bool = False, force: bool = False, workers: int | None = None
+) -> Path:
     """Check every input, run every stage for a params file and publish; returns the published report's path.
 
     Raises ``ParamsError`` or ``InputDataError`` before anything runs if the params or
@@ -242,11 +426,20 @@ def run_assessment(params_path: str | Path, stages: tuple[Stage, ...] = STAGES, 
     fails, and ``RunInterrupted`` on Ctrl-C or SIGTERM. In every case the last published
     outputs are left as they were. With ``pdf`` each published document is also printed to
     an A4 PDF beside it (published with the rest, atomically).
+
+    Stages run in parallel where one does not read another's outputs, on ``workers``
+    threads (default: the number of CPUs, at most 4), each stage in its own kernel. A stage
+    whose notebook, params fields, input files, package code and upstream stages are
+    unchanged since its last good run is reused, not rerun (``pipeline.reuse``); ``force``
+    reruns every stage. The input check is reused on the same terms.
     """
     started, clock = _now(), time.perf_counter()
     params = load_params(params_path)
+    processed = (params.processed_dir / params.run_name).resolve()
+    file_hashes = _input_hashes(params)
     log.info("Checking the inputs for %s, window ending %s ...", params.area.name, params.period_end)
-    checked = check_inputs(params)
+    check_cache = _check_cache(params, processed, file_hashes, reuse_saved=not force)
+    checked = check_inputs(params, cache=check_cache)
     for fact in checked.facts:
         log.info(fact)
     for warning in checked.warnings:
@@ -256,7 +449,10 @@ def run_assessment(params_path: str | Path, stages: tuple[Stage, ...] = STAGES, 
     try:
         with OutputLock(output_dir, str(params_path)):
             _tidy_stale_staging(output_dir)
-            return _run_locked(params, params_path, output_dir, stages, started, clock, checked.warnings, pdf)
+            if check_cache:
+                check_cache.save()  # only now: a refused or locked-out run writes nothing
+            return _run_locked(params, params_path, output_dir, stages, started, clock, checked.warnings, pdf, force,
+                               workers or _cpus(), file_hashes)
     finally:
         for signum, handler in previous_handlers.items():
             signal.signal(signum, handler)
@@ -270,7 +466,10 @@ def _run_locked(
     started: str,
     clock: float,
     warnings: list[str],
-    pdf: bool = False,
+    pdf: bool,
+    force: bool,
+    workers: int,
+    file_hashes: dict[str, str] | None,
 ) -> Path:
     staging = output_dir.with_name(f".{output_dir.name}.running-{os.getpid()}")
     mark_as_ours(staging)
@@ -300,29 +499,20 @@ def _run_locked(
     try:
         log.info("Strategic assessment for %s, window ending %s", params.area.name, params.period_end)
         files = input_files(params)
-        log.info("Fingerprinting %d input file(s)", len(files))
-        record["inputs"] = [{"path": str(p), "bytes": p.stat().st_size, "sha256": sha256_of(p)} for p in files]
+        if file_hashes is None:
+            file_hashes = {str(p): sha256_of(p) for p in files}
+        record["inputs"] = [{"path": str(p), "bytes": p.stat().st_size, "sha256": file_hashes[str(p)]} for p in files]
         record["versions"] = package_versions()
-        parameters = {
-            "params": params_as_dict(params),
-            "run_dir": str(staging),
-            "processed_dir": str(processed),
-        }
-        published = []
         stages = tuple(s for s in stages if s.applies_to(params))
-        for number, stage in enumerate(stages, start=1):
-            log.info("[%d/%d] %s: %s ...", number, len(stages), stage.name, stage.description)
-            stage_clock = time.perf_counter()
-            executed = _execute(stage, staging, parameters)
+        outcomes = _run_stages(stages, params, staging, processed, file_hashes, record["versions"], pdf, force, workers)
+        published = []
+        for stage in stages:  # in the listed order, whatever order they finished in
+            outcome = outcomes[stage.name]
+            record["stages"].append({"name": stage.name, "notebook": stage.notebook, **outcome})
             if stage.publishes:
-                title, sample_label = document_title(stage, params)
-                document = export_html(executed, staging / stage.publishes, title, sample_label=sample_label)
-                published.append(document)
+                published.append(staging / stage.publishes)
                 if pdf:
-                    published.append(export_pdf(document))
-            seconds = round(time.perf_counter() - stage_clock, 2)
-            record["stages"].append({"name": stage.name, "notebook": stage.notebook, "seconds": seconds})
-            log.info("[%d/%d] %s done in %.1f s", number, len(stages), stage.name, seconds)
+                    published.append((staging / stage.publishes).with_suffix(".pdf"))
         workbook = tables_workbook(staging / "tables", staging / "tables.xlsx")
         if workbook:
             published.append(workbook)

@@ -1,0 +1,118 @@
+"""Reruns that reuse what did not change: fingerprints, the reasons given, and the stage declarations."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from pipeline import reuse
+from pipeline.run import NOTEBOOKS_DIR, STAGES
+
+
+@pytest.fixture
+def notebook(tmp_path):
+    path = tmp_path / "stage.ipynb"
+    path.write_text("notebook v1", encoding="utf-8")
+    return path
+
+
+def _parts(notebook, settings=None, hashes=None, code="code-1", upstream=None, pdf=False):
+    settings = settings if settings is not None else {"area": {"name": "A"}, "morile": {"moderation": "/data/mod.xlsx"}}
+    hashes = hashes if hashes is not None else {"/data/mod.xlsx": "aaa", "/data/other.csv": "bbb"}
+    return reuse.fingerprint(notebook, settings, hashes, code, upstream or {"police": "p1"}, pdf)
+
+
+def test_files_named_are_those_the_settings_point_to_directly_or_by_folder():
+    hashes = {"/police/2020-01/a-street.csv": "1", "/police/2020-02/b-street.csv": "2", "/policeman.csv": "3", "/x/lookup.csv": "4"}
+    settings = {"inputs": {"police": ["/police"]}, "area": {"lsoa_lookup": "/x/lookup.csv", "name": "Not a path"}}
+    assert reuse.files_named(settings, hashes) == {"/police/2020-01/a-street.csv": "1", "/police/2020-02/b-street.csv": "2", "/x/lookup.csv": "4"}
+
+
+def test_an_unchanged_stage_is_reused(notebook):
+    parts = _parts(notebook)
+    assert reuse.why_run({"parts": parts}, _parts(notebook), [], force=False) is None
+
+
+def test_each_kind_of_change_is_named(notebook):
+    before = {"parts": _parts(notebook)}
+    assert reuse.why_run(None, _parts(notebook), [], False) == "no earlier results of this stage were found"
+    assert reuse.why_run(before, _parts(notebook), [], True) == "--force was given"
+    changed_file = _parts(notebook, hashes={"/data/mod.xlsx": "ccc", "/data/other.csv": "bbb"})
+    assert reuse.why_run(before, changed_file, [], False) == "input file(s) mod.xlsx changed"
+    # A file the stage's settings do not name is not part of its fingerprint.
+    other_file = _parts(notebook, hashes={"/data/mod.xlsx": "aaa", "/data/other.csv": "zzz"})
+    assert reuse.why_run(before, other_file, [], False) is None
+    changed_setting = _parts(notebook, settings={"area": {"name": "B"}, "morile": {"moderation": "/data/mod.xlsx"}})
+    assert reuse.why_run(before, changed_setting, [], False) == "params 'area' changed"
+    assert reuse.why_run(before, _parts(notebook, code="code-2"), [], False) == "the pipeline package or a library version changed"
+    assert reuse.why_run(before, _parts(notebook, pdf=True), [], False) == "a PDF was asked for"
+    assert reuse.why_run(before, _parts(notebook), ["police"], False) == "stage 'police' reran"
+    assert reuse.why_run(before, _parts(notebook, upstream={"police": "p2"}), [], False) == "a stage it reads from has different results"
+    notebook.write_text("notebook v2", encoding="utf-8")
+    assert reuse.why_run(before, _parts(notebook), [], False) == "its notebook changed"
+
+
+def test_the_package_fingerprint_follows_library_versions():
+    assert reuse.code_fingerprint({"pandas": "2.3.3"}) == reuse.code_fingerprint({"pandas": "2.3.3"})
+    assert reuse.code_fingerprint({"pandas": "2.3.3"}) != reuse.code_fingerprint({"pandas": "3.0.0"})
+
+
+# Params properties that read other fields.
+PROPERTIES = {"all_areas": {"area", "comparators"}, "disruption_periods": {"disruptions"}}
+# Which stage writes what a notebook reads back.
+WRITERS = {"police": "police", "read_police": "police", "trend_models": "trends", "places": "places", "survey": "survey", "morile": "morile"}
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda s: s.name)
+def test_each_stage_declares_every_params_field_and_stage_its_notebook_reads(stage):
+    """A stage is reused only when the fields it declares are unchanged, so the declaration
+    must cover everything its notebook reads; likewise the stages it runs after."""
+    notebook = nbformat.read(NOTEBOOKS_DIR / stage.notebook, as_version=4)
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    used = set()
+    for name in re.findall(r"\bp\.(\w+)", code):
+        used |= PROPERTIES.get(name, {name})
+    passes_all_params = bool(re.search(r"\w+\([^()]*\bp\)", code))
+    if stage.reads is None:
+        assert stage.name == "report"  # only the report reads everything
+    else:
+        assert not passes_all_params, f"{stage.notebook} passes the whole params to a function: declare reads=None"
+        assert used <= set(stage.reads), f"{stage.notebook} reads {sorted(used - set(stage.reads))} without declaring them"
+    readers = set(re.findall(r"(\w+)\.read_processed|(read_police)\(|read_later_coverage", code))
+    read_from = {WRITERS[a or b] for a, b in readers if (a or b) in WRITERS}
+    if "read_processed(Path(processed_dir))" in code and "from pipeline.police import" in code and "read_processed" in code.split("from pipeline.police import")[1].split("\n")[0]:
+        read_from.add("police")
+    assert read_from <= set(stage.after), f"{stage.notebook} reads the outputs of {sorted(read_from - set(stage.after))} without running after them"
+
+
+def test_a_passed_check_is_saved_only_when_asked_and_reused_only_for_the_same_key(tmp_path, monkeypatch):
+    from pipeline import checks
+
+    calls = []
+
+    def police_checks(params):
+        calls.append(1)
+        return [], ["a warning"], ["a fact"], {"A": {"E01000002", "E01000001"}}
+
+    monkeypatch.setattr(checks, "police_checks", police_checks)
+    cache = checks.CheckCache(tmp_path, {"police": "key-1"})
+    assert checks._cached_police_checks(None, cache)[3] == {"A": {"E01000001", "E01000002"}}
+    assert not list(tmp_path.iterdir())  # nothing written until the caller may write
+    cache.save()
+    again = checks._cached_police_checks(None, checks.CheckCache(tmp_path, {"police": "key-1"}))
+    assert again == ([], ["a warning"], ["a fact"], {"A": {"E01000001", "E01000002"}}) and len(calls) == 1
+    checks._cached_police_checks(None, checks.CheckCache(tmp_path, {"police": "key-2"}))  # inputs changed
+    checks._cached_police_checks(None, checks.CheckCache(tmp_path, {"police": "key-1"}, reuse_saved=False))  # --force
+    assert len(calls) == 3
+
+
+def test_a_failed_check_is_never_saved(tmp_path, monkeypatch):
+    from pipeline import checks
+
+    monkeypatch.setattr(checks, "police_checks", lambda params: (["a problem"], [], [], {}))
+    cache = checks.CheckCache(tmp_path, {"police": "key-1"})
+    assert checks._cached_police_checks(None, cache)[0] == ["a problem"]
+    cache.save()
+    assert not (tmp_path / "check-police.json").exists()
