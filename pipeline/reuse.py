@@ -113,7 +113,9 @@ def why_run(previous: dict[str, Any] | None, parts: dict[str, Any], reran_upstre
         return "no earlier results of this stage were found"
     reasons = []
     if reran_upstream:
-        reasons.append("stage " + " and ".join(f"'{s}'" for s in reran_upstream) + " reran")
+        names = [f"'{s}'" for s in reran_upstream]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        reasons.append(("stage " if len(names) == 1 else "stages ") + listed + " reran")
     before = previous.get("parts", {})
     if before.get("notebook") != parts["notebook"]:
         reasons.append("its notebook changed")

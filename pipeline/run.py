@@ -17,7 +17,9 @@ import json
 import logging
 import os
 import platform
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -29,6 +31,8 @@ from typing import Any
 from pipeline import reuse
 from pipeline.checks import CheckCache, check_inputs, input_files
 from pipeline.errors import PipelineError, StageError
+from pipeline.kernels import WarmKernels, register_engine
+from pipeline.kernels import shutdown as shutdown_kernel
 from pipeline.params import Params, load_params, params_as_dict
 from pipeline.publish import export_html, export_pdf, replace_folder_atomically, tables_workbook
 from pipeline.safety import OutputLock, mark_as_ours, remove_our_folder, sibling_folders
@@ -211,12 +215,23 @@ def _stop_kernels() -> None:
     _RUNNING_KERNELS.clear()
 
 
-def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any]) -> Path:
+@dataclass
+class RunKernels:
+    """How a run's stages get their kernels: warm ones started ahead (``pipeline.kernels``),
+    or new ones of ``manager_class``; every kernel's stderr goes to ``log``."""
+
+    manager_class: type
+    warm: WarmKernels
+    log: Path
+
+
+def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any], kernels: RunKernels) -> Path:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     executed = run_dir / "notebooks" / stage.notebook
     executed.parent.mkdir(parents=True, exist_ok=True)
+    manager = kernels.warm.take(stage.name)
     try:
         papermill.execute_notebook(
             str(NOTEBOOKS_DIR / stage.notebook),
@@ -224,10 +239,14 @@ def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any]) -> Path:
             parameters=parameters,
             kernel_name=KERNEL_NAME,
             progress_bar=False,
-            kernel_manager_class=_quiet_kernel_manager(Path(parameters["processed_dir"]) / "kernel-stderr.log"),
+            kernel_manager_class=kernels.manager_class,
+            **({"km": manager, "engine_name": register_engine()} if manager is not None else {}),
         )
     except PapermillExecutionError as exc:
         raise _stage_failure(stage, exc, Path(parameters["params"]["output_dir"])) from exc
+    finally:
+        if manager is not None:
+            shutdown_kernel(manager)
     return executed
 
 
@@ -318,14 +337,46 @@ def _cpus() -> int:
     return max(1, min(4, available))
 
 
-def _run_one(stage: Stage, params: Params, folder: Path, parameters: dict[str, Any], pdf: bool) -> None:
+def _run_one(stage: Stage, params: Params, folder: Path, parameters: dict[str, Any], pdf: bool, kernels: RunKernels) -> None:
     """Execute a stage's notebook writing into ``folder`` and publish its document there."""
-    executed = _execute(stage, folder, parameters)
+    executed = _execute(stage, folder, parameters, kernels)
     if stage.publishes:
         title, sample_label = document_title(stage, params)
         document = export_html(executed, folder / stage.publishes, title, sample_label=sample_label)
         if pdf:
             export_pdf(document)
+
+
+def _decide(
+    stage: Stage,
+    store: reuse.StageStore,
+    params_dict: dict[str, Any],
+    file_hashes: dict[str, str],
+    code: str,
+    digests: dict[str, str],
+    reran: set[str],
+    pdf: bool,
+    force: bool,
+) -> tuple[dict[str, Any], str, str | None]:
+    """A stage's fingerprint, its digest, and why it must run (None: reuse its last results)."""
+    upstream = {d: digests[d] for d in stage.after if d in digests}
+    parts = reuse.fingerprint(NOTEBOOKS_DIR / stage.notebook, _stage_settings(stage, params_dict), file_hashes, code, upstream, pdf)
+    reason = reuse.why_run(store.record(stage.name), parts, [d for d in stage.after if d in reran], force)
+    return parts, reuse.digest_of(parts), reason
+
+
+def _expected_to_run(
+    stages: tuple[Stage, ...], params: Params, processed: Path, file_hashes: dict[str, str], versions: dict[str, str], pdf: bool, force: bool
+) -> list[Stage]:
+    """The stages a run will run rather than reuse, in the listed order (which puts each after those it reads)."""
+    store, params_dict, code = reuse.StageStore(processed), params_as_dict(params), reuse.code_fingerprint(versions)
+    digests: dict[str, str] = {}
+    runs: set[str] = set()
+    for stage in stages:
+        _, digests[stage.name], reason = _decide(stage, store, params_dict, file_hashes, code, digests, runs, pdf, force)
+        if reason is not None:
+            runs.add(stage.name)
+    return [s for s in stages if s.name in runs]
 
 
 def _run_stages(
@@ -338,6 +389,7 @@ def _run_stages(
     pdf: bool,
     force: bool,
     workers: int,
+    kernels: RunKernels,
 ) -> dict[str, dict[str, Any]]:
     """Run or reuse every stage, each as soon as the stages it reads from are done, up to
     ``workers`` at once; copy each one's results into ``staging``. Returns, per stage,
@@ -367,10 +419,7 @@ def _run_stages(
             while progressed:  # a reused stage can make others ready at once
                 progressed = False
                 for stage in [s for s in pending if all(d in digests or d not in included for d in s.after)]:
-                    upstream = {d: digests[d] for d in stage.after if d in digests}
-                    parts = reuse.fingerprint(NOTEBOOKS_DIR / stage.notebook, _stage_settings(stage, params_dict), file_hashes, code, upstream, pdf)
-                    digest = reuse.digest_of(parts)
-                    reason = reuse.why_run(store.record(stage.name), parts, [d for d in stage.after if d in reran], force)
+                    parts, digest, reason = _decide(stage, store, params_dict, file_hashes, code, digests, reran, pdf, force)
                     if reason is not None and len(running) >= workers:
                         continue  # it starts when a worker is free
                     pending.remove(stage)
@@ -385,7 +434,7 @@ def _run_stages(
                     log.info("[%d/%d] %s: %s (%s) ...", started, total, stage.name, stage.description, reason)
                     folder = store.start(stage.name)
                     parameters = {"params": params_dict, "run_dir": str(folder), "processed_dir": str(processed)}
-                    future = pool.submit(_run_one, stage, params, folder, parameters, pdf)
+                    future = pool.submit(_run_one, stage, params, folder, parameters, pdf, kernels)
                     running[future] = (stage, parts, digest, reason, time.perf_counter())
             if not running:
                 continue
@@ -404,11 +453,15 @@ def _run_stages(
                 seconds = round(time.perf_counter() - stage_clock, 2)
                 outcomes[stage.name] = {"ran": True, "reason": reason, "seconds": seconds}
                 log.info("%s done in %.1f s", stage.name, seconds)
-    except BaseException:
-        # Stop what is still running: its kernels first, so the worker threads finish at once.
-        for future in running:
-            future.cancel()
+    except KeyboardInterrupt:
+        # Stop what is still running by killing its kernels, without waiting for the worker
+        # threads: their notebooks fail on the dead kernel, and nothing they write is used
+        # (a stage's results are recorded by this thread, only on success).
         _stop_kernels()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    except BaseException:
+        # A stage failed: let the others finish, so none is left writing as the run ends.
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
@@ -436,24 +489,38 @@ def run_assessment(
     started, clock = _now(), time.perf_counter()
     params = load_params(params_path)
     processed = (params.processed_dir / params.run_name).resolve()
+    workers = workers or _cpus()
+    stages = tuple(s for s in stages if s.applies_to(params))
     file_hashes = _input_hashes(params)
-    log.info("Checking the inputs for %s, window ending %s ...", params.area.name, params.period_end)
-    check_cache = _check_cache(params, processed, file_hashes, reuse_saved=not force)
-    checked = check_inputs(params, cache=check_cache)
-    for fact in checked.facts:
-        log.info(fact)
-    for warning in checked.warnings:
-        log.warning("Warning: %s", warning)
-    output_dir = params.output_dir.resolve()
+    # The kernels' stderr goes to a temporary file until the run may write (see _run_locked).
+    handle, kernel_log = tempfile.mkstemp(prefix="strategic-assessment-kernels-", suffix=".log")
+    os.close(handle)
+    manager_class = _quiet_kernel_manager(Path(kernel_log))
+    kernels = RunKernels(manager_class, WarmKernels(manager_class, KERNEL_NAME, workers), Path(kernel_log))
     previous_handlers = _install_signal_handlers()
     try:
+        if file_hashes is not None:
+            # Their kernels start now, while the inputs are checked.
+            for stage in _expected_to_run(stages, params, processed, file_hashes, package_versions(), pdf, force):
+                kernels.warm.warm(stage.name, NOTEBOOKS_DIR / stage.notebook)
+        log.info("Checking the inputs for %s, window ending %s ...", params.area.name, params.period_end)
+        check_cache = _check_cache(params, processed, file_hashes, reuse_saved=not force)
+        checked = check_inputs(params, cache=check_cache)
+        for fact in checked.facts:
+            log.info(fact)
+        for warning in checked.warnings:
+            log.warning("Warning: %s", warning)
+        output_dir = params.output_dir.resolve()
         with OutputLock(output_dir, str(params_path)):
             _tidy_stale_staging(output_dir)
             if check_cache:
                 check_cache.save()  # only now: a refused or locked-out run writes nothing
             return _run_locked(params, params_path, output_dir, stages, started, clock, checked.warnings, pdf, force,
-                               workers or _cpus(), file_hashes)
+                               workers, file_hashes, kernels)
     finally:
+        kernels.warm.close()
+        _stop_kernels()
+        Path(kernel_log).unlink(missing_ok=True)
         for signum, handler in previous_handlers.items():
             signal.signal(signum, handler)
 
@@ -470,12 +537,11 @@ def _run_locked(
     force: bool,
     workers: int,
     file_hashes: dict[str, str] | None,
+    kernels: RunKernels,
 ) -> Path:
     staging = output_dir.with_name(f".{output_dir.name}.running-{os.getpid()}")
     mark_as_ours(staging)
     processed = (params.processed_dir / params.run_name).resolve()
-    # The kernels' own stderr of this run only (the file is the pipeline's: see _quiet_kernel_manager).
-    (processed / "kernel-stderr.log").unlink(missing_ok=True)
     handler = logging.FileHandler(staging / "run.log", encoding="utf-8")
     # The run's log file records the package's debug detail whatever the console shows.
     logging.getLogger("pipeline").setLevel(logging.DEBUG)
@@ -486,6 +552,9 @@ def _run_locked(
         # Closed before the staging folder is renamed or removed (Windows cannot move an open file).
         logging.getLogger().removeHandler(handler)
         handler.close()
+        # The kernels' own stderr of this run only, kept for diagnosis (see _quiet_kernel_manager).
+        processed.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(kernels.log, processed / "kernel-stderr.log")
 
     for warning in warnings:
         log.debug("Input check warning: %s", warning)
@@ -503,8 +572,7 @@ def _run_locked(
             file_hashes = {str(p): sha256_of(p) for p in files}
         record["inputs"] = [{"path": str(p), "bytes": p.stat().st_size, "sha256": file_hashes[str(p)]} for p in files]
         record["versions"] = package_versions()
-        stages = tuple(s for s in stages if s.applies_to(params))
-        outcomes = _run_stages(stages, params, staging, processed, file_hashes, record["versions"], pdf, force, workers)
+        outcomes = _run_stages(stages, params, staging, processed, file_hashes, record["versions"], pdf, force, workers, kernels)
         published = []
         for stage in stages:  # in the listed order, whatever order they finished in
             outcome = outcomes[stage.name]

@@ -49,6 +49,7 @@ def test_each_kind_of_change_is_named(notebook):
     assert reuse.why_run(before, _parts(notebook, code="code-2"), [], False) == "the pipeline package or a library version changed"
     assert reuse.why_run(before, _parts(notebook, pdf=True), [], False) == "a PDF was asked for"
     assert reuse.why_run(before, _parts(notebook), ["police"], False) == "stage 'police' reran"
+    assert reuse.why_run(before, _parts(notebook), ["police", "survey", "morile"], False) == "stages 'police', 'survey' and 'morile' reran"
     assert reuse.why_run(before, _parts(notebook, upstream={"police": "p2"}), [], False) == "a stage it reads from has different results"
     notebook.write_text("notebook v2", encoding="utf-8")
     assert reuse.why_run(before, _parts(notebook), [], False) == "its notebook changed"
@@ -116,3 +117,40 @@ def test_a_failed_check_is_never_saved(tmp_path, monkeypatch):
     assert checks._cached_police_checks(None, cache)[0] == ["a problem"]
     cache.save()
     assert not (tmp_path / "check-police.json").exists()
+
+
+def test_a_warm_kernel_is_given_exactly_the_notebooks_module_level_imports(tmp_path):
+    from pipeline.kernels import import_statements
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("import nothing from markdown"),
+        nbformat.v4.new_code_cell("%matplotlib inline\nimport pandas as pd\nfrom pipeline.publish import (\n    heading,\n    paragraph,\n)\nx = 1"),
+        nbformat.v4.new_code_cell("def f():\n    import scipy\n    return scipy\nfrom pathlib import Path"),
+        nbformat.v4.new_code_cell("this is not python ("),
+    ]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(notebook, path)
+    assert import_statements(path).splitlines() == ["import pandas as pd", "from pipeline.publish import heading, paragraph", "from pathlib import Path"]
+
+
+def test_a_warm_kernel_runs_a_notebook_as_a_fresh_one_would(tmp_path):
+    """Numbering starts at 1 and the imports are already loaded; the kernel is gone afterwards."""
+    import papermill
+    from jupyter_client import AsyncKernelManager
+
+    from pipeline.kernels import WarmKernels, register_engine
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("import json\nimport sys\nprint('json' in sys.modules)")]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(notebook, path)
+    warm = WarmKernels(AsyncKernelManager, "python3", 1)
+    warm.warm("stage", path)
+    manager = warm.take("stage")
+    assert manager is not None and warm.take("stage") is None
+    out = papermill.execute_notebook(str(path), str(tmp_path / "out.ipynb"), km=manager, engine_name=register_engine(), kernel_name="python3", progress_bar=False)
+    assert out.cells[0].execution_count == 1
+    assert out.cells[0].outputs[0]["text"] == "True\n"
+    assert manager.provisioner is None or manager.provisioner.process is None or manager.provisioner.process.poll() is not None
+    warm.close()
