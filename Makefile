@@ -47,6 +47,7 @@ geography: venv
 
 benchmark: venv
 	$(PY) benchmarks/bench_pipeline.py
+	$(PY) benchmarks/bench_runs.py
 
 clean:
 	rm -rf $(VENV) data/processed/*/
