@@ -623,6 +623,20 @@ def deprivation_table(deciles: pd.DataFrame, threshold: int, period: str, index_
     return suppress(table, [crime, asb], threshold, derived=derived, column_totals=True)
 
 
+def deprivation_suppressed(table: pd.DataFrame, deciles: pd.DataFrame) -> tuple[dict[str, pd.Series], bool]:
+    """Which deciles' crime and ASB counts ``deprivation_table`` suppressed, as
+    ``{"crime_share": rows, "asb_share": rows}`` (the chart leaves those bars out), and whether
+    any of them is in the worst 20% (deciles 1 and 2: the sentences then give no shares)."""
+    from pipeline.hotspots import SUPPRESSED
+
+    crime = next(c for c in table.columns if c.startswith("Crimes (excl. ASB)"))
+    asb = next(c for c in table.columns if c.startswith("ASB,"))
+    hidden = {"crime_share": table[crime] == SUPPRESSED, "asb_share": table[asb] == SUPPRESSED}
+    worst = deciles["imd_decile"].le(2).fillna(False).to_numpy()
+    worst_hidden = bool(((hidden["crime_share"] | hidden["asb_share"]).to_numpy() & worst).any())
+    return hidden, worst_hidden
+
+
 def deprivation_sentences(
     summary: dict[str, float], area: str, period: str, index_name: str, nation: str, small_counts: bool = False
 ) -> list[str]:

@@ -372,3 +372,18 @@ def test_deprivation_sentences_say_how_many_in_words_a_reader_can_check():
     assert none == ["None of X's 165 ranked LSOAs is among the 20% most deprived in England (I): the partnership's measure of neighbourhoods in the worst 20% nationally."]
     hidden = deprivation_sentences({**base, "lsoas": 2}, "X", "p", "I", "England", small_counts=True)
     assert "not given" in hidden[1] and "%" not in hidden[1]
+
+
+def test_suppressed_deciles_are_found_and_the_worst_20_percent_flagged():
+    from pipeline.report import deprivation_suppressed
+
+    # Deciles 2 and 7 hold a small count each; decile 2 is in the worst 20%.
+    deciles = pd.DataFrame({"imd_decile": [1.0, 2.0, 7.0, np.nan]})
+    table = pd.DataFrame({"Crimes (excl. ASB), Jan 2020 to Dec 2020": ["0", "*", "40", "12"],
+                          "ASB, Jan 2020 to Dec 2020": ["0", "9", "*", "6"]})
+    hidden, worst_hidden = deprivation_suppressed(table, deciles)
+    assert hidden["crime_share"].tolist() == [False, True, False, False]
+    assert hidden["asb_share"].tolist() == [False, False, True, False]
+    assert worst_hidden
+    table.iloc[1, 0] = "30"
+    assert deprivation_suppressed(table, deciles)[1] is False
