@@ -19,7 +19,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks and debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the assessment and publish its HTML")
-    run.add_argument("params", help="the params YAML file, e.g. params/south-gloucestershire.yaml")
+    run.add_argument("params", nargs="+", help="the params YAML file, e.g. params/south-gloucestershire.yaml; several run one after another, with an index page")
+    run.add_argument("--index", default="outputs/index.html", help="with several params files: where the index page linking every area goes (default outputs/index.html)")
     run.add_argument("--pdf", action="store_true", help="also print each published document to an A4 PDF beside it")
     run.add_argument("--force", action="store_true", help="rerun every stage, even those whose inputs have not changed since the last run")
     run.add_argument("--workers", type=int, default=None, help="stages to run at once (default: the number of CPUs, at most 4)")
@@ -63,8 +64,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             from pipeline.run import run_assessment
 
-            report = run_assessment(args.params, pdf=args.pdf, force=args.force, workers=args.workers)
-            print(report.resolve())
+            if len(args.params) == 1:
+                report = run_assessment(args.params[0], pdf=args.pdf, force=args.force, workers=args.workers)
+                print(report.resolve())
+            else:
+                from pathlib import Path
+
+                from pipeline.batch import run_batch
+
+                results = run_batch(args.params, Path(args.index), pdf=args.pdf, force=args.force, workers=args.workers)
+                print(Path(args.index).resolve())
+                failed = [r for r in results if r.error]
+                if failed:
+                    print(f"\nError: {len(failed)} of {len(results)} areas were not published: "
+                          + "; ".join(f"{r.params} ({r.error.strip().splitlines()[0]})" for r in failed), file=sys.stderr)
+                    return 1
         elif args.command == "check":
             from pipeline.checks import check_inputs
             from pipeline.params import load_params

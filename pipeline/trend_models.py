@@ -506,8 +506,13 @@ def stage_tables(
                 backtest_totals.append({"crime_type": crime_type, **total, "within": int((months["position"] == "within").sum())})
 
     def stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
-        frames = [f for f in frames if len(f)]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"crime_type": pd.Series(dtype=str)})
+        kept = [f for f in frames if len(f)]
+        if kept:
+            return pd.concat(kept, ignore_index=True)
+        # No rows (e.g. no month outside the control limits): keep the columns, so the
+        # report can still select from the table.
+        columns = list(dict.fromkeys(["crime_type", *(c for f in frames for c in f.columns)]))
+        return pd.DataFrame({c: pd.Series(dtype=str if c in ("crime_type", "month") else float) for c in columns})
 
     return {
         "summary": summary,

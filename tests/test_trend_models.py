@@ -265,3 +265,18 @@ def test_stl_fills_gaps_for_the_chart_only_and_says_so():
     row = stl.set_index("month")
     assert row.loc["2019-07", "observed"] == pytest.approx((series["2019-06"] + series["2019-08"]) / 2)
     assert np.allclose(stl["trend"] + stl["seasonal"] + stl["remainder"], stl["observed"])
+
+
+def test_a_table_with_no_rows_keeps_its_columns_through_the_processed_files(tmp_path):
+    """A steady series has no month outside its control limits: the exceptions table is empty
+    but still has its month column, so the report can select from it (it failed on such data)."""
+    from pipeline.trend_models import read_processed, stage_tables, write_processed
+    from pipeline.trends import compare_windows
+
+    months = month_range("2019-01", "2020-12")
+    monthly = pd.DataFrame({"Burglary": [8] * 24}, index=pd.Index(months, name="month"))
+    tables = stage_tables(monthly, compare_windows(monthly, "2020-12"), "2019-01", "2020-12", ["Burglary"])
+    write_processed(tables, tmp_path)
+    exceptions = read_processed(tmp_path)["exceptions"]
+    assert len(exceptions) == 0
+    assert list(exceptions.query("crime_type == 'Burglary'")["month"]) == []

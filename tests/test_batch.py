@@ -1,0 +1,78 @@
+"""Several areas in one command: headlines, the index page, and a failure that does not stop the others."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from pipeline.batch import AreaResult, headline, write_index
+from pipeline.cli import main
+from pipeline.errors import PipelineError
+from test_safety import MONTHS_2019_2020, small_params, small_police
+
+TABLE_HEADER = ("\ufeffCrime type,\"Count, Jan 2020 to Dec 2020 (12 months)\",Like for like: Jan 2019 to Dec 2019 (12 months),"
+                "Like for like: Jan 2020 to Dec 2020 (12 months),% change (like for like),Significance (Holm-adjusted; the total unadjusted)\n")
+
+
+def _table(folder, total_row: str):
+    (folder / "tables").mkdir(parents=True)
+    (folder / "tables/crime-by-type.csv").write_text(TABLE_HEADER + "Burglary,10,8,10,25.0,no significant change\n" + total_row, encoding="utf-8")
+    return folder
+
+
+def test_headline_names_the_months_and_the_like_for_like_change(tmp_path):
+    folder = _table(tmp_path / "a", "All crime (excluding ASB),14400,14940,14400,-3.6,no significant change\n")
+    assert headline(folder) == ("All crime (excluding ASB): 14,400 in Jan 2020 to Dec 2020 (12 months); down 3.6% like for like, "
+                                "Jan 2020 to Dec 2020 (12 months) against Jan 2019 to Dec 2019 (12 months) (no significant change).")
+    # A change that was not computed is said so, never shown as a number.
+    folder = _table(tmp_path / "b", "All crime (excluding ASB),900,,,not computed: no like-for-like months,\n")
+    assert headline(folder) == "All crime (excluding ASB): 900 in Jan 2020 to Dec 2020 (12 months); like-for-like change not computed: no like-for-like months."
+    assert headline(tmp_path / "missing") == "No crime table was published."
+
+
+def test_index_links_each_areas_documents_and_lists_what_stopped_the_others(tmp_path):
+    published = tmp_path / "outputs/alphaton"
+    published.mkdir(parents=True)
+    results = [
+        AreaResult(tmp_path / "a.yaml", "Alphaton", published, ["tables.xlsx", "strategic-assessment.html"], "A headline."),
+        AreaResult(tmp_path / "b.yaml", "Betaville", error="2 problem(s) in the inputs\n\nPolice data:\n  - period_end: no data\n  - area: no rows"),
+    ]
+    index = write_index(results, tmp_path / "outputs/index.html")
+    page = index.read_text(encoding="utf-8")
+    assert '<html lang="en-GB">' in page and "<script" not in page and not re.search(r'(src|href)="https?://', page)
+    assert "1 of 2 areas published" in page
+    links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', page)
+    assert links == [("alphaton/strategic-assessment.html", "Strategic assessment (HTML)"), ("alphaton/tables.xlsx", "Every table (Excel)")]
+    assert "Not published (" in page and "<li>period_end: no data</li>" in page and "<li>area: no rows</li>" in page
+
+
+def test_an_index_the_pipeline_did_not_write_is_never_replaced(tmp_path):
+    from pipeline.batch import run_batch
+
+    index = tmp_path / "index.html"
+    index.write_text("<html>the council's own page</html>", encoding="utf-8")
+    with pytest.raises(PipelineError, match="was not written by this pipeline"):
+        run_batch([tmp_path / "a.yaml"], index)
+    assert index.read_text(encoding="utf-8") == "<html>the council's own page</html>"
+
+
+@pytest.mark.e2e
+def test_one_command_runs_several_areas_and_a_failure_does_not_stop_the_others(tmp_path, capsys):
+    police = small_police(tmp_path, MONTHS_2019_2020, {"Alphaton": 8, "Betaville": 8})
+    good = small_params(tmp_path, [police])
+    settings = yaml.safe_load(good.read_text(encoding="utf-8"))
+    settings.update(period_end="2030-12", output_dir=str(tmp_path / "outputs/later"))
+    bad = tmp_path / "later.yaml"
+    bad.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    index = tmp_path / "outputs/index.html"
+    assert main(["run", str(bad), str(good), "--index", str(index)]) == 1
+    err = capsys.readouterr().err
+    assert "1 of 2 areas were not published" in err and "later.yaml" in err
+    page = index.read_text(encoding="utf-8")
+    assert 'href="alphaton/strategic-assessment.html"' in page
+    # 8 burglaries a month over 2020, and as many in 2019: no change.
+    assert "All crime (excluding ASB): 48 in Jan 2020 to Dec 2020 (12 months)" in page
+    assert (tmp_path / "outputs/alphaton/strategic-assessment.html").is_file()
+    assert not (tmp_path / "outputs/later").exists()
