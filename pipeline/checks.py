@@ -49,6 +49,8 @@ def input_files(params: Params) -> list[Path]:
     if params.morile is not None:
         paths.extend([params.morile.model, *params.morile.scores])
         paths.extend([params.morile.moderation] if params.morile.moderation else [])
+    if params.force_extract is not None:
+        paths.extend([params.force_extract.path, *([params.force_extract.code_map] if params.force_extract.code_map else [])])
     if params.delivery is not None:
         paths.extend([params.delivery.plan, params.delivery.risk_register])
         paths.extend([params.delivery.previous_risk_register] if params.delivery.previous_risk_register else [])
@@ -191,6 +193,30 @@ def lsoa_population_checks(params: Params) -> list[str]:
             except PipelineError as exc:
                 problems.append(str(exc))
     return problems
+
+
+def extract_checks(params: Params, area_lsoas: dict[str, set[str]]) -> list[str]:
+    """Read the force extract as the run will (mapping, every cell, offence code map)."""
+    from pipeline.extract import read_extract
+    from pipeline.months import history_start, month_range
+
+    if params.area.name not in area_lsoas and params.area.lsoa_lookup is None:
+        return []  # the police checks already report an area with no rows
+    lsoas = area_lsoas.get(params.area.name, set())
+    if params.area.lsoa_lookup is not None:
+        from pipeline.police import read_lsoa_lookup
+
+        lsoas = {code for code, name in read_lsoa_lookup(params.area.lsoa_lookup).items() if name == params.area.name}
+    try:
+        read_extract(
+            params.force_extract,
+            area_lsoas=lsoas,
+            months=month_range(history_start(params.period_end, params.trend_years), params.period_end),
+            boundaries=params.geography.lsoa_boundaries if params.geography else None,
+        )
+    except PipelineError as exc:
+        return [str(exc)]
+    return []
 
 
 def survey_checks(params: Params) -> list[str]:
@@ -362,6 +388,8 @@ def check_inputs(params: Params, morile_scores: bool = True, cache: CheckCache |
         result.warnings += geography_warnings
     if any(a.lsoa_population is not None for a in params.all_areas):
         sections["LSOA populations (area.lsoa_population)"] = lsoa_population_checks(params)
+    if params.force_extract is not None:
+        sections[f"Force crime extract (force_extract: {params.force_extract.path})"] = extract_checks(params, area_lsoas)
     if params.survey:
         sections[f"Survey ({', '.join(str(f.path) for f in params.survey.responses)})"] = survey_checks(params)
     if params.morile:

@@ -228,13 +228,197 @@ class SurveySettings(_Strict):
         return path
 
 
+class ThreatDefinition(_Strict):
+    """Which crimes of a force extract make up a threat.
+
+    A crime counts when its offence is selected (``codes``, ``groups`` or ``subgroups``,
+    less ``exclude_codes``) or it carries any of ``any_flag``; and, when ``all_flags`` is
+    given, only if it carries every one of them. Group and subgroup names are ONS's, as in
+    ``pipeline/data/offence_codes.csv``; flags are the extract's flag names.
+    """
+
+    name: str | None = Field(default=None, description="Shown in the catalogue; a params threat uses its own name.")
+    description: str = Field(default="", description="What is counted, in words, for the report's methods.")
+    codes: list[str] = Field(default_factory=list, description="Home Office offence codes, e.g. 8N, 105A, 92D.")
+    groups: list[str] = Field(default_factory=list, description="ONS offence groups, e.g. 'sexual offences'.")
+    subgroups: list[str] = Field(default_factory=list, description="ONS offence subgroups, e.g. 'violence with injury'.")
+    exclude_codes: list[str] = Field(default_factory=list)
+    any_flag: list[str] = Field(default_factory=list, description="Flags any one of which brings a crime in.")
+    all_flags: list[str] = Field(default_factory=list, description="Flags every one of which a crime must carry.")
+
+    @field_validator("codes", "exclude_codes")
+    @classmethod
+    def _codes(cls, codes: list[str]) -> list[str]:
+        return [str(c).strip().upper() for c in codes]
+
+    @field_validator("groups", "subgroups")
+    @classmethod
+    def _names(cls, names: list[str]) -> list[str]:
+        return [n.strip().lower() for n in names]
+
+    @model_validator(mode="after")
+    def _selects_something(self) -> "ThreatDefinition":
+        if not (self.codes or self.groups or self.subgroups or self.any_flag or self.all_flags):
+            raise ValueError("a threat definition needs at least one of codes, groups, subgroups, any_flag or all_flags")
+        return self
+
+    @property
+    def selects_offences(self) -> bool:
+        """Whether offences (not only flags) bring crimes in."""
+        return bool(self.codes or self.groups or self.subgroups)
+
+    @property
+    def flags(self) -> list[str]:
+        """Every flag the definition uses."""
+        return list(dict.fromkeys([*self.any_flag, *self.all_flags]))
+
+
 class Threat(_Strict):
-    """A threat the partnership could prioritise, with the police.uk crime types that evidence it."""
+    """A threat the partnership could prioritise, with the police.uk crime types that evidence it
+    and, for a force extract, the crimes that make it up (a catalogue name or a definition)."""
 
     name: str = Field(min_length=1)
     crime_types: list[str] = Field(
         default_factory=list, description="police.uk crime types counted as evidence; empty if none fits."
     )
+    extract: str | ThreatDefinition | None = Field(
+        default=None,
+        description="For a force extract: a name from pipeline/data/threat_catalogue.yaml, or a definition.",
+    )
+
+    @field_validator("extract")
+    @classmethod
+    def _known(cls, value: str | ThreatDefinition | None) -> str | ThreatDefinition | None:
+        if isinstance(value, str):
+            catalogue = threat_catalogue()
+            if value not in catalogue:
+                raise ValueError(f"{value!r} is not in the threat catalogue; use one of: " + ", ".join(catalogue))
+        return value
+
+    @property
+    def definition(self) -> ThreatDefinition | None:
+        """The extract definition, with a catalogue name looked up."""
+        return threat_catalogue()[self.extract] if isinstance(self.extract, str) else self.extract
+
+
+def threat_catalogue() -> dict[str, ThreatDefinition]:
+    """The default threat definitions shipped in ``pipeline/data/threat_catalogue.yaml``, by key."""
+    global _CATALOGUE
+    if _CATALOGUE is None:
+        from importlib import resources
+
+        raw = yaml.safe_load(resources.files("pipeline").joinpath("data/threat_catalogue.yaml").read_text(encoding="utf-8"))
+        _CATALOGUE = {key: ThreatDefinition.model_validate(value) for key, value in raw.items()}
+    return _CATALOGUE
+
+
+_CATALOGUE: dict[str, ThreatDefinition] | None = None
+
+FLAG_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class ExtractColumns(_Strict):
+    """Which column of the force extract holds each field (the extract's own headings)."""
+
+    crime_reference: str
+    offence_code: str
+    recorded: str = Field(description="Date (and time) the crime was recorded.")
+    offence_description: str | None = None
+    committed_from: str | None = None
+    committed_to: str | None = None
+    lsoa_code: str | None = None
+    easting: str | None = None
+    northing: str | None = None
+    latitude: str | None = None
+    longitude: str | None = None
+    domestic_abuse: str | None = None
+    hate_crime: str | None = None
+    hate_strand: str | None = None
+    alcohol: str | None = None
+    knife: str | None = None
+    victim_age_band: str | None = None
+    victim_sex: str | None = None
+    outcome: str | None = None
+
+    @model_validator(mode="after")
+    def _pairs(self) -> "ExtractColumns":
+        for a, b in (("easting", "northing"), ("latitude", "longitude")):
+            if (getattr(self, a) is None) != (getattr(self, b) is None):
+                raise ValueError(f"give both {a} and {b}, or neither")
+        if self.committed_to is not None and self.committed_from is None:
+            raise ValueError("committed_to needs committed_from")
+        return self
+
+
+STANDARD_FLAGS = ("domestic_abuse", "hate_crime", "alcohol", "knife")
+
+
+class ForceExtract(_Strict):
+    """The force's offence-level crime extract (CSV or xlsx) and how to read it."""
+
+    path: Path
+    sheet: str | None = Field(default=None, description="xlsx only: the sheet to read (default: the first).")
+    name: str = Field(default="force crime extract", min_length=1, description="How the report names the source.")
+    columns: ExtractColumns
+    flags: dict[str, str] = Field(
+        default_factory=dict, description="Further flags: a name (lower_case) -> the extract's column, e.g. child_exploitation."
+    )
+    true_values: list[str] = Field(default_factory=lambda: ["Y", "YES", "TRUE", "1", "T"])
+    false_values: list[str] = Field(default_factory=lambda: ["N", "NO", "FALSE", "0", "F", ""])
+    date_formats: list[str] = Field(
+        default_factory=lambda: [
+            "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%d %H:%M", "%Y-%m-%d", "%d-%m-%Y %H:%M", "%d-%m-%Y",
+        ],
+        description="strftime formats tried in turn; Excel serial numbers (e.g. 44197.5) are always accepted.",
+    )
+    code_map: Path | None = Field(
+        default=None, description="CSV of extract_code, offence_code for a force's own codes (optional)."
+    )
+    time_method: Literal["aoristic", "from", "midpoint"] = Field(
+        default="aoristic", description="How a committed from-to range is placed in the day-of-week by hour chart."
+    )
+    longest_range_hours: int = Field(
+        default=168, ge=1, description="Ranges longer than this are too uncertain for the time chart and are counted apart."
+    )
+    sample: bool = Field(default=False, description="True for a synthetic sample: every output that shows it says so.")
+
+    @field_validator("path")
+    @classmethod
+    def _exists(cls, path: Path) -> Path:
+        if not path.is_file():
+            raise ValueError(f"force extract not found: {path}")
+        return path
+
+    @field_validator("code_map")
+    @classmethod
+    def _map_exists(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"offence code map not found: {path}")
+        return path
+
+    @field_validator("true_values", "false_values")
+    @classmethod
+    def _upper(cls, values: list[str]) -> list[str]:
+        return [str(v).strip().upper() for v in values]
+
+    @model_validator(mode="after")
+    def _flags(self) -> "ForceExtract":
+        bad = [n for n in self.flags if not FLAG_NAME.match(n)]
+        if bad:
+            raise ValueError("flag names are lower_case words joined by _: " + ", ".join(bad))
+        clash = [n for n in self.flags if n in STANDARD_FLAGS]
+        if clash:
+            raise ValueError("map these flags under columns, not flags: " + ", ".join(clash))
+        if set(self.true_values) & set(self.false_values):
+            raise ValueError("a value cannot be both true and false: " + ", ".join(sorted(set(self.true_values) & set(self.false_values))))
+        return self
+
+    @property
+    def flag_columns(self) -> dict[str, str]:
+        """Every flag mapped: name -> the extract's column."""
+        standard = {n: getattr(self.columns, n) for n in STANDARD_FLAGS if getattr(self.columns, n)}
+        return {**standard, **self.flags}
 
 
 class Band(_Strict):
@@ -413,6 +597,7 @@ class Params(_Strict):
     survey: SurveySettings | None = None
     morile: MorileSettings | None = None
     delivery: DeliverySettings | None = None
+    force_extract: ForceExtract | None = None
     output_dir: Path
     processed_dir: Path = Field(
         default=Path("data/processed"), description="Where stage outputs go; each run uses a sub-folder named like output_dir."

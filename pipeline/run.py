@@ -113,11 +113,19 @@ STAGES: tuple[Stage, ...] = (
         reads=("area", "geography", "period_end"),
     ),
     Stage(
+        "extract",
+        "06_force_extract.ipynb",
+        "force crime extract: threats, harm, time, place, reconciliation",
+        needs="force_extract",
+        after=("police",),
+        reads=("area", "disruptions", "force_extract", "geography", "morile", "partial_month_threshold", "period_end", "trend_years"),
+    ),
+    Stage(
         "report",
         "10_strategic_assessment.ipynb",
         "write the strategic assessment",
         publishes="strategic-assessment.html",
-        after=("police", "survey", "morile", "trends", "places"),
+        after=("police", "survey", "morile", "trends", "places", "extract"),
     ),
     Stage(
         "delivery",
