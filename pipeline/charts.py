@@ -324,3 +324,61 @@ def deprivation_shares(
     if any_hidden:
         alt += " Bars marked * are not drawn: their counts are small and suppressed."
     return figure, alt
+
+
+def time_heatmap(cells: pd.DataFrame, threat: str, period: str, sample: bool) -> tuple[plt.Figure, str]:
+    """Day of week (rows) by hour of day (columns) of a threat's crimes.
+
+    ``cells`` is one threat's rows of ``threat_profiles.time_table`` (weekday, hour,
+    crimes; crimes can be fractional under aoristic apportioning). Whole-area counts with
+    no place attached, so no cell is suppressed.
+    """
+    from pipeline.threat_profiles import WEEKDAYS
+
+    grid = cells.pivot(index="weekday", columns="hour", values="crimes").reindex(index=WEEKDAYS, columns=range(24)).fillna(0)
+    figure, axis = plt.subplots(figsize=(10, 3.6))
+    sns.heatmap(grid, cmap="Blues", linewidths=0.3, cbar_kws={"label": "crimes"}, ax=axis)
+    axis.set_xticks(np.arange(0, 24, 3) + 0.5, [f"{h:02d}:00" for h in range(0, 24, 3)], rotation=0, fontsize=8)
+    axis.set_yticks(np.arange(7) + 0.5, [d[:3] for d in WEEKDAYS], rotation=0, fontsize=8)
+    axis.set_xlabel("Hour of the day (committed)")
+    axis.set_ylabel("")
+    label = " (synthetic sample)" if sample else ""
+    axis.set_title(f"{threat} by day and hour, {period}{label}", loc="left", fontsize=11)
+    figure.tight_layout()
+    by_day = grid.sum(axis=1)
+    by_hour = grid.sum(axis=0)
+    peak_day, peak_hour = grid.stack().idxmax()
+    total = grid.to_numpy().sum()
+    evening = by_hour.loc[18:23].sum() + by_hour.loc[0:1].sum()
+    alt = (
+        f"Heatmap of {threat.lower()} crimes{' in a synthetic sample' if sample else ''} by day of the week and hour committed, {period}. "
+        f"The busiest day is {by_day.idxmax()} ({100 * by_day.max() / total:.0f}% of crimes placed) and the quietest "
+        f"{by_day.idxmin()} ({100 * by_day.min() / total:.0f}%); the busiest hour of the week is {peak_day} {peak_hour:02d}:00. "
+        f"{100 * evening / total:.0f}% fall between 18:00 and 02:00."
+    ) if total else f"Heatmap of {threat.lower()} crimes by day and hour, {period}: none could be placed in time."
+    return figure, alt
+
+
+def harm_against_volume(groups: pd.DataFrame, area: str, period: str, sample: bool) -> tuple[plt.Figure, str]:
+    """Each ONS offence group's share of the area's crimes beside its share of harm (Crime
+    Severity Score), groups ranked by harm. ``groups`` is ``threat_profiles.harm_by_group``."""
+    ranked = groups.sort_values("harm_share", ascending=True)
+    y = np.arange(len(ranked))
+    figure, axis = plt.subplots(figsize=(9, 0.45 * len(ranked) + 1.8))
+    axis.barh(y + 0.2, ranked["volume_share"], height=0.38, color=OTHER_COLOUR, label="Share of crimes (%)")
+    axis.barh(y - 0.2, ranked["harm_share"], height=0.38, color=AREA_COLOUR, label="Share of harm (%)")
+    axis.set_yticks(y, [g[:1].upper() + g[1:] for g in ranked["ons_group"]], fontsize=8)
+    axis.set_xlabel("% of the area's total")
+    label = " (synthetic sample)" if sample else ""
+    axis.set_title(f"Offence groups by volume and harm, {area}, {period}{label}", loc="left", fontsize=11)
+    axis.legend(ncol=2, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.5 / max(1, len(ranked) / 6)), frameon=False)
+    figure.tight_layout()
+    top = groups.iloc[0]
+    biggest = groups.sort_values("volume_share", ascending=False).iloc[0]
+    alt = (
+        f"Paired bar chart of {len(groups)} ONS offence groups{' in a synthetic sample extract' if sample else ''}, {area}, {period}, "
+        f"ranked by share of harm (Crime Severity Score). {top['ons_group'].capitalize()} carry the most harm, "
+        f"{top['harm_share']:.0f}% of it from {top['volume_share']:.0f}% of crimes; {biggest['ons_group']} are the most numerous, "
+        f"{biggest['volume_share']:.0f}% of crimes and {biggest['harm_share']:.0f}% of harm. The figures are in the table that follows."
+    )
+    return figure, alt

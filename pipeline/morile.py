@@ -235,6 +235,8 @@ def write_template(
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         sheet.column_dimensions[get_column_letter(column)].width = 34 if column == 1 else 16
+    with_extract = "source" in evidence.columns and bool((evidence["source"] != "police.uk").any())
+    absent = "not in police.uk data or the extract" if with_extract else "not in police.uk data"
     evidence = evidence.set_index("threat")
     first_factor_column = FIRST_FACTOR_COLUMN
     for offset, threat in enumerate(threats):
@@ -244,10 +246,10 @@ def write_template(
         mapped = facts is not None and not pd.isna(facts["count"])
         for k, key in enumerate(("count", "pct_change", "rate_per_1000")):
             value = None if facts is None or pd.isna(facts[key]) else round(float(facts[key]), 1)
-            missing = "not computed: no month comparable" if mapped else "not in police.uk data"
+            missing = "not computed: no month comparable" if mapped else absent
             sheet.cell(row=row, column=2 + k, value=value if value is not None else missing)
         trend = facts.get("trend", "") if facts is not None else ""
-        sheet.cell(row=row, column=2 + len(EVIDENCE_HEADERS) - 1, value=neutralise_formula(trend) or "not in police.uk data")
+        sheet.cell(row=row, column=2 + len(EVIDENCE_HEADERS) - 1, value=neutralise_formula(trend) or absent)
         for column in range(first_factor_column, first_factor_column + len(factors) + 1):
             cell = sheet.cell(row=row, column=column)
             cell.protection = Protection(locked=False)
@@ -268,6 +270,18 @@ def write_template(
         for level in model.levels(factor):
             scales.append([model.column_header(factor), level.label, level.value])
     scales.protection.sheet = True
+    if "source" in evidence.columns:
+        # Where each threat's evidence comes from, with harm where a force extract gives it.
+        sources = workbook.create_sheet("Evidence")
+        sources.append(["Threat", "Source of the evidence", "Crime Severity Score per 1,000 a year", "Share of the area's crimes (%)", "Share of the area's harm (%)"])
+        for threat in threats:
+            facts = evidence.loc[threat.name] if threat.name in evidence.index else None
+            if facts is None or pd.isna(facts["count"]):
+                sources.append([neutralise_formula(threat.name), "none: neither police.uk nor the force extract isolates this threat"])
+                continue
+            harm = [None if pd.isna(facts.get(k, np.nan)) else round(float(facts[k]), 1) for k in ("css_per_1000", "volume_share", "harm_share")]
+            sources.append([neutralise_formula(threat.name), neutralise_formula(str(facts["source"])), *harm])
+        sources.protection.sheet = True
     about = workbook.create_sheet("About")
     about.append(["Model", model.name])
     about.append(["Note", model.note])
@@ -653,5 +667,12 @@ def template_for(params_path: str | Path, out: str | Path | None = None) -> Path
     before, after = like_for_like_months(params.period_end, list(monthly.index))
     windows = comparison_windows_text(params.period_end, before, after, list(monthly.index))
     evidence = threat_evidence(params.morile.threats, comparison, rates, monthly, params.disruption_periods)
+    evidence["source"] = "police.uk"
+    if params.force_extract is not None:
+        from pipeline.threat_profiles import extract_evidence
+
+        # The extract measures a threat directly; police.uk's broad types stand in only where it cannot.
+        from_extract = extract_evidence(params)
+        evidence = pd.concat([evidence[~evidence["threat"].isin(from_extract["threat"])], from_extract], ignore_index=True)
     title = f"MoRiLE scoring sheet: {params.area.name}, assessment window {windows['assessment']} ({model.name})"
     return write_template(model, params.morile.threats, evidence, path, title, evidence_headers(windows))

@@ -348,6 +348,49 @@ def profile_threats(
     return ThreatProfiles(summary, settings.time_method, months, window, tables)
 
 
+def extract_evidence(params: Params) -> pd.DataFrame:
+    """MoRiLE evidence for each threat the extract evidences, read straight from the inputs
+    (for the scoring sheet, outside a full run).
+
+    Columns: threat, count (full window), pct_change (like for like), rate_per_1000 (a
+    year), trend, css_per_1000, volume_share, harm_share, source. Threats the extract
+    cannot evidence are left out (their police.uk evidence stands).
+    """
+    from pipeline.extract import area_lsoas, covered_months, read_extract
+    from pipeline.months import history_start, month_range
+    from pipeline.police import read_police_data
+
+    police_crimes, _ = read_police_data(params.inputs.police, [params.area])
+    run_months = month_range(history_start(params.period_end, params.trend_years), params.period_end)
+    boundaries = params.geography.lsoa_boundaries if params.geography else None
+    crimes, summary = read_extract(params.force_extract, area_lsoas(police_crimes, params.area), run_months, boundaries)
+    covered, _ = covered_months(summary, params.partial_month_threshold)
+    months = [m for m in run_months if m in set(covered)]
+    profiles = profile_threats(params, crimes, summary, months, None, {})
+    change = profiles.tables["change"].set_index("threat")
+    harm = profiles.tables["harm"].set_index("threat")
+    evidenced = profiles.tables["statuses"].query("evidenced")["threat"]
+    population = params.area.population_for(profiles.window or assessment_window(params.period_end)).value
+    source = profiles.summary.name + (" (synthetic sample)" if profiles.summary.sample else "")
+    records = []
+    for threat in evidenced:
+        compared = int(change.at[threat, "months_compared"]) > 0 and change.at[threat, "comparison_count"] > 0
+        records.append(
+            {
+                "threat": threat,
+                "count": int(change.at[threat, "window_count"]),
+                "pct_change": change.at[threat, "pct_change"] if compared else np.nan,
+                "rate_per_1000": change.at[threat, "window_count"] * 12 / max(1, len(profiles.window)) / population * 1000 if profiles.window else np.nan,
+                "trend": change.at[threat, "trend"],
+                "css_per_1000": harm.at[threat, "css_per_1000"],
+                "volume_share": harm.at[threat, "volume_share"],
+                "harm_share": harm.at[threat, "harm_share"],
+                "source": source,
+            }
+        )
+    return pd.DataFrame(records, columns=["threat", "count", "pct_change", "rate_per_1000", "trend", "css_per_1000", "volume_share", "harm_share", "source"])
+
+
 # --- processed files ---------------------------------------------------------------------
 
 TABLES = ("statuses", "monthly", "change", "harm", "harm_groups", "time_cells", "time_placement", "month_of_year", "lsoas", "repeats", "people", "outcomes", "reconciliation")
