@@ -200,8 +200,17 @@ def parse_times(values: pa.ChunkedArray, formats: list[str]) -> tuple[np.ndarray
         if not todo.any():
             break
         where = np.flatnonzero(todo)
-        parsed = pc.strptime(text.take(pa.array(where)), format=fmt, unit="s", error_is_null=True)
+        subset = text.take(pa.array(where))
+        parsed = pc.strptime(subset, format=fmt, unit="s", error_is_null=True)
         ok = parsed.is_valid().to_numpy(zero_copy_only=False)
+        # Arrow rolls impossible dates over (31/02/2020 becomes 2 March): a cell must read
+        # back as written, or, if written without zero padding, pass pandas' strict check.
+        written_back = pc.strftime(parsed, format=fmt).to_numpy(zero_copy_only=False)
+        differs = ok & (written_back != subset.to_numpy(zero_copy_only=False))
+        if differs.any():
+            strict = pd.to_datetime(pd.Series(subset.filter(pa.array(differs)).to_pylist()), format=fmt, errors="coerce")
+            ok[np.flatnonzero(differs)[strict.isna().to_numpy()]] = False
+            parsed = pc.if_else(pa.array(ok), parsed, pa.nulls(len(parsed), parsed.type))
         out[where[ok]] = parsed.filter(parsed.is_valid()).to_numpy(zero_copy_only=False).astype("datetime64[s]")
         todo[where[ok]] = False
     if todo.any():
@@ -269,9 +278,9 @@ def _points_to_lsoas(x: np.ndarray, y: np.ndarray, crs: str, boundaries: list[Pa
     if not ok.any():
         return out
     points = gpd.GeoDataFrame({"row": np.flatnonzero(ok)}, geometry=gpd.points_from_xy(x[ok], y[ok]), crs=crs)
-    joined = gpd.sjoin(points.to_crs(polygons.crs), polygons[["code", "geometry"]], how="inner", predicate="within")
+    joined = gpd.sjoin(points.to_crs(polygons.crs), polygons[["lsoa_code", "geometry"]], how="inner", predicate="within")
     joined = joined.drop_duplicates("row")
-    out[joined["row"].to_numpy()] = joined["code"].to_numpy()
+    out[joined["row"].to_numpy()] = joined["lsoa_code"].to_numpy()
     return out
 
 

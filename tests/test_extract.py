@@ -1,0 +1,171 @@
+"""Reading a force crime extract through its column mapping: every rule, on hand-made files."""
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from pipeline.errors import InputDataError
+from pipeline.extract import covered_months, parse_times, read_extract
+from pipeline.params import ForceExtract
+
+ROOT = Path(__file__).resolve().parent.parent
+HEADINGS = ["Ref", "Code", "Recorded", "From", "To", "LSOA", "DA", "Hate", "Age", "Sex", "Outcome"]
+COLUMNS = {
+    "crime_reference": "Ref", "offence_code": "Code", "recorded": "Recorded", "committed_from": "From", "committed_to": "To",
+    "lsoa_code": "LSOA", "domestic_abuse": "DA", "hate_crime": "Hate", "victim_age_band": "Age", "victim_sex": "Sex",
+    "outcome": "Outcome",
+}
+AREA = {"E01000001", "E01000002"}
+
+
+def write(path: Path, rows: list[list[str]], headings: list[str] = HEADINGS) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(headings)
+        writer.writerows(rows)
+    return path
+
+
+def settings(path: Path, **extra) -> ForceExtract:
+    return ForceExtract(path=path, columns={**COLUMNS, **extra.pop("columns", {})}, **extra)
+
+
+GOOD = [
+    ["A1", "8N", "03/01/2020 14:05", "03/01/2020 13:00", "", "E01000001", "Y", "N", "25-34", "F", "Unable to prosecute suspect"],
+    ["A2", "105a", "2020-01-10 09:00:00", "2020-01-09 22:00:00", "2020-01-10 02:00:00", "E01000002", "N", "Y", "", "", ""],
+    ["A3", "092D", "43876.5", "", "", "E01000001", "n", "", "", "", ""],  # Excel serial: 43831 is 1 Jan 2020, +45 days: 15/02/2020 12:00
+    ["A4", "ZZ9", "15/02/2020 10:00", "14/02/2020 10:00", "", "E01000002", "N", "N", "", "", ""],  # unknown code
+    ["A1", "8N", "03/01/2020 14:05", "03/01/2020 13:00", "", "E01000001", "Y", "N", "25-34", "F", ""],  # repeated reference
+    ["A5", "46", "20/02/2020 10:00", "21/02/2020 10:00", "", "E01000001", "N", "N", "", "", ""],  # committed after recorded
+    ["A6", "46", "20/02/2020 10:00", "", "", "E01009999", "N", "N", "", "", ""],  # outside the area
+    ["A7", "46", "20/12/2019 10:00", "", "", "E01000001", "N", "N", "", "", ""],  # outside the months
+    ["A8", "46", "21/02/2020 10:00", "", "", "", "N", "N", "", "", ""],  # no location
+]
+
+
+def test_a_good_extract_is_read_classified_and_every_set_aside_row_counted(tmp_path):
+    crimes, summary = read_extract(settings(write(tmp_path / "x.csv", GOOD)), AREA, ["2020-01", "2020-02"])
+    assert list(crimes["crime_reference"]) == ["A1", "A2", "A3", "A4", "A5"]
+    assert list(crimes["offence_code"].astype(object).fillna("?")) == ["8N", "105A", "92D", "?", "46"]
+    assert list(crimes["ons_subgroup"].astype(object).fillna("?")) == ["violence with injury", "violence without injury", "possession of drugs", "?", "shoplifting"]
+    assert crimes.loc[2, "recorded"] == pd.Timestamp("2020-02-15 12:00")
+    assert crimes.loc[1, "committed_to"] == pd.Timestamp("2020-01-10 02:00")
+    assert list(crimes["flag_domestic_abuse"]) == [True, False, False, False, False]
+    assert list(crimes["flag_hate_crime"]) == [False, True, False, False, False]
+    assert list(crimes["month"]) == ["2020-01", "2020-01", "2020-02", "2020-02", "2020-02"]
+    assert pd.isna(crimes.loc[4, "committed_from"])  # after the recorded date: left out of time charts
+    assert (summary.rows_read, summary.used, summary.duplicate_references) == (9, 5, 1)
+    assert summary.unknown_codes == {"ZZ9": 1}
+    assert (summary.committed_after_recorded, summary.no_location, summary.outside_area, summary.outside_months) == (1, 1, 1, 1)
+    assert summary.flags == ["domestic_abuse", "hate_crime"]
+
+
+def test_every_bad_cell_is_reported_at_once_with_row_column_value_and_what_was_expected(tmp_path):
+    rows = [
+        ["", "8N", "03/01/2020 14:05", "", "", "E01000001", "Y", "N", "", "", ""],
+        ["B2", "", "31/02/2020 10:00", "", "", "E0100001", "maybe", "N", "", "", ""],
+        ["B3", "8N", "", "yesterday", "", "E01000001", "N", "N", "", "", ""],
+    ]
+    with pytest.raises(InputDataError) as error:
+        read_extract(settings(write(tmp_path / "bad.csv", rows)))
+    message = str(error.value)
+    for expected in (
+        "bad.csv, row 2, column 'Ref': '' is not a crime reference (it is blank)",
+        "bad.csv, row 3, column 'Code': '' is not a Home Office offence code (it is blank)",
+        "bad.csv, row 3, column 'Recorded': '31/02/2020 10:00' is not a date",
+        "bad.csv, row 4, column 'Recorded': '' is not a date (the recorded date is blank)",
+        "bad.csv, row 4, column 'From': 'yesterday' is not a date",
+        "bad.csv, row 3, column 'LSOA': 'E0100001' is not an LSOA code",
+        "bad.csv, row 3, column 'DA': 'maybe' is not a flag value",
+    ):
+        assert expected in message
+    assert message.startswith(f"{tmp_path / 'bad.csv'}: 7 problem(s)")
+
+
+def test_many_bad_cells_in_one_column_are_summarised(tmp_path):
+    rows = [[f"C{i}", "8N", "not a date", "", "", "E01000001", "N", "N", "", "", ""] for i in range(30)]
+    with pytest.raises(InputDataError, match=r"column 'Recorded': 22 more row\(s\) like this \(rows 10, 11"):
+        read_extract(settings(write(tmp_path / "many.csv", rows)))
+
+
+def test_a_mapping_naming_missing_headings_lists_the_headings_found(tmp_path):
+    path = write(tmp_path / "x.csv", GOOD)
+    with pytest.raises(InputDataError) as error:
+        read_extract(settings(path, columns={"offence_code": "HO Code", "alcohol": "Alcohol"}))
+    message = str(error.value)
+    assert "offence_code -> 'HO Code'" in message and "flag_alcohol -> 'Alcohol'" in message
+    assert "'Ref', 'Code', 'Recorded'" in message
+
+
+def test_another_forces_xlsx_layout_works_by_editing_the_mapping_only(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "Notes"
+    sheet = book.create_sheet("Crimes")
+    sheet.append(["Occurrence No", "HOOC", "Offence Desc", "Reported Date", "Start", "End", "Beat LSOA", "Domestic", "Hate Strand", "Knife Enabled", "CSE Flag"])
+    sheet.append(["X-1", "056/01", "Arson endangering life", dt.datetime(2020, 3, 5, 23, 10), dt.datetime(2020, 3, 5, 22, 0), None, "e01000001", "FALSE", "", "TRUE", "FALSE"])
+    sheet.append(["X-2", "019/03", "Rape", "05/03/2020", "", "", "E01000002", "TRUE", "", "FALSE", "TRUE"])
+    path = tmp_path / "other-force.xlsx"
+    book.save(path)
+    extract = ForceExtract(
+        path=path, sheet="Crimes",
+        columns={"crime_reference": "Occurrence No", "offence_code": "HOOC", "offence_description": "Offence Desc",
+                 "recorded": "Reported Date", "committed_from": "Start", "committed_to": "End", "lsoa_code": "Beat LSOA",
+                 "domestic_abuse": "Domestic", "knife": "Knife Enabled", "hate_strand": "Hate Strand"},
+        flags={"child_exploitation": "CSE Flag"},
+        code_map=write(tmp_path / "codes.csv", [["019/03", "19C"]], ["extract_code", "offence_code"]),
+    )
+    crimes, summary = read_extract(extract, AREA, ["2020-03"])
+    assert list(crimes["offence_code"]) == ["56A", "19C"]
+    assert crimes.loc[0, "recorded"] == pd.Timestamp("2020-03-05 23:10") and crimes.loc[1, "recorded"] == pd.Timestamp("2020-03-05")
+    assert list(crimes["lsoa_code"]) == ["E01000001", "E01000002"]
+    assert list(crimes["flag_knife"]) == [True, False] and list(crimes["flag_child_exploitation"]) == [False, True]
+    assert summary.flags == ["child_exploitation", "domestic_abuse", "knife"]
+
+
+def test_a_missing_sheet_names_the_sheets(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "Data"
+    path = tmp_path / "x.xlsx"
+    book.save(path)
+    with pytest.raises(InputDataError, match="no sheet named 'Crimes'.*the sheets are: Data"):
+        read_extract(settings(path, sheet="Crimes"))
+
+
+def test_dates_as_force_systems_and_excel_write_them():
+    values = pa.chunked_array([["03/01/2020 14:05", "2020-01-03T14:05:00", "03/01/2020", "43833.5868055556", "", "13/13/2020", "1.5e3"]])
+    parsed, bad = parse_times(values, ForceExtract.model_fields["date_formats"].default_factory())
+    assert list(parsed[:4]) == [np.datetime64("2020-01-03T14:05")] * 2 + [np.datetime64("2020-01-03T00:00"), np.datetime64("2020-01-03T14:05")]
+    assert np.isnat(parsed[4]) and not bad[4]  # blank is not an error
+    assert list(bad[5:]) == [True, True]
+
+
+def test_coordinates_without_an_lsoa_are_placed_from_the_boundaries(tmp_path):
+    import geopandas as gpd
+
+    boundaries = ROOT / "data/raw/geography/lsoa11-boundaries.geojson"
+    shapes = gpd.read_file(boundaries).set_index("LSOA11CD")
+    inside = shapes.loc["E01014977", "geometry"].representative_point()
+    british = gpd.GeoSeries([inside], crs=shapes.crs).to_crs("EPSG:27700").iloc[0]
+    rows = [["P1", "46", "01/01/2020 10:00", "", "", f"{british.x:.0f}", f"{british.y:.0f}"],
+            ["P2", "46", "01/01/2020 11:00", "", "", "", ""]]
+    path = write(tmp_path / "points.csv", rows, ["Ref", "Code", "Recorded", "From", "To", "E", "N"])
+    extract = ForceExtract(path=path, columns={"crime_reference": "Ref", "offence_code": "Code", "recorded": "Recorded", "easting": "E", "northing": "N"})
+    crimes, summary = read_extract(extract, {"E01014977"}, ["2020-01"], boundaries=[boundaries])
+    assert list(crimes["lsoa_code"]) == ["E01014977"]
+    assert (summary.located_from_points, summary.no_location) == (1, 1)
+
+
+def test_a_month_the_extract_holds_only_part_of_is_not_used(tmp_path):
+    from pipeline.extract import ExtractSummary
+
+    summary = ExtractSummary(file="x", name="x", sample=False, rows_by_month={"2020-01": 100, "2020-02": 96, "2020-03": 104, "2020-04": 30})
+    assert covered_months(summary, 0.5) == (["2020-01", "2020-02", "2020-03"], ["2020-04"])
