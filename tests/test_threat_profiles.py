@@ -111,7 +111,8 @@ def test_the_sample_extract_equals_police_uk_for_every_type_and_month():
     police = Counter(zip(crimes["crime_type"], crimes["month"]))
     sample = _sample_counts()
     assert sample == police
-    assert {month for _, month in sample} == {f"{y}-{m:02d}" for y in (2018, 2019, 2020, 2021) for m in range(1, 13) if (y, m) <= (2021, 9)}
+    assert {month for _, month in sample} == {f"{y}-{m:02d}" for y in (2018, 2019, 2020, 2021) for m in range(1, 13) if (y, m) <= (2021, 9) and (y, m) != (2019, 7)}
+    # The force published nothing for July 2019 on police.uk, so the sample has nothing either.
 
 
 def test_the_sample_is_made_by_its_script_with_a_fixed_seed():
