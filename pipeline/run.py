@@ -118,7 +118,8 @@ STAGES: tuple[Stage, ...] = (
         "force crime extract: threats, harm, time, place, reconciliation",
         needs="force_extract",
         after=("police",),
-        reads=("area", "disruptions", "force_extract", "geography", "morile", "partial_month_threshold", "period_end", "trend_years"),
+        # Only the threat list of the MoRiLE section: a moderation change must not rerun it.
+        reads=("area", "disruptions", "force_extract", "geography", "morile.threats", "partial_month_threshold", "period_end", "trend_years"),
     ),
     Stage(
         "report",
@@ -330,10 +331,16 @@ def _check_cache(params: Params, processed: Path, file_hashes: dict[str, str] | 
 
 
 def _stage_settings(stage: Stage, params_dict: dict[str, Any]) -> dict[str, Any]:
-    """The params fields a stage reads (all of them when it does not say)."""
+    """The params fields a stage reads (all of them when it does not say). A dotted name
+    (``morile.threats``) is one setting inside a section."""
     if stage.reads is None:
         return params_dict
-    return {name: params_dict.get(name) for name in stage.reads}
+    settings: dict[str, Any] = {}
+    for name in stage.reads:
+        section, _, key = name.partition(".")
+        value = params_dict.get(section)
+        settings[name] = value.get(key) if key and isinstance(value, dict) else value
+    return settings
 
 
 def _cpus() -> int:

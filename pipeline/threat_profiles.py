@@ -18,7 +18,7 @@ import pandas as pd
 from pipeline.extract import ExtractSummary
 from pipeline.months import assessment_window, month_label
 from pipeline.offences import EvidenceStatus, evidence_status, threat_mask
-from pipeline.params import Params, Threat, threat_catalogue
+from pipeline.params import AreaDefinition, ForceExtract, Params, Threat, threat_catalogue
 
 ALL_EXTRACT_CRIME = "All crime in the extract"
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -33,11 +33,11 @@ TIME_METHODS = {
 }
 
 
-def extract_threats(params: Params) -> list[Threat]:
+def extract_threats(morile_threats: list[Threat] | None) -> list[Threat]:
     """The threats profiled from the extract: the MoRiLE threats if there are any, else the
     whole default catalogue."""
-    if params.morile is not None:
-        return list(params.morile.threats)
+    if morile_threats:
+        return list(morile_threats)
     return [Threat(name=d.name or key, extract=key) for key, d in threat_catalogue().items()]
 
 
@@ -308,37 +308,39 @@ def reconcile(crimes: pd.DataFrame, police_monthly: pd.DataFrame, months: list[s
 
 
 def profile_threats(
-    params: Params,
     crimes: pd.DataFrame,
     summary: ExtractSummary,
     months: list[str],
     police_monthly: pd.DataFrame | None,
     lsoa_names: dict[str, str],
+    threats: list[Threat],
+    settings: ForceExtract,
+    area: AreaDefinition,
+    period_end: str,
+    disruptions: tuple = (),
 ) -> ThreatProfiles:
-    """Every table the report shows from the extract, for the params' area.
+    """Every table the report shows from the extract, for one area.
 
     ``months``: the months of the run the extract covers in full; ``police_monthly``: the
     area's usable police.uk monthly counts (for the reconciliation), or None.
     """
-    settings = params.force_extract
-    threats = extract_threats(params)
     statuses = threat_statuses(threats, set(summary.flags))
     crimes = crimes[crimes["month"].isin(months)].reset_index(drop=True)
     masks = threat_masks(crimes, threats, statuses)
     monthly = monthly_threat_counts(crimes, masks, months)
-    window = [m for m in assessment_window(params.period_end) if m in set(months)]
-    population = params.area.population_for(window or assessment_window(params.period_end)).value
+    window = [m for m in assessment_window(period_end) if m in set(months)]
+    population = area.population_for(window or assessment_window(period_end)).value
     cells, placement = time_table(crimes, masks, window, settings.time_method, settings.longest_range_hours)
     shared = [m for m in months if police_monthly is not None and m in police_monthly.index]
     tables = {
         "statuses": statuses,
         "monthly": monthly,
-        "change": change_and_trend(monthly, params.period_end, params.disruption_periods),
+        "change": change_and_trend(monthly, period_end, disruptions),
         "harm": harm_table(crimes, masks, window, population),
         "harm_groups": harm_by_group(crimes, window),
         "time_cells": cells,
         "time_placement": placement,
-        "month_of_year": month_of_year(monthly, params.period_end),
+        "month_of_year": month_of_year(monthly, period_end),
         "lsoas": lsoa_table(crimes, masks, window, lsoa_names),
         "repeats": repeat_table(crimes, masks, window),
         "people": people_table(crimes, masks, window),
@@ -366,7 +368,10 @@ def extract_evidence(params: Params) -> pd.DataFrame:
     crimes, summary = read_extract(params.force_extract, area_lsoas(police_crimes, params.area), run_months, boundaries)
     covered, _ = covered_months(summary, params.partial_month_threshold)
     months = [m for m in run_months if m in set(covered)]
-    profiles = profile_threats(params, crimes, summary, months, None, {})
+    profiles = profile_threats(
+        crimes, summary, months, None, {}, extract_threats(params.morile.threats if params.morile else None),
+        params.force_extract, params.area, params.period_end, params.disruption_periods,
+    )
     change = profiles.tables["change"].set_index("threat")
     harm = profiles.tables["harm"].set_index("threat")
     evidenced = profiles.tables["statuses"].query("evidenced")["threat"]

@@ -80,7 +80,8 @@ def threat_sentences(profiles: ThreatProfiles, threat: str, windows: dict[str, s
     area_css = harm.at[ALL_EXTRACT_CRIME, "css_per_1000"]
     lines = [
         f"What is counted: {statuses['description'].strip()}" + (f" Note: {statuses['note']}." if statuses["partial"] else ""),
-        f"In {windows['window_text']}, the extract records {count(change['window_count'])} crimes of this kind in {area}.",
+        f"In {windows['window_text']}, the extract records {count(change['window_count']) if change['window_count'] else 'no'} "
+        f"crime{'' if change['window_count'] == 1 else 's'} of this kind in {area}.",
     ]
     if int(change["months_compared"]):
         pct = change["pct_change"]
@@ -93,13 +94,18 @@ def threat_sentences(profiles: ThreatProfiles, threat: str, windows: dict[str, s
     else:
         lines.append("No month of the window has usable extract data a year earlier, so no change can be given or tested.")
     lines.append(f"Trend: {change['trend']}.")
-    if not pd.isna(harm.at[threat, "css_per_1000"]):
+    if change["window_count"] and not pd.isna(harm.at[threat, "css_per_1000"]):
         lines.append(
             f"Harm: a Crime Severity Score of {harm.at[threat, 'css_per_1000']:,.0f} per 1,000 residents a year, against "
             f"{area_css:,.0f} for all crime in the extract; {harm.at[threat, 'harm_share']:.1f}% of the area's harm from "
             f"{harm.at[threat, 'volume_share']:.1f}% of its crimes."
         )
     return lines
+
+
+def crimes_in_window(profiles: ThreatProfiles, threat: str) -> int:
+    """The threat's full-window count."""
+    return int(profiles.tables["change"].set_index("threat").at[threat, "window_count"])
 
 
 def time_sentence(profiles: ThreatProfiles, threat: str) -> str:

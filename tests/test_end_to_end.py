@@ -1,6 +1,7 @@
 """The real notebooks, run through papermill and nbconvert on a tiny fixture of real data."""
 
 import csv
+import gzip
 import platform
 import hashlib
 import json
@@ -63,9 +64,33 @@ def _params(tmp_path: Path, police: Path, lookup: Path) -> Path:
         "plan": str(ROOT / "data/raw/delivery/delivery-plan-2021-22.yaml"),
         "risk_register": str(ROOT / "data/raw/delivery/risk-register-2018-19.yaml"),
     }
+    force_extract = yaml.safe_load((ROOT / "params/south-gloucestershire.yaml").read_text(encoding="utf-8"))["force_extract"]
+    force_extract["path"] = str(_tiny_extract(tmp_path))
+    settings["force_extract"] = force_extract
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(settings), encoding="utf-8")
     return path
+
+
+def _tiny_extract(tmp_path: Path) -> Path:
+    """The bundled sample extract cut to the tiny area's LSOAs and months (as the police fixture is)."""
+    codes = set(TINY_AREA_CODES["Tiny South Glos"])
+    with gzip.open(ROOT / "data/raw/force-extract/south-gloucestershire-crime-extract-sample-2018-01_2021-09.csv.gz", "rt", newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        rows = [r for r in reader if r[6] in codes and r[3][6:10] <= "2020"]
+    path = tmp_path / "tiny-extract.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def _extract_count_2020(tmp_path: Path, selected) -> int:
+    """Rows of the tiny extract recorded in 2020 that ``selected(row)`` picks, counted with the csv module."""
+    with open(tmp_path / "tiny-extract.csv", newline="", encoding="utf-8") as handle:
+        return sum(1 for row in csv.DictReader(handle) if row["Date Recorded"][6:10] == "2020" and selected(row))
 
 
 def _expected_counts(folder: Path, codes: list[str]) -> dict[tuple[str, str], int]:
@@ -102,8 +127,9 @@ def test_report_is_published_accessible_and_self_contained(published):
     assert "import " not in page and "validate_params" not in page  # no code cells
     images = re.findall(r"<img[^>]*>", page)
     # Monthly trend, comparators, three trend-and-forecast charts, STL, one per survey indicator,
-    # four maps (crime, ASB, change, hotspots) and the deprivation chart.
-    assert len(images) == 16
+    # four maps (crime, ASB, change, hotspots), the deprivation chart (16), then from the force
+    # extract the volume-and-harm chart and a day-by-hour heatmap for each of its 8 evidenced threats.
+    assert len(images) == 16 + 1 + 7  # modern slavery: no crime in the tiny area's window, so no heatmap
     assert all(re.search(r'alt="[^"]{40,}"', img) and 'src="data:image/png;base64,' in img for img in images)
     assert "<caption>" in page and '<th scope="col">' in page
     for section in ("Key findings", "Crime in the assessment window", "Financial years", "Compared with elsewhere", "Data quality", "Methods and sources"):
@@ -140,20 +166,30 @@ def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police
         if row["p (unadjusted)"]:
             assert float(row["p (Holm-adjusted)"]) >= float(row["p (unadjusted)"]) - 1e-9
     tables = sorted(p.name for p in (report.parent / "tables").iterdir())
-    assert [t for t in tables if not t.startswith(("survey-", "morile-", "trends-", "hotspots-"))] == [
+    assert [t for t in tables if not t.startswith(("survey-", "morile-", "trends-", "hotspots-", "threat-"))] == [
         "comparator-rates.csv",
         "crime-by-type.csv",
         "deprivation-deciles.csv",
+        "extract-reconciliation-monthly.csv",
+        "extract-reconciliation.csv",
         "financial-years.csv",
         "grant-allocation.csv",
+        "harm-by-offence-group.csv",
         "missing-months.csv",
         "monthly-counts.csv",
         "performance-measures.csv",
         "priorities-ranking.csv",
         "priorities.csv",
         "risk-register.csv",
+        "threats-by-month-three-years.csv",
+        "threats-by-month.csv",
+        "threats-overview.csv",
         "wards.csv",
     ]
+    # Each threat the extract evidences has its top LSOAs, victims and outcomes, but modern
+    # slavery (codes 106 and 72, no flag in the sample) has no crime in the tiny area in 2020.
+    assert _extract_count_2020(published[0], lambda r: r["HOCode"] in {"106", "72"}) == 0
+    assert len([t for t in tables if t.startswith("threat-")]) == 7 * 3
     assert len([t for t in tables if t.startswith("survey-")]) == 10  # five indicators, each with subgroups
     page = report.read_text(encoding="utf-8")
     # Jan 2018 to Dec 2020 with July 2019 missing: only 2018/19 is complete.
@@ -172,7 +208,7 @@ def test_run_record_and_log(published, tiny_police_folder):
     record = json.loads((report.parent / "run.json").read_text(encoding="utf-8"))
     assert record["status"] == "succeeded"
     assert record["published"] == ["morile-review.html", "strategic-assessment.html", "delivery-plan-appendix.html", "tables.xlsx"]
-    assert [s["name"] for s in record["stages"]] == ["police", "survey", "morile", "trends", "places", "report", "delivery"]
+    assert [s["name"] for s in record["stages"]] == ["police", "survey", "morile", "trends", "places", "extract", "report", "delivery"]
     assert all(s["seconds"] > 0 and s["ran"] for s in record["stages"])
     assert {s["reason"] for s in record["stages"]} == {"no earlier results of this stage were found"}
     lookup = (tiny_police_folder / "lookup.csv").resolve()
@@ -180,16 +216,17 @@ def test_run_record_and_log(published, tiny_police_folder):
     assert fingerprints[str(lookup)] == hashlib.sha256(lookup.read_bytes()).hexdigest()
     month_files = len(list(tiny_police_folder.rglob("*-street.csv")))
     assert month_files == 35  # Jan 2018 to Dec 2020, less July 2019
-    assert len(fingerprints) == month_files + 15  # lookup, LSOA populations, survey, indicators, model, 3 sheets, moderation, plan, register, 4 geography files
+    assert len(fingerprints) == month_files + 16  # lookup, LSOA populations, survey, indicators, model, 3 sheets, moderation, plan, register, 4 geography files, force extract
     assert record["versions"]["python"] == platform.python_version()
     assert record["params"]["period_end"] == "2020-12"
-    assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 7
+    assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 8
     assert sorted(p.name for p in (report.parent / "notebooks").iterdir()) == [
         "01_police_data.ipynb",
         "02_survey.ipynb",
         "03_trends.ipynb",
         "04_morile.ipynb",
         "05_places.ipynb",
+        "06_force_extract.ipynb",
         "10_strategic_assessment.ipynb",
         "20_delivery_plan.ipynb",
     ]
@@ -369,7 +406,13 @@ def test_morile_template_command_writes_a_sheet_with_evidence(published, tmp_pat
     # MoRiLE evidence is the full-window count, headed with its months.
     assert sheet.cell(row=burglary, column=2).value == crime.loc["Burglary", "Count, Jan 2020 to Dec 2020 (12 months)"]
     assert sheet.cell(row=6, column=2).value == "Crimes, Jan 2020 to Dec 2020 (12 months)"
-    assert sheet.cell(row=rows["Hate crime"], column=2).value == "not in police.uk data"
+    # Hate crime now comes from the force extract: the hate flag or a racially or religiously aggravated code.
+    tmp, _, _ = published
+    hate = _extract_count_2020(tmp, lambda r: r["Hate Flag"] == "Y" or r["HOCode"] in {"8P", "105B", "8M", "58J", "9B"})
+    assert sheet.cell(row=rows["Hate crime"], column=2).value == hate
+    assert sheet.cell(row=rows["Fraud and cyber crime"], column=2).value == "not in police.uk data or the extract"
+    evidence = {r[0]: r[1] for r in load_workbook(out)["Evidence"].iter_rows(min_row=2, values_only=True)}
+    assert evidence["Hate crime"].endswith("(synthetic sample)") and evidence["Anti-social behaviour"] == "police.uk"
     assert sheet.cell(row=burglary, column=5).value.startswith(("rising", "falling", "no clear", "not modelled"))
 
 
@@ -480,3 +523,39 @@ def test_a_rerun_reuses_what_did_not_change_and_publishes_what_a_full_run_would(
     full = {p.relative_to(out): p.read_bytes() for p in [*out.glob("tables/*.csv"), *out.glob("*.html")]}
     assert sorted(incremental) == sorted(full) and len(full) > 30
     assert [name for name in full if incremental[name] != full[name]] == []
+
+
+def test_threat_sections_from_a_tiny_extract(published, tiny_police_folder):
+    tmp, _, report = published
+    page = report.read_text(encoding="utf-8")
+    tables = report.parent / "tables"
+    overview = pd.read_csv(tables / "threats-overview.csv", encoding="utf-8-sig").set_index("Threat")
+    count = "Crimes, Jan 2020 to Dec 2020 (12 months)"
+    assert overview.loc["Domestic abuse", count] == _extract_count_2020(tmp, lambda r: r["DA Flag"] == "Y")
+    assert overview.loc["Drug offences (other than cannabis)", count] == _extract_count_2020(tmp, lambda r: r["HOCode"] in {"92A", "92C", "92D"})
+    assert overview.loc["Serious sexual offences", count] == _extract_count_2020(tmp, lambda r: r["HOCode"][:2] in {"17", "19", "20", "21", "22", "23", "70", "71", "72", "73", "88"})
+    assert overview.loc["All crime in the extract", count] == _extract_count_2020(tmp, lambda r: True)
+    # Both sides of the reconciliation against counts made with the csv module. The extract was
+    # cut from the same real crimes, but police.uk counts a Crime ID once per area: one crime
+    # listed in two LSOAs falls in the tiny area here and elsewhere in South Gloucestershire there.
+    recon = pd.read_csv(tables / "extract-reconciliation-monthly.csv", encoding="utf-8-sig").set_index(["police.uk crime type", "Month"])
+    police = _expected_counts(tiny_police_folder, TINY_AREA_CODES["Tiny South Glos"])
+    offence_types = pd.read_csv(ROOT / "pipeline/data/offence_codes.csv", dtype=str).set_index("offence_code")["police_uk_category"]
+    extract = {}
+    with open(tmp / "tiny-extract.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            key = (offence_types[row["HOCode"]], f"{row['Date Recorded'][6:10]}-{row['Date Recorded'][3:5]}")
+            extract[key] = extract.get(key, 0) + 1
+    for (crime_type, month), row in recon.iterrows():
+        assert row["Force extract"] == extract.get((crime_type, month), 0)
+        assert row["police.uk"] == police.get((month, crime_type), 0)
+    differing = recon[recon["Difference"] != 0]
+    assert 0 < len(differing) <= 3 and differing["Difference"].abs().sum() <= 3
+    assert f"{len(differing)} of {len(recon):,} crime-type-and-month cells differ" in page
+    assert "The partnership's threats in the force crime extract (synthetic sample)" in page
+    assert "Child exploitation (a proposed priority): no offence code isolates it and the extract has no child exploitation flag" in page
+    for threat in ("Domestic abuse", "Serious violence", "Hate crime", "Drug offences (other than cannabis)", "Serious sexual offences"):
+        assert f"{threat} by day of the week and hour committed" in page
+    victims = pd.read_csv(tables / "threat-domestic-abuse-victims.csv", encoding="utf-8-sig", dtype=str)
+    small = victims.drop(columns=[victims.columns[0], "Total"]).apply(pd.to_numeric, errors="coerce")
+    assert not ((small >= 1) & (small <= 5)).any().any()  # no count from 1 to 5 is published
