@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from pipeline.errors import InputDataError, list_problems
-from pipeline.offences import classify_codes, offence_codes, read_code_map
+from pipeline.offences import offence_codes, read_code_map, resolve_codes
 from pipeline.params import AreaDefinition, ForceExtract
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00", "s")
 LSOA_PATTERN = r"^[EW]0[0-9]{7}$"
 NUMBER_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 EXAMPLES_PER_COLUMN = 8
+DESCRIPTIVE = ("victim_age_band", "victim_sex", "outcome", "offence_description", "hate_strand")
 # A plausible UK box for each kind of coordinate.
 EXTENTS = {"easting": (0, 700_000), "northing": (0, 1_300_000), "latitude": (49.5, 61.0), "longitude": (-8.7, 2.0)}
 
@@ -149,14 +150,15 @@ def _read_csv(settings: ForceExtract, headings: list[str]) -> tuple[list[str], p
     header = [h.strip() for h in _csv_header(settings.path)]
     wanted = [h for h in headings if h in header]
     try:
-        table = pacsv.read_csv(
+        # Streamed in 4 MB blocks: the reader's buffers stay small beside the columns kept.
+        table = pacsv.open_csv(
             settings.path,
-            read_options=pacsv.ReadOptions(encoding="utf8", block_size=1 << 24),
+            read_options=pacsv.ReadOptions(encoding="utf8", block_size=1 << 22),
             convert_options=pacsv.ConvertOptions(
                 include_columns=wanted, column_types={h: pa.string() for h in wanted}, strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
-        )
+        ).read_all()
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise InputDataError(
             f"{settings.path}: cannot be read as CSV ({str(exc).splitlines()[0]}). Check it was saved as CSV, "
@@ -185,6 +187,33 @@ def _trimmed(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.utf8_trim_whitespace(column)
 
 
+def _shared_strings(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Text as an object array in which equal values share one Python string (blank: None).
+
+    Built from Arrow's dictionary encoding, so a column with few distinct values (LSOA
+    codes, map points) costs a pointer a row rather than a string a row.
+    """
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    encoded = pc.dictionary_encode(array)
+    dictionary = np.asarray([v if v else None for v in encoded.dictionary.to_pylist()] + [None], dtype=object)
+    return dictionary[encoded.indices.fill_null(len(dictionary) - 1).to_numpy(zero_copy_only=False)]
+
+
+def _category(values: pa.ChunkedArray) -> pd.Categorical:
+    """Text as a pandas categorical (blank: missing), by Arrow's dictionary encoding."""
+    encoded = pc.dictionary_encode(values.combine_chunks())
+    distinct = encoded.dictionary.to_pylist()
+    return _from_distinct([v if v else None for v in distinct], encoded.indices.to_numpy(zero_copy_only=False))
+
+
+def _from_distinct(per_distinct: list, index: np.ndarray) -> pd.Categorical:
+    """A categorical from one value per distinct input (None: missing) and each row's distinct index."""
+    categories = sorted({v for v in per_distinct if v is not None})
+    position = {c: i for i, c in enumerate(categories)}
+    codes = np.array([position.get(v, -1) for v in per_distinct], dtype=np.int32)
+    return pd.Categorical.from_codes(codes[index] if len(codes) else np.full(len(index), -1), categories)
+
+
 def parse_times(values: pa.ChunkedArray, formats: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Date-times from text in any of ``formats`` or as Excel serial numbers.
 
@@ -203,14 +232,19 @@ def parse_times(values: pa.ChunkedArray, formats: list[str]) -> tuple[np.ndarray
         subset = text.take(pa.array(where))
         parsed = pc.strptime(subset, format=fmt, unit="s", error_is_null=True)
         ok = parsed.is_valid().to_numpy(zero_copy_only=False)
-        # Arrow rolls impossible dates over (31/02/2020 becomes 2 March): a cell must read
-        # back as written, or, if written without zero padding, pass pandas' strict check.
-        written_back = pc.strftime(parsed, format=fmt).to_numpy(zero_copy_only=False)
-        differs = ok & (written_back != subset.to_numpy(zero_copy_only=False))
-        if differs.any():
-            strict = pd.to_datetime(pd.Series(subset.filter(pa.array(differs)).to_pylist()), format=fmt, errors="coerce")
-            ok[np.flatnonzero(differs)[strict.isna().to_numpy()]] = False
-            parsed = pc.if_else(pa.array(ok), parsed, pa.nulls(len(parsed), parsed.type))
+        # Arrow rolls impossible dates over (31/02/2020 becomes 2 March), always onto day 1
+        # to 3 of the next month: such a cell must read back as written, or, if written
+        # without zero padding, pass pandas' strict check.
+        if "%d" in fmt and ok.any():
+            suspect = np.flatnonzero(ok & (pc.day(parsed).fill_null(99).to_numpy() <= 3))
+            if len(suspect):
+                text_back = pc.strftime(parsed.take(pa.array(suspect)), format=fmt).to_pylist()
+                written = subset.take(pa.array(suspect)).to_pylist()
+                differs = [i for i, a, b in zip(suspect, text_back, written) if a != b]
+                if differs:
+                    strict = pd.to_datetime(pd.Series([written[list(suspect).index(i)] for i in differs]), format=fmt, errors="coerce")
+                    ok[np.array(differs)[strict.isna().to_numpy()]] = False
+                    parsed = pc.if_else(pa.array(ok), parsed, pa.nulls(len(parsed), parsed.type))
         out[where[ok]] = parsed.filter(parsed.is_valid()).to_numpy(zero_copy_only=False).astype("datetime64[s]")
         todo[where[ok]] = False
     if todo.any():
@@ -304,65 +338,75 @@ def read_extract(
     and victim_age_band, victim_sex, outcome where mapped. Raises ``InputDataError``
     listing every bad cell.
     """
-    raw = read_raw(settings)
+    table = read_raw(settings)
     path = settings.path
     mapped = _mapped(settings)
-    n = raw.num_rows
+    n = table.num_rows
+    # Columns are let go as soon as they are used, so a big extract's text is not held twice.
+    raw = dict(zip(table.column_names, table.columns))
+    del table
+    pool = pa.default_memory_pool()
     summary = ExtractSummary(file=str(path), name=settings.name, sample=settings.sample, rows_read=n)
     summary.flags = sorted(settings.flag_columns)
     summary.fields = sorted(f for f in mapped if not f.startswith("flag_"))
     if n == 0:
         raise InputDataError(f"{path}: the extract has a heading row but no crimes.")
     problems: list[str] = []
+    # Descriptive text (offence description, outcome, victim fields) becomes small integer
+    # codes at once, so its text is not held while the rest is checked.
+    described = {name: _category(_trimmed(raw.pop(name))) for name in DESCRIPTIVE if name in raw}
+    pool.release_unused()
 
-    reference = _trimmed(raw["crime_reference"])
-    blank_ref = pc.equal(reference, "").to_numpy(zero_copy_only=False)
-    _bad_cells(problems, path, mapped["crime_reference"], blank_ref, raw["crime_reference"], "a crime reference (it is blank)")
+    reference = _trimmed(raw["crime_reference"]).combine_chunks()
+    _bad_cells(problems, path, mapped["crime_reference"], pc.equal(reference, "").to_numpy(zero_copy_only=False), raw.pop("crime_reference"), "a crime reference (it is blank)")
 
-    code_text = _trimmed(raw["offence_code"])
-    blank_code = pc.equal(code_text, "").to_numpy(zero_copy_only=False)
-    _bad_cells(problems, path, mapped["offence_code"], blank_code, raw["offence_code"], "a Home Office offence code (it is blank)")
+    code_text = _trimmed(raw["offence_code"]).combine_chunks()
+    _bad_cells(problems, path, mapped["offence_code"], pc.equal(code_text, "").to_numpy(zero_copy_only=False), raw.pop("offence_code"), "a Home Office offence code (it is blank)")
 
     recorded, bad = parse_times(raw["recorded"], settings.date_formats)
-    blank_recorded = np.isnat(recorded) & ~bad
     expected_date = "a date (formats tried: " + ", ".join(settings.date_formats) + ", or an Excel serial number)"
     _bad_cells(problems, path, mapped["recorded"], bad, raw["recorded"], expected_date)
-    _bad_cells(problems, path, mapped["recorded"], blank_recorded, raw["recorded"], "a date (the recorded date is blank)")
+    _bad_cells(problems, path, mapped["recorded"], np.isnat(recorded) & ~bad, raw.pop("recorded"), "a date (the recorded date is blank)")
 
     times = {}
     for name in ("committed_from", "committed_to"):
-        if name in raw.column_names:
+        if name in raw:
             times[name], bad = parse_times(raw[name], settings.date_formats)
-            _bad_cells(problems, path, mapped[name], bad, raw[name], expected_date)
+            _bad_cells(problems, path, mapped[name], bad, raw.pop(name), expected_date)
         else:
             times[name] = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
 
+    pool.release_unused()  # Arrow's allocator keeps freed blocks; give them back between steps
     flags = {}
     for name in settings.flag_columns:
-        flags[f"flag_{name}"] = _flag(raw[f"flag_{name}"], settings, problems, mapped[f"flag_{name}"])
+        flags[f"flag_{name}"] = _flag(raw.pop(f"flag_{name}"), settings, problems, mapped[f"flag_{name}"])
 
     lsoa = np.full(n, None, dtype=object)
-    if "lsoa_code" in raw.column_names:
+    if "lsoa_code" in raw:
         text = pc.utf8_upper(_trimmed(raw["lsoa_code"]))
         blank = pc.equal(text, "").to_numpy(zero_copy_only=False)
         valid = pc.match_substring_regex(text, LSOA_PATTERN).to_numpy(zero_copy_only=False)
-        _bad_cells(problems, path, mapped["lsoa_code"], ~blank & ~valid, raw["lsoa_code"], "an LSOA code (E01... or W01..., 9 characters)")
-        lsoa[valid] = np.asarray(text.filter(pa.array(valid)).to_pylist(), dtype=object)
+        _bad_cells(problems, path, mapped["lsoa_code"], ~blank & ~valid, raw.pop("lsoa_code"), "an LSOA code (E01... or W01..., 9 characters)")
+        lsoa = _shared_strings(text)
+        lsoa[~valid] = None
+        del text
     coordinates = {}
     for kind in ("easting", "northing", "latitude", "longitude"):
-        if kind in raw.column_names:
+        if kind in raw:
             coordinates[kind] = _numbers(raw[kind], kind, path, mapped[kind], problems)
 
     if problems:
         raise InputDataError(list_problems(f"{path}: {len(problems)} problem(s) in the force extract:", problems, limit=80))
+    pool.release_unused()
 
     point = np.full(n, None, dtype=object)
     pair = ("easting", "northing") if "easting" in coordinates else ("latitude", "longitude") if "latitude" in coordinates else None
     if pair:
         a, b = coordinates[pair[0]], coordinates[pair[1]]
         ok = ~(np.isnan(a) | np.isnan(b))
-        decimals = 0 if pair[0] == "easting" else 5
-        point[ok] = pd.Series(np.round(a[ok], decimals)).astype(str).to_numpy() + "," + pd.Series(np.round(b[ok], decimals)).astype(str).to_numpy()
+        # A map point is the coordinates as written: the same point is written the same way.
+        point = _shared_strings(pc.binary_join_element_wise(_trimmed(raw.pop(pair[0])), _trimmed(raw.pop(pair[1])), ","))
+        point[~ok] = None
         unplaced = pd.isna(lsoa) & ok
         if unplaced.any() and boundaries:
             crs = "EPSG:27700" if pair[0] == "easting" else "EPSG:4326"
@@ -372,64 +416,79 @@ def read_extract(
             lsoa[rows] = found
             summary.located_from_points = int(pd.notna(found).sum())
 
-    frame = pd.DataFrame(
-        {
-            "crime_reference": reference.to_numpy(zero_copy_only=False),
-            "raw_code": code_text.to_numpy(zero_copy_only=False),
-            "recorded": recorded,
-            "committed_from": times["committed_from"],
-            "committed_to": times["committed_to"],
-            "lsoa_code": lsoa,
-            "point": point,
-            **flags,
-        }
-    )
-    for name in ("victim_age_band", "victim_sex", "outcome", "offence_description", "hate_strand"):
-        if name in raw.column_names:
-            values = _trimmed(raw[name]).to_numpy(zero_copy_only=False)
-            frame[name] = pd.Series(values).replace("", None).astype("category")
+    coordinates.clear()
+    month_numbers = recorded.astype("datetime64[M]")
+    labels, inverse = np.unique(month_numbers, return_inverse=True)
+    month = np.asarray(np.datetime_as_string(labels, unit="M"), dtype=object)[inverse]
+    summary.rows_by_month = {str(m): int(c) for m, c in zip(np.datetime_as_string(labels, unit="M"), np.bincount(inverse))}
 
-    code_map = read_code_map(settings.code_map) if settings.code_map else None
-    frame["offence_code"] = classify_codes(frame["raw_code"], code_map)
-    unknown = frame["offence_code"].isna()
-    if unknown.any():
-        summary.unknown_codes = {str(k): int(v) for k, v in frame.loc[unknown, "raw_code"].value_counts().items()}
-    lookup = offence_codes()
-    for column in ("offence", "ons_group", "ons_subgroup", "police_uk_category"):
-        frame[column] = frame["offence_code"].map(lookup[column]).astype("category")
-    frame["severity_weight"] = frame["offence_code"].map(lookup["severity_weight"]).astype(float)
-    frame["offence_code"] = frame["offence_code"].astype("category")
-    frame["raw_code"] = frame["raw_code"].astype("category")
-    frame["month"] = pd.Series(recorded).dt.strftime("%Y-%m").to_numpy()
-
-    summary.rows_by_month = {str(k): int(v) for k, v in frame["month"].value_counts().sort_index().items()}
-    duplicated = frame["crime_reference"].duplicated()
+    # Which rows are kept, every reason counted; the frame is built once, from them only.
+    references = pc.dictionary_encode(reference).indices.to_numpy(zero_copy_only=False)
+    duplicated = np.ones(n, dtype=bool)
+    duplicated[np.unique(references, return_index=True)[1]] = False  # the first row of each reference
+    del references
     summary.duplicate_references = int(duplicated.sum())
-    summary.duplicate_examples = list(frame.loc[duplicated, "crime_reference"].head(5))
-    frame = frame[~duplicated.to_numpy()]
-
-    after = frame["committed_from"] > frame["recorded"]
-    summary.committed_after_recorded = int(after.sum())
-    reversed_range = frame["committed_to"] < frame["committed_from"]
-    summary.committed_from_after_to = int(reversed_range.sum())
+    summary.duplicate_examples = reference.filter(pa.array(duplicated)).slice(0, 5).to_pylist()
+    keep = ~duplicated
     # A committed time after the crime was recorded, or a range that ends before it starts,
     # cannot be placed in time: it is left out of the time chart (and counted).
-    frame.loc[after | reversed_range, ["committed_from", "committed_to"]] = pd.NaT
-
-    summary.no_location = int(frame["lsoa_code"].isna().sum())
+    after = keep & (times["committed_from"] > recorded)
+    reversed_range = keep & (times["committed_to"] < times["committed_from"])
+    summary.committed_after_recorded = int(after.sum())
+    summary.committed_from_after_to = int(reversed_range.sum())
+    for name in ("committed_from", "committed_to"):
+        times[name][after | reversed_range] = np.datetime64("NaT")
+    located = pd.notna(lsoa)
+    summary.no_location = int((keep & ~located).sum())
     if area_lsoas is not None:
-        inside = frame["lsoa_code"].isin(area_lsoas)
-        summary.outside_area = int((~inside & frame["lsoa_code"].notna()).sum())
-        frame = frame[inside.to_numpy()]
+        inside = located & pd.Series(lsoa).isin(area_lsoas).to_numpy()
+        summary.outside_area = int((keep & located & ~inside).sum())
+        keep &= inside
     if months is not None:
-        within = frame["month"].isin(months)
-        summary.outside_months = int((~within).sum())
-        frame = frame[within.to_numpy()]
-    frame = frame.reset_index(drop=True)
-    frame["crime_reference"] = frame["crime_reference"].astype(str)
+        within = pd.Series(month).isin(months).to_numpy()
+        summary.outside_months = int((keep & ~within).sum())
+        keep &= within
+    rows = np.flatnonzero(keep)
+    pool.release_unused()
+
+    columns = {
+        # Arrow-backed text: a million references cost megabytes, not a Python object each.
+        "crime_reference": pd.arrays.ArrowExtensionArray(reference.take(pa.array(rows))),
+        "recorded": recorded[rows],
+        "month": month[rows],
+        "committed_from": times["committed_from"][rows],
+        "committed_to": times["committed_to"][rows],
+        "lsoa_code": lsoa[rows],
+        "point": point[rows],
+        **{name: values[rows] for name, values in flags.items()},
+    }
+    del recorded, month, times, lsoa, point, flags
+    columns.update({name: values[rows] for name, values in described.items()})
+
+    code_map = read_code_map(settings.code_map) if settings.code_map else None
+    encoded = pc.dictionary_encode(code_text)
+    distinct = encoded.dictionary.to_pylist()
+    index = encoded.indices.to_numpy(zero_copy_only=False)
+    resolved = resolve_codes(distinct, code_map)
+    unknown = [i for i, code in enumerate(resolved) if code is None]
+    if unknown:
+        rows_per_code = np.bincount(index[~duplicated], minlength=len(distinct))
+        summary.unknown_codes = {distinct[i]: int(rows_per_code[i]) for i in sorted(unknown, key=lambda i: -rows_per_code[i]) if rows_per_code[i]}
+    index = index[rows]
+    lookup = offence_codes()
+    columns["raw_code"] = pd.Categorical.from_codes(index, distinct)
+    columns["offence_code"] = _from_distinct(resolved, index)
+    for column in ("offence", "ons_group", "ons_subgroup", "police_uk_category"):
+        columns[column] = _from_distinct([lookup.at[c, column] if c else None for c in resolved], index)
+    columns["severity_weight"] = np.array([lookup.at[c, "severity_weight"] if c else np.nan for c in resolved], dtype=float)[index]
+    # One frame built once: adding columns one by one would copy the others each time.
+    frame = pd.DataFrame(columns, copy=False)
+    del columns
     summary.used = len(frame)
     if len(frame):
         summary.first_month, summary.last_month = frame["month"].min(), frame["month"].max()
+    del raw, reference, code_text
+    pool.release_unused()
     log.info("force extract %s: %s rows read, %s used", path, f"{n:,}", f"{len(frame):,}")
     return frame, summary
 

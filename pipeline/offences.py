@@ -104,16 +104,14 @@ def read_code_map(path: Path) -> dict[str, str]:
     return mapping
 
 
-def classify_codes(raw_codes: pd.Series, code_map: dict[str, str] | None = None) -> pd.Series:
-    """Each written code's Home Office offence code (missing where unknown).
+def resolve_codes(written: list[str], code_map: dict[str, str] | None = None) -> list[str | None]:
+    """The Home Office offence code each written code stands for (None where unknown).
 
-    Works on the distinct values only, so a million rows cost as much as their few
-    hundred distinct codes. ``code_map`` (a force's own codes) is tried first.
+    Called on an extract's distinct codes only, so a million rows cost as much as their
+    few hundred distinct codes. ``code_map`` (a force's own codes) is tried first.
     """
     code_map = code_map or {}
-    distinct = pd.Series(pd.unique(raw_codes.astype(str)))
-    resolved = {value: code_map.get(value.strip().upper()) or normalise_code(value) for value in distinct}
-    return raw_codes.astype(str).map(resolved)
+    return [code_map.get(str(value).strip().upper()) or normalise_code(value) for value in written]
 
 
 def threat_mask(crimes: pd.DataFrame, definition: ThreatDefinition) -> np.ndarray:
