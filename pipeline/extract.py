@@ -214,6 +214,13 @@ def _from_distinct(per_distinct: list, index: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(codes[index] if len(codes) else np.full(len(index), -1), categories)
 
 
+def human_format(fmt: str) -> str:
+    """A strftime format as people write it: '%d/%m/%Y %H:%M' -> 'dd/mm/yyyy hh:mm'."""
+    for code, text in (("%d", "dd"), ("%m", "mm"), ("%Y", "yyyy"), ("%H", "hh"), ("%M", "mm"), ("%S", "ss")):
+        fmt = fmt.replace(code, text)
+    return fmt
+
+
 def parse_times(values: pa.ChunkedArray, formats: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Date-times from text in any of ``formats`` or as Excel serial numbers.
 
@@ -281,7 +288,10 @@ def _flag(
     text = pc.utf8_upper(_trimmed(raw))
     true = pc.is_in(text, value_set=pa.array(settings.true_values)).to_numpy(zero_copy_only=False)
     false = pc.is_in(text, value_set=pa.array(settings.false_values)).to_numpy(zero_copy_only=False)
-    expected = "a flag value (true: " + ", ".join(settings.true_values) + "; false: " + ", ".join(v or "blank" for v in settings.false_values) + ")"
+    expected = (
+        "a flag value (true: " + ", ".join(settings.true_values) + "; false: " + ", ".join(v or "blank" for v in settings.false_values)
+        + "); correct the cell, or add the value to force_extract.true_values or false_values"
+    )
     _bad_cells(problems, settings.path, heading, ~(true | false), raw, expected)
     return true
 
@@ -364,7 +374,10 @@ def read_extract(
     _bad_cells(problems, path, mapped["offence_code"], pc.equal(code_text, "").to_numpy(zero_copy_only=False), raw.pop("offence_code"), "a Home Office offence code (it is blank)")
 
     recorded, bad = parse_times(raw["recorded"], settings.date_formats)
-    expected_date = "a date (formats tried: " + ", ".join(settings.date_formats) + ", or an Excel serial number)"
+    expected_date = (
+        "a real date in one of the formats " + ", ".join(human_format(f) for f in settings.date_formats)
+        + " or an Excel serial number; correct the cell, or add its format to force_extract.date_formats"
+    )
     _bad_cells(problems, path, mapped["recorded"], bad, raw["recorded"], expected_date)
     _bad_cells(problems, path, mapped["recorded"], np.isnat(recorded) & ~bad, raw.pop("recorded"), "a date (the recorded date is blank)")
 

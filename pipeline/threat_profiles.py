@@ -47,6 +47,8 @@ def threat_statuses(threats: list[Threat], flags_held: set[str]) -> pd.DataFrame
     for threat in threats:
         status: EvidenceStatus = evidence_status(threat.definition, flags_held)
         definition = threat.definition
+        if definition is None and threat.crime_types:
+            status = EvidenceStatus(False, False, "no extract definition is given; its evidence is police.uk's " + ", ".join(threat.crime_types))
         records.append(
             {
                 "threat": threat.name,

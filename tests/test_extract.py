@@ -77,9 +77,9 @@ def test_every_bad_cell_is_reported_at_once_with_row_column_value_and_what_was_e
     for expected in (
         "bad.csv, row 2, column 'Ref': '' is not a crime reference (it is blank)",
         "bad.csv, row 3, column 'Code': '' is not a Home Office offence code (it is blank)",
-        "bad.csv, row 3, column 'Recorded': '31/02/2020 10:00' is not a date",
+        "bad.csv, row 3, column 'Recorded': '31/02/2020 10:00' is not a real date",
         "bad.csv, row 4, column 'Recorded': '' is not a date (the recorded date is blank)",
-        "bad.csv, row 4, column 'From': 'yesterday' is not a date",
+        "bad.csv, row 4, column 'From': 'yesterday' is not a real date",
         "bad.csv, row 3, column 'LSOA': 'E0100001' is not an LSOA code",
         "bad.csv, row 3, column 'DA': 'maybe' is not a flag value",
     ):
