@@ -8,6 +8,7 @@ never as zeros.
 from __future__ import annotations
 
 import textwrap
+from typing import Any
 
 import matplotlib
 

@@ -197,22 +197,14 @@ def lsoa_population_checks(params: Params) -> list[str]:
 
 def extract_checks(params: Params, area_lsoas: dict[str, set[str]]) -> list[str]:
     """Read the force extract as the run will (mapping, every cell, offence code map)."""
-    from pipeline.extract import read_extract
-    from pipeline.months import history_start, month_range
+    from pipeline.extract import read_area_extract
 
     if params.area.name not in area_lsoas and params.area.lsoa_lookup is None:
         return []  # the police checks already report an area with no rows
-    lsoas = area_lsoas.get(params.area.name, set())
-    if params.area.lsoa_lookup is not None:
-        from pipeline.police import read_lsoa_lookup
-
-        lsoas = {code for code, name in read_lsoa_lookup(params.area.lsoa_lookup).items() if name == params.area.name}
     try:
-        read_extract(
-            params.force_extract,
-            area_lsoas=lsoas,
-            months=month_range(history_start(params.period_end, params.trend_years), params.period_end),
-            boundaries=params.geography.lsoa_boundaries if params.geography else None,
+        read_area_extract(
+            params.force_extract, params.area, area_lsoas.get(params.area.name, set()), params.period_end,
+            params.trend_years, params.partial_month_threshold, params.geography.lsoa_boundaries if params.geography else None,
         )
     except PipelineError as exc:
         return [str(exc)]

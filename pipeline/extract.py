@@ -23,11 +23,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
-import io
-import json
 import logging
-import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,18 +67,11 @@ class ExtractSummary:
     outside_area: int = 0
     outside_months: int = 0
     used: int = 0
-    first_month: str = ""
-    last_month: str = ""
     flags: list[str] = field(default_factory=list)
-    fields: list[str] = field(default_factory=list)
     rows_by_month: dict[str, int] = field(default_factory=dict)  # the whole extract, before any row is set aside
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2)
-
-    @classmethod
-    def from_json(cls, text: str) -> "ExtractSummary":
-        return cls(**json.loads(text))
+    months: list[str] = field(default_factory=list)  # the months used: the run's months the extract covers in full
+    partial_months: list[str] = field(default_factory=list)
+    in_partial_months: int = 0  # crimes in the area recorded in a partial month (not counted)
 
 
 def _mapped(settings: ForceExtract) -> dict[str, str]:
@@ -245,12 +235,12 @@ def parse_times(values: pa.ChunkedArray, formats: list[str]) -> tuple[np.ndarray
         if "%d" in fmt and ok.any():
             suspect = np.flatnonzero(ok & (pc.day(parsed).fill_null(99).to_numpy() <= 3))
             if len(suspect):
-                text_back = pc.strftime(parsed.take(pa.array(suspect)), format=fmt).to_pylist()
-                written = subset.take(pa.array(suspect)).to_pylist()
-                differs = [i for i, a, b in zip(suspect, text_back, written) if a != b]
-                if differs:
-                    strict = pd.to_datetime(pd.Series([written[list(suspect).index(i)] for i in differs]), format=fmt, errors="coerce")
-                    ok[np.array(differs)[strict.isna().to_numpy()]] = False
+                text_back = pc.strftime(parsed.take(pa.array(suspect)), format=fmt).to_numpy(zero_copy_only=False)
+                written = subset.take(pa.array(suspect)).to_numpy(zero_copy_only=False)
+                differs = text_back != written
+                if differs.any():
+                    strict = pd.to_datetime(pd.Series(written[differs]), format=fmt, errors="coerce")
+                    ok[suspect[differs][strict.isna().to_numpy()]] = False
                     parsed = pc.if_else(pa.array(ok), parsed, pa.nulls(len(parsed), parsed.type))
         out[where[ok]] = parsed.filter(parsed.is_valid()).to_numpy(zero_copy_only=False).astype("datetime64[s]")
         todo[where[ok]] = False
@@ -358,7 +348,6 @@ def read_extract(
     pool = pa.default_memory_pool()
     summary = ExtractSummary(file=str(path), name=settings.name, sample=settings.sample, rows_read=n)
     summary.flags = sorted(settings.flag_columns)
-    summary.fields = sorted(f for f in mapped if not f.startswith("flag_"))
     if n == 0:
         raise InputDataError(f"{path}: the extract has a heading row but no crimes.")
     problems: list[str] = []
@@ -498,22 +487,48 @@ def read_extract(
     frame = pd.DataFrame(columns, copy=False)
     del columns
     summary.used = len(frame)
-    if len(frame):
-        summary.first_month, summary.last_month = frame["month"].min(), frame["month"].max()
     del raw, reference, code_text
     pool.release_unused()
     log.info("force extract %s: %s rows read, %s used", path, f"{n:,}", f"{len(frame):,}")
     return frame, summary
 
 
-def area_lsoas(police_crimes: pd.DataFrame, area: AreaDefinition) -> set[str]:
+def area_lsoas(area: AreaDefinition, police_lsoas: set[str]) -> set[str]:
     """The LSOA codes that make up an area: its lookup's codes when it is defined by one,
-    otherwise every LSOA the police.uk data places in it."""
+    otherwise ``police_lsoas``, every LSOA the police.uk data places in it."""
     if area.lsoa_lookup is not None:
         from pipeline.police import read_lsoa_lookup
 
         return {code for code, name in read_lsoa_lookup(area.lsoa_lookup).items() if name == area.name}
-    return set(police_crimes.loc[police_crimes["area"] == area.name, "lsoa_code"].dropna().unique())
+    return set(police_lsoas)
+
+
+def read_area_extract(
+    settings: ForceExtract,
+    area: AreaDefinition,
+    police_lsoas: set[str],
+    period_end: str,
+    trend_years: int,
+    partial_month_threshold: float,
+    boundaries: list[Path] | None = None,
+) -> tuple[pd.DataFrame, ExtractSummary]:
+    """The extract's crimes in ``area`` over the run's months that it covers in full.
+
+    The run's months are those of the trends (``trend_years`` before the window ending
+    ``period_end``). A month the extract holds only part of is left out and its crimes are
+    counted (``summary.in_partial_months``); ``summary.months`` lists the months used.
+    """
+    from pipeline.months import history_start, month_range
+
+    run_months = month_range(history_start(period_end, trend_years), period_end)
+    crimes, summary = read_extract(settings, area_lsoas(area, police_lsoas), run_months, boundaries)
+    covered, partial = covered_months(summary, partial_month_threshold)
+    summary.months = [m for m in run_months if m in set(covered)]
+    summary.partial_months = [m for m in run_months if m in set(partial)]
+    used = crimes["month"].isin(summary.months).to_numpy()
+    summary.in_partial_months = int((~used).sum())
+    summary.used = int(used.sum())
+    return crimes[used].reset_index(drop=True), summary
 
 
 def covered_months(summary: ExtractSummary, threshold: float) -> tuple[list[str], list[str]]:
@@ -531,10 +546,13 @@ def covered_months(summary: ExtractSummary, threshold: float) -> tuple[list[str]
 
 
 def quality_facts(summary: ExtractSummary, area: str) -> list[str]:
-    """Data-quality sentences about the extract, each naming its count."""
+    """Data-quality sentences about the extract, each naming its count (and the months used)."""
+    from pipeline.months import describe_months, month_label
+
+    used = describe_months(summary.months) if summary.months else "no month"
     facts = [
         f"{summary.name}{' (synthetic sample)' if summary.sample else ''}: {summary.rows_read:,} rows read from "
-        f"{Path(summary.file).name}; {summary.used:,} crimes in {area} in the months used."
+        f"{Path(summary.file).name}; {summary.used:,} crimes in {area} in the months used, {used}."
     ]
     if summary.duplicate_references:
         facts.append(
@@ -547,16 +565,16 @@ def quality_facts(summary: ExtractSummary, area: str) -> list[str]:
             f"{sum(summary.unknown_codes.values()):,} crime(s) have an offence code not in the Home Office lookup: {listed}. "
             "They count in totals but in no threat and carry no severity weight; map them with force_extract.code_map."
         )
-    if summary.committed_after_recorded:
-        facts.append(f"{summary.committed_after_recorded:,} crime(s) have a committed date after the date they were recorded; they are left out of the time charts.")
-    if summary.committed_from_after_to:
-        facts.append(f"{summary.committed_from_after_to:,} crime(s) have a committed-to date before the committed-from date; they are left out of the time charts.")
-    if summary.located_from_points:
-        facts.append(f"{summary.located_from_points:,} crime(s) with coordinates but no LSOA code were placed in an LSOA from the LSOA boundaries.")
-    if summary.no_location:
-        facts.append(f"{summary.no_location:,} row(s) have no usable location, so cannot be placed in {area} or any other area; they are not counted.")
-    if summary.outside_area:
-        facts.append(f"{summary.outside_area:,} row(s) are in LSOAs outside {area}; they are not counted.")
-    if summary.outside_months:
-        facts.append(f"{summary.outside_months:,} row(s) in {area} were recorded outside the months this assessment uses; they are not counted.")
+    if summary.in_partial_months:
+        partial = ", ".join(month_label(m) for m in summary.partial_months)
+        facts.append(f"{summary.in_partial_months:,} crime(s) in {area} were recorded in {partial}, which the extract holds only part of; those months are left out, not counted short.")
+    counted = (
+        (summary.committed_after_recorded, "crime(s) have a committed date after the date they were recorded; they are left out of the time charts."),
+        (summary.committed_from_after_to, "crime(s) have a committed-to date before the committed-from date; they are left out of the time charts."),
+        (summary.located_from_points, "crime(s) with coordinates but no LSOA code were placed in an LSOA from the LSOA boundaries."),
+        (summary.no_location, f"row(s) have no usable location, so cannot be placed in {area} or any other area; they are not counted."),
+        (summary.outside_area, f"row(s) are in LSOAs outside {area}; they are not counted."),
+        (summary.outside_months, f"row(s) in {area} were recorded outside the months this assessment looks at; they are not counted."),
+    )
+    facts.extend(f"{count:,} {text}" for count, text in counted if count)
     return facts

@@ -653,6 +653,7 @@ def template_for(params_path: str | Path, out: str | Path | None = None) -> Path
     """
     from pipeline.checks import check_inputs, input_files
     from pipeline.params import load_params
+    from pipeline.police import read_police_data
     from pipeline.trends import area_comparison, comparison_windows_text, like_for_like_months
 
     params = load_params(params_path)
@@ -663,7 +664,8 @@ def template_for(params_path: str | Path, out: str | Path | None = None) -> Path
         raise ParamsError(f"--out {path}: that is one of the run's inputs; write the template to a new file, for example under outputs/.")
     check_inputs(params, morile_scores=False)
     model = load_model(params.morile.model)
-    comparison, rates, monthly = area_comparison(params)
+    crimes, summary = read_police_data(params.inputs.police, [params.area])
+    comparison, rates, monthly = area_comparison(params, crimes, summary)
     before, after = like_for_like_months(params.period_end, list(monthly.index))
     windows = comparison_windows_text(params.period_end, before, after, list(monthly.index))
     evidence = threat_evidence(params.morile.threats, comparison, rates, monthly, params.disruption_periods)
@@ -672,7 +674,7 @@ def template_for(params_path: str | Path, out: str | Path | None = None) -> Path
         from pipeline.threat_profiles import extract_evidence
 
         # The extract measures a threat directly; police.uk's broad types stand in only where it cannot.
-        from_extract = extract_evidence(params)
+        from_extract = extract_evidence(params, set(crimes["lsoa_code"].dropna()))
         evidence = pd.concat([evidence[~evidence["threat"].isin(from_extract["threat"])], from_extract], ignore_index=True)
     title = f"MoRiLE scoring sheet: {params.area.name}, assessment window {windows['assessment']} ({model.name})"
     return write_template(model, params.morile.threats, evidence, path, title, evidence_headers(windows))

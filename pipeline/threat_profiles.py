@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -312,7 +312,6 @@ def reconcile(crimes: pd.DataFrame, police_monthly: pd.DataFrame, months: list[s
 def profile_threats(
     crimes: pd.DataFrame,
     summary: ExtractSummary,
-    months: list[str],
     police_monthly: pd.DataFrame | None,
     lsoa_names: dict[str, str],
     threats: list[Threat],
@@ -323,11 +322,12 @@ def profile_threats(
 ) -> ThreatProfiles:
     """Every table the report shows from the extract, for one area.
 
-    ``months``: the months of the run the extract covers in full; ``police_monthly``: the
-    area's usable police.uk monthly counts (for the reconciliation), or None.
+    ``crimes`` and ``summary`` are ``extract.read_area_extract``'s: the area's crimes in the
+    months it used (``summary.months``). ``police_monthly``: the area's usable police.uk
+    monthly counts (for the reconciliation), or None.
     """
+    months = summary.months
     statuses = threat_statuses(threats, set(summary.flags))
-    crimes = crimes[crimes["month"].isin(months)].reset_index(drop=True)
     masks = threat_masks(crimes, threats, statuses)
     monthly = monthly_threat_counts(crimes, masks, months)
     window = [m for m in assessment_window(period_end) if m in set(months)]
@@ -349,29 +349,26 @@ def profile_threats(
         "outcomes": outcome_table(crimes, masks, window),
         "reconciliation": reconcile(crimes, police_monthly, shared) if police_monthly is not None and shared else pd.DataFrame(columns=["crime_type", "month", "extract", "police_uk", "difference"]),
     }
-    return ThreatProfiles(summary, settings.time_method, months, window, tables)
+    return ThreatProfiles(summary, settings.time_method, window, tables)
 
 
-def extract_evidence(params: Params) -> pd.DataFrame:
+def extract_evidence(params: Params, police_lsoas: set[str]) -> pd.DataFrame:
     """MoRiLE evidence for each threat the extract evidences, read straight from the inputs
-    (for the scoring sheet, outside a full run).
+    (for the scoring sheet, outside a full run). ``police_lsoas``: the LSOAs police.uk
+    places in the area.
 
     Columns: threat, count (full window), pct_change (like for like), rate_per_1000 (a
     year), trend, css_per_1000, volume_share, harm_share, source. Threats the extract
     cannot evidence are left out (their police.uk evidence stands).
     """
-    from pipeline.extract import area_lsoas, covered_months, read_extract
-    from pipeline.months import history_start, month_range
-    from pipeline.police import read_police_data
+    from pipeline.extract import read_area_extract
 
-    police_crimes, _ = read_police_data(params.inputs.police, [params.area])
-    run_months = month_range(history_start(params.period_end, params.trend_years), params.period_end)
-    boundaries = params.geography.lsoa_boundaries if params.geography else None
-    crimes, summary = read_extract(params.force_extract, area_lsoas(police_crimes, params.area), run_months, boundaries)
-    covered, _ = covered_months(summary, params.partial_month_threshold)
-    months = [m for m in run_months if m in set(covered)]
+    crimes, summary = read_area_extract(
+        params.force_extract, params.area, police_lsoas, params.period_end, params.trend_years,
+        params.partial_month_threshold, params.geography.lsoa_boundaries if params.geography else None,
+    )
     profiles = profile_threats(
-        crimes, summary, months, None, {}, extract_threats(params.morile.threats if params.morile else None),
+        crimes, summary, None, {}, extract_threats(params.morile.threats if params.morile else None),
         params.force_extract, params.area, params.period_end, params.disruption_periods,
     )
     change = profiles.tables["change"].set_index("threat")
@@ -409,9 +406,13 @@ class ThreatProfiles:
 
     summary: ExtractSummary
     method: str
-    months: list[str]
-    window: list[str]
+    window: list[str]  # the assessment window's months the extract covers
     tables: dict[str, pd.DataFrame]
+
+    @property
+    def months(self) -> list[str]:
+        """Every month used (the window and the years before it that the extract covers)."""
+        return self.summary.months
 
 
 def write_processed(folder: Path, profiles: ThreatProfiles) -> None:
@@ -423,7 +424,7 @@ def write_processed(folder: Path, profiles: ThreatProfiles) -> None:
         if name == "monthly":
             table = table.reset_index()
         table.to_parquet(out / f"{name}.parquet", index=False)
-    meta = {"summary": json.loads(profiles.summary.to_json()), "method": profiles.method, "months": profiles.months, "window": profiles.window}
+    meta = {"summary": asdict(profiles.summary), "method": profiles.method, "window": profiles.window}
     (out / "extract.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
 
@@ -433,4 +434,4 @@ def read_processed(folder: Path) -> ThreatProfiles:
     meta = json.loads((out / "extract.json").read_text(encoding="utf-8"))
     tables = {name: pd.read_parquet(out / f"{name}.parquet") for name in TABLES}
     tables["monthly"] = tables["monthly"].set_index("month")
-    return ThreatProfiles(ExtractSummary(**meta["summary"]), meta["method"], meta["months"], meta["window"], tables)
+    return ThreatProfiles(ExtractSummary(**meta["summary"]), meta["method"], meta["window"], tables)

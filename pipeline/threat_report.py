@@ -15,7 +15,7 @@ import pandas as pd
 from pipeline.hotspots import suppress
 from pipeline.months import month_label
 from pipeline.report import count, one_decimal, p_value, percent_change, top_lsoas_table
-from pipeline.threat_profiles import ALL_EXTRACT_CRIME, TIME_METHODS, WEEKDAYS, ThreatProfiles
+from pipeline.threat_profiles import ALL_EXTRACT_CRIME, TIME_METHODS, ThreatProfiles
 
 
 def sample_label(profiles: ThreatProfiles) -> str:
@@ -108,11 +108,11 @@ def crimes_in_window(profiles: ThreatProfiles, threat: str) -> int:
     return int(profiles.tables["change"].set_index("threat").at[threat, "window_count"])
 
 
-def time_sentence(profiles: ThreatProfiles, threat: str) -> str:
-    """How the threat's crimes were placed in time, and how many could not be."""
+def time_sentence(profiles: ThreatProfiles, threat: str, period: str) -> str:
+    """How the threat's crimes in ``period`` were placed in time, and how many could not be."""
     placement = profiles.tables["time_placement"].set_index("threat").loc[threat]
     text = (
-        f"{count(placement['placed'])} of {count(placement['crimes'])} crimes placed by their committed time "
+        f"{count(placement['placed'])} of the {count(placement['crimes'])} crimes in {period} placed by their committed time "
         f"({count(placement['exact'])} with one time, {count(placement['ranged'])} with a from-to range). "
         + TIME_METHODS[profiles.method]
     )
@@ -129,16 +129,16 @@ def lsoa_table(profiles: ThreatProfiles, threat: str, n: int, threshold: int, pe
     return top_lsoas_table(counts, n, threshold, period)
 
 
-def repeat_sentence(profiles: ThreatProfiles, threat: str, threshold: int) -> str:
-    """Repeat locations as a share of the threat, never as places (a point can be a home)."""
+def repeat_sentence(profiles: ThreatProfiles, threat: str, threshold: int, period: str) -> str:
+    """Repeat locations in ``period`` as a share of the threat, never as places (a point can be a home)."""
     row = profiles.tables["repeats"].set_index("threat").loc[threat]
     if not row["located"]:
         return "The extract gives no map point for these crimes, so repeat locations cannot be counted."
     if not row["repeat_points"]:
-        return "No map point had more than one of these crimes."
+        return f"In {period}, no map point had more than one of these crimes."
     shown = row["repeat_points"] if row["repeat_points"] > threshold else f"a few (fewer than {threshold + 1})"
     return (
-        f"Repeat locations: {shown} map points each had two or more of these crimes, together "
+        f"Repeat locations: in {period}, {shown} map points each had two or more of these crimes, together "
         f"{100 * row['crimes_at_repeats'] / row['located']:.0f}% of the crimes with a map point. The points are not listed: "
         "for offences like these a point can be someone's home."
     )
@@ -171,20 +171,41 @@ def outcome_table(profiles: ThreatProfiles, threat: str, threshold: int, period:
     return suppress(table, [column], threshold, column_totals=True)
 
 
-def month_of_year_table(profiles: ThreatProfiles, threats: list[str]) -> pd.DataFrame:
-    """Each threat's count by calendar month, for each of the last three 12-month windows
-    (rows: threat and window; columns: Jan..Dec). Whole-area counts: not suppressed."""
+def month_of_year_tables(profiles: ThreatProfiles, threats: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Each threat's count by calendar month: for the last three 12-month windows (rows:
+    threat and window; columns Jan..Dec), the latest window alone (for the page), and that
+    window's label. A month the extract does not cover is 'no data', never 0. Whole-area
+    counts: not suppressed."""
     table = profiles.tables["month_of_year"]
     table = table[table["threat"].isin(threats)]
     if table.empty:
-        return pd.DataFrame()
+        return pd.DataFrame(), pd.DataFrame(), ""
     wide = table.pivot_table(index=["threat", "window"], columns="calendar_month", values="crimes", aggfunc="sum")
     wide.columns = [month_label(f"2000-{m:02d}")[:3] for m in wide.columns]
-    # A month the extract does not cover is not a zero.
     wide = wide.astype(object).map(lambda v: "no data" if pd.isna(v) else int(v))
     wide = wide.reset_index().rename(columns={"threat": "Threat", "window": "12 months"})
     wide["Threat"] = pd.Categorical(wide["Threat"], threats, ordered=True)
-    return wide.sort_values(["Threat", "12 months"], ascending=[True, False]).reset_index(drop=True)
+    three_years = wide.sort_values(["Threat", "12 months"], ascending=[True, False]).reset_index(drop=True)
+    latest_label = three_years["12 months"].iloc[0]
+    latest = three_years[three_years["12 months"] == latest_label].drop(columns="12 months").reset_index(drop=True)
+    return three_years, latest, latest_label
+
+
+def harm_groups_table(profiles: ThreatProfiles, period: str) -> tuple[pd.DataFrame, dict[str, Callable[[Any], str]]]:
+    """Every ONS offence group over ``period``: crimes, severity-weighted days and the
+    shares of crimes and harm, highest harm first."""
+    days = f"Severity-weighted days, {period}"
+    table = profiles.tables["harm_groups"].rename(
+        columns={"ons_group": "ONS offence group", "crimes": f"Crimes, {period}", "harm": days, "volume_share": "Share of crimes (%)", "harm_share": "Share of harm (%)"}
+    )
+    return table, {days: lambda v: f"{v:,.0f}", "Share of crimes (%)": one_decimal, "Share of harm (%)": one_decimal}
+
+
+def reconciliation_monthly_table(profiles: ThreatProfiles) -> pd.DataFrame:
+    """Extract against police.uk by police.uk crime type and month (every shared month)."""
+    return profiles.tables["reconciliation"].rename(
+        columns={"crime_type": "police.uk crime type", "month": "Month", "extract": "Force extract", "police_uk": "police.uk", "difference": "Difference"}
+    )
 
 
 def reconciliation_table(profiles: ThreatProfiles) -> pd.DataFrame:

@@ -37,7 +37,7 @@ from pipeline.months import (
     shift_month,
 )
 from pipeline.params import AreaDefinition, Params
-from pipeline.police import ALL_CRIME_EXCL_ASB, ASB
+from pipeline.police import ALL_CRIME_EXCL_ASB, ASB, ScanSummary
 
 SIGNIFICANCE_LEVEL = 0.05
 METHOD_NOTE = (
@@ -387,17 +387,17 @@ def key_findings(
     return findings
 
 
-def area_comparison(params: Params) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
-    """The assessed area's window comparison, rates and monthly counts, read straight from the police inputs.
+def area_comparison(params: Params, crimes: pd.DataFrame, summary: ScanSummary) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """The assessed area's window comparison, rates and monthly counts, from police data
+    read straight from the inputs (``police.read_police_data`` for the area).
 
     For commands that need the crime evidence outside a full run (the MoRiLE template).
     Returns (``compare_windows`` result, the area's row of ``window_rates``, usable
     monthly counts by crime type).
     """
     from pipeline.months import history_start
-    from pipeline.police import month_coverage, read_police_data, usable_months
+    from pipeline.police import month_coverage, usable_months
 
-    crimes, summary = read_police_data(params.inputs.police, [params.area])
     coverage = month_coverage(
         crimes,
         params.area.name,

@@ -169,3 +169,20 @@ def test_a_month_the_extract_holds_only_part_of_is_not_used(tmp_path):
 
     summary = ExtractSummary(file="x", name="x", sample=False, rows_by_month={"2020-01": 100, "2020-02": 96, "2020-03": 104, "2020-04": 30})
     assert covered_months(summary, 0.5) == (["2020-01", "2020-02", "2020-03"], ["2020-04"])
+
+
+def test_a_partial_month_is_left_out_and_its_crimes_counted_and_the_months_named(tmp_path):
+    from pipeline.extract import quality_facts, read_area_extract
+    from pipeline.params import AreaDefinition, Population
+
+    rows = [[f"J{i}", "46", f"{1 + i:02d}/01/2020 10:00", "", "", "E01000001", "N", "N", "", "", ""] for i in range(10)]
+    rows += [[f"F{i}", "46", f"{1 + i:02d}/02/2020 10:00", "", "", "E01000002", "N", "N", "", "", ""] for i in range(10)]
+    rows += [[f"M{i}", "46", f"{1 + i:02d}/03/2020 10:00", "", "", "E01000001", "N", "N", "", "", ""] for i in range(2)]  # cut short
+    area = AreaDefinition(name="Test", lsoa_name_prefixes=["Test"], population=Population(value=1000, year=2020, source="test"))
+    crimes, summary = read_area_extract(settings(write(tmp_path / "x.csv", rows)), area, AREA, "2020-03", 1, 0.5)
+    # March holds 2 rows against a median month of 10: below half, so partial.
+    assert (summary.months, summary.partial_months, summary.in_partial_months, summary.used) == (["2020-01", "2020-02"], ["2020-03"], 2, 20)
+    assert set(crimes["month"]) == {"2020-01", "2020-02"}
+    facts = quality_facts(summary, "Test")
+    assert "20 crimes in Test in the months used, Jan 2020 to Feb 2020 (2 months)" in facts[0]
+    assert "2 crime(s) in Test were recorded in Mar 2020, which the extract holds only part of" in facts[1]
