@@ -483,6 +483,21 @@ def group_scores(values: pd.DataFrame, model: ScoringModel) -> pd.DataFrame:
     )
 
 
+def threat_risk_score(factor_values: dict[str, float], model: ScoringModel) -> float:
+    """One threat's risk score from its factor values (factor id -> value), the same rule as
+    ``group_scores`` then ``risk_scores``: each group aggregated, score and weight groups multiplied.
+
+    Plain Python, because the sensitivity check scores each threat once per one-step move
+    of each factor (hundreds of single-threat scorings), where building frames dominated."""
+    score = 1.0
+    for group in model.groups:
+        if group.role not in ("score", "weight"):
+            continue
+        values = [float(factor_values[f.id]) for f in group.factors]
+        score *= {"sum": sum, "max": max, "mean": lambda v: sum(v) / len(v)}[group.aggregate](values)
+    return score
+
+
 def risk_scores(groups: pd.DataFrame, model: ScoringModel) -> pd.Series:
     """Risk score: the product of the score groups (harm x likelihood), times any weight groups."""
     multiplied = [g.id for g in model.groups if g.role in ("score", "weight")]
@@ -547,6 +562,7 @@ def sensitivity(values: pd.DataFrame, model: ScoringModel, settings: MorileSetti
     records = []
     for threat in base.index:
         others = base["score"].drop(threat).to_numpy()
+        current_values = {f: float(v) for f, v in wide.loc[threat].items()}
         ranks = [int(base.loc[threat, "rank"])]
         flips = []
         for factor in model.factors:
@@ -555,10 +571,7 @@ def sensitivity(values: pd.DataFrame, model: ScoringModel, settings: MorileSetti
                 moved = _step(model, factor, current, direction)
                 if moved is None:
                     continue
-                trial = wide.loc[[threat]].copy()
-                trial[factor.id] = moved
-                long = trial.reset_index().melt(id_vars="threat", var_name="factor", value_name="value")
-                score = float(risk_scores(group_scores(long, model), model).iloc[0])
+                score = threat_risk_score({**current_values, factor.id: moved}, model)
                 rank = 1 + int((others > score).sum())
                 ranks.append(rank)
                 if is_priority(rank, band_of(score, settings.bands), settings.priorities) != bool(base.loc[threat, "priority"]):

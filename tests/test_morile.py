@@ -19,6 +19,7 @@ from pipeline.morile import (
     score_threats,
     sensitivity,
     threat_evidence,
+    threat_risk_score,
     write_template,
 )
 from pipeline.params import MorileSettings, Threat
@@ -58,6 +59,14 @@ def test_thematic_model_scores_harm_times_likelihood_by_hand():
     assert table.loc["B", "organisational_position"] == 4  # shown beside, not part of the score
     assert (table.loc["A", "band"], table.loc["B", "band"]) == ("High", "Low")
     assert (table.loc["A", "rank"], table.loc["B", "rank"]) == (1, 2)
+
+
+def test_one_threat_scored_alone_matches_the_hand_worked_thematic_score():
+    # The sensitivity check's single-threat scoring: A is harm 10 x likelihood 7 = 70 (as above);
+    # the position and confidence groups are shown, not multiplied in.
+    model = load_model(THEMATIC)
+    assert threat_risk_score(_thematic(4, 3, 1, 2, 0, 4, 3), model) == 70
+    assert threat_risk_score(_thematic(1, 1, 1, 1, 1, 5, 4, position=4, confidence=1), model) == 45
 
 
 def test_four_by_four_model_scores_impact_times_likelihood():
