@@ -94,8 +94,9 @@ ENGINE_NAME = "warm-kernel"
 
 
 def register_engine() -> str:
-    """Register (once) the papermill engine that runs a notebook on a given warm kernel and then
-    shuts it down with its client; returns the engine's name for ``execute_notebook``.
+    """Register (once) the papermill engine that runs a notebook on a given warm kernel (or a
+    kernel of its own) and then shuts it down with its client, writing the executed notebook
+    once at the end; returns the engine's name for ``execute_notebook``.
 
     papermill's own engine leaves a kernel it did not start running, with its client's
     channels open (nbclient cleans up only kernels it owns)."""
@@ -115,7 +116,15 @@ def register_engine() -> str:
                 nb_man, timeout=execution_timeout, startup_timeout=start_timeout, kernel_name=kernel_name,
                 log=logging.getLogger("papermill"), log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file, **kwargs,
             )
-            return client.execute(cleanup_kc=True)
+            # papermill writes the whole executed notebook to disk as each cell starts and ends,
+            # for watching a long notebook run. The report's notebook carries about 4 MB of
+            # charts, so that was some 80 writes and 2 s a run. It is written once, when the
+            # notebook completes or fails (papermill's notebook_complete, after this returns).
+            nb_man.save = lambda **_: None
+            try:
+                return client.execute(cleanup_kc=True)
+            finally:
+                del nb_man.save
 
     papermill_engines.register(ENGINE_NAME, WarmKernelEngine)
     return ENGINE_NAME

@@ -412,6 +412,20 @@ def _css_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
+def warm_up_exporter() -> None:
+    """Import nbconvert and compile its HTML template by converting an empty notebook.
+
+    The first export in a process otherwise pays about 2.5 s for both; a run calls this on
+    a background thread while its first stages execute in their kernels, when this
+    process is only waiting."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Warm-up")])
+    )
+
+
 def export_html(notebook_path: Path, html_path: Path, title: str, lang: str = "en-GB", sample_label: str = "") -> Path:
     """Convert an executed notebook to a self-contained, accessible HTML page without code.
 

@@ -488,8 +488,11 @@ def top_lsoas_by_type(
 
     parts = []
     column = f"Count, {period}" if period else "Count"
+    # The area's crimes in the months, found once rather than once per type (only LSOAs with
+    # a crime of the type are listed, so the LSOAs with none in these months are not needed).
+    own = crimes[(crimes["area"] == area) & crimes["month"].isin(months)]
     for crime_type in crime_types:
-        counts = lsoa_counts(crimes, area, months, [crime_type])
+        counts = lsoa_counts(own, area, months, [crime_type])
         top = counts[counts["count"] > 0].head(n)
         if populations is not None:
             top = with_rates(top, populations, len(months))

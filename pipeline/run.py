@@ -19,6 +19,7 @@ import os
 import platform
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -28,13 +29,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pipeline import reuse
+# jsonschema, which nbformat and papermill import, also imports the optional rfc3987_syntax
+# if it is installed (jupyterlab's dependencies install it). That package compiles about 40
+# grammars on import: 1.4 s of every run, before the first stage can start. It checks only
+# the "iri" string formats, which the notebook schema does not use, so a run does without it.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+from pipeline import chart_cache, reuse  # noqa: E402
 from pipeline.checks import CheckCache, check_inputs, input_files
 from pipeline.errors import PipelineError, StageError
 from pipeline.kernels import WarmKernels, register_engine
 from pipeline.kernels import shutdown as shutdown_kernel
 from pipeline.params import Params, load_params, params_as_dict
-from pipeline.publish import export_html, export_pdf, replace_folder_atomically, tables_workbook
+from pipeline.publish import export_html, export_pdf, replace_folder_atomically, tables_workbook, warm_up_exporter
 from pipeline.safety import OutputLock, mark_as_ours, remove_our_folder, sibling_folders
 
 log = logging.getLogger(__name__)
@@ -161,6 +168,22 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+# The stage whose notebook reuses unchanged charts (pipeline.chart_cache).
+CHART_CACHE_STAGE = "report"
+
+
+def _quietly(task: Any) -> Any:
+    """``task`` for a background thread whose failure only costs time: logged, never raised."""
+
+    def run() -> None:
+        try:
+            task()
+        except Exception:  # noqa: BLE001 - the real export reports any real problem
+            log.debug("Background %s failed", getattr(task, "__name__", task), exc_info=True)
+
+    return run
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -249,7 +272,8 @@ def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any], kernels: R
             kernel_name=KERNEL_NAME,
             progress_bar=False,
             kernel_manager_class=kernels.manager_class,
-            **({"km": manager, "engine_name": register_engine()} if manager is not None else {}),
+            engine_name=register_engine(),
+            **({"km": manager} if manager is not None else {}),
         )
     except PapermillExecutionError as exc:
         raise _stage_failure(stage, exc, Path(parameters["params"]["output_dir"])) from exc
@@ -428,6 +452,7 @@ def _run_stages(
             store.copy_into(stage.name, staging)
 
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="stage")
+    exporter_warming = False
     try:
         while pending or running:
             progressed = True
@@ -447,6 +472,11 @@ def _run_stages(
                         progressed = True
                         continue
                     log.info("[%d/%d] %s: %s (%s) ...", started, total, stage.name, stage.description, reason)
+                    if stage.publishes and not exporter_warming:
+                        # Publishing's imports load while this stage runs in its kernel (if it is
+                        # done first, its export simply waits on the same imports).
+                        threading.Thread(target=_quietly(warm_up_exporter), name="warm-exporter", daemon=True).start()
+                        exporter_warming = True
                     folder = store.start(stage.name)
                     parameters = {"params": params_dict, "run_dir": str(folder), "processed_dir": str(processed)}
                     future = pool.submit(_run_one, stage, params, folder, parameters, pdf, kernels)
@@ -587,10 +617,17 @@ def _run_locked(
             file_hashes = {str(p): sha256_of(p) for p in files}
         record["inputs"] = [{"path": str(p), "bytes": p.stat().st_size, "sha256": file_hashes[str(p)]} for p in files]
         record["versions"] = package_versions()
+        chart_cache.clear_counts(processed)
+        if force:
+            chart_cache.clear(processed)  # --force redraws every chart too
         outcomes = _run_stages(stages, params, staging, processed, file_hashes, record["versions"], pdf, force, workers, kernels)
+        charts = chart_cache.last_counts(processed)
         published = []
         for stage in stages:  # in the listed order, whatever order they finished in
             outcome = outcomes[stage.name]
+            if stage.name == CHART_CACHE_STAGE and outcome["ran"] and charts is not None:
+                outcome["charts"] = charts
+                log.info("%s: %d chart(s) drawn, %d reused from the last run (same data and code)", stage.name, charts["drawn"], charts["reused"])
             record["stages"].append({"name": stage.name, "notebook": stage.notebook, **outcome})
             if stage.publishes:
                 published.append(staging / stage.publishes)

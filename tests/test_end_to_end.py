@@ -516,10 +516,14 @@ def test_a_rerun_reuses_what_did_not_change_and_publishes_what_a_full_run_would(
     assert stages()["morile"]["reason"] == "input file(s) moderation.xlsx changed"
     assert stages()["report"]["reason"].startswith("stage 'morile' reran")
     assert "Corrected after the meeting" in (out / "morile-review.html").read_text(encoding="utf-8")
+    # No chart's data changed, so the report reused every chart it drew last time.
+    charts = stages()["report"]["charts"]
+    assert charts["drawn"] == 0 and charts["reused"] >= 10
     incremental = {p.relative_to(out): p.read_bytes() for p in [*out.glob("tables/*.csv"), *out.glob("*.html")]}
 
     run_assessment(params, force=True)
     assert {s["reason"] for s in stages().values()} == {"--force was given"}
+    assert stages()["report"]["charts"] == {"drawn": charts["reused"], "reused": 0}  # --force redraws every chart
     full = {p.relative_to(out): p.read_bytes() for p in [*out.glob("tables/*.csv"), *out.glob("*.html")]}
     assert sorted(incremental) == sorted(full) and len(full) > 30
     assert [name for name in full if incremental[name] != full[name]] == []
