@@ -16,12 +16,15 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from pipeline.errors import InputDataError, PipelineError
 from pipeline.months import assessment_window, comparison_window, month_label
 from pipeline.params import AreaDefinition, Params
 from pipeline.safety import location_problems, replaceable_problems, writable_problem
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +93,9 @@ def _empty_area_problem(index: int, area: AreaDefinition, authority_rows: dict[s
     )
 
 
-def police_checks(params: Params) -> tuple[list[str], list[str], list[str], dict[str, set[str]]]:
+def police_checks(
+    params: Params, on_read: Callable[[pd.DataFrame, Any], None] | None = None
+) -> tuple[list[str], list[str], list[str], dict[str, set[str]]]:
     """Read the police inputs as the run will and check they can carry the assessment.
 
     Returns (problems, warnings, facts, the LSOA codes of each area in the data). Problems: unreadable or overlapping files, an
@@ -104,9 +109,13 @@ def police_checks(params: Params) -> tuple[list[str], list[str], list[str], dict
     problems: list[str] = []
     warnings: list[str] = []
     try:
-        crimes, summary = read_police_data(params.inputs.police, params.all_areas)
+        # A read kept by an earlier run (or another area's run) is reused; a new one is kept only
+        # once every input has passed (``on_read``), as a refused run writes nothing.
+        crimes, summary = read_police_data(params.inputs.police, params.all_areas, kept_reads=params.processed_dir, keep=False)
     except PipelineError as exc:
         return [str(exc)], warnings, [], {}
+    if on_read is not None:
+        on_read(crimes, summary)
     rows = crimes["area"].value_counts()
     area_lsoas = {name: set(codes) for name, codes in crimes.groupby("area", observed=True)["lsoa_code"].unique().items()}
     for index, area in enumerate(params.all_areas):
@@ -315,6 +324,7 @@ class CheckCache:
     keys: dict[str, str]  # check name ("police", "geography") -> fingerprint of its params fields and files
     reuse_saved: bool = True  # False (run --force): check again, and save the new results
     pending: dict[str, Any] = field(default_factory=dict)
+    deferred: list[Callable[[], None]] = field(default_factory=list)  # writes made only if every input passes
 
     def get(self, name: str) -> Any:
         path = self.folder / f"check-{name}.json"
@@ -337,13 +347,22 @@ class CheckCache:
             self.folder.mkdir(parents=True, exist_ok=True)
             (self.folder / f"check-{name}.json").write_text(json.dumps({"key": self.keys[name], "result": result}), encoding="utf-8")
         self.pending.clear()
+        for write in self.deferred:
+            write()
+        self.deferred.clear()
 
 
 def _cached_police_checks(params: Params, cache: CheckCache | None) -> tuple[list[str], list[str], list[str], dict[str, set[str]]]:
     saved = cache.get("police") if cache else None
     if saved is not None:
         return [], saved["warnings"], saved["facts"], {area: set(codes) for area, codes in saved["area_lsoas"].items()}
-    problems, warnings, facts, area_lsoas = police_checks(params)
+    def keep_read(crimes: pd.DataFrame, summary: Any) -> None:
+        from pipeline.police_reads import read_key, save_read
+
+        key = read_key(params.inputs.police, params.all_areas)
+        cache.deferred.append(lambda: save_read(params.processed_dir, key, crimes, summary))
+
+    problems, warnings, facts, area_lsoas = police_checks(params, keep_read if cache else None)
     if cache and not problems:
         cache.put("police", {"warnings": warnings, "facts": facts, "area_lsoas": {a: sorted(c) for a, c in area_lsoas.items()}})
     return problems, warnings, facts, area_lsoas

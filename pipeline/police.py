@@ -592,8 +592,27 @@ def tidy_crimes(rows: pa.Table, summary: ScanSummary) -> pd.DataFrame:
     return tidy.reset_index(drop=True)[TIDY_COLUMNS]
 
 
-def read_police_data(inputs: list[Path], areas: list[AreaDefinition]) -> tuple[pd.DataFrame, ScanSummary]:
-    """Read police.uk inputs for the given areas: tidy crimes and a force-wide summary."""
+def read_police_data(
+    inputs: list[Path], areas: list[AreaDefinition], kept_reads: Path | None = None, keep: bool = True
+) -> tuple[pd.DataFrame, ScanSummary]:
+    """Read police.uk inputs for the given areas: tidy crimes and a force-wide summary.
+
+    With ``kept_reads`` (a processed folder), a read of the same files for the same areas
+    made earlier is reused, and with ``keep`` a new read is kept there
+    (``pipeline.police_reads``)."""
+    from pipeline.police_reads import load_read, read_key, save_read
+
+    key = read_key(inputs, areas) if kept_reads is not None else None
+    kept = load_read(kept_reads, key) if kept_reads is not None else None
+    if kept is not None:
+        return kept
+    crimes, summary = _read_police_files(inputs, areas)
+    if kept_reads is not None and keep:
+        save_read(kept_reads, key, crimes, summary)
+    return crimes, summary
+
+
+def _read_police_files(inputs: list[Path], areas: list[AreaDefinition]) -> tuple[pd.DataFrame, ScanSummary]:
     files = find_street_files(inputs)
     log.info("Reading %d police.uk street-level file(s)", len(files))
     rows, summary = scan_street_files(files, AreaSelector(areas))

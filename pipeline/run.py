@@ -92,7 +92,7 @@ STAGES: tuple[Stage, ...] = (
         "police",
         "01_police_data.ipynb",
         "read police.uk data and check month coverage",
-        reads=("area", "comparators", "inputs", "partial_month_threshold", "period_end", "trend_years"),
+        reads=("area", "comparators", "inputs", "partial_month_threshold", "period_end", "processed_dir", "trend_years"),
     ),
     Stage("survey", "02_survey.ipynb", "weighted survey indicators and significance", needs="survey", reads=("survey",)),
     Stage(

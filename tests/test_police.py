@@ -300,3 +300,26 @@ def test_unreadable_police_files_say_where_and_what_was_expected(tmp_path):
         with pytest.raises(InputDataError) as caught:
             read_police_data([path], [area("Alphaton")])
         assert expected in str(caught.value)
+
+
+def test_a_kept_read_is_the_same_frame_and_shared_by_runs_listing_the_areas_in_any_order(tmp_path):
+    from dataclasses import asdict
+
+    from pipeline.police_reads import READS_FOLDER
+
+    path = write_street_csv(tmp_path / "s.csv", ROWS)
+    processed = tmp_path / "processed"
+    fresh, fresh_summary = read_police_data([path], [area("Alphaton"), area("Betaville")])
+    first, _ = read_police_data([path], [area("Alphaton"), area("Betaville")], kept_reads=processed)
+    assert len(list((processed / READS_FOLDER).iterdir())) == 2  # the entry and the folder's marker
+    # Betaville's run lists Alphaton as its comparator: the same read serves it.
+    kept, kept_summary = read_police_data([path], [area("Betaville"), area("Alphaton")], kept_reads=processed)
+    pd.testing.assert_frame_equal(kept, fresh)
+    assert asdict(kept_summary) == asdict(fresh_summary)
+    assert len([p for p in (processed / READS_FOLDER).iterdir() if p.is_dir()]) == 1
+    # Different areas, or a changed file, are a different read.
+    read_police_data([path], [area("Alphaton")], kept_reads=processed)
+    write_street_csv(path, ROWS[:2])
+    changed, _ = read_police_data([path], [area("Alphaton"), area("Betaville")], kept_reads=processed)
+    assert (changed["area"] == "Betaville").sum() == 0
+    assert len([p for p in (processed / READS_FOLDER).iterdir() if p.is_dir()]) == 3

@@ -97,7 +97,7 @@ def test_a_passed_check_is_saved_only_when_asked_and_reused_only_for_the_same_ke
 
     calls = []
 
-    def police_checks(params):
+    def police_checks(params, on_read=None):
         calls.append(1)
         return [], ["a warning"], ["a fact"], {"A": {"E01000002", "E01000001"}}
 
@@ -116,7 +116,7 @@ def test_a_passed_check_is_saved_only_when_asked_and_reused_only_for_the_same_ke
 def test_a_failed_check_is_never_saved(tmp_path, monkeypatch):
     from pipeline import checks
 
-    monkeypatch.setattr(checks, "police_checks", lambda params: (["a problem"], [], [], {}))
+    monkeypatch.setattr(checks, "police_checks", lambda params, on_read=None: (["a problem"], [], [], {}))
     cache = checks.CheckCache(tmp_path, {"police": "key-1"})
     assert checks._cached_police_checks(None, cache)[0] == ["a problem"]
     cache.save()

@@ -1,0 +1,123 @@
+"""Police data read once per set of files and areas, not once per use.
+
+Reading a force's police.uk archive is the slowest step of a run, and a run used to do it
+twice (the input check, then the police stage), and a batch of the force's partnerships
+ten times over (each area's run reads every comparator too). The rows an area keeps and the
+force-wide summary depend only on the files' bytes, the area definitions and the reader's
+code, so a read is kept under ``<processed_dir>/police-reads/<key>/`` (the tidy crimes as
+parquet and the summary as JSON), where ``key`` is a SHA-256 of:
+
+- the bytes of every file the inputs name (a folder: every file in it),
+- each area's name, LSOA name prefixes and LSOA lookup file's bytes, in name order (so
+  the five runs of a force's five partnerships, each listing the others as comparators,
+  share one read),
+- the pipeline package's source (the reader and everything it calls) and the pandas and
+  pyarrow versions.
+
+Each area is selected and de-duplicated on its own (``pipeline.police``), so a kept read
+gives exactly the frame a fresh read would: a test checks it. Entries are written to a
+temporary folder and renamed, so a stopped run never leaves half of one; only the
+``KEPT`` most recently used are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+import pandas as pd
+
+from pipeline.safety import OWNER_MARKER, mark_as_ours
+
+if TYPE_CHECKING:
+    from pipeline.params import AreaDefinition
+    from pipeline.police import ScanSummary
+
+log = logging.getLogger(__name__)
+
+READS_FOLDER = "police-reads"
+KEPT = 4
+
+
+def _file_bytes_sha(path: Path, digest: "hashlib._Hash") -> None:
+    digest.update(str(path.name).encode("utf-8"))
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+
+
+def read_key(inputs: Iterable[Path], areas: list["AreaDefinition"]) -> str | None:
+    """The SHA-256 (hex) naming a read of ``inputs`` for ``areas``, or None if an input is missing
+    (the reader then reports it)."""
+    import pyarrow
+
+    digest = hashlib.sha256(f"pandas {pd.__version__} pyarrow {pyarrow.__version__}".encode("ascii"))
+    package = Path(__file__).resolve().parent
+    for source in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".csv") and "__pycache__" not in p.parts):
+        digest.update(str(source.relative_to(package)).encode("utf-8"))
+        digest.update(source.read_bytes())
+    for path in inputs:
+        path = Path(path)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+        elif path.is_file():
+            files = [path]
+        else:
+            return None
+        digest.update(b"input")
+        for file in files:
+            _file_bytes_sha(file, digest)
+    for area in sorted(areas, key=lambda a: a.name):
+        digest.update(json.dumps({"name": area.name, "prefixes": area.lsoa_name_prefixes}).encode("utf-8"))
+        if area.lsoa_lookup is not None:
+            if not Path(area.lsoa_lookup).is_file():
+                return None
+            _file_bytes_sha(Path(area.lsoa_lookup), digest)
+    return digest.hexdigest()
+
+
+def load_read(folder: Path, key: str | None) -> tuple[pd.DataFrame, "ScanSummary"] | None:
+    """The kept read for ``key`` under ``folder``, or None."""
+    from pipeline.police import ScanSummary
+
+    if key is None:
+        return None
+    entry = Path(folder) / READS_FOLDER / key
+    try:
+        summary = ScanSummary(**json.loads((entry / "summary.json").read_text(encoding="utf-8")))
+        crimes = pd.read_parquet(entry / "crimes.parquet")
+    except (OSError, ValueError, TypeError):
+        return None
+    os.utime(entry)  # most recently used: kept longest
+    log.info("Police data: the read of these files for these areas made earlier was reused (%s)", entry)
+    return crimes, summary
+
+
+def save_read(folder: Path, key: str | None, crimes: pd.DataFrame, summary: "ScanSummary") -> None:
+    """Keep a read under ``folder`` (written whole, then renamed into place), and drop the oldest beyond ``KEPT``."""
+    if key is None:
+        return
+    reads = Path(folder) / READS_FOLDER
+    entry = reads / key
+    if entry.is_dir():
+        os.utime(entry)
+        return
+    mark_as_ours(reads)
+    partial = reads / f".{key}.writing-{os.getpid()}"
+    mark_as_ours(partial)
+    crimes.to_parquet(partial / "crimes.parquet", index=False)
+    (partial / "summary.json").write_text(json.dumps(asdict(summary)), encoding="utf-8")
+    try:
+        partial.rename(entry)
+    except OSError:  # another run kept the same read first
+        shutil.rmtree(partial, ignore_errors=True)
+    entries = sorted((p for p in reads.iterdir() if p.is_dir() and (p / OWNER_MARKER).is_file() and not p.name.startswith(".")),
+                     key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[KEPT:]:
+        shutil.rmtree(old, ignore_errors=True)
