@@ -6,7 +6,7 @@ PARAMS ?= params/south-gloucestershire.yaml
 KERNEL := strategic-assessment
 OUTPUT ?= outputs/south-gloucestershire-2020-12
 
-.PHONY: run pdf test lab venv default-data geography offence-codes sample-extract benchmark check-documents clean
+.PHONY: run pdf test lab venv default-data geography offence-codes csp-lookup sample-extract benchmark check-documents clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "). Set PYTHON=/path/to/python3.11 (or 3.12, 3.13)")'
@@ -49,6 +49,10 @@ geography: venv
 # sample force extract from the bundled police.uk data (maintainers only).
 offence-codes: venv
 	$(PY) scripts/build_offence_codes.py
+
+# Rebuild the shipped LSOA -> partnership -> force lookup from ../shared/reference-data.
+csp-lookup: venv
+	$(PY) scripts/build_csp_lookup.py
 
 sample-extract: venv
 	$(PY) scripts/make_sample_extract.py

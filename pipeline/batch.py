@@ -1,7 +1,8 @@
 """Several assessments in one command, with an index page that links them.
 
-``python -m pipeline run a.yaml b.yaml ...`` runs each params file in turn (each run's
-stages in parallel, as for one), carries on past an area whose run fails, and writes an
+``python -m pipeline run a.yaml b.yaml ...`` runs each params file (one after another, or
+several at once in processes of their own, or as tasks on a Dask distributed cluster),
+carries on past an area whose run fails, and writes an
 index page listing every area with a one-line headline and links to its documents, or the
 reason it has none. Each area's outputs are published exactly as a single run publishes
 them; the index only links to them.
@@ -68,35 +69,96 @@ def headline(output_dir: Path) -> str:
     return f"{line}; {amount} like for like{compared} ({significance or 'significance not tested'})."
 
 
-def run_batch(params_paths: list[str | Path], index: Path, pdf: bool = False, force: bool = False,
-              workers: int | None = None) -> list[AreaResult]:
-    """Run every params file, one after another, and write the index page at ``index``.
-
-    A run that fails is reported in the index and the log and does not stop the others;
-    Ctrl-C stops the batch (the run in progress leaves the last outputs, as ever)."""
+def run_area(path: str | Path, pdf: bool = False, force: bool = False, workers: int | None = None) -> AreaResult:
+    """One params file's run, its failure caught and kept: what ``run_batch`` does per area,
+    in this process, a worker process or on a Dask worker."""
     from pipeline.params import load_params
     from pipeline.run import run_assessment
 
+    result = AreaResult(Path(path))
+    try:
+        params = load_params(path)
+        result.area = params.area.name
+        result.output_dir = params.output_dir.resolve()
+        run_assessment(path, pdf=pdf, force=force, workers=workers)
+        result.documents = sorted(p.name for p in result.output_dir.iterdir() if p.suffix in (".html", ".pdf", ".xlsx"))
+        result.headline = headline(result.output_dir)
+    except PipelineError as exc:
+        result.error = str(exc)
+        log.error("%s failed; carrying on with the others:\n%s", path, exc)
+    return result
+
+
+def _run_area_labelled(path: str, pdf: bool, force: bool, workers: int | None) -> AreaResult:
+    """``run_area`` in a worker process, its console lines labelled with the params file's name
+    (several areas' progress is interleaved)."""
+    label = Path(path).stem
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(logging.Formatter(f"%(asctime)s [{label}] %(message)s", "%H:%M:%S"))
+    return run_area(path, pdf, force, workers)
+
+
+def run_batch(params_paths: list[str | Path], index: Path, pdf: bool = False, force: bool = False,
+              workers: int | None = None, parallel: int = 1, scheduler: str | None = None) -> list[AreaResult]:
+    """Run every params file and write the index page at ``index``.
+
+    ``parallel`` areas run at once, each in a process of its own (1: one after another, in
+    this process); with ``scheduler`` (a Dask distributed scheduler's address, such as
+    ``tcp://10.0.0.5:8786``) each area is a task on that cluster instead, so a national run
+    spreads over as many machines as the cluster has. Every worker must see the same paths
+    (a shared file system). A run that fails is reported in the index and the log and does
+    not stop the others; Ctrl-C stops the batch (each run in progress leaves the last
+    outputs, as ever)."""
     _check_index_path(index)
-    results = []
-    for number, path in enumerate(params_paths, start=1):
-        result = AreaResult(Path(path))
-        log.info("=== Area %d of %d: %s", number, len(params_paths), path)
-        try:
-            params = load_params(path)
-            result.area = params.area.name
-            result.output_dir = params.output_dir.resolve()
-            run_assessment(path, pdf=pdf, force=force, workers=workers)
-            result.documents = sorted(p.name for p in result.output_dir.iterdir() if p.suffix in (".html", ".pdf", ".xlsx"))
-            result.headline = headline(result.output_dir)
-        except PipelineError as exc:
-            result.error = str(exc)
-            log.error("%s failed; carrying on with the others:\n%s", path, exc)
-        results.append(result)
+    paths = [str(p) for p in params_paths]
+    log.info("%d area(s): %s", len(paths), "on the Dask cluster at " + scheduler if scheduler
+             else f"{parallel} at a time" if parallel > 1 else "one after another")
+    if scheduler:
+        results = _on_dask(paths, scheduler, pdf, force, workers)
+    elif parallel > 1 and len(paths) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # fork: each worker starts with this process's imports and logging already set up.
+        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+        with ProcessPoolExecutor(max_workers=min(parallel, len(paths)), mp_context=context) as pool:
+            futures = [pool.submit(_run_area_labelled, p, pdf, force, workers) for p in paths]
+            results = [_result_of(f, p) for f, p in zip(futures, paths)]
+    else:
+        results = []
+        for number, path in enumerate(paths, start=1):
+            log.info("=== Area %d of %d: %s", number, len(paths), path)
+            results.append(run_area(path, pdf, force, workers))
     write_index(results, index)
     failed = [r for r in results if r.error]
     log.info("%d of %d areas published; index: %s", len(results) - len(failed), len(results), index)
     return results
+
+
+def _result_of(future: object, path: str) -> AreaResult:
+    """A worker's result; a worker that died (killed, out of memory) is reported as that area's failure."""
+    try:
+        return future.result()  # type: ignore[attr-defined]
+    except Exception as exc:  # noqa: BLE001 - one area's crash must not stop the batch
+        log.error("%s failed in its worker: %s", path, exc)
+        return AreaResult(Path(path), error=f"The run stopped unexpectedly in its worker: {exc}")
+
+
+def _on_dask(paths: list[str], scheduler: str, pdf: bool, force: bool, workers: int | None) -> list[AreaResult]:
+    """Each area as a task on the Dask distributed cluster at ``scheduler``; results in ``paths`` order."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise PipelineError("--scheduler needs Dask distributed: pip install 'distributed' in the environment, then run again.") from None
+    try:
+        client = Client(scheduler, timeout="20s")
+    except OSError as exc:
+        raise PipelineError(f"--scheduler {scheduler}: no Dask scheduler answered ({exc}). Start one (dask scheduler) "
+                            "and its workers, or leave --scheduler out to run on this machine.") from None
+    with client:
+        # pure=False: a rerun of the same file is a new task, not a cached result.
+        futures = client.map(run_area, paths, pdf=pdf, force=force, workers=workers, pure=False, retries=0)
+        return [_result_of(f, p) for f, p in zip(futures, paths)]
 
 
 def _check_index_path(index: Path) -> None:
@@ -168,3 +230,36 @@ a {{ color: #1d70b8; }} a:focus {{ outline: 3px solid #ffdd00; }}
     temporary.write_text(page, encoding="utf-8")
     temporary.replace(index)
     return index
+
+
+def run_force(force_file: str | Path, pdf: bool = False, force: bool = False, parallel: int | None = None,
+              scheduler: str | None = None) -> tuple[list[AreaResult], Path]:
+    """Every partnership of the force a force file names (``pipeline.force_run``): their params
+    files written and validated, then run as a batch. Returns the results and the index page."""
+    from pipeline.force_run import area_settings, load_force_file, slug, write_area_params
+    from pipeline.run import cpus
+
+    raw = load_force_file(force_file)
+    settings, root, index = area_settings(Path(force_file), raw)
+    processed = Path(next(iter(settings.values()))["processed_dir"])
+    paths = write_area_params(settings, processed / f"force-{slug(str(raw['force']))}-params")
+    log.info("%s: %d partnership(s) of %s; their params files are in %s", force_file, len(paths), raw["force"], paths[0].parent)
+    _read_force_once(paths[0])
+    parallel = parallel or cpus()
+    # Areas share the CPUs: each area's stages run one at a time when several areas run at once.
+    workers = max(1, cpus() // parallel) if not scheduler else None
+    return run_batch(paths, index, pdf=pdf, force=force, workers=workers, parallel=parallel, scheduler=scheduler), index
+
+
+def _read_force_once(params_path: Path) -> None:
+    """Read the force's files once, for every partnership, and keep the read: each area's run
+    lists the same areas (itself and the others as comparators), so every run reuses it."""
+    from pipeline.errors import PipelineError as _Problem
+    from pipeline.params import load_params
+    from pipeline.police import read_police_data
+
+    params = load_params(params_path)
+    try:
+        read_police_data(params.inputs.police, params.all_areas, kept_reads=params.processed_dir)
+    except _Problem:
+        pass  # each area's input check reports the problem in full

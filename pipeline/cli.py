@@ -24,6 +24,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--pdf", action="store_true", help="also print each published document to an A4 PDF beside it")
     run.add_argument("--force", action="store_true", help="rerun every stage, even those whose inputs have not changed since the last run")
     run.add_argument("--workers", type=int, default=None, help="stages to run at once (default: the number of CPUs, at most 4)")
+    force = commands.add_parser("run-force", help="run the assessment for every Community Safety Partnership of a police force")
+    force.add_argument("force_file", help="the force file, e.g. params/avon-and-somerset.yaml (README: 'Every partnership of a force')")
+    force.add_argument("--pdf", action="store_true", help="also print each published document to an A4 PDF beside it")
+    force.add_argument("--force", action="store_true", help="rerun every stage of every area")
+    force.add_argument("--parallel", type=int, default=None, help="areas to run at once on this machine (default: the number of CPUs, at most 4)")
+    force.add_argument("--scheduler", help="the address of a Dask distributed scheduler (e.g. tcp://10.0.0.5:8786): run each area as a task on that cluster")
     check = commands.add_parser("check", help="validate a params file without running anything")
     check.add_argument("params")
     template = commands.add_parser("morile-template", help="write the MoRiLE workshop scoring sheet (xlsx)")
@@ -79,6 +85,16 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"\nError: {len(failed)} of {len(results)} areas were not published: "
                           + "; ".join(f"{r.params} ({r.error.strip().splitlines()[0]})" for r in failed), file=sys.stderr)
                     return 1
+        elif args.command == "run-force":
+            from pipeline.batch import run_force
+
+            results, index = run_force(args.force_file, pdf=args.pdf, force=args.force, parallel=args.parallel, scheduler=args.scheduler)
+            print(index)
+            failed = [r for r in results if r.error]
+            if failed:
+                print(f"\nError: {len(failed)} of {len(results)} areas were not published: "
+                      + "; ".join(f"{r.area or r.params} ({r.error.strip().splitlines()[0]})" for r in failed), file=sys.stderr)
+                return 1
         elif args.command == "check":
             from pipeline.checks import check_inputs
             from pipeline.params import load_params

@@ -28,6 +28,7 @@ import logging
 import zipfile
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator
@@ -145,15 +146,18 @@ def find_street_files(paths: Iterable[Path]) -> list[StreetFile]:
 
 
 def read_csv_columns(path: Path, columns: tuple[str, ...], what: str) -> list[tuple[int, dict[str, str]]]:
-    """The rows of a small CSV (UTF-8, BOM allowed) as (file line number, {column: stripped text}).
+    """The rows of a small CSV (UTF-8, BOM allowed; gzipped if named .gz) as (file line number, {column: stripped text}).
 
     Raises ``InputDataError`` naming the file and ``what`` it should be if a column is missing.
     """
+    data = path.read_bytes()
+    if path.name.endswith(".gz"):
+        data = gzip.decompress(data)  # the bundled partnership lookup is compressed
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         # Saved from Excel as "CSV" (Windows-1252): LSOA codes and numbers read the same.
-        text = path.read_text(encoding="cp1252")
+        text = data.decode("cp1252")
     with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         header = [h.strip() for h in (reader.fieldnames or [])]
@@ -166,7 +170,16 @@ def read_csv_columns(path: Path, columns: tuple[str, ...], what: str) -> list[tu
 
 
 def read_lsoa_lookup(path: Path) -> dict[str, str]:
-    """Read a lookup CSV with columns ``lsoa_code`` and ``area``: LSOA code to area name."""
+    """Read a lookup CSV with columns ``lsoa_code`` and ``area``: LSOA code to area name.
+
+    Kept per file (path, size and modification time): a force's partnerships share one
+    lookup of 34,753 LSOAs, read once rather than once per area."""
+    stat = Path(path).stat()
+    return dict(_read_lsoa_lookup(Path(path).resolve(), stat.st_size, stat.st_mtime_ns))
+
+
+@lru_cache(maxsize=4)
+def _read_lsoa_lookup(path: Path, size: int, modified: int) -> dict[str, str]:
     lookup: dict[str, str] = {}
     problems = []
     for line, row in read_csv_columns(path, ("lsoa_code", "area"), "an LSOA lookup"):

@@ -367,7 +367,7 @@ def _stage_settings(stage: Stage, params_dict: dict[str, Any]) -> dict[str, Any]
     return settings
 
 
-def _cpus() -> int:
+def cpus() -> int:
     """CPUs this process may use (at most 4: beyond that, stages wait on each other, not on CPUs)."""
     try:
         available = len(os.sched_getaffinity(0))
@@ -534,7 +534,7 @@ def run_assessment(
     started, clock = _now(), time.perf_counter()
     params = load_params(params_path)
     processed = (params.processed_dir / params.run_name).resolve()
-    workers = workers or _cpus()
+    workers = workers or cpus()
     stages = tuple(s for s in stages if s.applies_to(params))
     file_hashes = _input_hashes(params)
     # The kernels' stderr goes to a temporary file until the run may write (see _run_locked).
