@@ -61,6 +61,7 @@ benchmark: venv
 	$(PY) benchmarks/bench_pipeline.py
 	$(PY) benchmarks/bench_runs.py
 	$(PY) benchmarks/bench_extract.py
+	$(PY) benchmarks/bench_force.py
 
 clean:
 	rm -rf $(VENV) data/processed/*/
