@@ -254,12 +254,11 @@ def run_force(force_file: str | Path, pdf: bool = False, force: bool = False, pa
 def _read_force_once(params_path: Path) -> None:
     """Read the force's files once, for every partnership, and keep the read: each area's run
     lists the same areas (itself and the others as comparators), so every run reuses it."""
-    from pipeline.errors import PipelineError as _Problem
     from pipeline.params import load_params
     from pipeline.police import read_police_data
 
     params = load_params(params_path)
     try:
         read_police_data(params.inputs.police, params.all_areas, kept_reads=params.processed_dir)
-    except _Problem:
+    except PipelineError:
         pass  # each area's input check reports the problem in full

@@ -31,21 +31,18 @@ from pipeline.safety import mark_as_ours, remove_our_folder
 CACHE_FOLDER = "chart-cache"
 SUMMARY_FILE = "last-run.json"
 _ENTRY = re.compile(r"^[0-9a-f]{64}\.html$")
-_PACKAGE = Path(__file__).resolve().parent
 
 
 class _Unkeyable(Exception):
     """An argument whose value the key cannot capture."""
 
 
-def _package_source_sha() -> str:
+def _code_sha() -> str:
     import matplotlib
 
-    digest = hashlib.sha256(matplotlib.__version__.encode("ascii"))
-    for path in sorted(_PACKAGE.rglob("*.py")):
-        digest.update(path.name.encode("utf-8"))
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    from pipeline.reuse import source_fingerprint
+
+    return hashlib.sha256(f"{source_fingerprint()} matplotlib {matplotlib.__version__}".encode("ascii")).hexdigest()
 
 
 def _values_sha(value: pd.DataFrame | pd.Series) -> bytes:
@@ -115,7 +112,7 @@ class ChartCache:
         self.folder = Path(processed_dir) / CACHE_FOLDER
         self.folder.mkdir(parents=True, exist_ok=True)
         mark_as_ours(self.folder)
-        self._code = _package_source_sha()
+        self._code = _code_sha()
         self.used: set[str] = set()
         self.drawn = 0
         self.reused = 0

@@ -52,6 +52,16 @@ def _exit_now(code: int) -> None:
     os._exit(code)
 
 
+def _report_failed_areas(results: list) -> int:
+    """Name every area a batch did not publish, with its first problem; the exit code (1 if any)."""
+    failed = [r for r in results if r.error]
+    if failed:
+        print(f"\nError: {len(failed)} of {len(results)} areas were not published: "
+              + "; ".join(f"{r.area + ', ' if r.area else ''}{r.params} ({r.error.strip().splitlines()[0]})" for r in failed), file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 success, 1 a problem to fix)."""
     args = _parser().parse_args(argv)
@@ -80,21 +90,13 @@ def main(argv: list[str] | None = None) -> int:
 
                 results = run_batch(args.params, Path(args.index), pdf=args.pdf, force=args.force, workers=args.workers)
                 print(Path(args.index).resolve())
-                failed = [r for r in results if r.error]
-                if failed:
-                    print(f"\nError: {len(failed)} of {len(results)} areas were not published: "
-                          + "; ".join(f"{r.params} ({r.error.strip().splitlines()[0]})" for r in failed), file=sys.stderr)
-                    return 1
+                return _report_failed_areas(results)
         elif args.command == "run-force":
             from pipeline.batch import run_force
 
             results, index = run_force(args.force_file, pdf=args.pdf, force=args.force, parallel=args.parallel, scheduler=args.scheduler)
             print(index)
-            failed = [r for r in results if r.error]
-            if failed:
-                print(f"\nError: {len(failed)} of {len(results)} areas were not published: "
-                      + "; ".join(f"{r.area or r.params} ({r.error.strip().splitlines()[0]})" for r in failed), file=sys.stderr)
-                return 1
+            return _report_failed_areas(results)
         elif args.command == "check":
             from pipeline.checks import check_inputs
             from pipeline.params import load_params

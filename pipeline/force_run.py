@@ -14,8 +14,8 @@ validated before any runs, every problem listed at once. Every area's run then r
 force's files for the same set of areas, so the first read is kept and reused by all
 (``pipeline.police_reads``): the force's files are read once.
 
-Areas run in parallel, ``--parallel`` processes at once (default: one per two CPUs, at
-least one), or on a Dask distributed cluster when given ``--scheduler`` (see
+Areas run in parallel, ``--parallel`` processes at once (default: one per CPU, at most
+4), or on a Dask distributed cluster when given ``--scheduler`` (see
 ``pipeline.batch``). A failed area is reported and the others go on; the index page at
 ``<output_dir>/index.html`` links every area's documents with a one-line headline.
 """
@@ -105,17 +105,17 @@ def area_settings(force_file: Path, raw: dict[str, Any]) -> tuple[dict[str, dict
         problems.append("output_dir: name the folder for the force's documents (each partnership gets a folder inside it)")
     if "area" in raw or "comparators" in raw:
         problems.append("area, comparators: a force file takes its areas from the lookup; remove these settings")
-    if problems:
-        raise ParamsError(list_problems(f"Problems in {force_file}:", problems))
-    common = {k: v for k, v in raw.items() if k not in FORCE_KEYS}
-    root = Path(str(common["output_dir"])).resolve()
+    common = {k: v for k, v in raw.items() if k not in FORCE_KEYS and k not in ("area", "comparators")}
+    root = Path(str(common.get("output_dir", "outputs/force"))).resolve()
     lookup = str(partnership_lookup_path())
+    # A partnership without a population is listed above; a stand-in lets the shared settings
+    # be checked too, so one message names every problem.
+    stand_in = {"value": 1, "year": 2020, "source": "stand-in while other problems are listed"}
 
     def definition(name: str) -> dict[str, Any]:
-        return {"name": name, "lsoa_lookup": lookup, "population": populations[name]}
+        return {"name": name, "lsoa_lookup": lookup, "population": populations.get(name, stand_in)}
 
     settings: dict[str, dict[str, Any]] = {}
-    refused: list[str] = []
     for name in areas:
         one = copy.deepcopy(common)
         one["title"] = str(common.get("title", "{area} Strategic Assessment of Crime and Disorder")).replace("{area}", name)
@@ -126,9 +126,13 @@ def area_settings(force_file: Path, raw: dict[str, Any]) -> tuple[dict[str, dict
             # Validated, with every relative path made absolute: the file is written elsewhere.
             settings[name] = params_as_dict(validate_params(one, source=f"{force_file} for {name}"))
         except ParamsError as exc:
-            refused.append(str(exc))
-    if refused:
-        raise ParamsError("\n".join(refused))
+            # The shared settings fail the same way for every partnership: each problem once.
+            for line in str(exc).splitlines()[1:]:
+                problem = line.strip().removeprefix("- ")
+                if problem and problem not in problems:
+                    problems.append(problem)
+    if problems:
+        raise ParamsError(list_problems(f"Problems in {force_file}:", problems))
     return settings, root, root / "index.html"
 
 

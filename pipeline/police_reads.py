@@ -11,8 +11,8 @@ parquet and the summary as JSON), where ``key`` is a SHA-256 of:
 - each area's name, LSOA name prefixes and LSOA lookup file's bytes, in name order (so
   the five runs of a force's five partnerships, each listing the others as comparators,
   share one read),
-- the pipeline package's source (the reader and everything it calls) and the pandas and
-  pyarrow versions.
+- the pipeline package's files (``reuse.source_fingerprint``) and the pandas and pyarrow
+  versions.
 
 Each area is selected and de-duplicated on its own (``pipeline.police``), so a kept read
 gives exactly the frame a fresh read would: a test checks it. Entries are written to a
@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Iterable
 
 import pandas as pd
 
+from pipeline.reuse import sha256_of, source_fingerprint
 from pipeline.safety import OWNER_MARKER, mark_as_ours
 
 if TYPE_CHECKING:
@@ -45,23 +46,12 @@ READS_FOLDER = "police-reads"
 KEPT = 4
 
 
-def _file_bytes_sha(path: Path, digest: "hashlib._Hash") -> None:
-    digest.update(str(path.name).encode("utf-8"))
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-
-
 def read_key(inputs: Iterable[Path], areas: list["AreaDefinition"]) -> str | None:
     """The SHA-256 (hex) naming a read of ``inputs`` for ``areas``, or None if an input is missing
     (the reader then reports it)."""
     import pyarrow
 
-    digest = hashlib.sha256(f"pandas {pd.__version__} pyarrow {pyarrow.__version__}".encode("ascii"))
-    package = Path(__file__).resolve().parent
-    for source in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".csv") and "__pycache__" not in p.parts):
-        digest.update(str(source.relative_to(package)).encode("utf-8"))
-        digest.update(source.read_bytes())
+    digest = hashlib.sha256(f"{source_fingerprint()} pandas {pd.__version__} pyarrow {pyarrow.__version__}".encode("ascii"))
     for path in inputs:
         path = Path(path)
         if path.is_dir():
@@ -72,13 +62,13 @@ def read_key(inputs: Iterable[Path], areas: list["AreaDefinition"]) -> str | Non
             return None
         digest.update(b"input")
         for file in files:
-            _file_bytes_sha(file, digest)
+            digest.update(f"{file.name} {sha256_of(file)}".encode("utf-8"))
     for area in sorted(areas, key=lambda a: a.name):
         digest.update(json.dumps({"name": area.name, "prefixes": area.lsoa_name_prefixes}).encode("utf-8"))
         if area.lsoa_lookup is not None:
             if not Path(area.lsoa_lookup).is_file():
                 return None
-            _file_bytes_sha(Path(area.lsoa_lookup), digest)
+            digest.update(sha256_of(Path(area.lsoa_lookup)).encode("ascii"))
     return digest.hexdigest()
 
 

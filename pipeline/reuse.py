@@ -36,18 +36,36 @@ def _json_sha(value: Any) -> str:
     return _sha(json.dumps(value, sort_keys=True, default=str).encode("utf-8"))
 
 
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+SOURCE_SUFFIXES = (".py", ".csv", ".gz", ".yaml", ".html", ".css", ".tpl", ".j2")
+
+
+def source_fingerprint() -> str:
+    """SHA-256 over the pipeline package's files (names and bytes): its code and the data it
+    ships (offence codes, threat catalogue, partnership lookup). What every kept result that
+    the package computed depends on: stage results, kept police reads, cached charts."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.rglob("*")):
+        if path.is_file() and path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(PACKAGE_DIR)).encode("utf-8"))
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def code_fingerprint(versions: dict[str, str]) -> str:
-    """SHA-256 over the pipeline package's source files (names and bytes) and the library versions.
+    """SHA-256 over the pipeline package's files (``source_fingerprint``) and the library versions.
 
     The whole package counts, not only the modules a stage imports: a stage's notebook may
     reach any of them through the others, and a rerun is cheaper than a stale result."""
-    digest = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.rglob("*")):
-        if path.is_file() and path.suffix in (".py", ".csv", ".html", ".css", ".tpl", ".j2") and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(PACKAGE_DIR)).encode("utf-8"))
-            digest.update(path.read_bytes())
-    digest.update(json.dumps(versions, sort_keys=True).encode("utf-8"))
-    return digest.hexdigest()
+    return _json_sha({"source": source_fingerprint(), "versions": versions})
 
 
 def _strings(value: Any) -> list[str]:

@@ -12,7 +12,6 @@ ever deleted (``pipeline.safety``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -42,6 +41,7 @@ from pipeline.kernels import WarmKernels, register_engine
 from pipeline.kernels import shutdown as shutdown_kernel
 from pipeline.params import Params, load_params, params_as_dict
 from pipeline.publish import export_html, export_pdf, replace_folder_atomically, tables_workbook, warm_up_exporter
+from pipeline.reuse import sha256_of
 from pipeline.safety import OutputLock, mark_as_ours, remove_our_folder, sibling_folders
 
 log = logging.getLogger(__name__)
@@ -146,15 +146,6 @@ STAGES: tuple[Stage, ...] = (
         reads=("area", "delivery", "morile", "period_end", "survey", "title"),
     ),
 )
-
-
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in 1 MB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def package_versions() -> dict[str, str]:

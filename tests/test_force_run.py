@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import SHARED_ZIP
 from pipeline.errors import ParamsError
 from pipeline.force_run import area_settings, force_partnerships, partnership_lookup_path, slug
 
@@ -58,11 +57,13 @@ def test_each_partnership_is_compared_with_the_others_and_published_in_its_own_f
 
 
 def test_force_file_problems_are_listed_together_with_what_to_write(tmp_path):
-    path, raw = _force_file(tmp_path, partnerships=["Bristol", "North Somerset"])
+    path, raw = _force_file(tmp_path, partnerships=["Bristol", "North Somerset"], inputs={"police": [str(tmp_path / "no-such.zip")]})
     del raw["populations"]["Somerset"]
     with pytest.raises(ParamsError) as caught:
         area_settings(path, raw)
     message = str(caught.value)
+    # The shared settings are checked too, and a problem they share is named once, not per partnership.
+    assert message.count(f"inputs.police: input not found: {tmp_path / 'no-such.zip'}") == 1
     assert "partnerships: 'Bristol' is not a partnership of Avon and Somerset" in message
     assert "populations: no population for Somerset" in message and "Somerset: {value: <residents>" in message
     path, raw = _force_file(tmp_path, force="Avon & Somerset")
