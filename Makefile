@@ -58,7 +58,9 @@ sample-extract: venv
 	$(PY) scripts/make_sample_extract.py
 
 benchmark: venv
+	$(PY) -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
 	$(PY) benchmarks/bench_pipeline.py
+	$(PY) benchmarks/bench_read.py
 	$(PY) benchmarks/bench_runs.py
 	$(PY) benchmarks/bench_extract.py
 	$(PY) benchmarks/bench_force.py

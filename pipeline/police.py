@@ -27,6 +27,7 @@ import json
 import logging
 import zipfile
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -218,14 +219,16 @@ class AreaSelector:
         if overlaps:
             raise ParamsError(list_problems("The area definitions in the params file overlap or are empty:", overlaps))
 
-    def assign(self, table: pa.Table) -> pa.Array:
+    def assign(self, table: pa.Table) -> pa.ChunkedArray:
         """The area name for each row of a police.uk table; null where the row is in none."""
-        result = pa.nulls(table.num_rows, pa.string())
+        result = pa.chunked_array([pa.nulls(table.num_rows, pa.string())])
         if self.by_authority:
-            authority = pc.replace_substring_regex(table["LSOA name"], pattern=LSOA_SUFFIX_REGEX, replacement="")
-            result = _lookup(authority, self.by_authority)
+            result = by_value(
+                table["LSOA name"],
+                lambda names: _lookup(pc.replace_substring_regex(names, pattern=LSOA_SUFFIX_REGEX, replacement=""), self.by_authority),
+            )
         if self.by_code:
-            by_code = _lookup(table["LSOA code"], self.by_code)
+            by_code = by_value(table["LSOA code"], lambda codes: _lookup(codes, self.by_code))
             result = pc.coalesce(by_code, result)
         return result
 
@@ -265,15 +268,40 @@ class ScanSummary:
         return self.unlocated_rows / self.force_rows if self.force_rows else float("nan")
 
 
+# Columns with few distinct values in a month's file are read dictionary-encoded: each
+# distinct value is stored and tested once (a regex over ~1,000 LSOA names, not ~14,000
+# rows), which is most of the reader's speed.
+ENCODED = pa.dictionary(pa.int32(), pa.string())
+ENCODED_COLUMNS = frozenset(
+    {"Month", "Reported by", "Falls within", "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context"}
+)
+
+
 def _read_table(street_file: StreetFile) -> pa.Table:
     convert = pacsv.ConvertOptions(
-        column_types={c: pa.string() for c in POLICE_UK_COLUMNS}, strings_can_be_null=False
+        column_types={c: ENCODED if c in ENCODED_COLUMNS else pa.string() for c in POLICE_UK_COLUMNS},
+        strings_can_be_null=False,
     )
     with street_file.opener() as handle:
         try:
             return pacsv.read_csv(handle, convert_options=convert)
         except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError, zipfile.BadZipFile) as exc:
             raise InputDataError(_unreadable(street_file, exc)) from None
+
+
+def by_value(column: pa.ChunkedArray, function: Callable[[pa.Array], pa.Array]) -> pa.ChunkedArray:
+    """Apply an element-wise ``function`` to a column, once per distinct value if it is dictionary-encoded."""
+    if pa.types.is_dictionary(column.type):
+        if column.num_chunks:
+            return pa.chunked_array([pc.take(function(chunk.dictionary), chunk.indices) for chunk in column.chunks])
+        column = column.cast(pa.string())
+    result = function(column)
+    return result if isinstance(result, pa.ChunkedArray) else pa.chunked_array([result])
+
+
+def decoded(table: pa.Table) -> pa.Table:
+    """The table with every dictionary-encoded column as plain text (what the rest of the pipeline reads)."""
+    return table.cast(pa.schema([pa.field(f.name, pa.string()) if pa.types.is_dictionary(f.type) else f for f in table.schema]))
 
 
 def _unreadable(street_file: StreetFile, exc: Exception) -> str:
@@ -324,38 +352,48 @@ def _header_problem(label: str, names: list[str]) -> str | None:
 
 
 def _bad_months(label: str, months: pa.ChunkedArray) -> list[str]:
-    bad = pc.invert(pc.match_substring_regex(months, MONTH_REGEX))
+    bad = by_value(months, lambda values: pc.invert(pc.match_substring_regex(values, MONTH_REGEX)))
     rows = np.flatnonzero(bad.to_numpy(zero_copy_only=False))
     return [f"{label}, row {r + 2}, column 'Month': {months[int(r)].as_py()!r} is not a month written YYYY-MM" for r in rows]
 
 
-def street_tables(files: list[StreetFile]) -> Iterator[tuple[str, pa.Table]]:
+def street_tables(files: list[StreetFile], encoded: bool = False) -> Iterator[tuple[str, pa.Table]]:
     """Yield (label, table) for each file whose header and months are valid.
 
     Problems (a wrong header, a file with a header but no rows, rows whose month is not
     ``YYYY-MM``, the same file listed twice) are collected over all files and raised
-    together as one ``InputDataError`` after the last file.
+    together as one ``InputDataError`` after the last file. With ``encoded`` the
+    low-cardinality columns (``ENCODED_COLUMNS``) stay dictionary-encoded; otherwise every
+    column is plain text. The next file is read on a second thread while this one is used,
+    so at most two files are in memory at once.
     """
     problems: list[str] = []
     seen: set[str] = set()
+    firsts = []
     for street_file in files:
-        if street_file.label in seen:
-            problems.append(f"{street_file.label}: listed twice in inputs.police (directly or inside a folder or zip also listed); list it once.")
-            continue
+        firsts.append(street_file.label not in seen)
         seen.add(street_file.label)
-        table = _read_table(street_file)
-        header = _header_problem(street_file.label, table.column_names)
-        if header:
-            problems.append(header)
-            continue
-        if table.num_rows == 0:
-            problems.append(f"{street_file.label}: has the police.uk header but no rows; download the file again.")
-            continue
-        table = table.rename_columns(list(POLICE_UK_COLUMNS))
-        bad_months = _bad_months(street_file.label, table["Month"])
-        problems.extend(bad_months)
-        if not bad_months and not problems:
-            yield street_file.label, table
+    to_read = iter([f for f, first in zip(files, firsts) if first])
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        upcoming = next((reader.submit(_read_table, f) for f in to_read), None)
+        for street_file, first in zip(files, firsts):
+            if not first:
+                problems.append(f"{street_file.label}: listed twice in inputs.police (directly or inside a folder or zip also listed); list it once.")
+                continue
+            table = upcoming.result()
+            upcoming = next((reader.submit(_read_table, f) for f in to_read), None)
+            header = _header_problem(street_file.label, table.column_names)
+            if header:
+                problems.append(header)
+                continue
+            if table.num_rows == 0:
+                problems.append(f"{street_file.label}: has the police.uk header but no rows; download the file again.")
+                continue
+            table = table.rename_columns(list(POLICE_UK_COLUMNS))
+            bad_months = _bad_months(street_file.label, table["Month"])
+            problems.extend(bad_months)
+            if not bad_months and not problems:
+                yield street_file.label, (table if encoded else decoded(table))
     if problems:
         raise InputDataError(list_problems("The police data has problems; nothing was changed:", problems))
 
@@ -374,7 +412,11 @@ def recover_lsoa(table: pa.Table) -> tuple[pa.Table, int, int, int]:
     the row is treated as having no location, like any row without an LSOA code.
     Returns (table, codes recovered, names recovered, names left without a code).
     """
-    codes, names = table["LSOA code"], table["LSOA name"]
+    code_given = by_value(table["LSOA code"], lambda values: pc.not_equal(values, ""))
+    name_given = by_value(table["LSOA name"], lambda values: pc.not_equal(values, ""))
+    if pc.all(pc.equal(code_given, name_given)).as_py() is not False:
+        return table, 0, 0, 0  # every row has both halves or neither: nothing to recover
+    codes, names = table["LSOA code"].cast(pa.string()), table["LSOA name"].cast(pa.string())
     both = pc.and_(pc.not_equal(codes, ""), pc.not_equal(names, ""))
     pairs = pa.table({"code": pc.filter(codes, both), "name": pc.filter(names, both)}).group_by(["name", "code"]).aggregate([])
     code_missing = pc.and_(pc.equal(codes, ""), pc.not_equal(names, ""))
@@ -405,10 +447,15 @@ def bad_coordinates(table: pa.Table) -> pa.ChunkedArray:
     """True for rows whose longitude or latitude is given but is not a number or lies outside the UK."""
     flags = []
     for column, (low, high) in (("Longitude", UK_LONGITUDE), ("Latitude", UK_LATITUDE)):
-        text = pc.utf8_trim_whitespace(table[column])
+        text = table[column]
         given = pc.not_equal(text, "")
-        numeric = pc.match_substring_regex(text, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-        value = pc.cast(pc.if_else(numeric, text, pa.scalar(None, pa.string())), pa.float64())
+        try:  # police.uk writes plain decimals, so one cast usually reads every value
+            value = pc.cast(pc.if_else(given, text, pa.scalar(None, pa.string())), pa.float64())
+        except pa.ArrowInvalid:  # something that is not a plain number: test each value
+            text = pc.utf8_trim_whitespace(text)
+            given = pc.not_equal(text, "")
+            numeric = pc.match_substring_regex(text, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+            value = pc.cast(pc.if_else(numeric, text, pa.scalar(None, pa.string())), pa.float64())
         inside = pc.and_(pc.greater_equal(value, low), pc.less_equal(value, high))
         flags.append(pc.and_(given, pc.invert(pc.fill_null(inside, False))))
     return pc.or_(flags[0], flags[1])
@@ -418,7 +465,8 @@ def _row_fingerprints(table: pa.Table) -> np.ndarray:
     """A 64-bit hash of each row's 12 police.uk values, to find rows that two inputs both hold."""
     # One joined string per row (unit separator between values) hashes faster than 12 columns.
     joined = pc.binary_join_element_wise(*[table[c] for c in POLICE_UK_COLUMNS], "\x1f")
-    return pd.util.hash_array(joined.to_numpy(zero_copy_only=False))
+    # Most rows are distinct, so hashing each directly beats factorising first (same hashes).
+    return pd.util.hash_array(joined.to_numpy(zero_copy_only=False), categorize=False)
 
 
 class _OverlapFinder:
@@ -432,29 +480,48 @@ class _OverlapFinder:
     def __init__(self) -> None:
         self.labels: list[str] = []
         self.hashes: list[np.ndarray] = []
+        self.months: list[np.ndarray] = []
 
-    def add(self, label: str, hashes: np.ndarray, months: np.ndarray) -> list[str]:
-        problems = []
-        unique = np.unique(hashes)
-        for other_label, other_hashes in zip(self.labels, self.hashes):
-            shared = np.isin(unique, other_hashes, assume_unique=True)
-            n = int(shared.sum())
-            if n:
-                in_both = sorted(set(months[np.isin(hashes, unique[shared])]))
-                span = in_both[0] if len(in_both) == 1 else f"{in_both[0]} to {in_both[-1]}"
-                problems.append(
-                    f"{label} and {other_label} both hold the same {n:,} row(s) (months {span}): the inputs overlap, "
-                    "so those crimes would be counted twice. Remove one of them (or the months they share) from inputs.police."
-                )
+    def add(self, label: str, hashes: np.ndarray, months: np.ndarray) -> None:
+        """Note one file's row hashes and the month of each row."""
         self.labels.append(label)
-        self.hashes.append(unique)
+        self.hashes.append(hashes)
+        self.months.append(months)
+
+    def problems(self) -> list[str]:
+        """One message per pair of files sharing rows, the later file first, in input order."""
+        distinct = [np.unique(h) for h in self.hashes]
+        if not distinct:
+            return []
+        # One sort of every file's distinct hashes finds the hashes held by more than one file
+        # (comparing each file with every earlier one grew with the square of the files).
+        hashes = np.concatenate(distinct)
+        owners = np.concatenate([np.full(len(d), i, np.int64) for i, d in enumerate(distinct)])
+        order = np.argsort(hashes, kind="stable")
+        hashes, owners = hashes[order], owners[order]
+        repeated = np.flatnonzero(hashes[1:] == hashes[:-1])
+        shared: dict[tuple[int, int], set[int]] = {}
+        for value in np.unique(hashes[repeated]):
+            holders = owners[np.searchsorted(hashes, value, "left"):np.searchsorted(hashes, value, "right")]
+            for later in range(1, len(holders)):
+                for earlier in range(later):
+                    shared.setdefault((int(holders[later]), int(holders[earlier])), set()).add(int(value))
+        problems = []
+        for (later, earlier), values in sorted(shared.items()):
+            rows = np.isin(self.hashes[later], np.fromiter(values, np.uint64))
+            in_both = sorted(set(self.months[later][rows]))
+            span = in_both[0] if len(in_both) == 1 else f"{in_both[0]} to {in_both[-1]}"
+            problems.append(
+                f"{self.labels[later]} and {self.labels[earlier]} both hold the same {len(values):,} row(s) (months {span}): the inputs overlap, "
+                "so those crimes would be counted twice. Remove one of them (or the months they share) from inputs.police."
+            )
         return problems
 
 
 def scan_street_files(files: list[StreetFile], selector: AreaSelector) -> tuple[pa.Table, ScanSummary]:
     """Read every file, keep the rows in the selected areas, and count the rest.
 
-    Returns the kept rows (police.uk columns plus ``area`` and ``_order``, the row's
+    Returns the kept rows, in input order (police.uk columns plus ``area`` and ``_order``, the row's
     position in the input) before de-duplication, and a force-wide summary.
     Raises ``InputDataError`` listing every file with a wrong header, every row with a
     malformed month and every pair of inputs that overlap, after reading all files.
@@ -464,9 +531,8 @@ def scan_street_files(files: list[StreetFile], selector: AreaSelector) -> tuple[
     months: set[str] = set()
     authorities: Counter[str] = Counter()
     overlaps = _OverlapFinder()
-    overlap_problems: list[str] = []
     order = 0
-    for label, table in street_tables(files):
+    for label, table in street_tables(files, encoded=True):
         summary.files.append(label)
         summary.force_rows += table.num_rows
         months.update(pc.unique(table["Month"]).to_pylist())
@@ -483,30 +549,38 @@ def scan_street_files(files: list[StreetFile], selector: AreaSelector) -> tuple[
                 summary.bad_coordinate_examples.append(
                     f"{label}, row {first + 2}: longitude {table['Longitude'][first].as_py()!r}, latitude {table['Latitude'][first].as_py()!r}"
                 )
-        located = pc.not_equal(table["LSOA code"], "")
+        located = by_value(table["LSOA code"], lambda codes: pc.not_equal(codes, ""))
         repeats = pc.sum(unlocated_repeats(table, located)).as_py() or 0
         summary.unlocated_repeat_rows += repeats
         summary.unlocated_rows += (pc.sum(pc.invert(located)).as_py() or 0) - repeats
-        authority = pc.replace_substring_regex(pc.filter(table["LSOA name"], located), pattern=LSOA_SUFFIX_REGEX, replacement="")
-        for item in pc.value_counts(authority).to_pylist():
-            authorities[item["values"]] += item["counts"]
+        for authority, n in _authority_rows(pc.filter(table["LSOA name"], located)):
+            authorities[authority] += n
 
         # A row with no LSOA code belongs to no area, whatever its name says.
         area = pc.if_else(located, selector.assign(table), pa.scalar(None, pa.string()))
         positions = pa.array(np.arange(order, order + table.num_rows))
         order += table.num_rows
         table = table.append_column("area", area).append_column("_order", positions)
-        chosen = table.filter(pc.or_(pc.is_valid(area), pc.invert(located)))
-        overlap_problems.extend(overlaps.add(label, _row_fingerprints(chosen), chosen["Month"].to_numpy(zero_copy_only=False)))
-        kept.append(table.filter(pc.is_valid(area)))
+        chosen = decoded(table.filter(pc.or_(pc.is_valid(area), pc.invert(located))))
+        overlaps.add(label, _row_fingerprints(chosen), chosen["Month"].to_numpy(zero_copy_only=False))
+        kept.append(chosen.filter(pc.is_valid(chosen["area"])))
         log.debug("read %s: %d rows, %d in the areas", label, table.num_rows, kept[-1].num_rows)
     summary.months_in_input = sorted(m for m in months if m)
     summary.authority_rows = dict(authorities.most_common())
+    overlap_problems = overlaps.problems()
     if overlap_problems:
         raise InputDataError(list_problems("The police data inputs overlap; nothing was changed:", overlap_problems))
     if not kept:
         raise InputDataError("No police.uk street-level rows were read: check inputs.police in the params file.")
     return pa.concat_tables(kept), summary
+
+
+def _authority_rows(names: pa.ChunkedArray) -> list[tuple[str, int]]:
+    """Rows per local authority (the LSOA name without its " 001A" suffix), counting each name once first."""
+    counts = pc.value_counts(names)
+    authority = pc.replace_substring_regex(counts.field("values").cast(pa.string()), pattern=LSOA_SUFFIX_REGEX, replacement="")
+    totals = pa.table({"authority": authority, "rows": counts.field("counts")}).group_by("authority").aggregate([("rows", "sum")])
+    return list(zip(totals["authority"].to_pylist(), totals["rows_sum"].to_pylist()))
 
 
 def unlocated_repeats(table: pa.Table, located: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -516,8 +590,13 @@ def unlocated_repeats(table: pa.Table, located: pa.ChunkedArray) -> pa.ChunkedAr
     once as 'No Location'; the located row is the one that counts.
     """
     ids = table["Crime ID"]
-    located_ids = pc.unique(pc.filter(ids, pc.and_(located, pc.not_equal(ids, ""))))
-    return pc.and_(pc.invert(located), pc.is_in(ids, value_set=located_ids))
+    unlocated = pc.invert(located)
+    # Few rows lack a location: look up their IDs among the located rows, not the reverse.
+    unlocated_ids = pc.unique(pc.filter(ids, pc.and_(unlocated, pc.not_equal(ids, ""))))
+    if len(unlocated_ids) == 0:
+        return pc.and_(unlocated, pa.scalar(False))
+    repeated_ids = pc.unique(pc.filter(ids, pc.and_(located, pc.is_in(ids, value_set=unlocated_ids))))
+    return pc.and_(unlocated, pc.is_in(ids, value_set=repeated_ids))
 
 
 def load_crime_type_map() -> pd.DataFrame:
@@ -567,7 +646,9 @@ def tidy_crimes(rows: pa.Table, summary: ScanSummary) -> pd.DataFrame:
     the mapping counts recorded. Coordinates that are not numbers or lie outside the UK
     become blank.
     """
-    frame = rows.sort_by("_order").to_pandas()
+    coordinates = {c: _numbers(rows[c]) for c in ("Longitude", "Latitude")}
+    frame = rows.drop_columns(["Longitude", "Latitude"]).to_pandas()
+    frame["Longitude"], frame["Latitude"] = coordinates["Longitude"].to_numpy(), coordinates["Latitude"].to_numpy()
     has_id = frame["Crime ID"] != ""
     repeated = has_id & frame.duplicated(subset=["area", "Crime ID"], keep="first")
     summary.repeated_id_rows += int(repeated.sum())
@@ -575,17 +656,25 @@ def tidy_crimes(rows: pa.Table, summary: ScanSummary) -> pd.DataFrame:
     summary.repeat_profile = repeat_profile(frame)
     frame = frame.loc[~repeated]
 
-    published = frame["Crime type"].str.strip()
-    type_map = load_crime_type_map().set_index("published_label")["current_label"]
-    current = published.map(type_map)
-    unknown = published[current.isna()]
-    summary.unknown_crime_types = dict(Counter(unknown))
-    legacy = published[current.notna() & (current != published)]
-    summary.legacy_labels = dict(Counter(legacy))
-    current = current.fillna(published)  # unknown labels are kept as published, and reported
+    # A dozen labels among tens of thousands of rows: each distinct label is mapped once.
+    labels, codes = np.unique(frame["Crime type"].to_numpy(dtype=object), return_inverse=True)
+    type_map = load_crime_type_map().set_index("published_label")["current_label"].to_dict()
+    published = [label.strip() for label in labels]
+    mapped = [type_map.get(label) for label in published]
+    rows_per_label = np.bincount(codes, minlength=len(labels))
+    unknown: Counter[str] = Counter()
+    legacy: Counter[str] = Counter()
+    for label, to, n in zip(published, mapped, rows_per_label):
+        if to is None:
+            unknown[label] += int(n)
+        elif to != label:
+            legacy[label] += int(n)
+    summary.unknown_crime_types = dict(unknown)
+    summary.legacy_labels = dict(legacy)
+    # Unknown labels are kept as published, and reported.
+    current = pd.Series(np.array([m or p for m, p in zip(mapped, published)], dtype=object)[codes], index=frame.index)
 
-    longitude = pd.to_numeric(frame["Longitude"], errors="coerce")
-    latitude = pd.to_numeric(frame["Latitude"], errors="coerce")
+    longitude, latitude = frame["Longitude"], frame["Latitude"]
     inside = longitude.between(*UK_LONGITUDE) & latitude.between(*UK_LATITUDE)
     tidy = pd.DataFrame(
         {
@@ -603,6 +692,14 @@ def tidy_crimes(rows: pa.Table, summary: ScanSummary) -> pd.DataFrame:
         }
     )
     return tidy.reset_index(drop=True)[TIDY_COLUMNS]
+
+
+def _numbers(text: pa.ChunkedArray) -> pd.Series:
+    """Decimal numbers from text, NaN where blank or not a number (``pd.to_numeric(errors="coerce")``)."""
+    try:  # police.uk writes plain decimals: one cast reads them all
+        return pc.cast(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text), pa.float64()).to_pandas()
+    except pa.ArrowInvalid:
+        return pd.to_numeric(text.to_pandas(), errors="coerce")
 
 
 def read_police_data(

@@ -323,3 +323,23 @@ def test_a_kept_read_is_the_same_frame_and_shared_by_runs_listing_the_areas_in_a
     changed, _ = read_police_data([path], [area("Alphaton"), area("Betaville")], kept_reads=processed)
     assert (changed["area"] == "Betaville").sum() == 0
     assert len([p for p in (processed / READS_FOLDER).iterdir() if p.is_dir()]) == 3
+
+
+def test_every_pair_of_overlapping_inputs_is_named_once_with_its_shared_rows(tmp_path):
+    # a: rows r1 r2 (2020-01); b: r2 (2020-01) and r3 (2020-02); c: r1 r3 and its own r4.
+    # By hand: b shares r2 with a (1 row, 2020-01); c shares r1 with a (1 row, 2020-01)
+    # and r3 with b (1 row, 2020-02). Three messages, later file first, in input order.
+    r1 = street_row("2020-01", "Alphaton 001A", "Burglary", "id1")
+    r2 = street_row("2020-01", "Alphaton 002B", "Burglary", "id2")
+    r3 = street_row("2020-02", "Alphaton 001A", "Drugs", "id3")
+    r4 = street_row("2020-02", "Alphaton 002B", "Drugs", "id4")
+    a = write_street_csv(tmp_path / "a-street.csv", [r1, r2])
+    b = write_street_csv(tmp_path / "b-street.csv", [r2, r3])
+    c = write_street_csv(tmp_path / "c-street.csv", [r1, r3, r4])
+    with pytest.raises(InputDataError) as error:
+        read_police_data([a, b, c], [area("Alphaton")])
+    lines = [line for line in str(error.value).splitlines() if "both hold" in line]
+    assert len(lines) == 3
+    assert f"{b} and {a} both hold the same 1 row(s) (months 2020-01)" in lines[0]
+    assert f"{c} and {a} both hold the same 1 row(s) (months 2020-01)" in lines[1]
+    assert f"{c} and {b} both hold the same 1 row(s) (months 2020-02)" in lines[2]

@@ -1,0 +1,142 @@
+"""Reading police.uk files: the project's reader against a polars lazy scan and DuckDB.
+
+The input is the Avon and Somerset force archive in ../shared/data/police-uk (44 monthly
+street-level files, about 620,000 rows), extracted once to a temporary folder so that all
+three engines read the same plain CSV files. Each engine selects South Gloucestershire's
+rows (LSOA name starting "South Gloucestershire ") into memory:
+
+- pipeline: ``pipeline.police.read_police_data`` (every input check: header, months, legacy
+  labels, repeated Crime IDs, unlocated rows, overlapping inputs, map points), to the tidy
+  pandas frame the police stage writes;
+- polars:   ``pl.scan_csv(files, infer_schema=False).filter(name starts with ...).collect()``;
+- duckdb:   ``read_csv(files, all_varchar=true)`` with the same filter, ``.fetch_arrow_table()``.
+
+Each run is a fresh child process, so its peak resident memory (ru_maxrss) is its own; the
+clock starts after each engine's imports, so the seconds are the read itself.
+"Half" reads the first 22 months, "full" all 44: memory growth is full / half.
+Targets (issue 15): the pipeline within 1.2x the faster engine's time, its peak memory no
+higher than either, and full-input memory within +15% of half-input memory.
+Rounds: ``python benchmarks/bench_read.py [rounds]`` (default 3; medians reported).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ARCHIVE = ROOT.parent / "shared/data/police-uk/avon-and-somerset-street-2018-01_2021-09.zip"
+PREFIX = "South Gloucestershire"
+
+CHILD_PREAMBLE = """
+import json, resource, sys, time
+from pathlib import Path
+files = [Path(p) for p in json.loads(sys.argv[1])]
+"""
+CHILD_END = """
+seconds = time.perf_counter() - start
+print(json.dumps({"rows": rows, "seconds": seconds,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+# Each engine: (imports, made before the clock starts; the read itself, timed).
+ENGINES = {
+    "pipeline": (
+        """
+from pipeline.params import AreaDefinition, Population
+from pipeline.police import read_police_data
+area = AreaDefinition(name="SG", lsoa_name_prefixes=["%(prefix)s"],
+                      population=Population(value=1, year=2020, source="benchmark"))
+""",
+        """
+crimes, summary = read_police_data(files, [area])
+rows = len(crimes)
+""",
+    ),
+    "polars": (
+        "import polars as pl",
+        """
+frame = (pl.scan_csv(files, infer_schema=False)
+         .filter(pl.col("LSOA name").str.starts_with("%(prefix)s "))
+         .collect())
+rows = frame.height
+""",
+    ),
+    "duckdb": (
+        "import duckdb",
+        """
+names = ", ".join("'" + str(f) + "'" for f in files)
+table = duckdb.sql(f\"\"\"select * from read_csv([{names}], all_varchar=true, header=true)
+                      where "LSOA name" like '%(prefix)s %%'\"\"\").fetch_arrow_table()
+rows = table.num_rows
+""",
+    ),
+}
+
+
+def run_engine(engine: str, files: list[Path]) -> dict:
+    """Time one engine on the files in a fresh process: rows kept, seconds, peak RSS (MB)."""
+    imports, work = ENGINES[engine]
+    code = CHILD_PREAMBLE + imports % {"prefix": PREFIX} + "\nstart = time.perf_counter()\n" + work % {"prefix": PREFIX} + CHILD_END
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps([str(f) for f in files])],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main(rounds: int = 3) -> dict:
+    if not ARCHIVE.exists():
+        print(f"skipped: {ARCHIVE} not found")
+        return {}
+    missing = [e for e in ("polars", "duckdb") if importlib.util.find_spec(e) is None]
+    if missing:
+        sys.exit(f"{' and '.join(missing)} not installed: pip install -r benchmarks/requirements.txt (make benchmark does)")
+    with tempfile.TemporaryDirectory() as folder:
+        with zipfile.ZipFile(ARCHIVE) as archive:
+            members = sorted(n for n in archive.namelist() if n.endswith("-street.csv"))
+            archive.extractall(folder, members)
+        files = [Path(folder) / m for m in members]
+        sizes = {"half": files[: len(files) // 2], "full": files}
+        runs: dict[str, dict[str, list[dict]]] = {e: {s: [] for s in sizes} for e in ENGINES}
+        for _ in range(rounds):
+            for size, chosen in sizes.items():
+                for engine in ENGINES:  # interleaved, so machine noise falls on all alike
+                    runs[engine][size].append(run_engine(engine, chosen))
+    result: dict = {"input": {"files_full": len(files), "files_half": len(files) // 2}, "rounds": rounds}
+    for engine, by_size in runs.items():
+        result[engine] = {
+            size: {
+                "rows": by_size[size][0]["rows"],
+                "seconds": round(statistics.median(r["seconds"] for r in by_size[size]), 3),
+                "peak_mb": round(statistics.median(r["peak_mb"] for r in by_size[size]), 1),
+            }
+            for size in sizes
+        }
+    full = {e: result[e]["full"] for e in ENGINES}
+    fastest = min(("polars", "duckdb"), key=lambda e: full[e]["seconds"])
+    time_ratio = full["pipeline"]["seconds"] / full[fastest]["seconds"]
+    lowest_memory = min(full["polars"]["peak_mb"], full["duckdb"]["peak_mb"])
+    growth = result["pipeline"]["full"]["peak_mb"] / result["pipeline"]["half"]["peak_mb"] - 1
+    result["targets"] = {
+        "time_vs_fastest_engine": {"fastest": fastest, "ratio": round(time_ratio, 2), "target": "<= 1.2", "holds": time_ratio <= 1.2},
+        "peak_memory_vs_lowest_engine_mb": {
+            "pipeline": full["pipeline"]["peak_mb"], "lowest": lowest_memory,
+            "target": "pipeline <= lowest", "holds": full["pipeline"]["peak_mb"] <= lowest_memory,
+        },
+        "memory_growth_when_input_doubles": {"growth": f"{growth:+.0%}", "target": "<= +15%", "holds": growth <= 0.15},
+    }
+    out = ROOT / "benchmarks/results"
+    out.mkdir(exist_ok=True)
+    (out / "read.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
