@@ -64,6 +64,7 @@ benchmark: venv
 	$(PY) benchmarks/bench_runs.py
 	$(PY) benchmarks/bench_extract.py
 	$(PY) benchmarks/bench_force.py
+	$(PY) benchmarks/targets.py
 
 clean:
 	rm -rf $(VENV) data/processed/*/
