@@ -129,7 +129,7 @@ def main(rounds: int = 3) -> dict:
             "pipeline": full["pipeline"]["peak_mb"], "lowest": lowest_memory,
             "target": "pipeline <= lowest", "holds": full["pipeline"]["peak_mb"] <= lowest_memory,
         },
-        "memory_growth_when_input_doubles": {"growth": f"{growth:+.0%}", "target": "<= +15%", "holds": growth <= 0.15},
+        "memory_growth_when_input_doubles": {"growth": f"{growth:+.1%}", "target": "<= +15%", "holds": growth <= 0.15},
     }
     out = ROOT / "benchmarks/results"
     out.mkdir(exist_ok=True)
