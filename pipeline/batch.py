@@ -239,7 +239,7 @@ def run_force(force_file: str | Path, pdf: bool = False, force: bool = False, pa
     """Every partnership of the force a force file names (``pipeline.force_run``): their params
     files written and validated, then run as a batch. Returns the results and the index page."""
     from pipeline.force_run import area_settings, load_force_file, slug, write_area_params
-    from pipeline.run import cpus
+    from pipeline.run import cpus, quietly
 
     raw = load_force_file(force_file)
     settings, root, index = area_settings(Path(force_file), raw)
@@ -250,11 +250,11 @@ def run_force(force_file: str | Path, pdf: bool = False, force: bool = False, pa
     # While the force's files are read, load what every area's run needs in this process
     # (papermill, nbconvert and its compiled template): forked workers start with it, rather
     # than each paying some 4 s of CPU that the other areas are waiting for.
-    warm = threading.Thread(target=_warm_up_for_workers, name="warm-up", daemon=True)
+    warm = threading.Thread(target=quietly(_warm_up_for_workers), name="warm-up", daemon=True)
     if parallel > 1 and not scheduler:
         warm.start()
     _read_force_once(paths[0])
-    if warm.is_alive():
+    if warm.ident is not None:
         warm.join()
     # Areas share the CPUs: each area's stages run one at a time when several areas run at once.
     workers = max(1, cpus() // parallel) if not scheduler else None
@@ -262,18 +262,13 @@ def run_force(force_file: str | Path, pdf: bool = False, force: bool = False, pa
 
 
 def _warm_up_for_workers() -> None:
-    """Import papermill and the kernel engine, and compile nbconvert's template (errors are
-    left for the areas' runs to report)."""
-    try:
-        importlib.import_module("papermill")
+    """Import papermill and the kernel engine, and compile nbconvert's template."""
+    from pipeline.kernels import register_engine
+    from pipeline.publish import warm_up_exporter
 
-        from pipeline.kernels import register_engine
-        from pipeline.publish import warm_up_exporter
-
-        register_engine()
-        warm_up_exporter()
-    except Exception:  # noqa: BLE001
-        log.debug("Warm-up for the area workers failed", exc_info=True)
+    importlib.import_module("papermill")
+    register_engine()
+    warm_up_exporter()
 
 
 def _read_force_once(params_path: Path) -> None:

@@ -443,15 +443,23 @@ def recover_lsoa(table: pa.Table) -> tuple[pa.Table, int, int, int]:
     return table, recovered_codes, recovered_names, n_code_missing - recovered_codes
 
 
+def _plain_decimals(text: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """Text as float64 (null where blank) in one cast, as police.uk writes plain decimals;
+    None if any value is not a plain number, for the caller's value-by-value path."""
+    try:
+        return pc.cast(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text), pa.float64())
+    except pa.ArrowInvalid:
+        return None
+
+
 def bad_coordinates(table: pa.Table) -> pa.ChunkedArray:
     """True for rows whose longitude or latitude is given but is not a number or lies outside the UK."""
     flags = []
     for column, (low, high) in (("Longitude", UK_LONGITUDE), ("Latitude", UK_LATITUDE)):
         text = table[column]
         given = pc.not_equal(text, "")
-        try:  # police.uk writes plain decimals, so one cast usually reads every value
-            value = pc.cast(pc.if_else(given, text, pa.scalar(None, pa.string())), pa.float64())
-        except pa.ArrowInvalid:  # something that is not a plain number: test each value
+        value = _plain_decimals(text)
+        if value is None:  # something that is not a plain number: test each value
             text = pc.utf8_trim_whitespace(text)
             given = pc.not_equal(text, "")
             numeric = pc.match_substring_regex(text, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -696,10 +704,8 @@ def tidy_crimes(rows: pa.Table, summary: ScanSummary) -> pd.DataFrame:
 
 def _numbers(text: pa.ChunkedArray) -> pd.Series:
     """Decimal numbers from text, NaN where blank or not a number (``pd.to_numeric(errors="coerce")``)."""
-    try:  # police.uk writes plain decimals: one cast reads them all
-        return pc.cast(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text), pa.float64()).to_pandas()
-    except pa.ArrowInvalid:
-        return pd.to_numeric(text.to_pandas(), errors="coerce")
+    value = _plain_decimals(text)
+    return value.to_pandas() if value is not None else pd.to_numeric(text.to_pandas(), errors="coerce")
 
 
 def read_police_data(

@@ -163,7 +163,7 @@ def package_versions() -> dict[str, str]:
 CHART_CACHE_STAGE = "report"
 
 
-def _quietly(task: Any) -> Any:
+def quietly(task: Any) -> Any:
     """``task`` for a background thread whose failure only costs time: logged, never raised."""
 
     def run() -> None:
@@ -466,7 +466,7 @@ def _run_stages(
                     if stage.publishes and not exporter_warming:
                         # Publishing's imports load while this stage runs in its kernel (if it is
                         # done first, its export simply waits on the same imports).
-                        threading.Thread(target=_quietly(warm_up_exporter), name="warm-exporter", daemon=True).start()
+                        threading.Thread(target=quietly(warm_up_exporter), name="warm-exporter", daemon=True).start()
                         exporter_warming = True
                     folder = store.start(stage.name)
                     parameters = {"params": params_dict, "run_dir": str(folder), "processed_dir": str(processed)}
