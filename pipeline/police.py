@@ -270,23 +270,39 @@ class ScanSummary:
 
 # Columns with few distinct values in a month's file are read dictionary-encoded: each
 # distinct value is stored and tested once (a regex over ~1,000 LSOA names, not ~14,000
-# rows), which is most of the reader's speed.
+# rows). Columns only copied to the output stay plain text, which parses faster.
 ENCODED = pa.dictionary(pa.int32(), pa.string())
-ENCODED_COLUMNS = frozenset(
-    {"Month", "Reported by", "Falls within", "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context"}
-)
+ENCODED_COLUMNS = frozenset({"Month", "LSOA code", "LSOA name", "Crime type"})
+COORDINATE_COLUMNS = ("Longitude", "Latitude")
 
 
-def _read_table(street_file: StreetFile) -> pa.Table:
-    convert = pacsv.ConvertOptions(
-        column_types={c: ENCODED if c in ENCODED_COLUMNS else pa.string() for c in POLICE_UK_COLUMNS},
-        strings_can_be_null=False,
-    )
+def _read_table(street_file: StreetFile, encoded: bool = False) -> pa.Table:
+    """One file as a table of text; with ``encoded``, ``ENCODED_COLUMNS`` dictionary-encoded
+    and the coordinates parsed as numbers (read again as text if any value is not a plain
+    number, for ``bad_coordinates`` to report)."""
+    if encoded:
+        types = {c: ENCODED if c in ENCODED_COLUMNS else pa.float64() if c in COORDINATE_COLUMNS else pa.string() for c in POLICE_UK_COLUMNS}
+        convert = pacsv.ConvertOptions(column_types=types, strings_can_be_null=False, null_values=[""])
+        try:
+            with street_file.opener() as handle:
+                table = pacsv.read_csv(handle, convert_options=convert)
+            if all(_inside_uk(table[c], box) for c, box in zip(COORDINATE_COLUMNS, (UK_LONGITUDE, UK_LATITUDE)) if c in table.column_names):
+                return table
+        except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError, zipfile.BadZipFile):
+            pass  # read as text below: that read names the problem, or bad_coordinates reports the values as written
+    types = {c: ENCODED if encoded and c in ENCODED_COLUMNS else pa.string() for c in POLICE_UK_COLUMNS}
+    convert = pacsv.ConvertOptions(column_types=types, strings_can_be_null=False)
     with street_file.opener() as handle:
         try:
             return pacsv.read_csv(handle, convert_options=convert)
         except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError, zipfile.BadZipFile) as exc:
             raise InputDataError(_unreadable(street_file, exc)) from None
+
+
+def _inside_uk(values: pa.ChunkedArray, box: tuple[float, float]) -> bool:
+    """Whether every given (non-null) number lies inside ``box`` (NaN does not)."""
+    inside = pc.and_(pc.greater_equal(values, box[0]), pc.less_equal(values, box[1]))
+    return pc.all(inside).as_py() is not False
 
 
 def by_value(column: pa.ChunkedArray, function: Callable[[pa.Array], pa.Array]) -> pa.ChunkedArray:
@@ -363,9 +379,10 @@ def street_tables(files: list[StreetFile], encoded: bool = False) -> Iterator[tu
     Problems (a wrong header, a file with a header but no rows, rows whose month is not
     ``YYYY-MM``, the same file listed twice) are collected over all files and raised
     together as one ``InputDataError`` after the last file. With ``encoded`` the
-    low-cardinality columns (``ENCODED_COLUMNS``) stay dictionary-encoded; otherwise every
-    column is plain text. The next file is read on a second thread while this one is used,
-    so at most two files are in memory at once.
+    low-cardinality columns (``ENCODED_COLUMNS``) are dictionary-encoded and the coordinates
+    are numbers where every value is a plain number inside the UK; otherwise every column is
+    plain text. The next file is read on a second thread while this one is used, so at most
+    two files are in memory at once.
     """
     problems: list[str] = []
     seen: set[str] = set()
@@ -375,13 +392,13 @@ def street_tables(files: list[StreetFile], encoded: bool = False) -> Iterator[tu
         seen.add(street_file.label)
     to_read = iter([f for f, first in zip(files, firsts) if first])
     with ThreadPoolExecutor(max_workers=1) as reader:
-        upcoming = next((reader.submit(_read_table, f) for f in to_read), None)
+        upcoming = next((reader.submit(_read_table, f, encoded) for f in to_read), None)
         for street_file, first in zip(files, firsts):
             if not first:
                 problems.append(f"{street_file.label}: listed twice in inputs.police (directly or inside a folder or zip also listed); list it once.")
                 continue
             table = upcoming.result()
-            upcoming = next((reader.submit(_read_table, f) for f in to_read), None)
+            upcoming = next((reader.submit(_read_table, f, encoded) for f in to_read), None)
             header = _header_problem(street_file.label, table.column_names)
             if header:
                 problems.append(header)
@@ -393,7 +410,7 @@ def street_tables(files: list[StreetFile], encoded: bool = False) -> Iterator[tu
             bad_months = _bad_months(street_file.label, table["Month"])
             problems.extend(bad_months)
             if not bad_months and not problems:
-                yield street_file.label, (table if encoded else decoded(table))
+                yield street_file.label, table
     if problems:
         raise InputDataError(list_problems("The police data has problems; nothing was changed:", problems))
 
@@ -457,22 +474,23 @@ def bad_coordinates(table: pa.Table) -> pa.ChunkedArray:
     flags = []
     for column, (low, high) in (("Longitude", UK_LONGITUDE), ("Latitude", UK_LATITUDE)):
         text = table[column]
-        given = pc.not_equal(text, "")
-        value = _plain_decimals(text)
+        if pa.types.is_floating(text.type):  # read as numbers (blank is null)
+            given, value = pc.is_valid(text), text
+        else:
+            given, value = pc.not_equal(text, ""), _plain_decimals(text)
         if value is None:  # something that is not a plain number: test each value
-            text = pc.utf8_trim_whitespace(text)
-            given = pc.not_equal(text, "")
-            numeric = pc.match_substring_regex(text, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-            value = pc.cast(pc.if_else(numeric, text, pa.scalar(None, pa.string())), pa.float64())
+            given, value = pc.not_equal(pc.utf8_trim_whitespace(text), ""), _decimals(text)
         inside = pc.and_(pc.greater_equal(value, low), pc.less_equal(value, high))
         flags.append(pc.and_(given, pc.invert(pc.fill_null(inside, False))))
     return pc.or_(flags[0], flags[1])
 
 
 def _row_fingerprints(table: pa.Table) -> np.ndarray:
-    """A 64-bit hash of each row's 12 police.uk values, to find rows that two inputs both hold."""
+    """A 64-bit hash of each row's 12 police.uk values, to find rows that two inputs both hold.
+    ``table`` is as ``_plain`` makes it: a coordinate is hashed as the text of its number."""
+    columns = [pc.fill_null(table[c].cast(pa.string()), "") if c in COORDINATE_COLUMNS else table[c] for c in POLICE_UK_COLUMNS]
     # One joined string per row (unit separator between values) hashes faster than 12 columns.
-    joined = pc.binary_join_element_wise(*[table[c] for c in POLICE_UK_COLUMNS], "\x1f")
+    joined = pc.binary_join_element_wise(*columns, "\x1f")
     # Most rows are distinct, so hashing each directly beats factorising first (same hashes).
     return pd.util.hash_array(joined.to_numpy(zero_copy_only=False), categorize=False)
 
@@ -483,44 +501,58 @@ class _OverlapFinder:
     Within one police.uk file identical rows are real (two incidents at one map point in
     one month). The same row in two files means the inputs overlap (a file listed twice,
     or the same force-month through a zip and a folder) and would be counted twice.
+    A row holds its month and force, so only files naming a (month, force) pair in common
+    are compared: a force's archive has one file per month, and none are. Rows are compared
+    as the tidy table holds them: a map point outside the UK counts as blank.
     """
 
     def __init__(self) -> None:
         self.labels: list[str] = []
-        self.hashes: list[np.ndarray] = []
-        self.months: list[np.ndarray] = []
+        self.keys: list[set[tuple[str, str]]] = []
+        self.unlocated: list[tuple[np.ndarray, np.ndarray]] = []
+        self.rows: list[pa.Table] = []
 
-    def add(self, label: str, hashes: np.ndarray, months: np.ndarray) -> None:
-        """Note one file's row hashes and the month of each row."""
+    def add(self, label: str, keys: set[tuple[str, str]], unlocated: pa.Table, rows: pa.Table) -> None:
+        """Note one file's (month, force) pairs and the rows of it that count: those with no
+        location (hashed now, as nothing else keeps them) and those in an area (kept anyway
+        for the output; hashed only if another file shares a pair). Both as ``_plain`` makes them."""
         self.labels.append(label)
-        self.hashes.append(hashes)
-        self.months.append(months)
+        self.keys.append(keys)
+        self.unlocated.append((_row_fingerprints(unlocated), unlocated["Month"].to_numpy(zero_copy_only=False)))
+        self.rows.append(rows)
 
     def problems(self) -> list[str]:
         """One message per pair of files sharing rows, the later file first, in input order."""
-        distinct = [np.unique(h) for h in self.hashes]
-        if not distinct:
+        holders: dict[tuple[str, str], list[int]] = {}
+        for index, keys in enumerate(self.keys):
+            for key in keys:
+                holders.setdefault(key, []).append(index)
+        compared = sorted({i for files in holders.values() if len(files) > 1 for i in files})
+        if not compared:
             return []
+        hashes = {i: np.concatenate([self.unlocated[i][0], _row_fingerprints(self.rows[i])]) for i in compared}
+        months = {i: np.concatenate([self.unlocated[i][1], self.rows[i]["Month"].to_numpy(zero_copy_only=False)]) for i in compared}
+        distinct = [np.unique(hashes[i]) for i in compared]
         # One sort of every file's distinct hashes finds the hashes held by more than one file
         # (comparing each file with every earlier one grew with the square of the files).
-        hashes = np.concatenate(distinct)
-        owners = np.concatenate([np.full(len(d), i, np.int64) for i, d in enumerate(distinct)])
-        order = np.argsort(hashes, kind="stable")
-        hashes, owners = hashes[order], owners[order]
-        repeated = np.flatnonzero(hashes[1:] == hashes[:-1])
+        values = np.concatenate(distinct)
+        owners = np.concatenate([np.full(len(d), i, np.int64) for i, d in zip(compared, distinct)])
+        order = np.argsort(values, kind="stable")
+        values, owners = values[order], owners[order]
+        repeated = np.flatnonzero(values[1:] == values[:-1])
         shared: dict[tuple[int, int], set[int]] = {}
-        for value in np.unique(hashes[repeated]):
-            holders = owners[np.searchsorted(hashes, value, "left"):np.searchsorted(hashes, value, "right")]
-            for later in range(1, len(holders)):
+        for value in np.unique(values[repeated]):
+            owned = owners[np.searchsorted(values, value, "left"):np.searchsorted(values, value, "right")]
+            for later in range(1, len(owned)):
                 for earlier in range(later):
-                    shared.setdefault((int(holders[later]), int(holders[earlier])), set()).add(int(value))
+                    shared.setdefault((int(owned[later]), int(owned[earlier])), set()).add(int(value))
         problems = []
-        for (later, earlier), values in sorted(shared.items()):
-            rows = np.isin(self.hashes[later], np.fromiter(values, np.uint64))
-            in_both = sorted(set(self.months[later][rows]))
+        for (later, earlier), found in sorted(shared.items()):
+            rows = np.isin(hashes[later], np.fromiter(found, np.uint64))
+            in_both = sorted(set(months[later][rows]))
             span = in_both[0] if len(in_both) == 1 else f"{in_both[0]} to {in_both[-1]}"
             problems.append(
-                f"{self.labels[later]} and {self.labels[earlier]} both hold the same {len(values):,} row(s) (months {span}): the inputs overlap, "
+                f"{self.labels[later]} and {self.labels[earlier]} both hold the same {len(found):,} row(s) (months {span}): the inputs overlap, "
                 "so those crimes would be counted twice. Remove one of them (or the months they share) from inputs.police."
             )
         return problems
@@ -529,24 +561,26 @@ class _OverlapFinder:
 def scan_street_files(files: list[StreetFile], selector: AreaSelector) -> tuple[pa.Table, ScanSummary]:
     """Read every file, keep the rows in the selected areas, and count the rest.
 
-    Returns the kept rows, in input order (police.uk columns plus ``area`` and ``_order``, the row's
-    position in the input) before de-duplication, and a force-wide summary.
+    Returns the kept rows, in input order (police.uk columns as text, coordinates as
+    numbers, plus ``area`` and ``_order``, the row's position in the input) before
+    de-duplication, and a force-wide summary.
     Raises ``InputDataError`` listing every file with a wrong header, every row with a
     malformed month and every pair of inputs that overlap, after reading all files.
     """
     summary = ScanSummary()
     kept: list[pa.Table] = []
     months: set[str] = set()
-    authorities: Counter[str] = Counter()
+    names: list[pa.Table] = []  # per file: located rows per LSOA name
     overlaps = _OverlapFinder()
     order = 0
     for label, table in street_tables(files, encoded=True):
         summary.files.append(label)
         summary.force_rows += table.num_rows
-        months.update(pc.unique(table["Month"]).to_pylist())
-        table, codes, names, unrecovered = recover_lsoa(table)
+        in_file = set(pc.unique(table["Month"]).to_pylist())
+        months.update(in_file)
+        table, codes, recovered_names, unrecovered = recover_lsoa(table)
         summary.lsoa_codes_recovered += codes
-        summary.lsoa_names_recovered += names
+        summary.lsoa_names_recovered += recovered_names
         summary.lsoa_name_without_code += unrecovered
         coordinates = bad_coordinates(table)
         n_bad = pc.sum(coordinates).as_py() or 0
@@ -557,24 +591,24 @@ def scan_street_files(files: list[StreetFile], selector: AreaSelector) -> tuple[
                 summary.bad_coordinate_examples.append(
                     f"{label}, row {first + 2}: longitude {table['Longitude'][first].as_py()!r}, latitude {table['Latitude'][first].as_py()!r}"
                 )
-        located = by_value(table["LSOA code"], lambda codes: pc.not_equal(codes, ""))
+        located = by_value(table["LSOA code"], lambda values: pc.not_equal(values, ""))
         repeats = pc.sum(unlocated_repeats(table, located)).as_py() or 0
         summary.unlocated_repeat_rows += repeats
         summary.unlocated_rows += (pc.sum(pc.invert(located)).as_py() or 0) - repeats
-        for authority, n in _authority_rows(pc.filter(table["LSOA name"], located)):
-            authorities[authority] += n
+        counts = pc.value_counts(pc.filter(table["LSOA name"], located))
+        names.append(pa.table({"name": counts.field("values").cast(pa.string()), "rows": counts.field("counts")}))
 
         # A row with no LSOA code belongs to no area, whatever its name says.
         area = pc.if_else(located, selector.assign(table), pa.scalar(None, pa.string()))
         positions = pa.array(np.arange(order, order + table.num_rows))
         order += table.num_rows
         table = table.append_column("area", area).append_column("_order", positions)
-        chosen = decoded(table.filter(pc.or_(pc.is_valid(area), pc.invert(located))))
-        overlaps.add(label, _row_fingerprints(chosen), chosen["Month"].to_numpy(zero_copy_only=False))
-        kept.append(chosen.filter(pc.is_valid(chosen["area"])))
-        log.debug("read %s: %d rows, %d in the areas", label, table.num_rows, kept[-1].num_rows)
+        rows = _plain(table.filter(pc.is_valid(area)))
+        kept.append(rows)
+        overlaps.add(label, _keys(table), _plain(table.filter(pc.invert(located))), rows)
+        log.debug("read %s: %d rows, %d in the areas", label, table.num_rows, rows.num_rows)
     summary.months_in_input = sorted(m for m in months if m)
-    summary.authority_rows = dict(authorities.most_common())
+    summary.authority_rows = _authority_rows(names)
     overlap_problems = overlaps.problems()
     if overlap_problems:
         raise InputDataError(list_problems("The police data inputs overlap; nothing was changed:", overlap_problems))
@@ -583,12 +617,59 @@ def scan_street_files(files: list[StreetFile], selector: AreaSelector) -> tuple[
     return pa.concat_tables(kept), summary
 
 
-def _authority_rows(names: pa.ChunkedArray) -> list[tuple[str, int]]:
-    """Rows per local authority (the LSOA name without its " 001A" suffix), counting each name once first."""
-    counts = pc.value_counts(names)
-    authority = pc.replace_substring_regex(counts.field("values").cast(pa.string()), pattern=LSOA_SUFFIX_REGEX, replacement="")
-    totals = pa.table({"authority": authority, "rows": counts.field("counts")}).group_by("authority").aggregate([("rows", "sum")])
-    return list(zip(totals["authority"].to_pylist(), totals["rows_sum"].to_pylist()))
+def _plain(table: pa.Table) -> pa.Table:
+    """Dictionary-encoded columns as text and the coordinates as numbers, so that every file's
+    rows share one schema. A map point is kept only if both numbers lie inside the UK;
+    otherwise (blank, not a number, or outside) both are null."""
+    table = decoded(table)
+    values, inside = [], pa.scalar(True)
+    for column, box in zip(COORDINATE_COLUMNS, (UK_LONGITUDE, UK_LATITUDE)):
+        number = table[column]
+        if not pa.types.is_floating(number.type):
+            plain = _plain_decimals(number)
+            number = plain if plain is not None else _decimals(number)
+        values.append(number)
+        inside = pc.and_(inside, pc.fill_null(pc.and_(pc.greater_equal(number, box[0]), pc.less_equal(number, box[1])), False))
+    for column, number in zip(COORDINATE_COLUMNS, values):
+        table = table.set_column(table.schema.get_field_index(column), column, pc.if_else(inside, number, pa.scalar(None, pa.float64())))
+    return table
+
+
+def _decimals(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Text as float64, null where blank or not a decimal number (surrounding spaces allowed)."""
+    text = pc.utf8_trim_whitespace(text)
+    numeric = pc.match_substring_regex(text, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+    return pc.cast(pc.if_else(numeric, text, pa.scalar(None, pa.string())), pa.float64())
+
+
+def _keys(table: pa.Table) -> set[tuple[str, str]]:
+    """The (month, force) pairs a file can share rows through: every month with every force
+    named in it (a row holds both, so files without a pair in common share no row)."""
+    months = pc.unique(table["Month"]).to_pylist()
+    forces = pc.unique(table["Falls within"]).to_pylist()
+    return {(m, f) for m in months for f in forces}
+
+
+def _authority_rows(names: list[pa.Table]) -> dict[str, int]:
+    """Located rows per local authority (the LSOA name without its " 001A" suffix), most first,
+    from each file's table of rows (``rows``) per LSOA name (``name``)."""
+    if not names:
+        return {}
+    counts = pa.concat_tables(names)
+    per_name = _sum_by(counts["name"], counts["rows"])
+    authorities = pc.replace_substring_regex(per_name["key"], pattern=LSOA_SUFFIX_REGEX, replacement="")
+    totals = _sum_by(authorities, per_name["total"])
+    pairs = zip(totals["key"].to_pylist(), totals["total"].to_pylist())
+    return dict(sorted(pairs, key=lambda pair: (-pair[1], pair[0])))
+
+
+def _sum_by(keys: pa.Array | pa.ChunkedArray, values: pa.Array | pa.ChunkedArray) -> pa.Table:
+    """Sum of ``values`` per distinct key (columns ``key`` and ``total``), without Acero's
+    group-by, whose first use loads pyarrow.dataset (tens of megabytes) into the process."""
+    distinct = pc.unique(keys)
+    position = pc.index_in(keys, value_set=distinct).to_numpy(zero_copy_only=False)
+    totals = np.bincount(position, weights=values.to_numpy(zero_copy_only=False), minlength=len(distinct))
+    return pa.table({"key": distinct, "total": totals.astype(np.int64)})
 
 
 def unlocated_repeats(table: pa.Table, located: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -651,61 +732,79 @@ def tidy_crimes(rows: pa.Table, summary: ScanSummary) -> pd.DataFrame:
     each area, so an area's counts never depend on which other areas are in the run. The
     number dropped, the number of distinct repeated IDs and what the repeats look like
     are recorded in ``summary``. Legacy crime-type labels are mapped to current ones, and
-    the mapping counts recorded. Coordinates that are not numbers or lie outside the UK
-    become blank.
+    the mapping counts recorded. ``rows`` come from ``scan_street_files``: coordinates that
+    are not numbers or lie outside the UK are already blank.
+    Text columns are pandas strings backed by Arrow (``TEXT``), which hold a large read in
+    a fraction of the memory of Python strings.
     """
-    coordinates = {c: _numbers(rows[c]) for c in ("Longitude", "Latitude")}
-    frame = rows.drop_columns(["Longitude", "Latitude"]).to_pandas()
-    frame["Longitude"], frame["Latitude"] = coordinates["Longitude"].to_numpy(), coordinates["Latitude"].to_numpy()
-    has_id = frame["Crime ID"] != ""
-    repeated = has_id & frame.duplicated(subset=["area", "Crime ID"], keep="first")
-    summary.repeated_id_rows += int(repeated.sum())
-    summary.repeated_ids += int(frame.loc[repeated, ["area", "Crime ID"]].drop_duplicates().shape[0])
-    summary.repeat_profile = repeat_profile(frame)
-    frame = frame.loc[~repeated]
+    repeated = _repeated_id_rows(rows)
+    dropped = set()
+    if len(repeated):
+        first = ~repeated.duplicated(subset=["area", "Crime ID"], keep="first")
+        dropped = set(repeated.loc[~first, "_order"])
+        summary.repeated_id_rows += len(dropped)
+        summary.repeated_ids += int(first.sum())
+    summary.repeat_profile = repeat_profile(repeated.drop(columns="_order") if len(repeated) else pd.DataFrame(columns=[*POLICE_UK_COLUMNS, "area"]))
+    if dropped:
+        rows = rows.filter(pc.invert(pc.is_in(rows["_order"], value_set=pa.array(sorted(dropped), pa.int64()))))
 
     # A dozen labels among tens of thousands of rows: each distinct label is mapped once.
-    labels, codes = np.unique(frame["Crime type"].to_numpy(dtype=object), return_inverse=True)
     type_map = load_crime_type_map().set_index("published_label")["current_label"].to_dict()
-    published = [label.strip() for label in labels]
-    mapped = [type_map.get(label) for label in published]
-    rows_per_label = np.bincount(codes, minlength=len(labels))
+    counts = pc.value_counts(rows["Crime type"])
     unknown: Counter[str] = Counter()
     legacy: Counter[str] = Counter()
-    for label, to, n in zip(published, mapped, rows_per_label):
+    for label, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
+        to = type_map.get(label.strip())
         if to is None:
-            unknown[label] += int(n)
-        elif to != label:
-            legacy[label] += int(n)
+            unknown[label.strip()] += n
+        elif to != label.strip():
+            legacy[label.strip()] += n
     summary.unknown_crime_types = dict(unknown)
     summary.legacy_labels = dict(legacy)
-    # Unknown labels are kept as published, and reported.
-    current = pd.Series(np.array([m or p for m, p in zip(mapped, published)], dtype=object)[codes], index=frame.index)
-
-    longitude, latitude = frame["Longitude"], frame["Latitude"]
-    inside = longitude.between(*UK_LONGITUDE) & latitude.between(*UK_LATITUDE)
-    tidy = pd.DataFrame(
+    published = rows["Crime type"]
+    stripped = pc.utf8_trim_whitespace(published)
+    # Unknown labels are kept as published (trimmed), and reported.
+    current = pc.coalesce(_lookup(stripped, type_map), stripped)
+    tidy = pa.table(
         {
-            "area": frame["area"],
-            "month": frame["Month"],
-            "crime_id": frame["Crime ID"],
+            "area": rows["area"],
+            "month": rows["Month"],
+            "crime_id": rows["Crime ID"],
             "crime_type": current,
-            "crime_type_published": frame["Crime type"],
-            "lsoa_code": frame["LSOA code"],
-            "lsoa_name": frame["LSOA name"],
-            "location": frame["Location"],
-            "longitude": longitude.where(inside),
-            "latitude": latitude.where(inside),
-            "last_outcome_category": frame["Last outcome category"],
+            "crime_type_published": published,
+            "lsoa_code": rows["LSOA code"],
+            "lsoa_name": rows["LSOA name"],
+            "location": rows["Location"],
+            "longitude": rows["Longitude"],
+            "latitude": rows["Latitude"],
+            "last_outcome_category": rows["Last outcome category"],
         }
     )
-    return tidy.reset_index(drop=True)[TIDY_COLUMNS]
+    return crimes_frame(tidy)
 
 
-def _numbers(text: pa.ChunkedArray) -> pd.Series:
-    """Decimal numbers from text, NaN where blank or not a number (``pd.to_numeric(errors="coerce")``)."""
-    value = _plain_decimals(text)
-    return value.to_pandas() if value is not None else pd.to_numeric(text.to_pandas(), errors="coerce")
+TEXT = pd.StringDtype("pyarrow")
+
+
+def crimes_frame(table: pa.Table) -> pd.DataFrame:
+    """A tidy crime table (``TIDY_COLUMNS``) as pandas, its text held by Arrow (``TEXT``)."""
+    return table.select(TIDY_COLUMNS).to_pandas(types_mapper={pa.string(): TEXT, pa.large_string(): TEXT}.get)
+
+
+def _repeated_id_rows(rows: pa.Table) -> pd.DataFrame:
+    """The rows whose non-empty Crime ID another row of the same area also has, in input order
+    (police.uk columns, ``area`` and ``_order``): a few thousand, so plain pandas."""
+    chosen = np.zeros(rows.num_rows, dtype=bool)
+    for area in pc.unique(rows["area"]).to_pylist():
+        in_area = pc.equal(rows["area"], area)
+        counts = pc.value_counts(pc.filter(rows["Crime ID"], in_area))
+        ids = pc.filter(counts.field("values"), pc.and_(pc.greater(counts.field("counts"), 1), pc.not_equal(counts.field("values"), "")))
+        if len(ids):
+            chosen |= pc.and_(in_area, pc.is_in(rows["Crime ID"], value_set=ids)).to_numpy(zero_copy_only=False)
+    if not chosen.any():
+        return pd.DataFrame()
+    subset = rows.filter(pa.array(chosen)).select([*POLICE_UK_COLUMNS, "area", "_order"])
+    return subset.to_pandas()
 
 
 def read_police_data(
@@ -789,8 +888,12 @@ def write_processed(
 ) -> None:
     """Write the police stage's outputs: crimes.parquet, coverage.parquet, summary.json and,
     when the data runs past the window, coverage_later.parquet (the months after it, for the back-test)."""
+    import pyarrow.parquet as pq
+
     folder.mkdir(parents=True, exist_ok=True)
-    crimes.to_parquet(folder / "crimes.parquet", index=False)
+    # Without pandas' metadata the text reads back as plain Python strings (object), as the
+    # later stages have always had it; the reader's Arrow-backed strings stay in this stage.
+    pq.write_table(pa.Table.from_pandas(crimes, preserve_index=False).replace_schema_metadata(None), folder / "crimes.parquet")
     coverage.to_parquet(folder / "coverage.parquet", index=False)
     (folder / "summary.json").write_text(json.dumps(asdict(summary), indent=2), encoding="utf-8")
     later_path = folder / "coverage_later.parquet"

@@ -74,14 +74,16 @@ def read_key(inputs: Iterable[Path], areas: list["AreaDefinition"]) -> str | Non
 
 def load_read(folder: Path, key: str | None) -> tuple[pd.DataFrame, "ScanSummary"] | None:
     """The kept read for ``key`` under ``folder``, or None."""
-    from pipeline.police import ScanSummary
+    import pyarrow.parquet as pq
+
+    from pipeline.police import ScanSummary, crimes_frame
 
     if key is None:
         return None
     entry = Path(folder) / READS_FOLDER / key
     try:
         summary = ScanSummary(**json.loads((entry / "summary.json").read_text(encoding="utf-8")))
-        crimes = pd.read_parquet(entry / "crimes.parquet")
+        crimes = crimes_frame(pq.read_table(entry / "crimes.parquet"))
     except (OSError, ValueError, TypeError):
         return None
     os.utime(entry)  # most recently used: kept longest
