@@ -347,3 +347,27 @@ def test_every_pair_of_overlapping_inputs_is_named_once_with_its_shared_rows(tmp
     assert f"{b} and {a} both hold the same 1 row(s) (months 2020-01)" in lines[0]
     assert f"{c} and {a} both hold the same 1 row(s) (months 2020-01)" in lines[1]
     assert f"{c} and {b} both hold the same 1 row(s) (months 2020-02)" in lines[2]
+
+
+def test_a_shared_row_is_found_when_one_file_must_be_read_as_text(tmp_path):
+    # a reads its map points as numbers; b holds a point that is not a number, so b is read
+    # as text. By hand: b repeats a's two rows (one located, one with no location); written
+    # "-2.50" in b, the same number as a's "-2.5", so 2 shared rows in 2020-01.
+    r1 = street_row("2020-01", "Alphaton 001A", "Burglary", "id1")
+    r2 = street_row("2020-01", "", "Drugs", "id2")
+    odd = street_row("2020-01", "Alphaton 002B", "Drugs", "id3")
+    odd[4] = "west"
+    r1_again = list(r1)
+    r1_again[4] = "-2.50"
+    a = write_street_csv(tmp_path / "a-street.csv", [r1, r2])
+    b = write_street_csv(tmp_path / "b-street.csv", [r1_again, r2, odd])
+    with pytest.raises(InputDataError, match=rf"{b} and {a} both hold the same 2 row\(s\) \(months 2020-01\)"):
+        read_police_data([a, b], [area("Alphaton")])
+    # Files naming different months are not compared, and read alone b is fine: its odd
+    # point is counted and quoted as written, and both halves of that map point are blanked.
+    crimes, summary = read_police_data([b], [area("Alphaton")])
+    assert summary.bad_coordinates == 1
+    assert summary.bad_coordinate_examples == [f"{b}, row 4: longitude 'west', latitude '51.5'"]
+    odd_row = crimes[crimes["crime_id"] == "id3"].iloc[0]
+    assert pd.isna(odd_row["longitude"]) and pd.isna(odd_row["latitude"])
+    assert crimes.loc[crimes["crime_id"] == "id1", "longitude"].tolist() == [-2.5]
