@@ -286,7 +286,7 @@ def _read_table(street_file: StreetFile, encoded: bool = False) -> pa.Table:
         try:
             with street_file.opener() as handle:
                 table = pacsv.read_csv(handle, convert_options=convert)
-            if all(_inside_uk(table[c], box) for c, box in zip(COORDINATE_COLUMNS, (UK_LONGITUDE, UK_LATITUDE)) if c in table.column_names):
+            if all(pc.all(_inside_uk(table[c], c)).as_py() is not False for c in COORDINATE_COLUMNS if c in table.column_names):
                 return table
         except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError, zipfile.BadZipFile):
             pass  # read as text below: that read names the problem, or bad_coordinates reports the values as written
@@ -299,10 +299,11 @@ def _read_table(street_file: StreetFile, encoded: bool = False) -> pa.Table:
             raise InputDataError(_unreadable(street_file, exc)) from None
 
 
-def _inside_uk(values: pa.ChunkedArray, box: tuple[float, float]) -> bool:
-    """Whether every given (non-null) number lies inside ``box`` (NaN does not)."""
-    inside = pc.and_(pc.greater_equal(values, box[0]), pc.less_equal(values, box[1]))
-    return pc.all(inside).as_py() is not False
+def _inside_uk(values: pa.ChunkedArray, column: str) -> pa.ChunkedArray:
+    """True where a longitude or latitude (``column``) lies inside the UK box; null where blank
+    (NaN is not inside)."""
+    low, high = UK_BOX[column]
+    return pc.and_(pc.greater_equal(values, low), pc.less_equal(values, high))
 
 
 def by_value(column: pa.ChunkedArray, function: Callable[[pa.Array], pa.Array]) -> pa.ChunkedArray:
@@ -418,6 +419,7 @@ def street_tables(files: list[StreetFile], encoded: bool = False) -> Iterator[tu
 # A box around the United Kingdom (with a margin): police.uk map points outside it are errors.
 UK_LONGITUDE = (-9.0, 2.5)
 UK_LATITUDE = (49.5, 61.0)
+UK_BOX = {"Longitude": UK_LONGITUDE, "Latitude": UK_LATITUDE}
 
 
 def recover_lsoa(table: pa.Table) -> tuple[pa.Table, int, int, int]:
@@ -472,7 +474,7 @@ def _plain_decimals(text: pa.ChunkedArray) -> pa.ChunkedArray | None:
 def bad_coordinates(table: pa.Table) -> pa.ChunkedArray:
     """True for rows whose longitude or latitude is given but is not a number or lies outside the UK."""
     flags = []
-    for column, (low, high) in (("Longitude", UK_LONGITUDE), ("Latitude", UK_LATITUDE)):
+    for column in COORDINATE_COLUMNS:
         text = table[column]
         if pa.types.is_floating(text.type):  # read as numbers (blank is null)
             given, value = pc.is_valid(text), text
@@ -480,7 +482,7 @@ def bad_coordinates(table: pa.Table) -> pa.ChunkedArray:
             given, value = pc.not_equal(text, ""), _plain_decimals(text)
         if value is None:  # something that is not a plain number: test each value
             given, value = pc.not_equal(pc.utf8_trim_whitespace(text), ""), _decimals(text)
-        inside = pc.and_(pc.greater_equal(value, low), pc.less_equal(value, high))
+        inside = _inside_uk(value, column)
         flags.append(pc.and_(given, pc.invert(pc.fill_null(inside, False))))
     return pc.or_(flags[0], flags[1])
 
@@ -605,7 +607,7 @@ def scan_street_files(files: list[StreetFile], selector: AreaSelector) -> tuple[
         table = table.append_column("area", area).append_column("_order", positions)
         rows = _plain(table.filter(pc.is_valid(area)))
         kept.append(rows)
-        overlaps.add(label, _keys(table), _plain(table.filter(pc.invert(located))), rows)
+        overlaps.add(label, _keys(in_file, table), _plain(table.filter(pc.invert(located))), rows)
         log.debug("read %s: %d rows, %d in the areas", label, table.num_rows, rows.num_rows)
     summary.months_in_input = sorted(m for m in months if m)
     summary.authority_rows = _authority_rows(names)
@@ -623,13 +625,13 @@ def _plain(table: pa.Table) -> pa.Table:
     otherwise (blank, not a number, or outside) both are null."""
     table = decoded(table)
     values, inside = [], pa.scalar(True)
-    for column, box in zip(COORDINATE_COLUMNS, (UK_LONGITUDE, UK_LATITUDE)):
+    for column in COORDINATE_COLUMNS:
         number = table[column]
         if not pa.types.is_floating(number.type):
             plain = _plain_decimals(number)
             number = plain if plain is not None else _decimals(number)
         values.append(number)
-        inside = pc.and_(inside, pc.fill_null(pc.and_(pc.greater_equal(number, box[0]), pc.less_equal(number, box[1])), False))
+        inside = pc.and_(inside, pc.fill_null(_inside_uk(number, column), False))
     for column, number in zip(COORDINATE_COLUMNS, values):
         table = table.set_column(table.schema.get_field_index(column), column, pc.if_else(inside, number, pa.scalar(None, pa.float64())))
     return table
@@ -642,10 +644,9 @@ def _decimals(text: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.cast(pc.if_else(numeric, text, pa.scalar(None, pa.string())), pa.float64())
 
 
-def _keys(table: pa.Table) -> set[tuple[str, str]]:
-    """The (month, force) pairs a file can share rows through: every month with every force
-    named in it (a row holds both, so files without a pair in common share no row)."""
-    months = pc.unique(table["Month"]).to_pylist()
+def _keys(months: set[str], table: pa.Table) -> set[tuple[str, str]]:
+    """The (month, force) pairs a file can share rows through: each of its ``months`` with every
+    force named in it (a row holds both, so files without a pair in common share no row)."""
     forces = pc.unique(table["Falls within"]).to_pylist()
     return {(m, f) for m in months for f in forces}
 
