@@ -497,7 +497,7 @@ def area_lsoas(area: AreaDefinition, police_lsoas: set[str]) -> set[str]:
     """The LSOA codes that make up an area: its lookup's codes when it is defined by one,
     otherwise ``police_lsoas``, every LSOA the police.uk data places in it."""
     if area.lsoa_lookup is not None:
-        from pipeline.police import read_lsoa_lookup
+        from pipeline.police_scan import read_lsoa_lookup
 
         return {code for code, name in read_lsoa_lookup(area.lsoa_lookup).items() if name == area.name}
     return set(police_lsoas)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import InputDataError, list_problems
-from pipeline.police import read_csv_columns
+from pipeline.police_scan import read_csv_columns
 from pipeline.trends import rate_per_1000
 
 SUPPRESSED = "*"

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from pipeline.params import AreaDefinition, Population
-from pipeline.police import POLICE_UK_COLUMNS, AreaSelector, find_street_files, street_tables, unlocated_repeats
+from pipeline.police_scan import POLICE_UK_COLUMNS, AreaSelector, find_street_files, street_tables, unlocated_repeats
 from pipeline.run import sha256_of
 
 ROOT = Path(__file__).resolve().parent.parent

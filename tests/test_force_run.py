@@ -36,7 +36,7 @@ def test_each_partnership_gets_every_lsoa_of_its_districts():
     somerset_districts = {"E07000187", "E07000188", "E07000189", "E07000246"}
     with open(SHARED_GEOGRAPHY / "lsoa11-ward19-lad19.csv", encoding="utf-8-sig", newline="") as handle:
         expected = sum(1 for row in csv.DictReader(handle) if row["LAD19CD"] in somerset_districts)
-    from pipeline.police import read_lsoa_lookup
+    from pipeline.police_scan import read_lsoa_lookup
 
     lookup = read_lsoa_lookup(partnership_lookup_path())
     assert sum(1 for area in lookup.values() if area == "Somerset") == expected == 327

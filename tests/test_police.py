@@ -1,7 +1,4 @@
-import gzip
-import shutil
 import zipfile
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,16 +7,14 @@ from conftest import SHARED_ZIP, area, street_csv_text, street_row, write_street
 from pipeline.errors import InputDataError, ParamsError
 from pipeline.months import month_range
 from pipeline.police import (
-    POLICE_UK_COLUMNS,
-    AreaSelector,
     coverage_for_areas,
-    find_street_files,
     month_coverage,
     read_police_data,
     read_processed,
     usable_months,
     write_processed,
 )
+from pipeline.police_scan import POLICE_UK_COLUMNS, AreaSelector, find_street_files
 
 ROWS = [
     street_row("2020-01", "Alphaton 001A", "Burglary", "id1"),
