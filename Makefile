@@ -31,7 +31,7 @@ check-documents:
 	node scripts/a11y/check_documents.mjs $(OUTPUT)
 
 test: venv
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 lab: venv
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks

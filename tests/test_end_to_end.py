@@ -485,50 +485,6 @@ def test_maps_wards_and_deprivation(published, tiny_police_folder):
     assert "None of Tiny South Glos's 5 ranked LSOAs is among the 20% most deprived in England" in page
 
 
-def test_a_rerun_reuses_what_did_not_change_and_publishes_what_a_full_run_would(tmp_path, tiny_police_folder):
-    import shutil
-
-    import openpyxl
-
-    moderation = tmp_path / "moderation.xlsx"
-    shutil.copy(ROOT / "data/raw/morile/sample-moderation.xlsx", moderation)
-    params = _params(tmp_path, tiny_police_folder, tiny_police_folder / "lookup.csv")
-    settings = yaml.safe_load(params.read_text(encoding="utf-8"))
-    settings["morile"]["moderation"] = str(moderation)
-    params.write_text(yaml.safe_dump(settings), encoding="utf-8")
-    report = run_assessment(params)
-    out = report.parent
-
-    def stages() -> dict[str, dict]:
-        return {s["name"]: s for s in json.loads((out / "run.json").read_text(encoding="utf-8"))["stages"]}
-
-    run_assessment(params)
-    assert {name: s["ran"] for name, s in stages().items()} == dict.fromkeys(stages(), False)
-    assert {s["reason"] for s in stages().values()} == {"nothing it depends on changed"}
-
-    # The facilitator corrects a reason in the moderation sheet after the meeting.
-    book = openpyxl.load_workbook(moderation)
-    book["Moderation"].cell(row=2, column=4).value = "Corrected after the meeting: county lines referrals doubled."
-    book.save(moderation)
-    run_assessment(params)
-    ran = {name for name, s in stages().items() if s["ran"]}
-    assert ran == {"morile", "report", "delivery"}
-    assert stages()["morile"]["reason"] == "input file(s) moderation.xlsx changed"
-    assert stages()["report"]["reason"].startswith("stage 'morile' reran")
-    assert "Corrected after the meeting" in (out / "morile-review.html").read_text(encoding="utf-8")
-    # No chart's data changed, so the report reused every chart it drew last time.
-    charts = stages()["report"]["charts"]
-    assert charts["drawn"] == 0 and charts["reused"] >= 10
-    incremental = {p.relative_to(out): p.read_bytes() for p in [*out.glob("tables/*.csv"), *out.glob("*.html")]}
-
-    run_assessment(params, force=True)
-    assert {s["reason"] for s in stages().values()} == {"--force was given"}
-    assert stages()["report"]["charts"] == {"drawn": charts["reused"], "reused": 0}  # --force redraws every chart
-    full = {p.relative_to(out): p.read_bytes() for p in [*out.glob("tables/*.csv"), *out.glob("*.html")]}
-    assert sorted(incremental) == sorted(full) and len(full) > 30
-    assert [name for name in full if incremental[name] != full[name]] == []
-
-
 def test_threat_sections_from_a_tiny_extract(published, tiny_police_folder):
     tmp, _, report = published
     page = report.read_text(encoding="utf-8")

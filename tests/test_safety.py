@@ -8,6 +8,7 @@ after).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -62,14 +63,18 @@ def small_params(folder: Path, police: list[Path], **changes) -> Path:
 MONTHS_2019_2020 = [f"{y}-{m:02d}" for y in (2019, 2020) for m in range(1, 13)]
 
 
-@pytest.fixture()
-def project_copy(tmp_path: Path) -> Path:
+def _project_copy(tmp_path: Path) -> Path:
     """A throwaway copy of the project's code, notebooks, params and bundled data."""
     copy = tmp_path / "project"
     for name in ("pipeline", "notebooks", "params", "data/raw"):
         shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
     (copy / "outputs").mkdir()
     return copy
+
+
+@pytest.fixture()
+def project_copy(tmp_path: Path) -> Path:
+    return _project_copy(tmp_path)
 
 
 def _run_cli(project: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
@@ -80,17 +85,51 @@ def _run_cli(project: Path, *args: str, timeout: int = 120) -> subprocess.Comple
     )
 
 
-@pytest.mark.parametrize("output_dir", [".", "..", "data/raw", "/", "params", "data/raw/police-uk/new"])
-def test_an_output_dir_over_the_project_or_its_inputs_is_refused_and_nothing_changes(project_copy, output_dir):
-    params = yaml.safe_load((project_copy / "params/south-gloucestershire.yaml").read_text(encoding="utf-8"))
-    params["output_dir"] = output_dir
-    (project_copy / "params/unsafe.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
-    before = tree_hashes(project_copy.parent, skip=("__pycache__",))
-    result = _run_cli(project_copy, "run", "params/unsafe.yaml")
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    assert "output_dir:" in result.stderr and "nothing was run and nothing was changed" in result.stderr
-    assert tree_hashes(project_copy.parent, skip=("__pycache__",)) == before
+UNSAFE_OUTPUT_DIRS = [".", "..", "data/raw", "/", "params", "data/raw/police-uk/new"]
+# Runs every unsafe params file through the CLI's entry point in one process, so the
+# imports are paid once; each run is a separate main() call with its own stderr.
+REFUSALS_DRIVER = """
+import contextlib, io, json, sys
+from pipeline.cli import main
+results = {}
+for output_dir, path in json.loads(sys.argv[1]).items():
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["run", path])
+    results[output_dir] = {"code": code, "stderr": err.getvalue()}
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def refused_runs(tmp_path_factory) -> dict:
+    """Each unsafe output_dir run on one throwaway project copy: its exit code and stderr,
+    and whether any file of the copy (or beside it) changed across all the runs."""
+    copy = _project_copy(tmp_path_factory.mktemp("refusals"))
+    params = yaml.safe_load((copy / "params/south-gloucestershire.yaml").read_text(encoding="utf-8"))
+    paths = {}
+    for number, output_dir in enumerate(UNSAFE_OUTPUT_DIRS):
+        params["output_dir"] = output_dir
+        paths[output_dir] = f"params/unsafe-{number}.yaml"
+        (copy / paths[output_dir]).write_text(yaml.safe_dump(params), encoding="utf-8")
+    before = tree_hashes(copy.parent, skip=("__pycache__",))
+    result = subprocess.run(
+        [sys.executable, "-c", REFUSALS_DRIVER, json.dumps(paths)], cwd=copy, capture_output=True, text=True,
+        timeout=300, env={**os.environ, "PYTHONPATH": str(copy)},
+    )
+    assert result.returncode == 0, result.stderr
+    runs = json.loads(result.stdout.strip().splitlines()[-1])
+    runs["unchanged"] = tree_hashes(copy.parent, skip=("__pycache__",)) == before
+    return runs
+
+
+@pytest.mark.parametrize("output_dir", UNSAFE_OUTPUT_DIRS)
+def test_an_output_dir_over_the_project_or_its_inputs_is_refused_and_nothing_changes(refused_runs, output_dir):
+    run = refused_runs[output_dir]
+    assert run["code"] == 1
+    assert "Traceback" not in run["stderr"]
+    assert "output_dir:" in run["stderr"] and "nothing was run and nothing was changed" in run["stderr"]
+    assert refused_runs["unchanged"]
 
 
 def test_output_dir_dot_message_says_why(project_copy):
