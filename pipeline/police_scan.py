@@ -544,16 +544,14 @@ class _OverlapFinder:
         if not compared:
             return []
         texts = {i: pa.concat_arrays([self.unlocated[i][0], _row_texts(self.rows[i])]) for i in compared}
-        months = {
-            i: np.concatenate([self.unlocated[i][1].to_numpy(zero_copy_only=False), self.rows[i]["Month"].to_numpy(zero_copy_only=False)])
-            for i in compared
-        }
-        distinct = [pc.unique(texts[i]) for i in compared]
-        # Each distinct row becomes a number (its place in one dictionary of every file's rows);
-        # one sort of those numbers finds the rows held by more than one file (comparing each
-        # file with every earlier one grew with the square of the files).
-        encoded = pc.dictionary_encode(pa.concat_arrays(distinct))
-        values = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        # Each distinct row becomes a number (its place in one dictionary of every compared
+        # file's rows); one sort of each file's distinct numbers finds the rows held by more than
+        # one file (comparing each file with every earlier one grew with the square of the files).
+        numbers = pc.dictionary_encode(pa.concat_arrays([texts[i] for i in compared])).indices.to_numpy(zero_copy_only=False)
+        ends = np.cumsum([len(texts[i]) for i in compared])
+        row_numbers = dict(zip(compared, np.split(numbers.astype(np.int64), ends[:-1])))
+        distinct = [np.unique(row_numbers[i]) for i in compared]
+        values = np.concatenate(distinct)
         owners = np.concatenate([np.full(len(d), i, np.int64) for i, d in zip(compared, distinct)])
         order = np.argsort(values, kind="stable")
         values, owners = values[order], owners[order]
@@ -566,8 +564,9 @@ class _OverlapFinder:
                     shared.setdefault((int(owned[later]), int(owned[earlier])), set()).add(int(value))
         problems = []
         for (later, earlier), found in sorted(shared.items()):
-            rows = pc.is_in(texts[later], value_set=encoded.dictionary.take(pa.array(sorted(found), pa.int64())))
-            in_both = sorted(set(months[later][rows.to_numpy(zero_copy_only=False)]))
+            rows = np.isin(row_numbers[later], np.fromiter(found, np.int64))
+            months = pa.chunked_array([*self.unlocated[later][1].chunks, *self.rows[later]["Month"].chunks], pa.string())
+            in_both = sorted(set(pc.filter(months, pa.array(rows)).to_pylist()))
             span = in_both[0] if len(in_both) == 1 else f"{in_both[0]} to {in_both[-1]}"
             problems.append(
                 f"{self.labels[later]} and {self.labels[earlier]} both hold the same {len(found):,} row(s) (months {span}): the inputs overlap, "
