@@ -296,7 +296,9 @@ def _read_table(street_file: StreetFile, encoded: bool = False, threads: bool = 
     convert = pacsv.ConvertOptions(column_types=types, strings_can_be_null=False)
     with street_file.opener() as handle:
         try:
-            return pacsv.read_csv(handle, read_options=read, convert_options=convert)
+            table = pacsv.read_csv(handle, read_options=read, convert_options=convert)
+            table.column_names  # noqa: B018  (pyarrow reads a header that is not UTF-8; naming its columns fails)
+            return table
         except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError, zipfile.BadZipFile) as exc:
             raise InputDataError(_unreadable(street_file, exc)) from None
 

@@ -289,11 +289,15 @@ def test_unreadable_police_files_say_where_and_what_was_expected(tmp_path):
     ragged.write_text(good + "x,2020-01,extra,values,1,2,3,4,5,6,7,8,9\n", encoding="utf-8")
     ansi = tmp_path / "ansi-street.csv"
     ansi.write_bytes(good.encode("utf-8") + "x,2020-01,Test Police,Test Police,,,On or near Caf\u00e9 Row,,,Burglary,,\n".encode("cp1252"))
+    # A header saved as Windows-1252: pyarrow reads it, and fails only when naming the columns.
+    ansi_header = tmp_path / "ansi-header-street.csv"
+    ansi_header.write_bytes(good.replace("Crime type", "Crime typ\u00e9").encode("cp1252"))
     workbook = tmp_path / "saved-from-excel-street.csv"
     workbook.write_bytes(b"PK\x03\x04 an xlsx file renamed")
     for path, expected in (
         (ragged, "ragged-street.csv, row 3: has 13 values"),
         (ansi, "ansi-street.csv, row 3: byte 0xe9 is not UTF-8 text"),
+        (ansi_header, "ansi-header-street.csv, row 1: byte 0xe9 is not UTF-8 text"),
         (workbook, "saved-from-excel-street.csv: is a spreadsheet (Excel or similar), not a CSV file"),
     ):
         with pytest.raises(InputDataError) as caught:
