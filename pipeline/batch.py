@@ -1,8 +1,8 @@
 """Several assessments in one command, with an index page that links them.
 
-``python -m pipeline run a.yaml b.yaml ...`` runs each params file (one after another, or
-several at once in processes of their own, or as tasks on a Dask distributed cluster),
-carries on past an area whose run fails, and writes an
+``python -m pipeline run a.yaml b.yaml ...`` runs each params file (side by side in this
+process, their stages sharing a few kernels; one after another; or as tasks on a Dask
+distributed cluster), carries on past an area whose run fails, and writes an
 index page listing every area with a one-line headline and links to its documents, or the
 reason it has none. Each area's outputs are published exactly as a single run publishes
 them; the index only links to them.
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.errors import PipelineError
+from pipeline.kernels import KernelPool
 from pipeline.safety import UnsafeLocationError
 
 log = logging.getLogger(__name__)
@@ -71,9 +72,11 @@ def headline(output_dir: Path) -> str:
     return f"{line}; {amount} like for like{compared} ({significance or 'significance not tested'})."
 
 
-def run_area(path: str | Path, pdf: bool = False, force: bool = False, workers: int | None = None) -> AreaResult:
+def run_area(path: str | Path, pdf: bool = False, force: bool = False, workers: int | None = None,
+             kernel_pool: KernelPool | None = None) -> AreaResult:
     """One params file's run, its failure caught and kept: what ``run_batch`` does per area,
-    in this process, a worker process or on a Dask worker."""
+    in this process, a worker process or on a Dask worker. With ``kernel_pool`` the run's
+    stages use (and leave ready for the next area) that pool's kernels."""
     from pipeline.params import load_params
     from pipeline.run import run_assessment
 
@@ -82,7 +85,7 @@ def run_area(path: str | Path, pdf: bool = False, force: bool = False, workers: 
         params = load_params(path)
         result.area = params.area.name
         result.output_dir = params.output_dir.resolve()
-        run_assessment(path, pdf=pdf, force=force, workers=workers)
+        run_assessment(path, pdf=pdf, force=force, workers=workers, kernel_pool=kernel_pool)
         result.documents = sorted(p.name for p in result.output_dir.iterdir() if p.suffix in (".html", ".pdf", ".xlsx"))
         result.headline = headline(result.output_dir)
     except PipelineError as exc:
@@ -91,21 +94,67 @@ def run_area(path: str | Path, pdf: bool = False, force: bool = False, workers: 
     return result
 
 
-def _run_area_labelled(path: str, pdf: bool, force: bool, workers: int | None) -> AreaResult:
-    """``run_area`` in a worker process, its console lines labelled with the params file's name
-    (several areas' progress is interleaved)."""
-    label = Path(path).stem
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(logging.Formatter(f"%(asctime)s [{label}] %(message)s", "%H:%M:%S"))
-    return run_area(path, pdf, force, workers)
+def _run_area_labelled(path: str, pdf: bool, force: bool, workers: int, kernel_pool: KernelPool) -> AreaResult:
+    """``run_area`` in a thread of a batch, its console lines labelled with the params file's
+    name (several areas' progress is interleaved)."""
+    from pipeline.run import RUN_LABEL
+
+    RUN_LABEL.set(Path(path).stem)  # this thread's own context: the label is its area's alone
+    return run_area(path, pdf, force, workers, kernel_pool=kernel_pool)
+
+
+class _LabelledFormatter(logging.Formatter):
+    """Console lines of a batch, each with its area's label (``RUN_LABEL``) when it has one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from pipeline.run import RUN_LABEL
+
+        label = RUN_LABEL.get()
+        return f"{self.formatTime(record, '%H:%M:%S')} {'[' + label + '] ' if label else ''}{record.getMessage()}"
+
+
+def _side_by_side(paths: list[str], pdf: bool, force: bool, parallel: int) -> list[AreaResult]:
+    """Several areas' runs at once in this process, their stages sharing ``parallel`` kernels.
+
+    A stage waits for a kernel, the latest stage first (``KernelPool.take``), so the CPUs
+    stay busy to the end: while one area's report is written, the next area's police data
+    and trends are worked out on the other kernel, and no CPU sits idle while the last
+    area runs alone. The kernels are kept from one area to the next, so each starts once
+    and imports its modules once (``pipeline.kernels``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipeline.run import _stop_kernels, new_kernel_pool
+
+    pool = new_kernel_pool(parallel)
+    handlers = logging.getLogger().handlers
+    formatters = [h.formatter for h in handlers]
+    for handler in handlers:
+        handler.setFormatter(_LabelledFormatter())
+    # Twice as many areas in progress as kernels: enough for a stage to be ready whenever
+    # a kernel is free, few enough that memory does not grow with the number of areas.
+    areas = ThreadPoolExecutor(max_workers=min(len(paths), 2 * parallel), thread_name_prefix="area")
+    try:
+        futures = [areas.submit(_run_area_labelled, p, pdf, force, parallel, pool) for p in paths]
+        return [_result_of(f, p) for f, p in zip(futures, paths)]
+    except KeyboardInterrupt:
+        # Every run in progress fails on its stopped kernels and leaves its last outputs.
+        areas.shutdown(wait=False, cancel_futures=True)
+        pool.close()
+        _stop_kernels()
+        raise
+    finally:
+        areas.shutdown(wait=True, cancel_futures=True)
+        pool.close()
+        for handler, formatter in zip(handlers, formatters):
+            handler.setFormatter(formatter)
 
 
 def run_batch(params_paths: list[str | Path], index: Path, pdf: bool = False, force: bool = False,
               workers: int | None = None, parallel: int = 1, scheduler: str | None = None) -> list[AreaResult]:
     """Run every params file and write the index page at ``index``.
 
-    ``parallel`` areas run at once, each in a process of its own (1: one after another, in
-    this process); with ``scheduler`` (a Dask distributed scheduler's address, such as
+    With ``parallel`` above 1, areas run side by side in this process, their stages sharing
+    ``parallel`` kernels (``_side_by_side``); with 1, one after another. With ``scheduler`` (a Dask distributed scheduler's address, such as
     ``tcp://10.0.0.5:8786``) each area is a task on that cluster instead, so a national run
     spreads over as many machines as the cluster has. Every worker must see the same paths
     (a shared file system). A run that fails is reported in the index and the log and does
@@ -118,19 +167,18 @@ def run_batch(params_paths: list[str | Path], index: Path, pdf: bool = False, fo
     if scheduler:
         results = _on_dask(paths, scheduler, pdf, force, workers)
     elif parallel > 1 and len(paths) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # fork: each worker starts with this process's imports and logging already set up.
-        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-        with ProcessPoolExecutor(max_workers=min(parallel, len(paths)), mp_context=context) as pool:
-            futures = [pool.submit(_run_area_labelled, p, pdf, force, workers) for p in paths]
-            results = [_result_of(f, p) for f, p in zip(futures, paths)]
+        results = _side_by_side(paths, pdf, force, parallel)
     else:
+        from pipeline.run import cpus, new_kernel_pool
+
         results = []
-        for number, path in enumerate(paths, start=1):
-            log.info("=== Area %d of %d: %s", number, len(paths), path)
-            results.append(run_area(path, pdf, force, workers))
+        pool = new_kernel_pool(workers or cpus())  # one area after another, on the same kernels
+        try:
+            for number, path in enumerate(paths, start=1):
+                log.info("=== Area %d of %d: %s", number, len(paths), path)
+                results.append(run_area(path, pdf, force, workers, kernel_pool=pool))
+        finally:
+            pool.close()
     write_index(results, index)
     failed = [r for r in results if r.error]
     log.info("%d of %d areas published; index: %s", len(results) - len(failed), len(results), index)
@@ -248,20 +296,17 @@ def run_force(force_file: str | Path, pdf: bool = False, force: bool = False, pa
     log.info("%s: %d partnership(s) of %s; their params files are in %s", force_file, len(paths), raw["force"], paths[0].parent)
     parallel = parallel or cpus()
     # While the force's files are read, load what every area's run needs in this process
-    # (papermill, nbconvert and its compiled template): forked workers start with it, rather
-    # than each paying some 4 s of CPU that the other areas are waiting for.
-    warm = threading.Thread(target=quietly(_warm_up_for_workers), name="warm-up", daemon=True)
-    if parallel > 1 and not scheduler:
+    # (papermill, nbconvert and its compiled template), on the other CPU.
+    warm = threading.Thread(target=quietly(_warm_up_for_runs), name="warm-up", daemon=True)
+    if not scheduler:
         warm.start()
     _read_force_once(paths[0])
     if warm.ident is not None:
         warm.join()
-    # Areas share the CPUs: each area's stages run one at a time when several areas run at once.
-    workers = max(1, cpus() // parallel) if not scheduler else None
-    return run_batch(paths, index, pdf=pdf, force=force, workers=workers, parallel=parallel, scheduler=scheduler), index
+    return run_batch(paths, index, pdf=pdf, force=force, parallel=parallel, scheduler=scheduler), index
 
 
-def _warm_up_for_workers() -> None:
+def _warm_up_for_runs() -> None:
     """Import papermill and the kernel engine, and compile nbconvert's template."""
     from pipeline.kernels import register_engine
     from pipeline.publish import warm_up_exporter

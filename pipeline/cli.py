@@ -19,11 +19,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks and debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the assessment and publish its HTML")
-    run.add_argument("params", nargs="+", help="the params YAML file, e.g. params/south-gloucestershire.yaml; several run one after another, with an index page")
+    run.add_argument("params", nargs="+", help="the params YAML file, e.g. params/south-gloucestershire.yaml; several run side by side, with an index page")
     run.add_argument("--index", default="outputs/index.html", help="with several params files: where the index page linking every area goes (default outputs/index.html)")
     run.add_argument("--pdf", action="store_true", help="also print each published document to an A4 PDF beside it")
     run.add_argument("--force", action="store_true", help="rerun every stage, even those whose inputs have not changed since the last run")
     run.add_argument("--workers", type=int, default=None, help="stages to run at once (default: the number of CPUs, at most 4)")
+    run.add_argument("--parallel", type=int, default=None,
+                     help="with several params files: stages to run at once across the areas (default: the number of CPUs, at most 4; 1 runs the areas one after another)")
     force = commands.add_parser("run-force", help="run the assessment for every Community Safety Partnership of a police force")
     force.add_argument("force_file", help="the force file, e.g. params/avon-and-somerset.yaml (README: 'Every partnership of a force')")
     force.add_argument("--pdf", action="store_true", help="also print each published document to an A4 PDF beside it")
@@ -88,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
 
                 from pipeline.batch import run_batch
 
-                results = run_batch(args.params, Path(args.index), pdf=args.pdf, force=args.force, workers=args.workers)
+                from pipeline.run import cpus
+
+                results = run_batch(args.params, Path(args.index), pdf=args.pdf, force=args.force, workers=args.workers,
+                                    parallel=args.parallel or cpus())
                 print(Path(args.index).resolve())
                 return _report_failed_areas(results)
         elif args.command == "run-force":

@@ -14,8 +14,8 @@ validated before any runs, every problem listed at once. Every area's run then r
 force's files for the same set of areas, so the first read is kept and reused by all
 (``pipeline.police_reads``): the force's files are read once.
 
-Areas run in parallel, ``--parallel`` processes at once (default: one per CPU, at most
-4), or on a Dask distributed cluster when given ``--scheduler`` (see
+Areas run side by side, their stages sharing ``--parallel`` kernels (default: one per CPU,
+at most 4), or on a Dask distributed cluster when given ``--scheduler`` (see
 ``pipeline.batch``). A failed area is reported and the others go on; the index page at
 ``<output_dir>/index.html`` links every area's documents with a one-line headline.
 """

@@ -1,30 +1,70 @@
-"""Kernels started ahead of time, with each stage's imports already done.
+"""Kernels for the stages: started ahead, with the stages' imports done, and reused.
 
-Starting a Jupyter kernel and importing pandas, statsmodels, matplotlib and geopandas takes
-2 to 3 seconds, paid by every stage before it does any work. A run knows which stages will
-run before it starts them (``pipeline.run``), so it starts their kernels at once, while the
-inputs are checked and other stages run, and has each kernel run its notebook's import
-statements. When the stage's turn comes, papermill executes the notebook on the waiting
-kernel (its ``km`` argument), and the kernel is shut down after it.
+Starting a Jupyter kernel and importing pandas, statsmodels, matplotlib and geopandas costs
+2 to 3.5 s of CPU before a stage does any work. Paid by every stage, that is some 10 s of
+CPU per area, and in a force run every partnership pays it again: about 50 of the 120 CPU
+seconds of five Avon and Somerset partnerships went on it.
 
-The imports run with ``store_history=False``, so the executed notebook's cell numbers are
-the same as on a fresh kernel; importing a module has no other effect a notebook can see.
-If a warm-up fails, the stage starts its own kernel as usual (and any import error is then
-reported from the notebook, with its cell).
+So a run's stages share a pool of kernels (``KernelPool``). A run tells the pool which
+stages it expects to run (``expect``); the pool starts one kernel for each stage that can
+run at once (a run with two workers needs two, not one per stage), while the inputs are
+checked, and each imports its first stage's modules. When a stage is done, its kernel is
+reset and kept: its variables are cleared, its numbering starts again at 1, its figures are
+closed, warnings shown once will be shown again, and its folder is the notebooks' folder
+again; while it waits, it imports what the stages still to come import. The next stage
+runs on it, in this run or (in a batch worker, ``pipeline.batch``) in the next area's run.
+A kernel whose stage failed is shut down, never reused.
+
+A reset kernel runs a notebook as a fresh kernel would: the notebooks and the package set
+no state beyond what importing a module does (rcParams, pandas options, warning filters are
+set only at import), and modules keep only caches of shipped files or of files keyed by
+size and modification time. A test runs notebooks on a reused kernel and on fresh ones and
+compares the published pages byte for byte.
 """
 
 from __future__ import annotations
 
 import ast
+import heapq
+import itertools
 import logging
 import queue
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+# Kernel history in memory: kernels running side by side do not share ~/.ipython's database.
+KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
+
+# Run in a kept kernel between two stages. Only what a notebook run can leave behind is
+# undone; modules stay imported (that is the point of keeping the kernel).
+RESET = """
+def _pipeline_reset():
+    import os, sys, warnings
+    ip = get_ipython()
+    ip.reset(new_session=True)  # the namespace is emptied and the numbering restarts at 1
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")
+    # A warning already shown is shown again, as on a fresh kernel: the per-module
+    # registries are forgotten when the filters' version changes, which catch_warnings does.
+    warnings.onceregistry.clear()
+    with warnings.catch_warnings():
+        pass
+    os.chdir({folder!r})
+_pipeline_reset()  # the reset also removes the function itself
+"""
+
+
+def _imported_aside(imports: str) -> str:
+    """Code that runs ``imports`` in a namespace of its own: the modules are loaded, but the
+    notebook's namespace stays empty, as on a fresh kernel."""
+    return f"exec({imports!r}, {{}})"
 
 
 def import_statements(notebook: Path) -> str:
@@ -44,39 +84,58 @@ def import_statements(notebook: Path) -> str:
     return "\n".join(lines)
 
 
+def _run_silently(manager: Any, code: str, stop: threading.Event, what: str) -> None:
+    """Run ``code`` in the kernel with no output and no history (the notebook's numbering is
+    untouched); raise if it fails, the kernel dies, or the pool is closed meanwhile."""
+    from jupyter_core.utils import run_sync
+
+    client = manager.client()
+    client.start_channels()
+    try:
+        run_sync(client.wait_for_ready)(timeout=120)
+        msg_id = client.execute(code, silent=True, store_history=False)
+        deadline = time.monotonic() + 300
+        while True:
+            # Polled, not waited on: the pool may close, or the kernel die, meanwhile.
+            if stop.is_set():
+                raise RuntimeError(f"the run stopped while this kernel was {what}")
+            try:
+                reply = run_sync(client.get_shell_msg)(timeout=0.5)
+            except queue.Empty:
+                if not run_sync(manager.is_alive)() or time.monotonic() > deadline:
+                    raise RuntimeError(f"the kernel died or hung while {what}") from None
+                continue
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"{what} failed: {reply['content'].get('ename')}: {reply['content'].get('evalue')}")
+    finally:
+        client.stop_channels()
+
+
 def _start(manager_class: type, kernel_name: str, imports: str, stop: threading.Event) -> Any:
+    """A new kernel that has run ``imports``."""
     from jupyter_core.utils import run_sync
 
     if stop.is_set():
         raise RuntimeError("the run stopped before this kernel was needed")
     manager = manager_class(kernel_name=kernel_name)
-    run_sync(manager.start_kernel)()
-    client = manager.client()
-    client.start_channels()
+    run_sync(manager.start_kernel)(extra_arguments=KERNEL_ARGUMENTS)
     try:
-        run_sync(client.wait_for_ready)(timeout=120)
-        # Silent: no output and no execution count, so the notebook's numbering starts at 1.
-        msg_id = client.execute(imports, silent=True, store_history=False)
-        deadline = time.monotonic() + 300
-        while True:
-            # Polled, not waited on: the run may stop, or the kernel die, while it imports.
-            if stop.is_set():
-                raise RuntimeError("the run stopped while this kernel was starting")
-            try:
-                reply = run_sync(client.get_shell_msg)(timeout=0.5)
-            except queue.Empty:
-                if not run_sync(manager.is_alive)() or time.monotonic() > deadline:
-                    raise RuntimeError("the kernel died or hung while importing") from None
-                continue
-            if reply["parent_header"].get("msg_id") == msg_id:
-                break
-        if reply["content"]["status"] != "ok":
-            raise RuntimeError(f"warm-up imports failed: {reply['content'].get('ename')}")
+        _run_silently(manager, _imported_aside(imports), stop, "importing")
     except BaseException:
-        client.stop_channels()
         shutdown(manager)
         raise
-    client.stop_channels()
+    return manager
+
+
+def _reset(manager: Any, folder: Path, imports: str, stop: threading.Event) -> Any:
+    """The kernel, reset for another notebook and with ``imports`` done; shut down if that fails."""
+    try:
+        _run_silently(manager, RESET.format(folder=str(folder)) + "\n" + _imported_aside(imports), stop, "being reset")
+    except BaseException:
+        shutdown(manager)
+        raise
     return manager
 
 
@@ -90,23 +149,21 @@ def shutdown(manager: Any) -> None:
         log.debug("Kernel shutdown failed", exc_info=True)
 
 
-ENGINE_NAME = "warm-kernel"
+ENGINE_NAME = "kept-kernel"
 
 
 def register_engine() -> str:
-    """Register (once) the papermill engine that runs a notebook on a given warm kernel (or a
-    kernel of its own) and then shuts it down with its client, writing the executed notebook
-    once at the end; returns the engine's name for ``execute_notebook``.
-
-    papermill's own engine leaves a kernel it did not start running, with its client's
-    channels open (nbclient cleans up only kernels it owns)."""
+    """Register (once) the papermill engine that runs a notebook on a given kernel and leaves
+    it running for the pool (or, given none, on a kernel of its own that it shuts down),
+    writing the executed notebook once at the end; returns the engine's name for
+    ``execute_notebook``."""
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
 
     if ENGINE_NAME in papermill_engines._engines:
         return ENGINE_NAME
 
-    class WarmKernelEngine(NBClientEngine):
+    class KeptKernelEngine(NBClientEngine):
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
                                      start_timeout=60, execution_timeout=None, **kwargs):
@@ -122,46 +179,128 @@ def register_engine() -> str:
             # notebook completes or fails (papermill's notebook_complete, after this returns).
             nb_man.save = lambda **_: None
             try:
-                return client.execute(cleanup_kc=True)
+                # A kernel it was given stays running (the pool resets or shuts it down); only
+                # this client's channels are closed.
+                return client.execute(cleanup_kc=client.owns_km)
             finally:
                 del nb_man.save
+                if not client.owns_km and client.kc is not None:
+                    client.kc.stop_channels()
 
-    papermill_engines.register(ENGINE_NAME, WarmKernelEngine)
+    papermill_engines.register(ENGINE_NAME, KeptKernelEngine)
     return ENGINE_NAME
 
 
-class WarmKernels:
-    """Kernels being started for named stages, ``workers`` at a time."""
+@dataclass
+class _Kernel:
+    """A kernel of the pool that no stage is using: ``ready`` gives its manager once it is
+    started (or reset) and its imports are done."""
 
-    def __init__(self, manager_class: type, kernel_name: str, workers: int) -> None:
+    ready: Future
+    stage: str | None  # the stage it was started for, if any
+    manager: Any = None  # a kept kernel's manager, while it is reset (None while one starts)
+
+
+class KernelPool:
+    """At most ``size`` kernels, started ahead for the stages to come and kept from one stage
+    to the next; a stage waits for one when all are in use, the latest stage of the
+    assessment first (``take``'s priority), so that runs sharing the pool finish in turn.
+
+    ``manager_class`` starts each kernel in the notebooks' folder ``folder`` and sends its
+    stderr to the file ``log`` (removed when the pool is closed). Thread-safe: stages of one
+    run, or of several runs at once (``pipeline.batch``), take and give back kernels."""
+
+    def __init__(self, manager_class: type, kernel_name: str, folder: Path, size: int, log: Path | None = None) -> None:
+        self.size = max(1, size)
+        self.log = log
         self._manager_class = manager_class
         self._kernel_name = kernel_name
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="warm-kernel")
-        self._futures: dict[str, Future] = {}
+        self._folder = folder
+        self._changed = threading.Condition()
+        self._executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="kernel-pool")
+        self._waiting: list[_Kernel] = []  # kernels no stage is using (ready, starting or being reset)
+        self._busy = 0  # kernels (or places for one) that stages are using
+        self._queue: list[tuple[int, int]] = []  # stages waiting for a kernel: (-priority, arrival)
+        self._arrivals = itertools.count()
+        self._to_come: dict[str, str] = {}  # stage key -> its notebook's imports, for stages not yet started
         self._stop = threading.Event()
+        self.started = 0  # kernels started over the pool's life (for the log and the tests)
 
-    def warm(self, stage: str, notebook: Path) -> None:
-        """Start a kernel for ``stage`` and run its notebook's imports in it."""
-        self._futures[stage] = self._pool.submit(_start, self._manager_class, self._kernel_name, import_statements(notebook), self._stop)
+    def expect(self, stages: list[tuple[str, Path]]) -> None:
+        """Stages that will run, in order (a key naming each, and its notebook): start kernels,
+        each with its first stage's imports, while the pool has room for more."""
+        with self._changed:
+            for key, notebook in stages:
+                self._to_come[key] = import_statements(notebook)
+            room = self.size - len(self._waiting) - self._busy
+            for key, _ in stages[:max(0, room)]:
+                self.started += 1
+                future = self._executor.submit(_start, self._manager_class, self._kernel_name, self._to_come[key], self._stop)
+                self._waiting.append(_Kernel(future, key))
+        log.debug("Kernel pool: %d started, %d in all, for %s", self.started, len(self._waiting) + self._busy, [k for k, _ in stages])
 
-    def take(self, stage: str) -> Any | None:
-        """The stage's warm kernel manager (waiting for it to be ready), or None if it has none."""
-        future = self._futures.pop(stage, None)
-        if future is None:
-            return None
+    def take(self, key: str, priority: int = 0) -> Any | None:
+        """A kernel for the stage ``key``, waiting while all ``size`` are in use: a ready one
+        if any (the one started for it first), else one still starting or being reset, else a
+        new one. Give it back with ``give_back`` whatever happens. None if no kernel could be
+        started (the stage then starts its own and reports any error from its notebook).
+        Raises RuntimeError once the pool is closed (the run was stopped)."""
+        with self._changed:
+            self._to_come.pop(key, None)
+            ticket = (-priority, next(self._arrivals))
+            heapq.heappush(self._queue, ticket)
+            while not self._stop.is_set() and not (
+                self._queue[0] == ticket and (self._waiting or self._busy < self.size)
+            ):
+                self._changed.wait()
+            self._queue.remove(ticket)
+            heapq.heapify(self._queue)
+            self._busy += 1
+            kernel = min(self._waiting, key=lambda k: (not k.ready.done(), k.stage != key)) if self._waiting else None
+            if kernel is not None:
+                self._waiting.remove(kernel)
+            self._changed.notify_all()
+        if self._stop.is_set():
+            raise RuntimeError("the run was stopped: its kernels were shut down")
+        if kernel is not None:
+            try:
+                return kernel.ready.result()
+            except Exception:  # noqa: BLE001 - a new kernel is started instead
+                log.debug("A kept kernel for %s failed; starting another", key, exc_info=True)
+        with self._changed:
+            self.started += 1
         try:
-            return future.result()
-        except Exception:  # noqa: BLE001 - the stage then starts a kernel of its own
-            log.debug("Warm kernel for %s failed; the stage starts its own", stage, exc_info=True)
+            return _start(self._manager_class, self._kernel_name, "", self._stop)
+        except Exception:  # noqa: BLE001 - the stage starts its own kernel
+            log.debug("No kernel could be started for %s", key, exc_info=True)
             return None
+
+    def give_back(self, manager: Any | None, reusable: bool) -> None:
+        """A stage is done with what ``take`` gave it: the kernel is reset and kept (while
+        waiting, it imports what the stages to come import) or, if its stage failed, shut down."""
+        with self._changed:
+            self._busy -= 1
+            if manager is not None and reusable and not self._stop.is_set():
+                imports = "\n".join(dict.fromkeys(self._to_come.values()))
+                future = self._executor.submit(_reset, manager, self._folder, imports, self._stop)
+                self._waiting.append(_Kernel(future, None, manager))
+                manager = None
+            self._changed.notify_all()
+        if manager is not None:
+            shutdown(manager)
 
     def close(self) -> None:
-        """Shut down every kernel not taken; those still starting stop within half a second."""
+        """Shut down every kernel of the pool; those starting or resetting stop within half a second."""
         self._stop.set()
-        for future in self._futures.values():
-            future.cancel()
-        self._pool.shutdown(wait=True)
-        for future in self._futures.values():
-            if future.done() and not future.cancelled() and future.exception() is None:
-                shutdown(future.result())
-        self._futures.clear()
+        with self._changed:
+            waiting, self._waiting = self._waiting, []
+            self._changed.notify_all()
+        for kernel in waiting:
+            if kernel.ready.cancel() and kernel.manager is not None:
+                shutdown(kernel.manager)  # its reset never began
+        self._executor.shutdown(wait=True)
+        for kernel in waiting:
+            if kernel.ready.done() and not kernel.ready.cancelled() and kernel.ready.exception() is None:
+                shutdown(kernel.ready.result())
+        if self.log is not None:
+            self.log.unlink(missing_ok=True)

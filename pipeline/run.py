@@ -12,6 +12,7 @@ ever deleted (``pipeline.safety``).
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import os
@@ -37,14 +38,18 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 from pipeline import chart_cache, reuse  # noqa: E402
 from pipeline.checks import CheckCache, check_inputs, input_files
 from pipeline.errors import PipelineError, StageError
-from pipeline.kernels import WarmKernels, register_engine
-from pipeline.kernels import shutdown as shutdown_kernel
+from pipeline.kernels import KernelPool, register_engine
 from pipeline.params import Params, load_params, params_as_dict
 from pipeline.publish import export_html, export_pdf, replace_folder_atomically, tables_workbook, warm_up_exporter
 from pipeline.reuse import sha256_of
 from pipeline.safety import OutputLock, mark_as_ours, remove_our_folder, sibling_folders
 
 log = logging.getLogger(__name__)
+
+# The run a thread works for, and its label on the console. Runs of a batch share this
+# process (pipeline.batch): each run's log file takes its own run's lines only.
+CURRENT_RUN: contextvars.ContextVar[str] = contextvars.ContextVar("current_run", default="")
+RUN_LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("run_label", default="")
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 KERNEL_NAME = "python3"
@@ -238,14 +243,25 @@ def _stop_kernels() -> None:
     _RUNNING_KERNELS.clear()
 
 
+def new_kernel_pool(size: int) -> KernelPool:
+    """At most ``size`` kernels for one run's stages or, in a batch, for every run's
+    (``pipeline.kernels``); their stderr goes to a temporary file, removed with the pool."""
+    handle, kernel_log = tempfile.mkstemp(prefix="strategic-assessment-kernels-", suffix=".log")
+    os.close(handle)
+    return KernelPool(_quiet_kernel_manager(Path(kernel_log)), KERNEL_NAME, NOTEBOOKS_DIR, size, log=Path(kernel_log))
+
+
 @dataclass
 class RunKernels:
-    """How a run's stages get their kernels: warm ones started ahead (``pipeline.kernels``),
-    or new ones of ``manager_class``; every kernel's stderr goes to ``log``."""
+    """Where a run's stages get their kernels, the run's own prefix for its stages' keys in
+    a pool that other runs may share, and where in the pool's stderr file this run began."""
 
-    manager_class: type
-    warm: WarmKernels
-    log: Path
+    pool: KernelPool
+    run_key: str
+    log_start: int
+
+    def key(self, stage: Stage) -> str:
+        return f"{self.run_key}:{stage.name}"
 
 
 def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any], kernels: RunKernels) -> Path:
@@ -254,7 +270,9 @@ def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any], kernels: R
 
     executed = run_dir / "notebooks" / stage.notebook
     executed.parent.mkdir(parents=True, exist_ok=True)
-    manager = kernels.warm.take(stage.name)
+    # Later stages first when runs share the pool: a run that is nearly done finishes first.
+    manager = kernels.pool.take(kernels.key(stage), priority=STAGES.index(stage) if stage in STAGES else 0)
+    succeeded = False
     try:
         papermill.execute_notebook(
             str(NOTEBOOKS_DIR / stage.notebook),
@@ -262,15 +280,16 @@ def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any], kernels: R
             parameters=parameters,
             kernel_name=KERNEL_NAME,
             progress_bar=False,
-            kernel_manager_class=kernels.manager_class,
             engine_name=register_engine(),
             **({"km": manager} if manager is not None else {}),
         )
+        succeeded = True
     except PapermillExecutionError as exc:
         raise _stage_failure(stage, exc, Path(parameters["params"]["output_dir"])) from exc
     finally:
-        if manager is not None:
-            shutdown_kernel(manager)
+        # Kept for the next stage only if this one succeeded: a failed notebook may have left
+        # the kernel in any state.
+        kernels.pool.give_back(manager, reusable=succeeded)
     return executed
 
 
@@ -356,6 +375,15 @@ def _stage_settings(stage: Stage, params_dict: dict[str, Any]) -> dict[str, Any]
         value = params_dict.get(section)
         settings[name] = value.get(key) if key and isinstance(value, dict) else value
     return settings
+
+
+def _as_part_of(run: str, label: str, task: Any, *args: Any) -> Any:
+    """``task(*args)`` in a stage's thread as work of the run (and area) that started it, so
+    its log lines go to that run's log. Only these two variables are carried over: a copy
+    of the whole context would also carry the event loop jupyter_core keeps per thread."""
+    CURRENT_RUN.set(run)
+    RUN_LABEL.set(label)
+    return task(*args)
 
 
 def cpus() -> int:
@@ -470,7 +498,7 @@ def _run_stages(
                         exporter_warming = True
                     folder = store.start(stage.name)
                     parameters = {"params": params_dict, "run_dir": str(folder), "processed_dir": str(processed)}
-                    future = pool.submit(_run_one, stage, params, folder, parameters, pdf, kernels)
+                    future = pool.submit(_as_part_of, CURRENT_RUN.get(), RUN_LABEL.get(), _run_one, stage, params, folder, parameters, pdf, kernels)
                     running[future] = (stage, parts, digest, reason, time.perf_counter())
             if not running:
                 continue
@@ -505,7 +533,12 @@ def _run_stages(
 
 
 def run_assessment(
-    params_path: str | Path, stages: tuple[Stage, ...] = STAGES, pdf: bool = False, force: bool = False, workers: int | None = None
+    params_path: str | Path,
+    stages: tuple[Stage, ...] = STAGES,
+    pdf: bool = False,
+    force: bool = False,
+    workers: int | None = None,
+    kernel_pool: KernelPool | None = None,
 ) -> Path:
     """Check every input, run every stage for a params file and publish; returns the published report's path.
 
@@ -517,7 +550,9 @@ def run_assessment(
     an A4 PDF beside it (published with the rest, atomically).
 
     Stages run in parallel where one does not read another's outputs, on ``workers``
-    threads (default: the number of CPUs, at most 4), each stage in its own kernel. A stage
+    threads (default: the number of CPUs, at most 4), in kernels kept from one stage to the
+    next (``pipeline.kernels``): the run's own, or ``kernel_pool``'s, which outlive the run
+    (a batch worker keeps them for its next area). A stage
     whose notebook, params fields, input files, package code and upstream stages are
     unchanged since its last good run is reused, not rerun (``pipeline.reuse``); ``force``
     reruns every stage. The input check is reused on the same terms.
@@ -525,20 +560,20 @@ def run_assessment(
     started, clock = _now(), time.perf_counter()
     params = load_params(params_path)
     processed = (params.processed_dir / params.run_name).resolve()
+    run_token = CURRENT_RUN.set(str(processed))
     workers = workers or cpus()
     stages = tuple(s for s in stages if s.applies_to(params))
     file_hashes = _input_hashes(params)
-    # The kernels' stderr goes to a temporary file until the run may write (see _run_locked).
-    handle, kernel_log = tempfile.mkstemp(prefix="strategic-assessment-kernels-", suffix=".log")
-    os.close(handle)
-    manager_class = _quiet_kernel_manager(Path(kernel_log))
-    kernels = RunKernels(manager_class, WarmKernels(manager_class, KERNEL_NAME, workers), Path(kernel_log))
+    pool = kernel_pool or new_kernel_pool(workers)
+    # The kernels' stderr goes to the pool's temporary file; this run's part is kept (see _run_locked).
+    kernels = RunKernels(pool, str(processed), pool.log.stat().st_size if pool.log else 0)
     previous_handlers = _install_signal_handlers()
+    interrupted = False
     try:
         if file_hashes is not None:
-            # Their kernels start now, while the inputs are checked.
-            for stage in _expected_to_run(stages, params, processed, file_hashes, package_versions(), pdf, force):
-                kernels.warm.warm(stage.name, NOTEBOOKS_DIR / stage.notebook)
+            # Kernels start now, while the inputs are checked.
+            expected = _expected_to_run(stages, params, processed, file_hashes, package_versions(), pdf, force)
+            pool.expect([(kernels.key(s), NOTEBOOKS_DIR / s.notebook) for s in expected])
         log.info("Checking the inputs for %s, window ending %s ...", params.area.name, params.period_end)
         check_cache = _check_cache(params, processed, file_hashes, reuse_saved=not force)
         checked = check_inputs(params, cache=check_cache)
@@ -553,10 +588,14 @@ def run_assessment(
                 check_cache.save()  # only now: a refused or locked-out run writes nothing
             return _run_locked(params, params_path, output_dir, stages, started, clock, checked.warnings, pdf, force,
                                workers, file_hashes, kernels)
+    except (KeyboardInterrupt, RunInterrupted):
+        interrupted = True
+        raise
     finally:
-        kernels.warm.close()
-        _stop_kernels()
-        Path(kernel_log).unlink(missing_ok=True)
+        if kernel_pool is None or interrupted:
+            pool.close()
+            _stop_kernels()
+        CURRENT_RUN.reset(run_token)
         for signum, handler in previous_handlers.items():
             signal.signal(signum, handler)
 
@@ -579,6 +618,9 @@ def _run_locked(
     mark_as_ours(staging)
     processed = (params.processed_dir / params.run_name).resolve()
     handler = logging.FileHandler(staging / "run.log", encoding="utf-8")
+    # This run's lines, and those of no run (the kernels' pool); not those of other runs in a batch.
+    this_run = CURRENT_RUN.get()
+    handler.addFilter(lambda record: CURRENT_RUN.get() in (this_run, ""))
     # The run's log file records the package's debug detail whatever the console shows.
     logging.getLogger("pipeline").setLevel(logging.DEBUG)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -590,7 +632,11 @@ def _run_locked(
         handler.close()
         # The kernels' own stderr of this run only, kept for diagnosis (see _quiet_kernel_manager).
         processed.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(kernels.log, processed / "kernel-stderr.log")
+        with open(processed / "kernel-stderr.log", "wb") as kept:
+            if kernels.pool.log is not None and kernels.pool.log.exists():
+                with open(kernels.pool.log, "rb") as written:
+                    written.seek(kernels.log_start)
+                    shutil.copyfileobj(written, kept)
 
     for warning in warnings:
         log.debug("Input check warning: %s", warning)

@@ -76,3 +76,33 @@ def test_one_command_runs_several_areas_and_a_failure_does_not_stop_the_others(t
     assert "All crime (excluding ASB): 48 in Jan 2020 to Dec 2020 (12 months)" in page
     assert (tmp_path / "outputs/alphaton/strategic-assessment.html").is_file()
     assert not (tmp_path / "outputs/later").exists()
+
+
+def test_areas_side_by_side_publish_what_they_publish_one_after_another_each_with_its_own_log(tmp_path):
+    """Two areas sharing two kernels: each area's tables are byte for byte those of the same
+    area run on its own, and each run's log holds its own lines, not the other's."""
+    from pipeline.batch import run_batch
+
+    police = small_police(tmp_path, MONTHS_2019_2020, {"Alphaton": 8, "Betaville": 6})
+    alpha = yaml.safe_load(small_params(tmp_path, [police]).read_text(encoding="utf-8"))
+    beta = {**alpha, "area": alpha["comparators"][0], "comparators": [alpha["area"]]}
+    paths = {}
+    for way in ("together", "alone"):
+        for name, settings in (("alphaton", alpha), ("betaville", beta)):
+            path = tmp_path / f"{way}-{name}.yaml"
+            path.write_text(yaml.safe_dump({**settings, "output_dir": str(tmp_path / way / name),
+                                            "processed_dir": str(tmp_path / f"processed-{way}")}), encoding="utf-8")
+            paths.setdefault(way, []).append(path)
+    together = run_batch(paths["together"], tmp_path / "together/index.html", parallel=2)
+    alone = run_batch(paths["alone"], tmp_path / "alone/index.html", parallel=1)
+    assert [r.error for r in together + alone] == ["", "", "", ""]
+    for name, area, other in (("alphaton", "Alphaton", "Betaville"), ("betaville", "Betaville", "Alphaton")):
+        tables = sorted(p.name for p in (tmp_path / "alone" / name / "tables").iterdir())
+        assert "crime-by-type.csv" in tables
+        for table in tables:
+            assert (tmp_path / "together" / name / "tables" / table).read_bytes() == (tmp_path / "alone" / name / "tables" / table).read_bytes(), table
+        log = (tmp_path / "together" / name / "run.log").read_text(encoding="utf-8")
+        assert f"Strategic assessment for {area}," in log and f"Strategic assessment for {other}," not in log
+    # 8 burglaries or ASB a month in Alphaton (half burglaries), 6 in Betaville: 48 and 36 crimes in 2020.
+    assert together[0].headline.startswith("All crime (excluding ASB): 48 in Jan 2020 to Dec 2020")
+    assert together[1].headline.startswith("All crime (excluding ASB): 36 in Jan 2020 to Dec 2020")

@@ -138,23 +138,94 @@ def test_a_warm_kernel_is_given_exactly_the_notebooks_module_level_imports(tmp_p
     assert import_statements(path).splitlines() == ["import pandas as pd", "from pipeline.publish import heading, paragraph", "from pathlib import Path"]
 
 
-def test_a_warm_kernel_runs_a_notebook_as_a_fresh_one_would(tmp_path):
-    """Numbering starts at 1 and the imports are already loaded; the kernel is gone afterwards."""
+def _notebook(tmp_path, name: str, *cells: str):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    path = tmp_path / f"{name}.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_a_kept_kernel_runs_the_next_notebook_as_a_fresh_one_would(tmp_path):
+    """The second notebook runs on the first one's kernel (the same process) with nothing
+    of the first left: no variables, numbering from 1, no open figures, the notebooks'
+    folder again, its imports done ahead but not in its namespace. A kernel whose notebook
+    failed is shut down and a new one started."""
     import papermill
     from jupyter_client import AsyncKernelManager
+    from papermill.exceptions import PapermillExecutionError
 
-    from pipeline.kernels import WarmKernels, register_engine
+    from pipeline.kernels import KernelPool, register_engine
 
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell("import json\nimport sys\nprint('json' in sys.modules)")]
-    path = tmp_path / "n.ipynb"
-    nbformat.write(notebook, path)
-    warm = WarmKernels(AsyncKernelManager, "python3", 1)
-    warm.warm("stage", path)
-    manager = warm.take("stage")
-    assert manager is not None and warm.take("stage") is None
-    out = papermill.execute_notebook(str(path), str(tmp_path / "out.ipynb"), km=manager, engine_name=register_engine(), kernel_name="python3", progress_bar=False)
-    assert out.cells[0].execution_count == 1
-    assert out.cells[0].outputs[0]["text"] == "True\n"
-    assert manager.provisioner is None or manager.provisioner.process is None or manager.provisioner.process.poll() is not None
-    warm.close()
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    first = _notebook(tmp_path, "first", "import json, os\nimport matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+                      "x = 41\nplt.figure()\nos.chdir('/')\nprint(os.getpid())")
+    second = _notebook(tmp_path, "second", "import sys\nprint('x' in globals(), 'json' in globals(), 'fractions' in sys.modules)",
+                       "import os\nimport matplotlib.pyplot as plt\nimport fractions\nprint(os.getpid(), os.getcwd(), plt.get_fignums())")
+    failing = _notebook(tmp_path, "failing", "raise ValueError('stop')")
+
+    def run(path, manager):
+        return papermill.execute_notebook(str(path), str(tmp_path / f"out-{path.name}"), km=manager, engine_name=register_engine(),
+                                          kernel_name="python3", progress_bar=False)
+
+    pool = KernelPool(AsyncKernelManager, "python3", folder, size=1)
+    try:
+        pool.expect([("run:first", first), ("run:second", second), ("run:failing", failing)])
+        manager = pool.take("run:first")
+        pid = run(first, manager).cells[0].outputs[0]["text"].strip()
+        pool.give_back(manager, reusable=True)
+        again = pool.take("run:second")
+        assert again is manager and pool.started == 1
+        out = run(second, again)
+        # fractions was imported ahead (the second notebook's imports), not into its namespace.
+        assert out.cells[0].outputs[0]["text"] == "False False True\n"
+        assert out.cells[1].outputs[0]["text"] == f"{pid} {folder} []\n"
+        assert [c.execution_count for c in out.cells] == [1, 2]
+        pool.give_back(again, reusable=True)
+        third = pool.take("run:failing")
+        with pytest.raises(PapermillExecutionError):
+            run(failing, third)
+        process = third.provisioner.process
+        pool.give_back(third, reusable=False)
+        assert process.wait(timeout=10) is not None  # shut down, not kept
+        fourth = pool.take("run:first")
+        assert fourth is not third and pool.started == 2
+        process = fourth.provisioner.process
+        pool.give_back(fourth, reusable=True)  # closed at once below, while it would be reset
+    finally:
+        pool.close()
+    assert process.wait(timeout=10) is not None  # no kernel outlives the pool
+
+
+def test_a_stage_waits_for_a_kernel_and_the_latest_stage_goes_first(tmp_path, monkeypatch):
+    """With every kernel in use, stages wait; when one is given back, the waiting stage of
+    highest priority (the latest of the assessment) takes it, then the next."""
+    import threading
+    import time
+
+    from pipeline import kernels
+
+    monkeypatch.setattr(kernels, "_start", lambda *args: object())
+    monkeypatch.setattr(kernels, "_reset", lambda manager, *args: manager)
+    monkeypatch.setattr(kernels, "shutdown", lambda manager: None)
+    pool = kernels.KernelPool(object, "python3", tmp_path, size=1)
+    held = pool.take("a:police", priority=0)
+    order: list[str] = []
+
+    def stage(key: str, priority: int) -> None:
+        manager = pool.take(key, priority)
+        order.append(key)
+        time.sleep(0.05)
+        pool.give_back(manager, reusable=True)
+
+    waiting = [threading.Thread(target=stage, args=a) for a in (("b:police", 0), ("a:trends", 3), ("c:report", 6))]
+    for thread in waiting:
+        thread.start()
+        time.sleep(0.05)  # all three wait, in this order
+    assert order == []
+    pool.give_back(held, reusable=True)
+    for thread in waiting:
+        thread.join(timeout=5)
+    assert order == ["c:report", "a:trends", "b:police"]
+    pool.close()
