@@ -130,7 +130,7 @@ def monthly_counts(crimes: pd.DataFrame, area: str, months: list[str]) -> pd.Dat
     out, not shown as zero). Adds ``All crime (excluding ASB)``. A crime type with no
     rows in a usable month counts 0 there: the month has data, that type had none.
     """
-    subset = crimes.loc[(crimes["area"] == area) & crimes["month"].isin(months)]
+    subset = crimes.loc[(crimes["area"] == area) & crimes["month"].isin(months), ["month", "crime_type"]]
     table = pd.crosstab(subset["month"], subset["crime_type"]).reindex(months, fill_value=0)
     table = table.reindex(sorted(table.columns), axis=1)
     table[ALL_CRIME_EXCL_ASB] = table.drop(columns=[ASB], errors="ignore").sum(axis=1)
