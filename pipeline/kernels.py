@@ -213,7 +213,7 @@ class KernelPool:
     def __init__(self, manager_class: type, kernel_name: str, folder: Path, size: int, log: Path | None = None) -> None:
         self.size = max(1, size)
         self.log = log
-        self._manager_class = manager_class
+        self.manager_class = manager_class  # also for a kernel a stage starts itself
         self._kernel_name = kernel_name
         self._folder = folder
         self._changed = threading.Condition()
@@ -235,7 +235,7 @@ class KernelPool:
             room = self.size - len(self._waiting) - self._busy
             for key, _ in stages[:max(0, room)]:
                 self.started += 1
-                future = self._executor.submit(_start, self._manager_class, self._kernel_name, self._to_come[key], self._stop)
+                future = self._executor.submit(_start, self.manager_class, self._kernel_name, self._to_come[key], self._stop)
                 self._waiting.append(_Kernel(future, key))
         log.debug("Kernel pool: %d started, %d in all, for %s", self.started, len(self._waiting) + self._busy, [k for k, _ in stages])
 
@@ -270,8 +270,10 @@ class KernelPool:
         with self._changed:
             self.started += 1
         try:
-            return _start(self._manager_class, self._kernel_name, "", self._stop)
+            return _start(self.manager_class, self._kernel_name, "", self._stop)
         except Exception:  # noqa: BLE001 - the stage starts its own kernel
+            if self._stop.is_set():
+                raise RuntimeError("the run was stopped: its kernels were shut down") from None
             log.debug("No kernel could be started for %s", key, exc_info=True)
             return None
 

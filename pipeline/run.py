@@ -280,6 +280,7 @@ def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any], kernels: R
             parameters=parameters,
             kernel_name=KERNEL_NAME,
             progress_bar=False,
+            kernel_manager_class=kernels.pool.manager_class,  # a kernel of its own, if need be, is quiet too
             engine_name=register_engine(),
             **({"km": manager} if manager is not None else {}),
         )
