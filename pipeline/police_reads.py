@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -101,7 +102,8 @@ def save_read(folder: Path, key: str | None, crimes: pd.DataFrame, summary: "Sca
         os.utime(entry)
         return
     mark_as_ours(reads)
-    partial = reads / f".{key}.writing-{os.getpid()}"
+    # Named by process and thread: areas side by side in one process may keep the same read at once.
+    partial = reads / f".{key}.writing-{os.getpid()}-{threading.get_ident()}"
     mark_as_ours(partial)
     crimes.to_parquet(partial / "crimes.parquet", index=False)
     (partial / "summary.json").write_text(json.dumps(asdict(summary)), encoding="utf-8")

@@ -328,6 +328,53 @@ def test_a_kept_read_is_the_same_frame_and_shared_by_runs_listing_the_areas_in_a
     assert len([p for p in (processed / READS_FOLDER).iterdir() if p.is_dir()]) == 3
 
 
+def test_runs_side_by_side_in_one_process_can_keep_the_same_read_at_once(tmp_path, monkeypatch):
+    """Two areas of a batch, in two threads of one process, keep the same read together:
+    each writes its own partial folder, one is renamed into place, neither fails."""
+    import threading
+
+    from pipeline import police_reads
+
+    path = write_street_csv(tmp_path / "s.csv", ROWS)
+    crimes, summary = read_police_data([path], [area("Alphaton")])
+    key = police_reads.read_key([path], [area("Alphaton")])
+    both_writing = threading.Barrier(2)
+    as_dict = police_reads.asdict
+
+    arrived = []
+    entry = tmp_path / "processed" / police_reads.READS_FOLDER / key
+
+    def summary_when_both_are_writing(value):
+        both_writing.wait(timeout=10)  # both threads have written their crimes.parquet
+        arrived.append(threading.get_ident())
+        if arrived[0] != threading.get_ident():  # the second goes on once the first's read is in place
+            for _ in range(100):
+                if entry.is_dir():
+                    break
+                threading.Event().wait(0.05)
+        return as_dict(value)
+
+    monkeypatch.setattr(police_reads, "asdict", summary_when_both_are_writing)
+    failures = []
+
+    def keep():
+        try:
+            police_reads.save_read(tmp_path / "processed", key, crimes, summary)
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertion
+            failures.append(exc)
+
+    threads = [threading.Thread(target=keep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    monkeypatch.undo()
+    assert failures == []
+    kept = police_reads.load_read(tmp_path / "processed", key)
+    assert kept is not None
+    pd.testing.assert_frame_equal(kept[0], crimes)
+
+
 def test_every_pair_of_overlapping_inputs_is_named_once_with_its_shared_rows(tmp_path):
     # a: rows r1 r2 (2020-01); b: r2 (2020-01) and r3 (2020-02); c: r1 r3 and its own r4.
     # By hand: b shares r2 with a (1 row, 2020-01); c shares r1 with a (1 row, 2020-01)
