@@ -321,7 +321,7 @@ class CheckCache:
     fingerprint is unchanged is not made again. See ``pipeline.run``."""
 
     folder: Path
-    keys: dict[str, str]  # check name ("police", "geography") -> fingerprint of its params fields and files
+    keys: dict[str, str]  # check name ("police", "geography", "survey", ...) -> fingerprint of its params fields and files
     reuse_saved: bool = True  # False (run --force): check again, and save the new results
     pending: dict[str, Any] = field(default_factory=dict)
     deferred: list[Callable[[], None]] = field(default_factory=list)  # writes made only if every input passes
@@ -378,13 +378,24 @@ def _cached_geography_checks(params: Params, area_lsoas: dict[str, set[str]], ca
     return problems, warnings
 
 
+def _cached_check(name: str, cache: CheckCache | None, check: Callable[[], list[str]]) -> list[str]:
+    """``check()``'s problems, or none without checking again when it passed before on the same
+    settings, files and code (``cache``); a pass is kept, a problem is always checked again."""
+    if cache is not None and cache.get(name) is not None:
+        return []
+    problems = check()
+    if cache is not None and not problems:
+        cache.put(name, True)
+    return problems
+
+
 def check_inputs(params: Params, morile_scores: bool = True, cache: CheckCache | None = None) -> InputCheck:
     """Check every input the params name; raise ``InputDataError`` listing every problem, grouped by input.
 
     Returns warnings (allowed, but the report will be limited) and facts for the console.
     ``morile_scores=False`` skips the partners' sheets (for writing the blank template).
-    With ``cache``, the police and geography checks that passed before on the same inputs
-    are not repeated; the caller saves the new results (``cache.save()``) once it may write.
+    With ``cache``, the checks that passed before on the same inputs (police data, geography,
+    force extract, survey, MoRiLE sheets, delivery plan) are not repeated; the caller saves the new results (``cache.save()``) once it may write.
     """
     result = InputCheck()
     sections: dict[str, list[str]] = {}
@@ -400,13 +411,17 @@ def check_inputs(params: Params, morile_scores: bool = True, cache: CheckCache |
     if any(a.lsoa_population is not None for a in params.all_areas):
         sections["LSOA populations (area.lsoa_population)"] = lsoa_population_checks(params)
     if params.force_extract is not None:
-        sections[f"Force crime extract (force_extract: {params.force_extract.path})"] = extract_checks(params, area_lsoas)
+        sections[f"Force crime extract (force_extract: {params.force_extract.path})"] = _cached_check(
+            "extract", cache, lambda: extract_checks(params, area_lsoas))
     if params.survey:
-        sections[f"Survey ({', '.join(str(f.path) for f in params.survey.responses)})"] = survey_checks(params)
+        sections[f"Survey ({', '.join(str(f.path) for f in params.survey.responses)})"] = _cached_check(
+            "survey", cache, lambda: survey_checks(params))
     if params.morile:
-        sections["MoRiLE (model, scoring sheets and moderation sheet)"] = morile_checks(params, morile_scores)
+        sections["MoRiLE (model, scoring sheets and moderation sheet)"] = _cached_check(
+            "morile", cache if morile_scores else None, lambda: morile_checks(params, morile_scores))
     if params.delivery:
-        sections["Delivery plan appendix (plan and risk registers)"] = delivery_checks(params)
+        sections["Delivery plan appendix (plan and risk registers)"] = _cached_check(
+            "delivery", cache, lambda: delivery_checks(params))
     failed = {name: problems for name, problems in sections.items() if problems}
     if failed:
         count = sum(len(p) for p in failed.values())

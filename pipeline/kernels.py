@@ -218,6 +218,10 @@ class KernelPool:
         self._folder = folder
         self._changed = threading.Condition()
         self._executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="kernel-pool")
+        # Kernels started ahead start one after another, in the order of their stages: the first
+        # stage's kernel is ready sooner than if all competed for the CPUs (with the input
+        # check) at once, and the later ones start while it runs.
+        self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel-start")
         self._waiting: list[_Kernel] = []  # kernels no stage is using (ready, starting or being reset)
         self._busy = 0  # kernels (or places for one) that stages are using
         self._queue: list[tuple[int, int]] = []  # stages waiting for a kernel: (-priority, arrival)
@@ -235,7 +239,7 @@ class KernelPool:
             room = self.size - len(self._waiting) - self._busy
             for key, _ in stages[:max(0, room)]:
                 self.started += 1
-                future = self._executor.submit(_start, self.manager_class, self._kernel_name, self._to_come[key], self._stop)
+                future = self._starter.submit(_start, self.manager_class, self._kernel_name, self._to_come[key], self._stop)
                 self._waiting.append(_Kernel(future, key))
         log.debug("Kernel pool: %d started, %d in all, for %s", self.started, len(self._waiting) + self._busy, [k for k, _ in stages])
 
@@ -300,6 +304,7 @@ class KernelPool:
         for kernel in waiting:
             if kernel.ready.cancel() and kernel.manager is not None:
                 shutdown(kernel.manager)  # its reset never began
+        self._starter.shutdown(wait=True)
         self._executor.shutdown(wait=True)
         for kernel in waiting:
             if kernel.ready.done() and not kernel.ready.cancelled() and kernel.ready.exception() is None:

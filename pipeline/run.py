@@ -352,17 +352,27 @@ def _input_hashes(params: Params) -> dict[str, str] | None:
 
 
 def _check_cache(params: Params, processed: Path, file_hashes: dict[str, str] | None, reuse_saved: bool) -> CheckCache | None:
-    """Fingerprints of the slow input checks: the police data check depends on the police
-    stage's params fields and files; the boundary check on those and the geography files."""
+    """Fingerprints of the input checks: the police data check depends on the police stage's
+    params fields and files; the boundary and force extract checks on those and their own
+    settings and files; the survey, MoRiLE and delivery checks on their own section and files.
+    Every fingerprint includes the pipeline's code and library versions."""
     if file_hashes is None:
         return None
     code = reuse.code_fingerprint(package_versions())
     params_dict = params_as_dict(params)
-    police = _stage_settings(next(s for s in STAGES if s.name == "police"), params_dict)
-    police_key = reuse.digest_of({"settings": police, "files": reuse.files_named(police, file_hashes), "code": code})
-    geography = {"area": params_dict["area"], "geography": params_dict.get("geography")}
-    geography_key = reuse.digest_of({"police": police_key, "settings": geography, "files": reuse.files_named(geography, file_hashes)})
-    return CheckCache(processed / reuse.STAGES_FOLDER, {"police": police_key, "geography": geography_key}, reuse_saved)
+
+    def key(settings: dict[str, Any], after: str = "") -> str:
+        return reuse.digest_of({"after": after, "settings": settings, "files": reuse.files_named(settings, file_hashes), "code": code})
+
+    police = key(_stage_settings(next(s for s in STAGES if s.name == "police"), params_dict))
+    extract = {name: params_dict.get(name) for name in ("area", "force_extract", "geography", "period_end", "trend_years", "partial_month_threshold")}
+    keys = {
+        "police": police,
+        "geography": key({"area": params_dict["area"], "geography": params_dict.get("geography")}, after=police),
+        "extract": key(extract, after=police),  # it reads the area's LSOAs from the police data
+        **{name: key({name: params_dict.get(name)}) for name in ("survey", "morile", "delivery")},
+    }
+    return CheckCache(processed / reuse.STAGES_FOLDER, keys, reuse_saved)
 
 
 def _stage_settings(stage: Stage, params_dict: dict[str, Any]) -> dict[str, Any]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from pipeline import reuse
 from pipeline.run import NOTEBOOKS_DIR, STAGES
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -111,6 +114,43 @@ def test_a_passed_check_is_saved_only_when_asked_and_reused_only_for_the_same_ke
     checks._cached_police_checks(None, checks.CheckCache(tmp_path, {"police": "key-2"}))  # inputs changed
     checks._cached_police_checks(None, checks.CheckCache(tmp_path, {"police": "key-1"}, reuse_saved=False))  # --force
     assert len(calls) == 3
+
+
+def test_each_input_check_is_made_again_exactly_when_its_own_files_or_settings_change(tmp_path):
+    """The default assessment's check fingerprints: a new moderation sheet re-checks MoRiLE
+    alone; new police data re-checks the police data and what reads its LSOAs (boundaries,
+    force extract), not the survey, MoRiLE or delivery plan; a pass is kept, a problem never."""
+    from pipeline import checks
+    from pipeline.params import load_params
+    from pipeline.run import _check_cache, _input_hashes
+
+    params = load_params(ROOT / "params/south-gloucestershire.yaml")
+    hashes = _input_hashes(params)
+    keys = _check_cache(params, tmp_path, hashes, True).keys
+    assert set(keys) == {"police", "geography", "extract", "survey", "morile", "delivery"}
+
+    def changed(path) -> set[str]:
+        edited = {**hashes, str(path.resolve()): "edited"}
+        assert edited != hashes, path
+        new = _check_cache(params, tmp_path, edited, True).keys
+        return {name for name in keys if new[name] != keys[name]}
+
+    assert changed(params.morile.moderation) == {"morile"}
+    assert changed(params.survey.responses[0].path) == {"survey"}
+    assert changed(params.delivery.plan) == {"delivery"}
+    police_file = next(p for p in hashes if p.startswith(str(params.inputs.police[0].resolve())))
+    assert changed(Path(police_file)) == {"police", "geography", "extract"}
+
+    calls = []
+    cache = checks.CheckCache(tmp_path, {"survey": "key-1"})
+    assert checks._cached_check("survey", cache, lambda: calls.append(1) or []) == []
+    cache.save()
+    again = checks.CheckCache(tmp_path, {"survey": "key-1"})
+    assert checks._cached_check("survey", again, lambda: calls.append(1) or ["never called"]) == [] and len(calls) == 1
+    failing = checks.CheckCache(tmp_path, {"survey": "key-2"})
+    assert checks._cached_check("survey", failing, lambda: ["a problem"]) == ["a problem"]
+    failing.save()
+    assert checks._cached_check("survey", checks.CheckCache(tmp_path, {"survey": "key-2"}), lambda: ["a problem"]) == ["a problem"]
 
 
 def test_a_failed_check_is_never_saved(tmp_path, monkeypatch):
