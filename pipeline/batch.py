@@ -15,6 +15,7 @@ import html
 import importlib
 import logging
 import os
+import signal
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,8 +90,13 @@ def run_area(path: str | Path, pdf: bool = False, force: bool = False, workers: 
         result.documents = sorted(p.name for p in result.output_dir.iterdir() if p.suffix in (".html", ".pdf", ".xlsx"))
         result.headline = headline(result.output_dir)
     except PipelineError as exc:
+        from pipeline.run import RunInterrupted
+
         result.error = str(exc)
-        log.error("%s failed; carrying on with the others:\n%s", path, exc)
+        if isinstance(exc, RunInterrupted):
+            log.warning("%s: %s", path, exc)
+        else:
+            log.error("%s failed; carrying on with the others:\n%s", path, exc)
     return result
 
 
@@ -123,9 +129,11 @@ def _side_by_side(paths: list[str], pdf: bool, force: bool, parallel: int) -> li
     and imports its modules once (``pipeline.kernels``)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from pipeline.run import _stop_kernels, new_kernel_pool
+    from pipeline.run import STOPPING, RunInterrupted, _install_signal_handlers, _stop_kernels, new_kernel_pool
 
+    STOPPING.clear()
     pool = new_kernel_pool(parallel)
+    previous_handlers = _install_signal_handlers()  # SIGTERM stops the batch as Ctrl-C does
     handlers = logging.getLogger().handlers
     formatters = [h.formatter for h in handlers]
     for handler in handlers:
@@ -133,20 +141,34 @@ def _side_by_side(paths: list[str], pdf: bool, force: bool, parallel: int) -> li
     # Twice as many areas in progress as kernels: enough for a stage to be ready whenever
     # a kernel is free, few enough that memory does not grow with the number of areas.
     areas = ThreadPoolExecutor(max_workers=min(len(paths), 2 * parallel), thread_name_prefix="area")
+    futures: list = []
     try:
         futures = [areas.submit(_run_area_labelled, p, pdf, force, parallel, pool) for p in paths]
         return [_result_of(f, p) for f, p in zip(futures, paths)]
-    except KeyboardInterrupt:
-        # Every run in progress fails on its stopped kernels and leaves its last outputs.
+    except KeyboardInterrupt as exc:
+        # Every run in progress stops on its stopped kernels, removes its unfinished folder
+        # and leaves its last outputs; the wait lets each finish doing so.
+        STOPPING.set()
         areas.shutdown(wait=False, cancel_futures=True)
         pool.close()
         _stop_kernels()
-        raise
+        areas.shutdown(wait=True)
+        done = [f.result() for f in futures if f.done() and not f.cancelled() and f.exception() is None]
+        published = [r.area for r in done if not r.error]
+        how = "a termination signal (SIGTERM)" if str(exc) == "SIGTERM" else "Ctrl-C"
+        raise RunInterrupted(
+            f"Stopped by {how}: {len(published)} of {len(paths)} area(s) had been published before the stop"
+            + (f" ({'; '.join(published)})" if published else "")
+            + ". Every other area's unfinished run was removed and its last published outputs are unchanged. "
+            "No index page was written; run the command again for the rest."
+        ) from None
     finally:
         areas.shutdown(wait=True, cancel_futures=True)
         pool.close()
         for handler, formatter in zip(handlers, formatters):
             handler.setFormatter(formatter)
+        for signum, previous in previous_handlers.items():
+            signal.signal(signum, previous)
 
 
 def run_batch(params_paths: list[str | Path], index: Path, pdf: bool = False, force: bool = False,

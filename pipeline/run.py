@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 # process (pipeline.batch): each run's log file takes its own run's lines only.
 CURRENT_RUN: contextvars.ContextVar[str] = contextvars.ContextVar("current_run", default="")
 RUN_LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("run_label", default="")
+# Set when a batch of runs side by side is stopped (Ctrl-C, SIGTERM): its runs then end as
+# interrupted runs (their unfinished folders removed), not as failed ones.
+STOPPING = threading.Event()
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 KERNEL_NAME = "python3"
@@ -701,6 +704,12 @@ def _run_locked(
         raise RunInterrupted(f"Stopped by {how}: the unfinished run was removed; {kept}.") from None
     except BaseException:
         close_log()
+        if STOPPING.is_set():
+            # A batch was stopped (pipeline.batch): this run failed only because its kernels
+            # were stopped, so it ends as an interrupted run does, not as a failed one.
+            remove_our_folder(staging)
+            kept = f"the last published outputs in {output_dir} are unchanged" if output_dir.exists() else "nothing had been published yet"
+            raise RunInterrupted(f"Stopped with the batch: the unfinished run was removed; {kept}.") from None
         failed = _failed_folder(output_dir)
         remove_our_folder(failed)
         staging.rename(failed)

@@ -106,3 +106,40 @@ def test_areas_side_by_side_publish_what_they_publish_one_after_another_each_wit
     # 8 burglaries or ASB a month in Alphaton (half burglaries), 6 in Betaville: 48 and 36 crimes in 2020.
     assert together[0].headline.startswith("All crime (excluding ASB): 48 in Jan 2020 to Dec 2020")
     assert together[1].headline.startswith("All crime (excluding ASB): 36 in Jan 2020 to Dec 2020")
+
+
+def test_stopping_areas_side_by_side_removes_their_unfinished_runs_and_keeps_the_last_outputs(tmp_path):
+    """SIGTERM (or Ctrl-C) while two areas run side by side: both runs end as interrupted ones
+    (no '.failed' or unfinished folder left, the last outputs untouched), in one message."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from pipeline.safety import mark_as_ours
+
+    root = Path(__file__).resolve().parent.parent
+    police = small_police(tmp_path, MONTHS_2019_2020, {"Alphaton": 8, "Betaville": 6})
+    alpha = yaml.safe_load(small_params(tmp_path, [police]).read_text(encoding="utf-8"))
+    beta = {**alpha, "area": alpha["comparators"][0], "comparators": [alpha["area"]], "output_dir": str(tmp_path / "outputs/betaville")}
+    paths = []
+    for name, settings in (("alphaton", alpha), ("betaville", beta)):
+        mark_as_ours(tmp_path / "outputs" / name)
+        (tmp_path / "outputs" / name / "strategic-assessment.html").write_text(f"last good report of {name}", encoding="utf-8")
+        paths.append(tmp_path / f"{name}.yaml")
+        paths[-1].write_text(yaml.safe_dump(settings), encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "pipeline", "run", *map(str, paths), "--index", str(tmp_path / "outputs/index.html")],
+                               cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list((tmp_path / "outputs").glob(".*.running-*/notebooks"))) < 1:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err.strip().splitlines()[-1].startswith("Error: Stopped by a termination signal (SIGTERM): 0 of 2 area(s) had been published")
+    assert "Traceback" not in err and "failed; carrying on" not in err
+    assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == ["alphaton", "betaville"]
+    for name in ("alphaton", "betaville"):
+        assert (tmp_path / "outputs" / name / "strategic-assessment.html").read_text(encoding="utf-8") == f"last good report of {name}"
