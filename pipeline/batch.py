@@ -76,7 +76,7 @@ def headline(output_dir: Path) -> str:
 def run_area(path: str | Path, pdf: bool = False, force: bool = False, workers: int | None = None,
              kernel_pool: KernelPool | None = None) -> AreaResult:
     """One params file's run, its failure caught and kept: what ``run_batch`` does per area,
-    in this process, a worker process or on a Dask worker. With ``kernel_pool`` the run's
+    in this process or on a Dask worker. With ``kernel_pool`` the run's
     stages use (and leave ready for the next area) that pool's kernels."""
     from pipeline.params import load_params
     from pipeline.run import run_assessment
@@ -165,6 +165,7 @@ def _side_by_side(paths: list[str], pdf: bool, force: bool, parallel: int) -> li
     finally:
         areas.shutdown(wait=True, cancel_futures=True)
         pool.close()
+        STOPPING.clear()  # every run has ended: a later run in this process fails as a failed run
         for handler, formatter in zip(handlers, formatters):
             handler.setFormatter(formatter)
         for signum, previous in previous_handlers.items():

@@ -395,7 +395,8 @@ def check_inputs(params: Params, morile_scores: bool = True, cache: CheckCache |
     Returns warnings (allowed, but the report will be limited) and facts for the console.
     ``morile_scores=False`` skips the partners' sheets (for writing the blank template).
     With ``cache``, the checks that passed before on the same inputs (police data, geography,
-    force extract, survey, MoRiLE sheets, delivery plan) are not repeated; the caller saves the new results (``cache.save()``) once it may write.
+    force extract, survey, MoRiLE sheets, delivery plan) are not repeated; the caller saves
+    the new results (``cache.save()``) once it may write.
     """
     result = InputCheck()
     sections: dict[str, list[str]] = {}

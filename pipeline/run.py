@@ -566,7 +566,7 @@ def run_assessment(
     Stages run in parallel where one does not read another's outputs, on ``workers``
     threads (default: the number of CPUs, at most 4), in kernels kept from one stage to the
     next (``pipeline.kernels``): the run's own, or ``kernel_pool``'s, which outlive the run
-    (a batch worker keeps them for its next area). A stage
+    (a batch keeps them for its next areas). A stage
     whose notebook, params fields, input files, package code and upstream stages are
     unchanged since its last good run is reused, not rerun (``pipeline.reuse``); ``force``
     reruns every stage. The input check is reused on the same terms.
@@ -696,20 +696,16 @@ def _run_locked(
         (staging / "run.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
         close_log()
         replace_folder_atomically(staging, output_dir)
-    except KeyboardInterrupt as exc:
+    except BaseException as exc:
         close_log()
-        remove_our_folder(staging)
-        how = "a termination signal (SIGTERM)" if str(exc) == "SIGTERM" else "Ctrl-C"
-        kept = f"the last published outputs in {output_dir} are unchanged" if output_dir.exists() else "nothing had been published yet"
-        raise RunInterrupted(f"Stopped by {how}: the unfinished run was removed; {kept}.") from None
-    except BaseException:
-        close_log()
-        if STOPPING.is_set():
-            # A batch was stopped (pipeline.batch): this run failed only because its kernels
-            # were stopped, so it ends as an interrupted run does, not as a failed one.
+        # Ctrl-C or SIGTERM, or a batch being stopped (pipeline.batch), whose runs fail only
+        # because their kernels were stopped: an interrupted run, not a failed one.
+        if isinstance(exc, KeyboardInterrupt) or STOPPING.is_set():
             remove_our_folder(staging)
+            how = ("with the batch" if not isinstance(exc, KeyboardInterrupt)
+                   else "by a termination signal (SIGTERM)" if str(exc) == "SIGTERM" else "by Ctrl-C")
             kept = f"the last published outputs in {output_dir} are unchanged" if output_dir.exists() else "nothing had been published yet"
-            raise RunInterrupted(f"Stopped with the batch: the unfinished run was removed; {kept}.") from None
+            raise RunInterrupted(f"Stopped {how}: the unfinished run was removed; {kept}.") from None
         failed = _failed_folder(output_dir)
         remove_our_folder(failed)
         staging.rename(failed)
