@@ -268,39 +268,47 @@ class ScanSummary:
         return self.unlocated_rows / self.force_rows if self.force_rows else float("nan")
 
 
-# Columns with few distinct values in a month's file are read dictionary-encoded: each
-# distinct value is stored and tested once (a regex over ~1,000 LSOA names, not ~14,000
-# rows). Columns only copied to the output stay plain text, which parses faster.
-ENCODED = pa.dictionary(pa.int32(), pa.string())
-ENCODED_COLUMNS = frozenset({"Month", "LSOA code", "LSOA name", "Crime type"})
+# Every column is read as plain text, which the CSV parser makes fastest, except the map
+# point, read as numbers. Columns tested value by value are dictionary-encoded afterwards
+# only where that pays (``_scan_file``: the LSOA name, ~1,000 distinct in ~14,000 rows).
 COORDINATE_COLUMNS = ("Longitude", "Latitude")
+# Files read side by side are parsed in small blocks: the parser's working memory, which the
+# allocator keeps once freed, grows with the block (the Avon and Somerset archive read in
+# 16 MB blocks peaked about 25 MB higher than in 256 kB blocks, and under 10% faster). The
+# blocks are joined after parsing, so that each file's checks run on one chunk.
+SIDE_BY_SIDE_BLOCK_BYTES = 256 << 10
 
 
-def _read_table(street_file: StreetFile, encoded: bool = False, threads: bool = True) -> pa.Table:
-    """One file as a table of text; with ``encoded``, ``ENCODED_COLUMNS`` dictionary-encoded
-    and the coordinates parsed as numbers (read again as text if any value is not a plain
-    number inside the UK, for ``bad_coordinates`` to report). ``threads``: let pyarrow split
-    the file over the cores (worth it when files are not already read side by side)."""
-    read = pacsv.ReadOptions(use_threads=threads)
-    if encoded:
-        types = {c: ENCODED if c in ENCODED_COLUMNS else pa.float64() if c in COORDINATE_COLUMNS else pa.string() for c in POLICE_UK_COLUMNS}
+def _read_table(street_file: StreetFile, numbers: bool = False, threads: bool = True) -> pa.Table:
+    """One file as a table of text; with ``numbers``, the coordinates parsed as numbers (blank
+    is null; the file is read again as text if any value is not a plain number inside the UK,
+    for ``bad_coordinates`` to report it as written). ``threads``: let pyarrow split the file
+    over the cores (worth it when files are not already read side by side)."""
+    read = pacsv.ReadOptions(use_threads=threads, **({} if threads else {"block_size": SIDE_BY_SIDE_BLOCK_BYTES}))
+    if numbers:
+        types = {c: pa.float64() if c in COORDINATE_COLUMNS else pa.string() for c in POLICE_UK_COLUMNS}
         convert = pacsv.ConvertOptions(column_types=types, strings_can_be_null=False, null_values=[""])
         try:
             with street_file.opener() as handle:
                 table = pacsv.read_csv(handle, read_options=read, convert_options=convert)
             if all(pc.all(_inside_uk(table[c], c)).as_py() is not False for c in COORDINATE_COLUMNS if c in table.column_names):
-                return table
+                return table if threads else table.combine_chunks()
         except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError, zipfile.BadZipFile):
             pass  # read as text below: that read names the problem, or bad_coordinates reports the values as written
-    types = {c: ENCODED if encoded and c in ENCODED_COLUMNS else pa.string() for c in POLICE_UK_COLUMNS}
-    convert = pacsv.ConvertOptions(column_types=types, strings_can_be_null=False)
+    convert = pacsv.ConvertOptions(column_types={c: pa.string() for c in POLICE_UK_COLUMNS}, strings_can_be_null=False)
     with street_file.opener() as handle:
         try:
             table = pacsv.read_csv(handle, read_options=read, convert_options=convert)
             table.column_names  # noqa: B018  (pyarrow reads a header that is not UTF-8; naming its columns fails)
-            return table
+            return table if threads else table.combine_chunks()
         except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError, zipfile.BadZipFile) as exc:
             raise InputDataError(_unreadable(street_file, exc)) from None
+
+
+def given(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """True where a text column is not blank (a length test: comparing each value with "" is
+    a hundred times slower)."""
+    return by_value(column, lambda values: pc.greater(pc.binary_length(values), 0))
 
 
 def _inside_uk(values: pa.ChunkedArray, column: str) -> pa.ChunkedArray:
@@ -373,16 +381,21 @@ def _header_problem(label: str, names: list[str]) -> str | None:
 
 
 def _bad_months(label: str, months: pa.ChunkedArray) -> list[str]:
-    bad = by_value(months, lambda values: pc.invert(pc.match_substring_regex(values, MONTH_REGEX)))
-    rows = np.flatnonzero(bad.to_numpy(zero_copy_only=False))
+    """One message per row whose month is not written YYYY-MM (a file holds one or two distinct
+    months, so each distinct value is tested once and rows are looked up only if one fails)."""
+    distinct = pc.unique(months)
+    wrong = pc.filter(distinct, pc.invert(pc.match_substring_regex(distinct, MONTH_REGEX)))
+    if len(wrong) == 0:
+        return []
+    rows = np.flatnonzero(pc.is_in(months, value_set=wrong).to_numpy(zero_copy_only=False))
     return [f"{label}, row {r + 2}, column 'Month': {months[int(r)].as_py()!r} is not a month written YYYY-MM" for r in rows]
 
 
-def checked_table(street_file: StreetFile, encoded: bool = False, threads: bool = True) -> tuple[pa.Table | None, list[str]]:
+def checked_table(street_file: StreetFile, numbers: bool = False, threads: bool = True) -> tuple[pa.Table | None, list[str]]:
     """One file read (see ``_read_table``) and checked: (table with the police.uk column
     names, []) or (None, the problems: a wrong header, a header but no rows, rows whose
     month is not ``YYYY-MM``). A file that cannot be read at all raises ``InputDataError``."""
-    table = _read_table(street_file, encoded, threads)
+    table = _read_table(street_file, numbers, threads)
     header = _header_problem(street_file.label, table.column_names)
     if header:
         return None, [header]
@@ -407,7 +420,7 @@ def _first_listings(files: list[StreetFile]) -> list[bool]:
     return firsts
 
 
-def street_tables(files: list[StreetFile], encoded: bool = False) -> Iterator[tuple[str, pa.Table]]:
+def street_tables(files: list[StreetFile], numbers: bool = False) -> Iterator[tuple[str, pa.Table]]:
     """Yield (label, table) for each file whose header and months are valid (``checked_table``),
     one file at a time.
 
@@ -420,7 +433,7 @@ def street_tables(files: list[StreetFile], encoded: bool = False) -> Iterator[tu
         if not first:
             problems.append(_listed_twice(street_file))
             continue
-        table, found = checked_table(street_file, encoded)
+        table, found = checked_table(street_file, numbers)
         problems.extend(found)
         if table is not None and not problems:
             yield street_file.label, table
@@ -443,8 +456,8 @@ def recover_lsoa(table: pa.Table) -> tuple[pa.Table, int, int, int]:
     the row is treated as having no location, like any row without an LSOA code.
     Returns (table, codes recovered, names recovered, names left without a code).
     """
-    code_given = by_value(table["LSOA code"], lambda values: pc.not_equal(values, ""))
-    name_given = by_value(table["LSOA name"], lambda values: pc.not_equal(values, ""))
+    code_given = given(table["LSOA code"])
+    name_given = given(table["LSOA name"])
     if pc.all(pc.equal(code_given, name_given)).as_py() is not False:
         return table, 0, 0, 0  # every row has both halves or neither: nothing to recover
     codes, names = table["LSOA code"].cast(pa.string()), table["LSOA name"].cast(pa.string())
@@ -484,18 +497,18 @@ def _plain_decimals(text: pa.ChunkedArray) -> pa.ChunkedArray | None:
 
 
 def bad_coordinates(table: pa.Table) -> pa.ChunkedArray:
-    """True for rows whose longitude or latitude is given but is not a number or lies outside the UK."""
+    """True for rows whose longitude or latitude is present but is not a number or lies outside the UK."""
     flags = []
     for column in COORDINATE_COLUMNS:
         text = table[column]
         if pa.types.is_floating(text.type):  # read as numbers (blank is null)
-            given, value = pc.is_valid(text), text
+            present, value = pc.is_valid(text), text
         else:
-            given, value = pc.not_equal(text, ""), _plain_decimals(text)
+            present, value = pc.not_equal(text, ""), _plain_decimals(text)
         if value is None:  # something that is not a plain number: test each value
-            given, value = pc.not_equal(pc.utf8_trim_whitespace(text), ""), _decimals(text)
+            present, value = pc.not_equal(pc.utf8_trim_whitespace(text), ""), _decimals(text)
         inside = _inside_uk(value, column)
-        flags.append(pc.and_(given, pc.invert(pc.fill_null(inside, False))))
+        flags.append(pc.and_(present, pc.invert(pc.fill_null(inside, False))))
     return pc.or_(flags[0], flags[1])
 
 
@@ -518,23 +531,34 @@ class _OverlapFinder:
     are compared: a force's archive has one file per month, and none are. Rows are compared
     as the tidy table holds them (a map point outside the UK counts as blank), as whole
     rows of text: no hash, so no two different rows can be taken for one.
+
+    A file's rows with no location (a tenth of a force's rows, and not otherwise kept) are
+    held only if it shares a pair with an earlier file; the earlier file's are then read
+    again (``unlocated_again``), which happens only when the inputs overlap, an error.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, unlocated_again: Callable[[int], pa.Table]) -> None:
         self.labels: list[str] = []
         self.keys: list[set[tuple[str, str]]] = []
-        self.unlocated: list[tuple[pa.Array, pa.ChunkedArray]] = []
+        self.unlocated: list[pa.Table | None] = []
         self.rows: list[pa.Table] = []
+        self.seen: set[tuple[str, str]] = set()
+        self.unlocated_again = unlocated_again
 
-    def add(self, label: str, keys: set[tuple[str, str]], unlocated: tuple[pa.Array, pa.ChunkedArray], rows: pa.Table) -> None:
+    def add(self, label: str, keys: set[tuple[str, str]], unlocated: pa.Table, rows: pa.Table) -> None:
         """Note one file's (month, force) pairs and the rows of it that count: those with no
-        location (as ``_row_texts`` and their months, made while the file was read, as nothing
-        else keeps them) and those in an area (kept anyway for the output, as ``_plain`` makes
-        them; joined only if another file shares a pair)."""
+        location and those in an area, as ``_plain`` makes them (joined into text only if
+        another file shares a pair)."""
         self.labels.append(label)
         self.keys.append(keys)
-        self.unlocated.append(unlocated)
+        self.unlocated.append(unlocated if keys & self.seen else None)
+        self.seen |= keys
         self.rows.append(rows)
+
+    def _unlocated(self, index: int) -> pa.Table:
+        if self.unlocated[index] is None:
+            self.unlocated[index] = self.unlocated_again(index)
+        return self.unlocated[index]
 
     def problems(self) -> list[str]:
         """One message per pair of files sharing rows, the later file first, in input order."""
@@ -545,7 +569,7 @@ class _OverlapFinder:
         compared = sorted({i for files in holders.values() if len(files) > 1 for i in files})
         if not compared:
             return []
-        texts = {i: pa.concat_arrays([self.unlocated[i][0], _row_texts(self.rows[i])]) for i in compared}
+        texts = {i: pa.concat_arrays([_row_texts(self._unlocated(i)), _row_texts(self.rows[i])]) for i in compared}
         # Each distinct row becomes a number (its place in one dictionary of every compared
         # file's rows); one sort of each file's distinct numbers finds the rows held by more than
         # one file (comparing each file with every earlier one grew with the square of the files).
@@ -567,7 +591,7 @@ class _OverlapFinder:
         problems = []
         for (later, earlier), found in sorted(shared.items()):
             rows = np.isin(row_numbers[later], np.fromiter(found, np.int64))
-            months = pa.chunked_array([*self.unlocated[later][1].chunks, *self.rows[later]["Month"].chunks], pa.string())
+            months = pa.chunked_array([*self._unlocated(later)["Month"].chunks, *self.rows[later]["Month"].chunks], pa.string())
             in_both = sorted(set(pc.filter(months, pa.array(rows)).to_pylist()))
             span = in_both[0] if len(in_both) == 1 else f"{in_both[0]} to {in_both[-1]}"
             problems.append(
@@ -595,13 +619,13 @@ class _FileScan:
     names: pa.Table | None = None  # located rows per LSOA name (name, rows)
     kept: pa.Table | None = None  # rows in an area, as _plain makes them, with area and _order (place in this file)
     keys: set[tuple[str, str]] = field(default_factory=set)
-    unlocated_texts: tuple[pa.Array, pa.ChunkedArray] | None = None  # for _OverlapFinder
+    unlocated_rows: pa.Table | None = None  # rows with no LSOA, as _plain makes them, for _OverlapFinder
 
 
 def _scan_file(street_file: StreetFile, selector: AreaSelector, threads: bool) -> _FileScan:
     """Read and check one file, count what the summary needs and keep its rows in the areas.
     Runs on a worker thread (pyarrow releases the interpreter while it computes)."""
-    table, problems = checked_table(street_file, encoded=True, threads=threads)
+    table, problems = checked_table(street_file, numbers=True, threads=threads)
     scan = _FileScan(street_file.label, problems)
     if table is None:
         return scan
@@ -615,7 +639,9 @@ def _scan_file(street_file: StreetFile, selector: AreaSelector, threads: bool) -
         scan.bad_coordinate_example = (
             f"{street_file.label}, row {first + 2}: longitude {table['Longitude'][first].as_py()!r}, latitude {table['Latitude'][first].as_py()!r}"
         )
-    located = by_value(table["LSOA code"], lambda values: pc.not_equal(values, ""))
+    located = given(table["LSOA code"])
+    # Each distinct LSOA name is counted and tested against the areas once, not once per row.
+    table = table.set_column(table.schema.get_field_index("LSOA name"), "LSOA name", pc.dictionary_encode(table["LSOA name"]))
     scan.unlocated_repeats = pc.sum(unlocated_repeats(table, located)).as_py() or 0
     scan.unlocated = (pc.sum(pc.invert(located)).as_py() or 0) - scan.unlocated_repeats
     counts = pc.value_counts(pc.filter(table["LSOA name"], located))
@@ -624,8 +650,7 @@ def _scan_file(street_file: StreetFile, selector: AreaSelector, threads: bool) -
     area = pc.if_else(located, selector.assign(table), pa.scalar(None, pa.string()))
     table = table.append_column("area", area).append_column("_order", pa.array(np.arange(table.num_rows)))
     scan.kept = _plain(table.filter(pc.is_valid(area)))
-    unlocated = _plain(table.filter(pc.invert(located)))
-    scan.unlocated_texts = (_row_texts(unlocated), unlocated["Month"])
+    scan.unlocated_rows = _plain(table.filter(pc.invert(located))).select(list(POLICE_UK_COLUMNS))
     scan.keys = _keys(scan.months, table)
     log.debug("read %s: %d rows, %d in the areas", street_file.label, scan.rows, scan.kept.num_rows)
     return scan
@@ -650,10 +675,10 @@ def scan_street_files(files: list[StreetFile], selector: AreaSelector) -> tuple[
     kept: list[pa.Table] = []
     months: set[str] = set()
     names: list[pa.Table] = []
-    overlaps = _OverlapFinder()
-    order = 0
     firsts = _first_listings(files)
     to_scan = [f for f, first in zip(files, firsts) if first]
+    overlaps = _OverlapFinder(lambda index: _scan_file(to_scan[index], selector, True).unlocated_rows)
+    order = 0
     workers = min(READ_WORKERS, len(to_scan)) or 1
     # With one file at a time pyarrow splits each file over the cores itself.
     threads = workers == 1
@@ -683,7 +708,7 @@ def scan_street_files(files: list[StreetFile], selector: AreaSelector) -> tuple[
                 rows = scan.kept.set_column(scan.kept.schema.get_field_index("_order"), "_order", pc.add(scan.kept["_order"], order))
                 order += scan.rows
                 kept.append(rows)
-                overlaps.add(scan.label, scan.keys, scan.unlocated_texts, rows)
+                overlaps.add(scan.label, scan.keys, scan.unlocated_rows, rows)
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)  # an unreadable file: do not read the rest
             raise
@@ -762,11 +787,16 @@ def unlocated_repeats(table: pa.Table, located: pa.ChunkedArray) -> pa.ChunkedAr
     ids = table["Crime ID"]
     unlocated = pc.invert(located)
     # Few rows lack a location: look up their IDs among the located rows, not the reverse.
-    unlocated_ids = pc.unique(pc.filter(ids, pc.and_(unlocated, pc.not_equal(ids, ""))))
+    unlocated_ids = pc.unique(pc.filter(ids, pc.and_(unlocated, given(ids))))
     if len(unlocated_ids) == 0:
         return pc.and_(unlocated, pa.scalar(False))
     repeated_ids = pc.unique(pc.filter(ids, pc.and_(located, pc.is_in(ids, value_set=unlocated_ids))))
-    return pc.and_(unlocated, pc.is_in(ids, value_set=repeated_ids))
+    if len(repeated_ids) == 0:
+        return pc.and_(unlocated, pa.scalar(False))
+    # Only the unlocated rows' IDs are looked up again; the answers go back to their rows.
+    repeats = pc.is_in(pc.filter(ids, unlocated), value_set=repeated_ids)
+    mask = unlocated.combine_chunks()
+    return pa.chunked_array([pc.replace_with_mask(pc.and_(mask, pa.scalar(False)), mask, repeats.combine_chunks())])
 
 
 @lru_cache(maxsize=1)
