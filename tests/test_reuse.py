@@ -269,3 +269,18 @@ def test_a_stage_waits_for_a_kernel_and_the_latest_stage_goes_first(tmp_path, mo
         thread.join(timeout=5)
     assert order == ["c:report", "a:trends", "b:police"]
     pool.close()
+
+
+def test_the_report_takes_a_free_kernel_before_the_delivery_plan_beside_it():
+    """Depths by hand from each stage's ``after``: police, survey and MoRiLE read no stage
+    (0); trends, places, extract and the delivery plan read only those (1); the report
+    reads trends, places and extract too (2). After a moderation edit the report and the
+    delivery plan wait together, and the report, the longer and the last, goes first."""
+    from pipeline.run import kernel_priority, stage_depth
+
+    depths = {s.name: stage_depth(s) for s in STAGES}
+    assert depths == {"police": 0, "survey": 0, "morile": 0, "trends": 1, "places": 1, "extract": 1, "delivery": 1, "report": 2}
+    by_name = {s.name: s for s in STAGES}
+    ranked = sorted(STAGES, key=kernel_priority, reverse=True)
+    assert [s.name for s in ranked] == ["report", "delivery", "extract", "places", "trends", "morile", "survey", "police"]
+    assert kernel_priority(by_name["report"]) > kernel_priority(by_name["delivery"])
