@@ -1,7 +1,5 @@
 """Allow ``python -m pipeline``."""
 
-import sys
+from pipeline.cli import entry
 
-from pipeline.cli import main
-
-sys.exit(main())
+entry()

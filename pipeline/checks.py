@@ -234,8 +234,9 @@ def survey_checks(params: Params) -> list[str]:
     return []
 
 
-def morile_checks(params: Params, scores: bool = True) -> list[str]:
-    """Problems in the MoRiLE model, every partner's scoring sheet and the moderation sheet."""
+def morile_checks(params: Params, scores: bool = True, moderation: bool = True) -> list[str]:
+    """Problems in the MoRiLE model, every partner's scoring sheet (unless not ``scores``) and
+    the moderation sheet (unless not ``scores`` or not ``moderation``)."""
     from pipeline import morile
 
     settings = params.morile
@@ -255,12 +256,31 @@ def morile_checks(params: Params, scores: bool = True) -> list[str]:
             problems.append(str(exc))
     if not settings.scores:
         problems.append("morile.scores: no scoring sheets are listed; list each partner's filled sheet (xlsx).")
-    if settings.moderation:
+    if settings.moderation and moderation:
         try:
             morile.read_moderation(settings.moderation, model, settings.threats)
         except PipelineError as exc:
             problems.append(str(exc))
     return problems
+
+
+def moderation_checks(params: Params) -> list[str]:
+    """Problems in the MoRiLE moderation sheet (none if there is none, or if the model cannot be
+    read: ``morile_checks`` names that problem)."""
+    from pipeline import morile
+
+    settings = params.morile
+    if settings is None or not settings.moderation:
+        return []
+    try:
+        model = morile.load_model(settings.model)
+    except PipelineError:
+        return []
+    try:
+        morile.read_moderation(settings.moderation, model, settings.threats)
+    except PipelineError as exc:
+        return [str(exc)]
+    return []
 
 
 def delivery_checks(params: Params) -> list[str]:
@@ -418,8 +438,10 @@ def check_inputs(params: Params, morile_scores: bool = True, cache: CheckCache |
         sections[f"Survey ({', '.join(str(f.path) for f in params.survey.responses)})"] = _cached_check(
             "survey", cache, lambda: survey_checks(params))
     if params.morile:
+        # Checked apart, so that a corrected moderation sheet is the only MoRiLE file read again.
         sections["MoRiLE (model, scoring sheets and moderation sheet)"] = _cached_check(
-            "morile", cache if morile_scores else None, lambda: morile_checks(params, morile_scores))
+            "morile", cache if morile_scores else None, lambda: morile_checks(params, morile_scores, moderation=False)
+        ) + (_cached_check("moderation", cache, lambda: moderation_checks(params)) if morile_scores else [])
     if params.delivery:
         sections["Delivery plan appendix (plan and risk registers)"] = _cached_check(
             "delivery", cache, lambda: delivery_checks(params))

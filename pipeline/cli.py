@@ -6,6 +6,7 @@ Errors an analyst can act on are printed without a traceback; ``--debug`` shows 
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 
@@ -140,3 +141,13 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+def entry() -> None:
+    """The command's entry point (``python -m pipeline``, ``strategic-assessment``): ``main``, then exit."""
+    code = main()
+    # The run is over and its files are closed. Without this, the interpreter's teardown scans
+    # every object pandas, pyarrow and nbconvert left behind for reference cycles: 0.3-0.4 s
+    # of each run, a twentieth of a rerun after a moderation edit. Frozen objects are not scanned.
+    gc.freeze()
+    sys.exit(code)

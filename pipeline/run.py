@@ -376,7 +376,8 @@ def _input_hashes(params: Params) -> dict[str, str] | None:
 def _check_cache(params: Params, processed: Path, file_hashes: dict[str, str] | None, reuse_saved: bool) -> CheckCache | None:
     """Fingerprints of the input checks: the police data check depends on the police stage's
     params fields and files; the boundary and force extract checks on those and their own
-    settings and files; the survey, MoRiLE and delivery checks on their own section and files.
+    settings and files; the survey, MoRiLE and delivery checks on their own section and files
+    (the MoRiLE moderation sheet's check on the model, threats and that sheet alone).
     Every fingerprint includes the pipeline's code and library versions."""
     if file_hashes is None:
         return None
@@ -392,8 +393,16 @@ def _check_cache(params: Params, processed: Path, file_hashes: dict[str, str] | 
         "police": police,
         "geography": key({"area": params_dict["area"], "geography": params_dict.get("geography")}, after=police),
         "extract": key(extract, after=police),  # it reads the area's LSOAs from the police data
-        **{name: key({name: params_dict.get(name)}) for name in ("survey", "morile", "delivery")},
+        **{name: key({name: params_dict.get(name)}) for name in ("survey", "delivery")},
     }
+    # The MoRiLE section's moderation sheet is checked apart from its model and scoring
+    # sheets: correcting it after the meeting is the commonest rerun.
+    morile = params_dict.get("morile")
+    if morile is None:
+        keys["morile"] = keys["moderation"] = key({"morile": None})
+    else:
+        keys["morile"] = key({"morile": {k: v for k, v in morile.items() if k != "moderation"}})
+        keys["moderation"] = key({"morile": {k: morile.get(k) for k in ("model", "threats", "moderation")}})
     return CheckCache(processed / reuse.STAGES_FOLDER, keys, reuse_saved)
 
 

@@ -117,8 +117,8 @@ def test_a_passed_check_is_saved_only_when_asked_and_reused_only_for_the_same_ke
 
 
 def test_each_input_check_is_made_again_exactly_when_its_own_files_or_settings_change(tmp_path):
-    """The default assessment's check fingerprints: a new moderation sheet re-checks MoRiLE
-    alone; new police data re-checks the police data and what reads its LSOAs (boundaries,
+    """The default assessment's check fingerprints: a new moderation sheet re-checks that sheet
+    alone, a partner's new scoring sheet the scoring sheets alone; new police data re-checks the police data and what reads its LSOAs (boundaries,
     force extract), not the survey, MoRiLE or delivery plan; a pass is kept, a problem never."""
     from pipeline import checks
     from pipeline.params import load_params
@@ -127,7 +127,7 @@ def test_each_input_check_is_made_again_exactly_when_its_own_files_or_settings_c
     params = load_params(ROOT / "params/south-gloucestershire.yaml")
     hashes = _input_hashes(params)
     keys = _check_cache(params, tmp_path, hashes, True).keys
-    assert set(keys) == {"police", "geography", "extract", "survey", "morile", "delivery"}
+    assert set(keys) == {"police", "geography", "extract", "survey", "morile", "moderation", "delivery"}
 
     def changed(path) -> set[str]:
         edited = {**hashes, str(path.resolve()): "edited"}
@@ -135,7 +135,9 @@ def test_each_input_check_is_made_again_exactly_when_its_own_files_or_settings_c
         new = _check_cache(params, tmp_path, edited, True).keys
         return {name for name in keys if new[name] != keys[name]}
 
-    assert changed(params.morile.moderation) == {"morile"}
+    assert changed(params.morile.moderation) == {"moderation"}
+    assert changed(params.morile.scores[0]) == {"morile"}
+    assert changed(params.morile.model) == {"morile", "moderation"}
     assert changed(params.survey.responses[0].path) == {"survey"}
     assert changed(params.delivery.plan) == {"delivery"}
     police_file = next(p for p in hashes if p.startswith(str(params.inputs.police[0].resolve())))
@@ -284,3 +286,35 @@ def test_the_report_takes_a_free_kernel_before_the_delivery_plan_beside_it():
     ranked = sorted(STAGES, key=kernel_priority, reverse=True)
     assert [s.name for s in ranked] == ["report", "delivery", "extract", "places", "trends", "morile", "survey", "police"]
     assert kernel_priority(by_name["report"]) > kernel_priority(by_name["delivery"])
+
+
+def test_a_broken_moderation_sheet_and_a_broken_scoring_sheet_are_both_named_and_never_kept(tmp_path):
+    """The moderation sheet is checked apart from the scoring sheets; both problems are still
+    reported together in the MoRiLE section, and neither check is saved as passed."""
+    import yaml
+
+    from pipeline.checks import check_inputs
+    from pipeline.errors import InputDataError
+    from pipeline.params import load_params
+    from pipeline.run import _check_cache, _input_hashes
+
+    settings = yaml.safe_load((ROOT / "params/south-gloucestershire.yaml").read_text(encoding="utf-8"))
+    for key in ("model", "threats"):
+        if isinstance(settings["morile"].get(key), str):
+            settings["morile"][key] = str((ROOT / settings["morile"][key]).resolve())
+    moderation = tmp_path / "moderation.xlsx"
+    moderation.write_text("threat,score\n", encoding="utf-8")  # a CSV renamed, not a workbook
+    scores = [str((ROOT / s).resolve()) for s in settings["morile"]["scores"]]
+    broken_scores = tmp_path / "partner.xlsx"
+    broken_scores.write_text("threat,score\n", encoding="utf-8")
+    settings["morile"].update(moderation=str(moderation), scores=[*scores[1:], str(broken_scores)])
+    params_file = tmp_path / "p.yaml"
+    params_file.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    params = load_params(params_file)
+    cache = _check_cache(params, tmp_path / "processed", _input_hashes(params), True)
+    with pytest.raises(InputDataError) as caught:
+        check_inputs(params, cache=cache)
+    message = str(caught.value)
+    assert f"{moderation}" in message and f"{broken_scores}" in message
+    assert message.count("is not an Excel workbook although its name ends .xlsx") == 2
+    assert cache.get("moderation") is None and cache.get("morile") is None
