@@ -865,7 +865,9 @@ def tidy_crimes(rows: pa.Table, summary: ScanSummary) -> pa.Table:
     summary.repeated_ids += len(seen)
     summary.repeat_profile = repeat_profile(repeated)
     if dropped:
-        rows = rows.filter(pc.invert(pc.is_in(rows["_order"], value_set=pa.array(dropped, pa.int64()))))
+        # Only the columns the tidy table keeps are copied without the dropped rows.
+        kept = ["area", "Month", "Crime ID", "Crime type", "LSOA code", "LSOA name", "Location", *COORDINATE_COLUMNS, "Last outcome category"]
+        rows = rows.select(kept).filter(pc.invert(pc.is_in(rows["_order"], value_set=pa.array(dropped, pa.int64()))))
 
     # A dozen labels among tens of thousands of rows: each distinct label is mapped once.
     type_map = crime_type_map()
