@@ -129,6 +129,7 @@ def _side_by_side(paths: list[str], pdf: bool, force: bool, parallel: int) -> li
     and imports its modules once (``pipeline.kernels``)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from pipeline.police_reads import sharing_reads
     from pipeline.run import STOPPING, RunInterrupted, _install_signal_handlers, _stop_kernels, new_kernel_pool
 
     STOPPING.clear()
@@ -143,8 +144,9 @@ def _side_by_side(paths: list[str], pdf: bool, force: bool, parallel: int) -> li
     areas = ThreadPoolExecutor(max_workers=min(len(paths), 2 * parallel), thread_name_prefix="area")
     futures: list = []
     try:
-        futures = [areas.submit(_run_area_labelled, p, pdf, force, parallel, pool) for p in paths]
-        return [_result_of(f, p) for f, p in zip(futures, paths)]
+        with sharing_reads():  # areas listing the same files and areas check one read, loaded once
+            futures = [areas.submit(_run_area_labelled, p, pdf, force, parallel, pool) for p in paths]
+            return [_result_of(f, p) for f, p in zip(futures, paths)]
     except KeyboardInterrupt as exc:
         # Every run in progress stops on its stopped kernels, removes its unfinished folder
         # and leaves its last outputs; the wait lets each finish doing so.
@@ -310,6 +312,7 @@ def run_force(force_file: str | Path, pdf: bool = False, force: bool = False, pa
     """Every partnership of the force a force file names (``pipeline.force_run``): their params
     files written and validated, then run as a batch. Returns the results and the index page."""
     from pipeline.force_run import area_settings, load_force_file, slug, write_area_params
+    from pipeline.police_reads import sharing_reads
     from pipeline.run import cpus, quietly
 
     raw = load_force_file(force_file)
@@ -323,10 +326,12 @@ def run_force(force_file: str | Path, pdf: bool = False, force: bool = False, pa
     warm = threading.Thread(target=quietly(_warm_up_for_runs), name="warm-up", daemon=True)
     if not scheduler:
         warm.start()
-    _read_force_once(paths[0])
-    if warm.ident is not None:
-        warm.join()
-    return run_batch(paths, index, pdf=pdf, force=force, parallel=parallel, scheduler=scheduler), index
+    # The read is kept in memory too, for every area's input check (pipeline.police_reads).
+    with sharing_reads():
+        _read_force_once(paths[0])
+        if warm.ident is not None:
+            warm.join()
+        return run_batch(paths, index, pdf=pdf, force=force, parallel=parallel, scheduler=scheduler), index
 
 
 def _warm_up_for_runs() -> None:

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from pipeline.months import (
     assessment_window,
@@ -89,6 +87,11 @@ def change_significance(before: list[int] | np.ndarray, after: list[int] | np.nd
     informative = (before + after) > 0
     keep = np.concatenate([informative, informative])
     design = np.column_stack([window, pairs[:, informative]])[keep]
+    # Imported here: statsmodels takes a second to import, and the input check and the
+    # modules that only want this module's counting and wording need none of it.
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+
     model = sm.GLM(counts[keep], design, family=sm.families.Poisson())
     with warnings.catch_warnings():
         # Identical counts in every month fit perfectly; the floor on the dispersion covers it.

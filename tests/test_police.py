@@ -375,6 +375,37 @@ def test_runs_side_by_side_in_one_process_can_keep_the_same_read_at_once(tmp_pat
     pd.testing.assert_frame_equal(kept[0], crimes)
 
 
+def test_a_batch_shares_a_kept_read_in_memory_and_loads_it_from_disk_once(tmp_path, monkeypatch):
+    """While sharing, four areas' checks in four threads get one frame, read from disk once;
+    outside, every load reads the disk (and after a batch nothing stays in memory)."""
+    import threading
+
+    from pipeline import police_reads
+
+    path = write_street_csv(tmp_path / "s.csv", ROWS)
+    processed = tmp_path / "processed"
+    fresh, _ = read_police_data([path], [area("Alphaton"), area("Betaville")], kept_reads=processed)
+    disk_loads = []
+    from_disk = police_reads._load_from_disk
+    monkeypatch.setattr(police_reads, "_load_from_disk", lambda *a: disk_loads.append(1) or from_disk(*a))
+    got = []
+    with police_reads.sharing_reads():
+        with police_reads.sharing_reads():  # a batch inside a force run: still the one share
+            threads = [threading.Thread(target=lambda: got.append(
+                read_police_data([path], [area("Betaville"), area("Alphaton")], kept_reads=processed)[0])) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=30)
+        assert police_reads._shared is not None
+    assert len(got) == 4 and all(frame is got[0] for frame in got) and len(disk_loads) == 1
+    pd.testing.assert_frame_equal(got[0], fresh)
+    assert police_reads._shared is None
+    read_police_data([path], [area("Alphaton"), area("Betaville")], kept_reads=processed)
+    read_police_data([path], [area("Alphaton"), area("Betaville")], kept_reads=processed)
+    assert len(disk_loads) == 3
+
+
 def test_every_pair_of_overlapping_inputs_is_named_once_with_its_shared_rows(tmp_path):
     # a: rows r1 r2 (2020-01); b: r2 (2020-01) and r3 (2020-02); c: r1 r3 and its own r4.
     # By hand: b shares r2 with a (1 row, 2020-01); c shares r1 with a (1 row, 2020-01)
