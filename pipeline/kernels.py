@@ -84,15 +84,19 @@ def import_statements(notebook: Path) -> str:
     return "\n".join(lines)
 
 
-def _run_silently(manager: Any, code: str, stop: threading.Event, what: str) -> None:
+def _run_silently(manager: Any, code: str, stop: threading.Event, what: str, started: bool = False) -> None:
     """Run ``code`` in the kernel with no output and no history (the notebook's numbering is
-    untouched); raise if it fails, the kernel dies, or the pool is closed meanwhile."""
+    untouched); raise if it fails, the kernel dies, or the pool is closed meanwhile.
+    ``started``: the kernel has answered before, so it is not asked whether it is ready
+    (jupyter_client's check ends with 0.2 s of listening for silence, and only the reply
+    on the shell channel, which waits for the connection, is wanted here)."""
     from jupyter_core.utils import run_sync
 
     client = manager.client()
     client.start_channels()
     try:
-        run_sync(client.wait_for_ready)(timeout=120)
+        if not started:
+            run_sync(client.wait_for_ready)(timeout=120)
         msg_id = client.execute(code, silent=True, store_history=False)
         deadline = time.monotonic() + 300
         while True:
@@ -132,7 +136,7 @@ def _start(manager_class: type, kernel_name: str, imports: str, stop: threading.
 def _reset(manager: Any, folder: Path, imports: str, stop: threading.Event) -> Any:
     """The kernel, reset for another notebook and with ``imports`` done; shut down if that fails."""
     try:
-        _run_silently(manager, RESET.format(folder=str(folder)) + "\n" + _imported_aside(imports), stop, "being reset")
+        _run_silently(manager, RESET.format(folder=str(folder)) + "\n" + _imported_aside(imports), stop, "being reset", started=True)
     except BaseException:
         shutdown(manager)
         raise
@@ -152,6 +156,35 @@ def shutdown(manager: Any) -> None:
 ENGINE_NAME = "kept-kernel"
 
 
+async def _heard(client: Any, timeout: float) -> None:
+    """Return once a kernel that is up answers a kernel_info request on the shell channel and
+    its output channel carries that request's "idle" status, so no output of the first cell
+    can be missed; asks again while the output channel is still connecting."""
+    from queue import Empty
+
+    from nbclient.util import ensure_async
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg_id = client.kernel_info()
+        try:
+            while True:  # the reply (the kernel may first answer an earlier request)
+                reply = await ensure_async(client.shell_channel.get_msg(timeout=max(0.1, deadline - time.monotonic())))
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+        except Empty:
+            break
+        try:
+            while True:
+                message = await ensure_async(client.iopub_channel.get_msg(timeout=0.2))
+                if (message["parent_header"].get("msg_id") == msg_id and message["msg_type"] == "status"
+                        and message["content"].get("execution_state") == "idle"):
+                    return
+        except Empty:
+            continue  # published before the channel was listening: ask again
+    raise RuntimeError(f"the kernel did not answer within {timeout} s")
+
+
 def register_engine() -> str:
     """Register (once) the papermill engine that runs a notebook on a given kernel and leaves
     it running for the pool (or, given none, on a kernel of its own that it shuts down),
@@ -163,13 +196,33 @@ def register_engine() -> str:
     if ENGINE_NAME in papermill_engines._engines:
         return ENGINE_NAME
 
+    class KeptKernelClient(PapermillNotebookClient):
+        async def async_start_new_kernel_client(self) -> Any:
+            """As nbclient's, but for a kept kernel, which is known to be up, ready only once
+            its output channel is heard (not after 0.2 s of silence on it, as jupyter_client's
+            wait_for_ready: 0.2 s of every stage)."""
+            if self.owns_km:
+                return await super().async_start_new_kernel_client()
+            from nbclient.util import ensure_async, run_hook
+
+            self.kc = self.km.client()
+            await ensure_async(self.kc.start_channels())
+            try:
+                await _heard(self.kc, self.startup_timeout)
+            except Exception:
+                await self._async_cleanup_kernel()
+                raise
+            self.kc.allow_stdin = False
+            await run_hook(self.on_notebook_start, notebook=self.nb)
+            return self.kc
+
     class KeptKernelEngine(NBClientEngine):
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
                                      start_timeout=60, execution_timeout=None, **kwargs):
             for unused in ("input_path", "timeout", "startup_timeout"):
                 kwargs.pop(unused, None)
-            client = PapermillNotebookClient(
+            client = KeptKernelClient(
                 nb_man, timeout=execution_timeout, startup_timeout=start_timeout, kernel_name=kernel_name,
                 log=logging.getLogger("papermill"), log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file, **kwargs,
             )
