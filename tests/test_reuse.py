@@ -318,3 +318,46 @@ def test_a_broken_moderation_sheet_and_a_broken_scoring_sheet_are_both_named_and
     assert f"{moderation}" in message and f"{broken_scores}" in message
     assert message.count("is not an Excel workbook although its name ends .xlsx") == 2
     assert cache.get("moderation") is None and cache.get("morile") is None
+
+
+def test_a_kept_kernel_is_ready_once_its_output_channel_is_heard_and_asked_again_until_it_is():
+    """The first kernel_info's idle status is published before the output channel listens
+    (lost); the second's is heard: two requests, then ready, without waiting for silence."""
+    import asyncio
+    from queue import Empty
+
+    from pipeline.kernels import _heard
+
+    class Channel:
+        def __init__(self, messages):
+            self.messages = messages
+
+        async def get_msg(self, timeout):
+            if not self.messages:
+                raise Empty
+            return self.messages.pop(0)
+
+    class Client:
+        def __init__(self):
+            self.asked = []
+            self.shell_channel, self.iopub_channel = Channel([]), Channel([])
+
+        def kernel_info(self):
+            msg_id = f"request-{len(self.asked)}"
+            self.asked.append(msg_id)
+            self.shell_channel.messages.append({"parent_header": {"msg_id": msg_id}, "msg_type": "kernel_info_reply"})
+            if len(self.asked) > 1:  # listening from the second request on
+                self.iopub_channel.messages += [
+                    {"parent_header": {"msg_id": "earlier"}, "msg_type": "status", "content": {"execution_state": "idle"}},
+                    {"parent_header": {"msg_id": msg_id}, "msg_type": "status", "content": {"execution_state": "busy"}},
+                    {"parent_header": {"msg_id": msg_id}, "msg_type": "status", "content": {"execution_state": "idle"}},
+                ]
+            return msg_id
+
+    client = Client()
+    asyncio.run(_heard(client, timeout=5))
+    assert client.asked == ["request-0", "request-1"]
+    silent = Client()
+    silent.kernel_info = lambda: "never-answered"
+    with pytest.raises(RuntimeError, match="did not answer"):
+        asyncio.run(_heard(silent, timeout=0.3))
