@@ -271,11 +271,13 @@ class KernelPool:
         self._folder = folder
         self._changed = threading.Condition()
         self._executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="kernel-pool")
-        # Kernels started ahead all start at once. One after another, the first stage's kernel
-        # was ready about 0.3 s sooner, but the second started while the first stage ran and
-        # was not ready when the next stage wanted it: after a moderation edit the report
-        # waited 1.1-1.4 s for its kernel, and the rerun took 9.8-10.5 s against 9.1-9.6 s.
+        # The first kernel starts at once; the others once the run's input check is done
+        # (``release``) or the first is ready, whichever comes first. All at once, they and the
+        # check shared the CPUs and the first stage waited longest; one after another, the
+        # second was not ready when the next stage wanted it (after a moderation edit the
+        # report waited 1.1-1.4 s for its kernel).
         self._starter = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="kernel-start")
+        self._released = threading.Event()
         self._waiting: list[_Kernel] = []  # kernels no stage is using (ready, starting or being reset)
         self._busy = 0  # kernels (or places for one) that stages are using
         self._queue: list[tuple[int, int]] = []  # stages waiting for a kernel: (-priority, arrival)
@@ -292,10 +294,26 @@ class KernelPool:
                 self._to_come[key] = import_statements(notebook)
             room = self.size - len(self._waiting) - self._busy
             for key, _ in stages[:max(0, room)]:
+                first = self.started == 0
                 self.started += 1
-                future = self._starter.submit(_start, self.manager_class, self._kernel_name, self._to_come[key], self._stop)
+                future = self._starter.submit(self._start_when_released, first, self._to_come[key])
                 self._waiting.append(_Kernel(future, key))
         log.debug("Kernel pool: %d started, %d in all, for %s", self.started, len(self._waiting) + self._busy, [k for k, _ in stages])
+
+    def release(self) -> None:
+        """Let the kernels after the first start (the run's input check is done)."""
+        self._released.set()
+
+    def _start_when_released(self, first: bool, imports: str) -> Any:
+        if first:
+            try:
+                return _start(self.manager_class, self._kernel_name, imports, self._stop)
+            finally:
+                self._released.set()
+        while not self._released.wait(0.1):
+            if self._stop.is_set():
+                raise RuntimeError("the run stopped before this kernel was needed")
+        return _start(self.manager_class, self._kernel_name, imports, self._stop)
 
     def take(self, key: str, priority: int = 0) -> Any | None:
         """A kernel for the stage ``key``, waiting while all ``size`` are in use: a ready one

@@ -624,7 +624,10 @@ def run_assessment(
             pool.expect([(kernels.key(s), NOTEBOOKS_DIR / s.notebook) for s in expected])
         log.info("Checking the inputs for %s, window ending %s ...", params.area.name, params.period_end)
         check_cache = _check_cache(params, processed, file_hashes, reuse_saved=not force)
-        checked = check_inputs(params, cache=check_cache)
+        try:
+            checked = check_inputs(params, cache=check_cache)
+        finally:
+            pool.release()  # the other kernels start now (pipeline.kernels)
         for fact in checked.facts:
             log.info(fact)
         for warning in checked.warnings:

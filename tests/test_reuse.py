@@ -361,3 +361,43 @@ def test_a_kept_kernel_is_ready_once_its_output_channel_is_heard_and_asked_again
     silent.kernel_info = lambda: "never-answered"
     with pytest.raises(RuntimeError, match="did not answer"):
         asyncio.run(_heard(silent, timeout=0.3))
+
+
+def test_kernels_after_the_first_start_once_the_check_is_done_or_the_first_is_ready(tmp_path, monkeypatch):
+    """Two stages expected: the first kernel starts at once; the second only when the run
+    releases the pool (its input check is done), or, in another pool, when the first is ready."""
+    import threading
+    import time
+
+    from pipeline import kernels
+
+    started: list[str] = []
+    first_may_finish = threading.Event()
+
+    def start(manager_class, kernel_name, imports, stop):
+        started.append(imports)
+        if imports == "import first":
+            first_may_finish.wait(timeout=10)
+        return object()
+
+    monkeypatch.setattr(kernels, "_start", start)
+    monkeypatch.setattr(kernels, "import_statements", lambda notebook: f"import {notebook.name}")
+    monkeypatch.setattr(kernels, "shutdown", lambda manager: None)
+    for release_first in (True, False):
+        started.clear()
+        first_may_finish.clear()
+        pool = kernels.KernelPool(object, "python3", tmp_path, size=2)
+        pool.expect([("a:first", tmp_path / "first"), ("a:second", tmp_path / "second")])
+        time.sleep(0.3)
+        assert started == ["import first"]  # the second waits
+        if release_first:
+            pool.release()  # the check is done; the first is still starting
+        else:
+            first_may_finish.set()  # the first is ready
+        for _ in range(50):
+            if len(started) == 2:
+                break
+            time.sleep(0.05)
+        assert started == ["import first", "import second"]
+        first_may_finish.set()
+        pool.close()
