@@ -15,6 +15,7 @@ import io
 import logging
 import re
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -412,6 +413,25 @@ def _css_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
+_EXPORTER: Any = None
+# One exporter for the process, used by one export at a time: each new HTMLExporter compiled
+# its templates again (0.2 s an export), and exports are interpreter-bound, so two at once
+# took as long as one after the other anyway.
+_EXPORTER_LOCK = threading.Lock()
+
+
+def _to_html(notebook: Any) -> str:
+    """The notebook's body as nbconvert's "basic" template writes it, without code or prompts."""
+    global _EXPORTER
+    with _EXPORTER_LOCK:
+        if _EXPORTER is None:
+            from nbconvert import HTMLExporter
+
+            _EXPORTER = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+        body, _ = _EXPORTER.from_notebook_node(notebook)
+    return body
+
+
 def warm_up_exporter() -> None:
     """Import nbconvert and compile its HTML template by converting an empty notebook.
 
@@ -419,11 +439,8 @@ def warm_up_exporter() -> None:
     a background thread while its first stages execute in their kernels, when this
     process is only waiting."""
     import nbformat
-    from nbconvert import HTMLExporter
 
-    HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(
-        nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Warm-up")])
-    )
+    _to_html(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Warm-up")]))
 
 
 def export_html(notebook_path: Path, html_path: Path, title: str, lang: str = "en-GB", sample_label: str = "") -> Path:
@@ -434,13 +451,9 @@ def export_html(notebook_path: Path, html_path: Path, title: str, lang: str = "e
     """
     # Imported here: nbformat's schema validation takes seconds to import, and only publishing needs it.
     import nbformat
-    from nbconvert import HTMLExporter
 
     notebook = _strip_for_publication(nbformat.read(notebook_path, as_version=4))
-    exporter = HTMLExporter(
-        template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
-    )
-    body, _ = exporter.from_notebook_node(notebook)
+    body = _to_html(notebook)
     body = re.sub(r'<a class="anchor-link"[^>]*>.*?</a>', "", body)
     # The first h1 is the document title; the contents list follows it.
     h1 = re.search(r"<h1[^>]*>.*?</h1>", body, flags=re.S)
