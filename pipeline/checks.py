@@ -234,9 +234,9 @@ def survey_checks(params: Params) -> list[str]:
     return []
 
 
-def morile_checks(params: Params, scores: bool = True, moderation: bool = True) -> list[str]:
-    """Problems in the MoRiLE model, every partner's scoring sheet (unless not ``scores``) and
-    the moderation sheet (unless not ``scores`` or not ``moderation``)."""
+def morile_checks(params: Params, scores: bool = True) -> list[str]:
+    """Problems in the MoRiLE model and (unless not ``scores``) every partner's scoring sheet;
+    the moderation sheet has a check of its own (``moderation_checks``)."""
     from pipeline import morile
 
     settings = params.morile
@@ -256,11 +256,6 @@ def morile_checks(params: Params, scores: bool = True, moderation: bool = True) 
             problems.append(str(exc))
     if not settings.scores:
         problems.append("morile.scores: no scoring sheets are listed; list each partner's filled sheet (xlsx).")
-    if settings.moderation and moderation:
-        try:
-            morile.read_moderation(settings.moderation, model, settings.threats)
-        except PipelineError as exc:
-            problems.append(str(exc))
     return problems
 
 
@@ -440,7 +435,7 @@ def check_inputs(params: Params, morile_scores: bool = True, cache: CheckCache |
     if params.morile:
         # Checked apart, so that a corrected moderation sheet is the only MoRiLE file read again.
         sections["MoRiLE (model, scoring sheets and moderation sheet)"] = _cached_check(
-            "morile", cache if morile_scores else None, lambda: morile_checks(params, morile_scores, moderation=False)
+            "morile", cache if morile_scores else None, lambda: morile_checks(params, morile_scores)
         ) + (_cached_check("moderation", cache, lambda: moderation_checks(params)) if morile_scores else [])
     if params.delivery:
         sections["Delivery plan appendix (plan and risk registers)"] = _cached_check(

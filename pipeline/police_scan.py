@@ -65,6 +65,20 @@ ALL_CRIME_EXCL_ASB = "All crime (excluding ASB)"
 MONTH_REGEX = r"^\d{4}-(0[1-9]|1[0-2])$"
 # 2011 LSOA names are "<local authority> <3 digits><letter>", e.g. "Bristol 032A".
 LSOA_SUFFIX_REGEX = r"\s+\d{3}[A-Z]$"
+# Each tidy column but crime_type (the current label, mapped from the published one) and the
+# police.uk column it is taken from.
+TIDY_SOURCES = {
+    "area": "area",
+    "month": "Month",
+    "crime_id": "Crime ID",
+    "crime_type_published": "Crime type",
+    "lsoa_code": "LSOA code",
+    "lsoa_name": "LSOA name",
+    "location": "Location",
+    "longitude": "Longitude",
+    "latitude": "Latitude",
+    "last_outcome_category": "Last outcome category",
+}
 TIDY_COLUMNS = [
     "area",
     "month",
@@ -537,19 +551,19 @@ class _OverlapFinder:
     again (``unlocated_again``), which happens only when the inputs overlap, an error.
     """
 
-    def __init__(self, unlocated_again: Callable[[int], pa.Table]) -> None:
-        self.labels: list[str] = []
+    def __init__(self, unlocated_again: Callable[[StreetFile], pa.Table]) -> None:
+        self.files: list[StreetFile] = []
         self.keys: list[set[tuple[str, str]]] = []
         self.unlocated: list[pa.Table | None] = []
         self.rows: list[pa.Table] = []
         self.seen: set[tuple[str, str]] = set()
         self.unlocated_again = unlocated_again
 
-    def add(self, label: str, keys: set[tuple[str, str]], unlocated: pa.Table, rows: pa.Table) -> None:
+    def add(self, street_file: StreetFile, keys: set[tuple[str, str]], unlocated: pa.Table, rows: pa.Table) -> None:
         """Note one file's (month, force) pairs and the rows of it that count: those with no
         location and those in an area, as ``_plain`` makes them (joined into text only if
         another file shares a pair)."""
-        self.labels.append(label)
+        self.files.append(street_file)
         self.keys.append(keys)
         self.unlocated.append(unlocated if keys & self.seen else None)
         self.seen |= keys
@@ -557,7 +571,7 @@ class _OverlapFinder:
 
     def _unlocated(self, index: int) -> pa.Table:
         if self.unlocated[index] is None:
-            self.unlocated[index] = self.unlocated_again(index)
+            self.unlocated[index] = self.unlocated_again(self.files[index])
         return self.unlocated[index]
 
     def problems(self) -> list[str]:
@@ -595,7 +609,7 @@ class _OverlapFinder:
             in_both = sorted(set(pc.filter(months, pa.array(rows)).to_pylist()))
             span = in_both[0] if len(in_both) == 1 else f"{in_both[0]} to {in_both[-1]}"
             problems.append(
-                f"{self.labels[later]} and {self.labels[earlier]} both hold the same {len(found):,} row(s) (months {span}): the inputs overlap, "
+                f"{self.files[later].label} and {self.files[earlier].label} both hold the same {len(found):,} row(s) (months {span}): the inputs overlap, "
                 "so those crimes would be counted twice. Remove one of them (or the months they share) from inputs.police."
             )
         return problems
@@ -677,7 +691,7 @@ def scan_street_files(files: list[StreetFile], selector: AreaSelector) -> tuple[
     names: list[pa.Table] = []
     firsts = _first_listings(files)
     to_scan = [f for f, first in zip(files, firsts) if first]
-    overlaps = _OverlapFinder(lambda index: _scan_file(to_scan[index], selector, True).unlocated_rows)
+    overlaps = _OverlapFinder(lambda street_file: _scan_file(street_file, selector, True).unlocated_rows)
     order = 0
     workers = min(READ_WORKERS, len(to_scan)) or 1
     # With one file at a time pyarrow splits each file over the cores itself.
@@ -708,7 +722,7 @@ def scan_street_files(files: list[StreetFile], selector: AreaSelector) -> tuple[
                 rows = scan.kept.set_column(scan.kept.schema.get_field_index("_order"), "_order", pc.add(scan.kept["_order"], order))
                 order += scan.rows
                 kept.append(rows)
-                overlaps.add(scan.label, scan.keys, scan.unlocated_rows, rows)
+                overlaps.add(street_file, scan.keys, scan.unlocated_rows, rows)
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)  # an unreadable file: do not read the rest
             raise
@@ -866,8 +880,7 @@ def tidy_crimes(rows: pa.Table, summary: ScanSummary) -> pa.Table:
     summary.repeat_profile = repeat_profile(repeated)
     if dropped:
         # Only the columns the tidy table keeps are copied without the dropped rows.
-        kept = ["area", "Month", "Crime ID", "Crime type", "LSOA code", "LSOA name", "Location", *COORDINATE_COLUMNS, "Last outcome category"]
-        rows = rows.select(kept).filter(pc.invert(pc.is_in(rows["_order"], value_set=pa.array(dropped, pa.int64()))))
+        rows = rows.select(list(TIDY_SOURCES.values())).filter(pc.invert(pc.is_in(rows["_order"], value_set=pa.array(dropped, pa.int64()))))
 
     # A dozen labels among tens of thousands of rows: each distinct label is mapped once.
     type_map = crime_type_map()
@@ -886,21 +899,8 @@ def tidy_crimes(rows: pa.Table, summary: ScanSummary) -> pa.Table:
     stripped = pc.utf8_trim_whitespace(published)
     # Unknown labels are kept as published (trimmed), and reported.
     current = pc.coalesce(_lookup(stripped, type_map), stripped)
-    return pa.table(
-        {
-            "area": rows["area"],
-            "month": rows["Month"],
-            "crime_id": rows["Crime ID"],
-            "crime_type": current,
-            "crime_type_published": published,
-            "lsoa_code": rows["LSOA code"],
-            "lsoa_name": rows["LSOA name"],
-            "location": rows["Location"],
-            "longitude": rows["Longitude"],
-            "latitude": rows["Latitude"],
-            "last_outcome_category": rows["Last outcome category"],
-        }
-    )
+    columns = {name: rows[source] for name, source in TIDY_SOURCES.items()}
+    return pa.table({**columns, "crime_type": current}).select(TIDY_COLUMNS)
 
 
 def _repeated_id_rows(rows: pa.Table) -> pa.Table:
