@@ -151,6 +151,23 @@ def test_window_rates_per_area():
     assert by_year.population_for(month_range("2025-01", "2025-12")).year == 2021  # nearest given
 
 
+def test_window_rates_count_each_area_alone_whichever_areas_are_in_the_data():
+    from conftest import area
+
+    # Rows of two areas interleaved, and a third area with no rows at all: A has 3 thefts in
+    # Jan and 1 in Feb, B 2 in Jan; C's usable months hold nothing, so it counts 0, not B's rows.
+    crimes = _crimes([("A", "2020-01", "Theft"), ("B", "2020-01", "Theft"), ("A", "2020-01", "Theft"),
+                      ("B", "2020-01", "Theft"), ("A", "2020-02", "Theft"), ("A", "2020-01", "Theft")])
+    usable = {"A": ["2020-01", "2020-02"], "B": ["2020-01"], "C": ["2020-01", "2020-02"]}
+    rates = window_rates(crimes, [area("A", population=1000), area("B", population=1000), area("C", population=1000)], usable, "2020-12")
+    rates = rates.set_index("area")
+    assert rates.loc["A", "Theft"] == 4 and rates.loc["A", "Theft rate"] == pytest.approx(4 * 6)  # 2 months scaled to 12
+    assert rates.loc["B", "Theft"] == 2 and rates.loc["B", "Theft rate"] == pytest.approx(2 * 12)
+    assert rates.loc["C", ALL_CRIME_EXCL_ASB] == 0 and math.isnan(rates.loc["C", "Theft"])
+    alone = window_rates(crimes, [area("B", population=1000)], usable, "2020-12").set_index("area")
+    assert alone.loc["B", "Theft"] == 2
+
+
 def test_common_months_are_those_every_area_has_in_the_window():
     usable = {
         "A": month_range("2019-06", "2020-12"),
