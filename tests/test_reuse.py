@@ -204,7 +204,8 @@ def test_a_kept_kernel_runs_the_next_notebook_as_a_fresh_one_would(tmp_path):
     first = _notebook(tmp_path, "first", "import json, os\nimport matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
                       "x = 41\nplt.figure()\nos.chdir('/')\nprint(os.getpid())")
     second = _notebook(tmp_path, "second", "import sys\nprint('x' in globals(), 'json' in globals(), 'fractions' in sys.modules)",
-                       "import os\nimport matplotlib.pyplot as plt\nimport fractions\nprint(os.getpid(), os.getcwd(), plt.get_fignums())")
+                       "import os\nimport matplotlib.pyplot as plt\nimport fractions\nprint(os.getpid(), os.getcwd(), plt.get_fignums())",
+                       "import gc\nprint(gc.get_freeze_count() > 10_000)")
     failing = _notebook(tmp_path, "failing", "raise ValueError('stop')")
 
     def run(path, manager):
@@ -223,7 +224,9 @@ def test_a_kept_kernel_runs_the_next_notebook_as_a_fresh_one_would(tmp_path):
         # fractions was imported ahead (the second notebook's imports), not into its namespace.
         assert out.cells[0].outputs[0]["text"] == "False False True\n"
         assert out.cells[1].outputs[0]["text"] == f"{pid} {folder} []\n"
-        assert [c.execution_count for c in out.cells] == [1, 2]
+        # The modules' objects, imported ahead, are left out of garbage collection.
+        assert out.cells[2].outputs[0]["text"] == "True\n"
+        assert [c.execution_count for c in out.cells] == [1, 2, 3]
         pool.give_back(again, reusable=True)
         third = pool.take("run:failing")
         with pytest.raises(PapermillExecutionError):
