@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +38,33 @@ def _json_sha(value: Any) -> str:
     return _sha(json.dumps(value, sort_keys=True, default=str).encode("utf-8"))
 
 
+# Digests already worked out in this process, by file and its size, modification time and
+# inode: a force's batch hashed its police archive some fifteen times (each area's input
+# hashes and read keys), and every stage decision hashed the package's files again.
+_digests: dict[tuple[str, int, int, int], str] = {}
+_digests_lock = threading.Lock()
+
+
+def _stat_key(path: Path) -> tuple[str, int, int, int]:
+    status = os.stat(path)
+    return (os.path.abspath(path), status.st_size, status.st_mtime_ns, status.st_ino)
+
+
 def sha256_of(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in 1 MB blocks."""
+    """SHA-256 of a file's bytes, read in 1 MB blocks (once per process while the file's
+    size, modification time and inode stay the same)."""
+    key = _stat_key(path)
+    with _digests_lock:
+        known = _digests.get(key)
+    if known is not None:
+        return known
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+    with _digests_lock:
+        _digests[key] = digest.hexdigest()
+    return _digests[key]
 
 
 SOURCE_SUFFIXES = (".py", ".csv", ".gz", ".yaml", ".html", ".css", ".tpl", ".j2")
@@ -52,11 +74,11 @@ def source_fingerprint() -> str:
     """SHA-256 over the pipeline package's files (names and bytes): its code and the data it
     ships (offence codes, threat catalogue, partnership lookup). What every kept result that
     the package computed depends on: stage results, kept police reads, cached charts."""
+    files = [p for p in sorted(PACKAGE_DIR.rglob("*")) if p.suffix in SOURCE_SUFFIXES and "__pycache__" not in p.parts and p.is_file()]
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.rglob("*")):
-        if path.is_file() and path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(PACKAGE_DIR)).encode("utf-8"))
-            digest.update(path.read_bytes())
+    for path in files:
+        digest.update(str(path.relative_to(PACKAGE_DIR)).encode("utf-8"))
+        digest.update(sha256_of(path).encode("ascii"))
     return digest.hexdigest()
 
 

@@ -13,6 +13,7 @@ ever deleted (``pipeline.safety``).
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import logging
 import os
@@ -157,6 +158,13 @@ STAGES: tuple[Stage, ...] = (
 
 def package_versions() -> dict[str, str]:
     """Versions of Python and the key packages, for run.json."""
+    return dict(_package_versions())
+
+
+@functools.cache
+def _package_versions() -> dict[str, str]:
+    # Looked up once per process: each lookup searches the installed packages' metadata, and
+    # a batch asked for them at every area's check and every stage's decision.
     versions = {"python": platform.python_version()}
     for name in KEY_PACKAGES:
         try:

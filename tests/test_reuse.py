@@ -404,3 +404,19 @@ def test_kernels_after_the_first_start_once_the_check_is_done_or_the_first_is_re
         assert started == ["import first", "import second"]
         first_may_finish.set()
         pool.close()
+
+
+def test_a_file_is_hashed_again_once_it_changes_even_at_the_same_size(tmp_path):
+    import hashlib
+    import os
+
+    from pipeline.reuse import sha256_of
+
+    path = tmp_path / "scores.csv"
+    path.write_text("threat,score\nA,1\n", encoding="utf-8")
+    assert sha256_of(path) == hashlib.sha256(b"threat,score\nA,1\n").hexdigest()
+    assert sha256_of(path) == hashlib.sha256(b"threat,score\nA,1\n").hexdigest()  # from memory
+    status = os.stat(path)
+    path.write_text("threat,score\nA,2\n", encoding="utf-8")  # one score corrected: same size
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns + 1_000_000))
+    assert sha256_of(path) == hashlib.sha256(b"threat,score\nA,2\n").hexdigest()
