@@ -17,15 +17,60 @@ matplotlib.use("Agg")  # published charts are rendered to PNG; no screen is need
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+from cycler import cycler  # noqa: E402
 
 from pipeline.months import month_label, month_range  # noqa: E402
 
-# Titles sit at the top of their axes (no chart has tick labels above its axes) and tick
-# labels are whole numbers, never "+1e4" offsets. Left to work it out, matplotlib measured
-# every axis's tick labels again for each title at every draw: some 13% of a report's
-# chart time, for the same picture.
-sns.set_theme(style="whitegrid", context="notebook", rc={"axes.titley": 1.0, "axes.formatter.useoffset": False})
+# seaborn's "whitegrid" style in its "notebook" context with its "deep" palette: the
+# settings ``sns.set_theme(style="whitegrid", context="notebook")`` makes, written out so
+# that drawing a chart does not import seaborn and, through it, scipy.stats (about 1 s of
+# every kernel's start). A test checks them against seaborn's own. Left as matplotlib has
+# it: image.cmap (seaborn's "rocket" exists only once seaborn is imported; every chart
+# names its colours). Added: titles sit at the top of their axes (no chart has tick labels
+# above them) and tick labels never use "+1e4" offsets; left to work that out, matplotlib
+# measured every axis's tick labels again for each title at every draw.
+THEME: dict[str, Any] = {
+    "axes.axisbelow": True,
+    "axes.edgecolor": ".8",
+    "axes.grid": True,
+    "axes.labelcolor": ".15",
+    "axes.labelsize": 12.0,
+    "axes.linewidth": 1.25,
+    "axes.prop_cycle": cycler("color", [
+        (0.2980392156862745, 0.4470588235294118, 0.6901960784313725), (0.8666666666666667, 0.5176470588235295, 0.3215686274509804),
+        (0.3333333333333333, 0.6588235294117647, 0.40784313725490196), (0.7686274509803922, 0.3058823529411765, 0.3215686274509804),
+        (0.5058823529411764, 0.4470588235294118, 0.7019607843137254), (0.5764705882352941, 0.47058823529411764, 0.3764705882352941),
+        (0.8549019607843137, 0.5450980392156862, 0.7647058823529411), (0.5490196078431373, 0.5490196078431373, 0.5490196078431373),
+        (0.8, 0.7254901960784313, 0.4549019607843137), (0.39215686274509803, 0.7098039215686275, 0.803921568627451),
+    ]),
+    "axes.titlesize": 12.0,
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
+    "font.size": 12.0,
+    "grid.color": ".8",
+    "grid.linewidth": 1.0,
+    "legend.fontsize": 11.0,
+    "legend.title_fontsize": 12.0,
+    "lines.solid_capstyle": "round",
+    "patch.edgecolor": "w",
+    "patch.force_edgecolor": True,
+    "text.color": ".15",
+    "xtick.bottom": False,
+    "xtick.color": ".15",
+    "xtick.labelsize": 11.0,
+    "xtick.major.size": 6.0,
+    "xtick.major.width": 1.25,
+    "xtick.minor.size": 4.0,
+    "xtick.minor.width": 1.0,
+    "ytick.color": ".15",
+    "ytick.labelsize": 11.0,
+    "ytick.left": False,
+    "ytick.major.size": 6.0,
+    "ytick.major.width": 1.25,
+    "ytick.minor.size": 4.0,
+    "ytick.minor.width": 1.0,
+}
+EXTRA_SETTINGS = {"axes.titley": 1.0, "axes.formatter.useoffset": False}
+matplotlib.rcParams.update({**THEME, **EXTRA_SETTINGS})
 AREA_COLOUR = "#1d70b8"
 OTHER_COLOUR = "#b1b4b6"
 WINDOW_COLOUR = "#ffdd00"
@@ -162,6 +207,25 @@ def _heatmap_colours() -> Any:
 HEATMAP_COLOURS = _heatmap_colours()
 
 
+def _heatmap(axis: Any, grid: pd.DataFrame, colours: Any, label: str, line_width: float,
+             vmin: float | None = None, vmax: float | None = None) -> None:
+    """A grid of cells coloured by value, as seaborn.heatmap draws one: white lines between the
+    cells, the grid's first row at the top, every row and column labelled at its centre, a
+    colour bar labelled ``label`` without an outline, no axis lines or grid. Blank cells are
+    left empty. ``vmin``/``vmax``: the ends of the colour scale (default: the grid's range)."""
+    values = np.ma.masked_invalid(grid.to_numpy(dtype=float))
+    mesh = axis.pcolormesh(values, cmap=colours, vmin=vmin, vmax=vmax, linewidths=line_width, edgecolor="white")
+    axis.set(xlim=(0, values.shape[1]), ylim=(0, values.shape[0]))
+    axis.invert_yaxis()
+    axis.grid(False)
+    for spine in axis.spines.values():
+        spine.set_visible(False)
+    axis.set_xticks(np.arange(values.shape[1]) + 0.5, [str(c) for c in grid.columns])
+    axis.set_yticks(np.arange(values.shape[0]) + 0.5, [str(i) for i in grid.index], rotation=0, va="center")
+    colour_bar = axis.figure.colorbar(mesh, ax=axis, label=label)
+    colour_bar.outline.set_linewidth(0)
+
+
 def morile_heatmap(values: pd.DataFrame, model: Any, order: list[str], sample: bool) -> tuple[plt.Figure, str]:
     """Heatmap of each threat's factor scores (as a share of the factor's scale), threats in rank order."""
     factors = model.factors
@@ -171,16 +235,7 @@ def morile_heatmap(values: pd.DataFrame, model: Any, order: list[str], sample: b
         levels = [lv.value for lv in model.levels(f)]
         share[f.id] = (wide[f.id] - min(levels)) / (max(levels) - min(levels))
     figure, axis = plt.subplots(figsize=(11, 0.45 * len(order) + 2.5))
-    sns.heatmap(
-        share,
-        annot=False,
-        cmap=HEATMAP_COLOURS,
-        vmin=0,
-        vmax=1,
-        cbar_kws={"label": "share of the factor's scale"},
-        linewidths=0.5,
-        ax=axis,
-    )
+    _heatmap(axis, share, HEATMAP_COLOURS, "share of the factor's scale", 0.5, vmin=0, vmax=1)
     # Each number in black or white, whichever contrasts more with its cell (at least 4.5:1).
     colours = HEATMAP_COLOURS
     for row, threat in enumerate(wide.index):
@@ -342,7 +397,7 @@ def time_heatmap(cells: pd.DataFrame, threat: str, period: str, sample: bool) ->
 
     grid = cells.pivot(index="weekday", columns="hour", values="crimes").reindex(index=WEEKDAYS, columns=range(24)).fillna(0)
     figure, axis = plt.subplots(figsize=(10, 3.6))
-    sns.heatmap(grid, cmap="Blues", linewidths=0.3, cbar_kws={"label": "crimes"}, ax=axis)
+    _heatmap(axis, grid, "Blues", "crimes", 0.3)
     # Large tick labels: the chart is redrawn narrower for phones, where 8 pt becomes unreadable.
     axis.set_xticks(np.arange(0, 24, 3) + 0.5, [f"{h:02d}:00" for h in range(0, 24, 3)], rotation=0, fontsize=11)
     axis.set_yticks(np.arange(7) + 0.5, [d[:3] for d in WEEKDAYS], rotation=0, fontsize=12)

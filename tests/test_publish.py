@@ -157,3 +157,27 @@ def test_every_table_also_goes_into_one_workbook(tmp_path):
 def test_years_are_printed_without_a_thousands_separator():
     page = table_html(pd.DataFrame({"Area": ["Bristol"], "Population": [465000], "Population year": [2020]}), "Rates")
     assert '<td class="num">465,000</td><td class="num">2020</td>' in page
+
+
+def test_the_chart_theme_is_seaborns_whitegrid_notebook_theme():
+    """charts.THEME writes out what seaborn's set_theme sets, so that charts need not import
+    seaborn; worked out here by seaborn itself, in a fresh interpreter with matplotlib's defaults."""
+    import json
+    import subprocess
+    import sys
+
+    from pipeline.charts import THEME
+
+    code = (
+        "import json, matplotlib; matplotlib.use('Agg'); import matplotlib as mpl; "
+        "before = {k: str(v) for k, v in mpl.rcParams.items()}; import seaborn as sns; "
+        "sns.set_theme(style='whitegrid', context='notebook'); "
+        "print(json.dumps({k: str(v) for k, v in mpl.rcParams.items() if str(v) != before[k]}))"
+    )
+    seaborns = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    # matplotlib validates each value as it is set (a colour string stays as given).
+    import matplotlib as mpl
+
+    ours = {k: str(mpl.rcsetup._validators[k](v)) for k, v in THEME.items()}
+    assert seaborns.pop("image.cmap") == "rocket"  # left out: seaborn's colour map exists only once seaborn is imported
+    assert ours == seaborns
