@@ -28,7 +28,7 @@ import io
 import logging
 import os
 import zipfile
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -697,13 +697,15 @@ def scan_street_files(files: list[StreetFile], selector: AreaSelector) -> tuple[
     # With one file at a time pyarrow splits each file over the cores itself.
     threads = workers == 1
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        scans = iter([pool.submit(_scan_file, f, selector, threads) for f in to_scan])
+        # Each file's result is let go once taken: held in one list, every future kept its
+        # file's kept and unlocated rows until the last file was read.
+        scans = deque(pool.submit(_scan_file, f, selector, threads) for f in to_scan)
         try:
             for street_file, first in zip(files, firsts):
                 if not first:
                     problems.append(_listed_twice(street_file))
                     continue
-                scan = next(scans).result()
+                scan = scans.popleft().result()
                 problems.extend(scan.problems)
                 if problems:
                     continue  # every file is still checked, so that all problems are named at once
