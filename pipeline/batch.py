@@ -119,8 +119,9 @@ class _LabelledFormatter(logging.Formatter):
         return f"{self.formatTime(record, '%H:%M:%S')} {'[' + label + '] ' if label else ''}{record.getMessage()}"
 
 
-def _side_by_side(paths: list[str], pdf: bool, force: bool, parallel: int) -> list[AreaResult]:
-    """Several areas' runs at once in this process, their stages sharing ``parallel`` kernels.
+def _side_by_side(paths: list[str], pdf: bool, force: bool, parallel: int, pool: KernelPool | None = None) -> list[AreaResult]:
+    """Several areas' runs at once in this process, their stages sharing ``parallel`` kernels
+    (``pool``'s, if given: it is closed when the batch ends, as its own would be).
 
     A stage waits for a kernel, the latest stage first (``KernelPool.take``), so the CPUs
     stay busy to the end: while one area's report is written, the next area's police data
@@ -133,7 +134,7 @@ def _side_by_side(paths: list[str], pdf: bool, force: bool, parallel: int) -> li
     from pipeline.run import STOPPING, RunInterrupted, _install_signal_handlers, _stop_kernels, new_kernel_pool
 
     STOPPING.clear()
-    pool = new_kernel_pool(parallel)
+    pool = pool or new_kernel_pool(parallel)
     previous_handlers = _install_signal_handlers()  # SIGTERM stops the batch as Ctrl-C does
     handlers = logging.getLogger().handlers
     formatters = [h.formatter for h in handlers]
@@ -175,7 +176,8 @@ def _side_by_side(paths: list[str], pdf: bool, force: bool, parallel: int) -> li
 
 
 def run_batch(params_paths: list[str | Path], index: Path, pdf: bool = False, force: bool = False,
-              workers: int | None = None, parallel: int = 1, scheduler: str | None = None) -> list[AreaResult]:
+              workers: int | None = None, parallel: int = 1, scheduler: str | None = None,
+              kernel_pool: KernelPool | None = None) -> list[AreaResult]:
     """Run every params file and write the index page at ``index``.
 
     With ``parallel`` above 1, areas run side by side in this process, their stages sharing
@@ -184,7 +186,8 @@ def run_batch(params_paths: list[str | Path], index: Path, pdf: bool = False, fo
     spreads over as many machines as the cluster has. Every worker must see the same paths
     (a shared file system). A run that fails is reported in the index and the log and does
     not stop the others; Ctrl-C stops the batch (each run in progress leaves the last
-    outputs, as ever)."""
+    outputs, as ever). ``kernel_pool``: kernels already started for the areas side by side
+    (closed when the batch ends)."""
     _check_index_path(index)
     paths = [str(p) for p in params_paths]
     log.info("%d area(s): %s", len(paths), "on the Dask cluster at " + scheduler if scheduler
@@ -192,7 +195,7 @@ def run_batch(params_paths: list[str | Path], index: Path, pdf: bool = False, fo
     if scheduler:
         results = _on_dask(paths, scheduler, pdf, force, workers)
     elif parallel > 1 and len(paths) > 1:
-        results = _side_by_side(paths, pdf, force, parallel)
+        results = _side_by_side(paths, pdf, force, parallel, kernel_pool)
     else:
         from pipeline.run import cpus, new_kernel_pool
 
@@ -313,7 +316,7 @@ def run_force(force_file: str | Path, pdf: bool = False, force: bool = False, pa
     files written and validated, then run as a batch. Returns the results and the index page."""
     from pipeline.force_run import area_settings, load_force_file, slug, write_area_params
     from pipeline.police_reads import sharing_reads
-    from pipeline.run import cpus, quietly
+    from pipeline.run import NOTEBOOKS_DIR, STAGES, cpus, new_kernel_pool, quietly
 
     raw = load_force_file(force_file)
     settings, root, index = area_settings(Path(force_file), raw)
@@ -324,14 +327,24 @@ def run_force(force_file: str | Path, pdf: bool = False, force: bool = False, pa
     # While the force's files are read, load what every area's run needs in this process
     # (papermill, nbconvert and its compiled template), on the other CPU.
     warm = threading.Thread(target=quietly(_warm_up_for_runs), name="warm-up", daemon=True)
+    pool = None
     if not scheduler:
         warm.start()
-    # The read is kept in memory too, for every area's input check (pipeline.police_reads).
-    with sharing_reads():
-        _read_force_once(paths[0])
-        if warm.ident is not None:
-            warm.join()
-        return run_batch(paths, index, pdf=pdf, force=force, parallel=parallel, scheduler=scheduler), index
+        if parallel > 1 and len(paths) > 1:
+            # The areas' kernels start now too, with every area's first stage's imports: the
+            # read kept under two-thirds of the CPUs busy, and no area's run can start before it.
+            pool = new_kernel_pool(parallel)
+            pool.start_ahead(NOTEBOOKS_DIR / STAGES[0].notebook)
+    try:
+        # The read is kept in memory too, for every area's input check (pipeline.police_reads).
+        with sharing_reads():
+            _read_force_once(paths[0])
+            if warm.ident is not None:
+                warm.join()
+            return run_batch(paths, index, pdf=pdf, force=force, parallel=parallel, scheduler=scheduler, kernel_pool=pool), index
+    finally:
+        if pool is not None:
+            pool.close()  # already closed by the batch, unless the read failed
 
 
 def _warm_up_for_runs() -> None:

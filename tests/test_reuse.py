@@ -406,6 +406,41 @@ def test_kernels_after_the_first_start_once_the_check_is_done_or_the_first_is_re
         pool.close()
 
 
+def test_a_batch_starts_every_kernel_ahead_and_its_first_stages_take_them(tmp_path, monkeypatch):
+    """A force's batch starts its kernels while the force's files are read: all of them at
+    once, each with the first stage's imports, and the areas' stages take those kernels
+    rather than starting more."""
+    import threading
+    import time
+
+    from pipeline import kernels
+
+    started: list[str] = []
+    lock = threading.Lock()
+
+    def start(manager_class, kernel_name, imports, stop):
+        with lock:
+            started.append(imports)
+        time.sleep(0.2)  # both are starting at once (neither waits for the other to be ready)
+        return object()
+
+    monkeypatch.setattr(kernels, "_start", start)
+    monkeypatch.setattr(kernels, "import_statements", lambda notebook: f"import {notebook.name}")
+    monkeypatch.setattr(kernels, "shutdown", lambda manager: None)
+    pool = kernels.KernelPool(object, "python3", tmp_path, size=2)
+    try:
+        pool.start_ahead(tmp_path / "police")
+        time.sleep(0.1)
+        assert started == ["import police", "import police"]
+        # An area's run then expects its stages: the pool is full, so nothing more starts.
+        pool.expect([("area-a:police", tmp_path / "police"), ("area-a:trends", tmp_path / "trends")])
+        first, second = pool.take("area-a:police"), pool.take("area-a:trends")
+        assert first is not None and second is not None and first is not second
+        assert pool.started == 2 and len(started) == 2
+    finally:
+        pool.close()
+
+
 def test_a_file_is_hashed_again_once_it_changes_even_at_the_same_size(tmp_path):
     import hashlib
     import os
