@@ -103,7 +103,10 @@ def police_checks(
     Warnings: fewer than 12 usable months, no like-for-like months, coordinates outside
     the UK, LSOA names without codes.
     """
+    import pandas as pd
+
     from pipeline.police import coverage_for_areas, read_police_data, usable_months
+    from pipeline.police_reads import from_shared_read
     from pipeline.trends import like_for_like_months
 
     problems: list[str] = []
@@ -116,8 +119,12 @@ def police_checks(
         return [str(exc)], warnings, [], {}
     if on_read is not None:
         on_read(crimes, summary)
-    rows = crimes["area"].value_counts()
-    area_lsoas = {name: set(codes) for name, codes in crimes.groupby("area", observed=True)["lsoa_code"].unique().items()}
+    rows = from_shared_read(crimes, "rows per area", lambda: crimes["area"].value_counts())
+    lsoas = from_shared_read(
+        crimes, "LSOAs per area",
+        lambda: {name: frozenset(codes) for name, codes in crimes.groupby("area", observed=True)["lsoa_code"].unique().items()},
+    )
+    area_lsoas = {name: set(codes) for name, codes in lsoas.items()}
     for index, area in enumerate(params.all_areas):
         if int(rows.get(area.name, 0)) == 0:
             problems.append(_empty_area_problem(index, area, summary.authority_rows))
@@ -125,9 +132,13 @@ def police_checks(
         return problems, warnings, [], area_lsoas
     window, previous = assessment_window(params.period_end), comparison_window(params.period_end)
     first = min(summary.months_in_input[0], previous[0])
-    coverage = coverage_for_areas(
-        crimes, [a.name for a in params.all_areas], first, params.period_end, summary.months_in_input, params.partial_month_threshold
-    )
+    coverage = pd.concat([
+        from_shared_read(
+            crimes, ("coverage", area.name, first, params.period_end, tuple(summary.months_in_input), params.partial_month_threshold),
+            lambda area=area: coverage_for_areas(crimes, [area.name], first, params.period_end, summary.months_in_input, params.partial_month_threshold),
+        )
+        for area in params.all_areas
+    ], ignore_index=True)
     data_span = f"{month_label(summary.months_in_input[0])} to {month_label(summary.months_in_input[-1])}"
     for index, area in enumerate(params.all_areas):
         usable = [m for m in usable_months(coverage, area.name) if m in set(window)]

@@ -36,7 +36,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Iterator, TypeVar
 
 import pandas as pd
 
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from pipeline.police import ScanSummary
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 READS_FOLDER = "police-reads"
 KEPT = 4
@@ -55,6 +56,9 @@ KEPT = 4
 # Reads shared in memory, by key, while ``sharing_reads`` is open (None: not sharing).
 _shared: dict[str, tuple[pd.DataFrame, "ScanSummary"]] | None = None
 _shared_lock = threading.Lock()
+# What the areas' input checks work out from a shared read (rows and LSOAs per area, each
+# area's month coverage), by the read's frame and what was worked out, while sharing.
+_derived: dict[tuple[int, Hashable], Any] = {}
 
 
 @contextmanager
@@ -72,6 +76,25 @@ def sharing_reads() -> Iterator[None]:
         if opened:
             with _shared_lock:
                 _shared = None
+                _derived.clear()
+
+
+def from_shared_read(crimes: pd.DataFrame, what: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, worked out once for all areas while ``crimes`` is a read shared in memory
+    (``sharing_reads``): a force's five partnerships each checked all five areas' coverage,
+    one core's work while the kernels waited. Otherwise worked out each time. ``what`` names
+    the result (with every setting it depends on); callers must not change what is returned."""
+    with _shared_lock:
+        shared = _shared is not None and any(frame is crimes for frame, _ in _shared.values())
+        key = (id(crimes), what)
+        if shared and key in _derived:
+            return _derived[key]
+    value = compute()
+    if shared:
+        with _shared_lock:
+            if _shared is not None:  # the frame is held by _shared, so its id is not reused meanwhile
+                _derived[key] = value
+    return value
 
 
 def read_key(inputs: Iterable[Path], areas: list["AreaDefinition"]) -> str | None:

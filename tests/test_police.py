@@ -406,6 +406,37 @@ def test_a_batch_shares_a_kept_read_in_memory_and_loads_it_from_disk_once(tmp_pa
     assert len(disk_loads) == 3
 
 
+def test_the_areas_checks_work_out_from_a_shared_read_once_and_give_each_area_its_own(tmp_path, monkeypatch):
+    """While a read is shared, two areas' input checks work out rows, LSOAs and coverage per
+    area once (each area's as if checked alone); outside a share, every check works them out."""
+    from types import SimpleNamespace
+
+    from pipeline import checks, police, police_reads
+
+    path = write_street_csv(tmp_path / "s.csv", ROWS)
+    processed = tmp_path / "processed"
+    read_police_data([path], [area("Alphaton"), area("Betaville")], kept_reads=processed)
+    worked_out = []
+    coverage = police.coverage_for_areas
+    monkeypatch.setattr(police, "coverage_for_areas", lambda crimes, names, *a: worked_out.append(tuple(names)) or coverage(crimes, names, *a))
+
+    def check(first: str, second: str):
+        # What police_checks reads of the params: one month of data, January 2020, in a window ending then.
+        own, other = area(first), area(second)
+        params = SimpleNamespace(inputs=SimpleNamespace(police=[path]), area=own, all_areas=[own, other], processed_dir=processed,
+                                 period_end="2020-01", partial_month_threshold=0.5)
+        return checks.police_checks(params)
+
+    alone = {name: check(name, other) for name, other in (("Alphaton", "Betaville"), ("Betaville", "Alphaton"))}
+    assert sorted(worked_out) == [("Alphaton",), ("Alphaton",), ("Betaville",), ("Betaville",)]
+    worked_out.clear()
+    with police_reads.sharing_reads():
+        shared = {name: check(name, other) for name, other in (("Alphaton", "Betaville"), ("Betaville", "Alphaton"))}
+    assert sorted(worked_out) == [("Alphaton",), ("Betaville",)]
+    assert shared == alone  # the same problems, warnings, facts and LSOAs for each area
+    assert police_reads._derived == {}
+
+
 def test_every_pair_of_overlapping_inputs_is_named_once_with_its_shared_rows(tmp_path):
     # a: rows r1 r2 (2020-01); b: r2 (2020-01) and r3 (2020-02); c: r1 r3 and its own r4.
     # By hand: b shares r2 with a (1 row, 2020-01); c shares r1 with a (1 row, 2020-01)
