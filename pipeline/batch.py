@@ -329,12 +329,14 @@ def run_force(force_file: str | Path, pdf: bool = False, force: bool = False, pa
     warm = threading.Thread(target=quietly(_warm_up_for_runs), name="warm-up", daemon=True)
     pool = None
     if not scheduler:
-        warm.start()
         if parallel > 1 and len(paths) > 1:
             # The areas' kernels start now too, with every area's first stage's imports: the
             # read kept under two-thirds of the CPUs busy, and no area's run can start before it.
+            # The pool is made before the warm-up starts: both import jupyter_client, and two
+            # threads importing it at once can find it half-initialised (ImportError).
             pool = new_kernel_pool(parallel)
             pool.start_ahead(NOTEBOOKS_DIR / STAGES[0].notebook)
+        warm.start()
     try:
         # The read is kept in memory too, for every area's input check (pipeline.police_reads).
         with sharing_reads():

@@ -103,9 +103,7 @@ def police_checks(
     Warnings: fewer than 12 usable months, no like-for-like months, coordinates outside
     the UK, LSOA names without codes.
     """
-    import pandas as pd
-
-    from pipeline.police import coverage_for_areas, read_police_data, usable_months
+    from pipeline.police import month_coverage, read_police_data, usable_months
     from pipeline.police_reads import from_shared_read
     from pipeline.trends import like_for_like_months
 
@@ -132,16 +130,18 @@ def police_checks(
         return problems, warnings, [], area_lsoas
     window, previous = assessment_window(params.period_end), comparison_window(params.period_end)
     first = min(summary.months_in_input[0], previous[0])
-    coverage = pd.concat([
-        from_shared_read(
-            crimes, ("coverage", area.name, first, params.period_end, tuple(summary.months_in_input), params.partial_month_threshold),
-            lambda area=area: coverage_for_areas(crimes, [area.name], first, params.period_end, summary.months_in_input, params.partial_month_threshold),
-        )
-        for area in params.all_areas
-    ], ignore_index=True)
+
+    def usable_of(name: str) -> list[str]:
+        return usable_months(month_coverage(crimes, name, first, params.period_end, summary.months_in_input, params.partial_month_threshold))
+
+    # Worked out once for all areas while a batch shares the read (police_reads.from_shared_read).
+    depends_on = (first, params.period_end, tuple(summary.months_in_input), params.partial_month_threshold)
+    usable_by_area = {
+        a.name: from_shared_read(crimes, ("usable months", a.name, *depends_on), lambda a=a: usable_of(a.name)) for a in params.all_areas
+    }
     data_span = f"{month_label(summary.months_in_input[0])} to {month_label(summary.months_in_input[-1])}"
     for index, area in enumerate(params.all_areas):
-        usable = [m for m in usable_months(coverage, area.name) if m in set(window)]
+        usable = [m for m in usable_by_area[area.name] if m in set(window)]
         if not usable:
             setting = "period_end" if index == 0 else f"{_area_setting(index)} ({area.name})"
             problems.append(
@@ -151,7 +151,7 @@ def police_checks(
             )
     if problems:
         return problems, warnings, [], area_lsoas
-    own = usable_months(coverage, params.area.name)
+    own = usable_by_area[params.area.name]
     in_window = [m for m in window if m in set(own)]
     if len(in_window) < 12:
         left_out = [month_label(m) for m in window if m not in set(in_window)]

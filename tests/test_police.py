@@ -417,8 +417,8 @@ def test_the_areas_checks_work_out_from_a_shared_read_once_and_give_each_area_it
     processed = tmp_path / "processed"
     read_police_data([path], [area("Alphaton"), area("Betaville")], kept_reads=processed)
     worked_out = []
-    coverage = police.coverage_for_areas
-    monkeypatch.setattr(police, "coverage_for_areas", lambda crimes, names, *a: worked_out.append(tuple(names)) or coverage(crimes, names, *a))
+    coverage = police.month_coverage
+    monkeypatch.setattr(police, "month_coverage", lambda crimes, name, *a: worked_out.append(name) or coverage(crimes, name, *a))
 
     def check(first: str, second: str):
         # What police_checks reads of the params: one month of data, January 2020, in a window ending then.
@@ -428,11 +428,15 @@ def test_the_areas_checks_work_out_from_a_shared_read_once_and_give_each_area_it
         return checks.police_checks(params)
 
     alone = {name: check(name, other) for name, other in (("Alphaton", "Betaville"), ("Betaville", "Alphaton"))}
-    assert sorted(worked_out) == [("Alphaton",), ("Alphaton",), ("Betaville",), ("Betaville",)]
+    assert sorted(worked_out) == ["Alphaton", "Alphaton", "Betaville", "Betaville"]
+    # ROWS: two located rows in Alphaton (two LSOAs), one in Betaville, all in January 2020.
+    problems, _, facts, lsoas = alone["Alphaton"]
+    assert problems == [] and "Alphaton 2 rows, Betaville 1 rows" in facts[0] and "1 usable month(s) for Alphaton" in facts[0]
+    assert {name: len(codes) for name, codes in lsoas.items()} == {"Alphaton": 2, "Betaville": 1}
     worked_out.clear()
     with police_reads.sharing_reads():
         shared = {name: check(name, other) for name, other in (("Alphaton", "Betaville"), ("Betaville", "Alphaton"))}
-    assert sorted(worked_out) == [("Alphaton",), ("Betaville",)]
+    assert sorted(worked_out) == ["Alphaton", "Betaville"]
     assert shared == alone  # the same problems, warnings, facts and LSOAs for each area
     assert police_reads._derived == {}
 
