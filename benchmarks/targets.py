@@ -28,9 +28,13 @@ def rows() -> list[tuple[str, str, str, str]]:
         "full / naive": "1. default run / naive papermill-CLI + nbconvert-CLI",
         "unchanged rerun / full": "2. rerun, nothing changed / full run",
         "moderation-only rerun / full": "2. rerun after a moderation edit / full run",
+        "moderation-only rerun while watching / full": "2. the same, saved while `watch` runs / full run",
     }
     for key, label in labels.items():
         if runs is None:
+            out.append((label, "not run", "", "run benchmarks/bench_runs.py"))
+            continue
+        if key not in runs["ratios"]:
             out.append((label, "not run", "", "run benchmarks/bench_runs.py"))
             continue
         ratio = runs["ratios"][key]

@@ -33,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     force.add_argument("--force", action="store_true", help="rerun every stage of every area")
     force.add_argument("--parallel", type=int, default=None, help="areas to run at once on this machine (default: the number of CPUs, at most 4)")
     force.add_argument("--scheduler", help="the address of a Dask distributed scheduler (e.g. tcp://10.0.0.5:8786): run each area as a task on that cluster")
+    watch = commands.add_parser("watch", help="run the assessment, then again each time the params file or an input it names is saved (for the MoRiLE moderation meeting)")
+    watch.add_argument("params", help="the params YAML file, e.g. params/south-gloucestershire.yaml")
+    watch.add_argument("--pdf", action="store_true", help="also print each published document to an A4 PDF beside it")
+    watch.add_argument("--workers", type=int, default=None, help="stages to run at once (default: the number of CPUs, at most 4)")
     check = commands.add_parser("check", help="validate a params file without running anything")
     check.add_argument("params")
     template = commands.add_parser("morile-template", help="write the MoRiLE workshop scoring sheet (xlsx)")
@@ -103,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
             results, index = run_force(args.force_file, pdf=args.pdf, force=args.force, parallel=args.parallel, scheduler=args.scheduler)
             print(index)
             return _report_failed_areas(results)
+        elif args.command == "watch":
+            from pipeline.watch import watch
+
+            watch(args.params, pdf=args.pdf, workers=args.workers, on_published=lambda report: print(report.resolve(), flush=True))
         elif args.command == "check":
             from pipeline.checks import check_inputs
             from pipeline.params import load_params

@@ -308,18 +308,18 @@ class KernelPool:
                 self._waiting.append(_Kernel(future, key))
         log.debug("Kernel pool: %d started, %d in all, for %s", self.started, len(self._waiting) + self._busy, [k for k, _ in stages])
 
-    def start_ahead(self, notebook: Path) -> None:
-        """Start as many kernels as the pool has room for, now, each with ``notebook``'s imports,
-        before any stage is known (a force's batch: while its files are read, before any
-        area's run begins), and let them all start at once."""
-        imports = import_statements(notebook)
+    def start_ahead(self, *notebooks: Path) -> None:
+        """Start as many kernels as the pool has room for, now, each with the ``notebooks``'
+        imports, before any stage is known (a force's batch: while its files are read, before
+        any area's run begins; a watch, between runs), and let them all start at once."""
+        imports = "\n".join(dict.fromkeys(import_statements(n) for n in notebooks))
         with self._changed:
             for _ in range(max(0, self.size - len(self._waiting) - self._busy)):
                 first = self.started == 0
                 self.started += 1
                 self._waiting.append(_Kernel(self._starter.submit(self._start_when_released, first, imports), None))
         self._released.set()
-        log.debug("Kernel pool: %d started ahead with the imports of %s", self.started, notebook.name)
+        log.debug("Kernel pool: %d started ahead with the imports of %s", self.started, ", ".join(n.name for n in notebooks))
 
     def release(self) -> None:
         """Let the kernels after the first start (the run's input check is done)."""

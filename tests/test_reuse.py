@@ -455,3 +455,25 @@ def test_a_file_is_hashed_again_once_it_changes_even_at_the_same_size(tmp_path):
     path.write_text("threat,score\nA,2\n", encoding="utf-8")  # one score corrected: same size
     os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns + 1_000_000))
     assert sha256_of(path) == hashlib.sha256(b"threat,score\nA,2\n").hexdigest()
+
+
+def test_kernels_started_ahead_for_several_notebooks_import_what_each_imports(tmp_path, monkeypatch):
+    """A watch, between runs, starts kernels with every stage's imports (each notebook's once),
+    and only where the pool has room: kernels kept from the last run are not doubled."""
+    import time
+
+    from pipeline import kernels
+
+    started: list[str] = []
+    monkeypatch.setattr(kernels, "_start", lambda manager_class, kernel_name, imports, stop: started.append(imports) or object())
+    monkeypatch.setattr(kernels, "import_statements", lambda notebook: "import pandas" if notebook.name != "morile" else "import openpyxl")
+    monkeypatch.setattr(kernels, "shutdown", lambda manager: None)
+    pool = kernels.KernelPool(object, "python3", tmp_path, size=2)
+    try:
+        pool.start_ahead(tmp_path / "police", tmp_path / "morile", tmp_path / "trends")
+        pool.start_ahead(tmp_path / "police")  # the pool is full: nothing more starts
+        time.sleep(0.2)
+        assert started == ["import pandas\nimport openpyxl"] * 2
+        assert pool.started == 2
+    finally:
+        pool.close()

@@ -1,0 +1,153 @@
+"""Run the assessment again each time an input file is saved: for the MoRiLE moderation meeting.
+
+``python -m pipeline watch params/<name>.yaml`` runs the assessment as ``run`` does, then
+waits. When the params file or any input it names changes (a facilitator saves a corrected
+score in the moderation sheet), the assessment runs again and republishes, reusing every
+stage the change does not reach (``pipeline.reuse``). The process and its kernels stay up
+between runs, so a rerun skips what a fresh command pays before any stage can start: the
+interpreter and pandas, and each kernel's start and imports (some 3 s of a 10 s rerun after a
+moderation edit on 2 CPUs).
+
+A run that fails (a score the model does not have, a sheet left open half-saved) prints its
+message, leaves the last published outputs in place, as every failed run does, and the watch
+goes on: the next save runs it again. If the pipeline's own code changes, the watch stops and
+says so: its kernels have the old code imported. Ctrl-C stops it; a run it interrupts
+publishes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from pipeline.errors import PipelineError
+
+log = logging.getLogger(__name__)
+
+# A file's state as seen by stat: (size in bytes, modification time in ns); None if absent.
+FileState = tuple[int, int] | None
+
+
+class CodeChanged(PipelineError):
+    """The pipeline package's files changed while watching: the kernels run the old code."""
+
+
+def snapshot(paths: Iterable[Path]) -> dict[Path, FileState]:
+    """Each file's size and modification time (None where it does not exist or cannot be read)."""
+    states: dict[Path, FileState] = {}
+    for path in paths:
+        try:
+            stat = os.stat(path)
+            states[Path(path)] = (stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            states[Path(path)] = None
+    return states
+
+
+def changed_files(before: dict[Path, FileState], after: dict[Path, FileState]) -> list[Path]:
+    """The files whose size or modification time differ between two snapshots, or that were
+    added or removed, sorted."""
+    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+
+
+def watched_inputs(params_path: Path, last: list[Path]) -> list[Path]:
+    """The params file and every input file it names; if the params file cannot be read or is
+    invalid now (the run says why), the files watched last time, so that fixing it is seen."""
+    from pipeline.checks import input_files
+    from pipeline.params import load_params
+
+    try:
+        named = input_files(load_params(params_path))
+    except (PipelineError, OSError):
+        named = [p for p in last if p != params_path]
+    return [params_path, *named]
+
+
+def package_files() -> list[Path]:
+    """The pipeline package's own files (code and shipped data): what its kernels have loaded."""
+    from pipeline.reuse import PACKAGE_DIR, SOURCE_SUFFIXES
+
+    return [p for p in sorted(PACKAGE_DIR.rglob("*")) if p.suffix in SOURCE_SUFFIXES and "__pycache__" not in p.parts and p.is_file()]
+
+
+def wait_for_change(files: list[Path], before: dict[Path, FileState], code: dict[Path, FileState], poll: float,
+                    sleep: Callable[[float], None] = time.sleep) -> list[Path]:
+    """Wait until one of ``files`` differs from ``before``, then until no file changes for one
+    more ``poll`` seconds (a spreadsheet program may write a file in several steps); the changed
+    files. Raises ``CodeChanged`` if the package's files differ from ``code`` meanwhile."""
+    while True:
+        sleep(poll)
+        now = snapshot(files)
+        if changed_files(before, now):
+            break
+        if changed_files(code, snapshot(code)):
+            raise CodeChanged(
+                "The pipeline's own code changed while watching, and the running kernels still have the old code. "
+                "Start `python -m pipeline watch` again to run with the new code."
+            )
+    while True:
+        sleep(poll)
+        settled = snapshot(files)
+        if settled == now:
+            return changed_files(before, settled)
+        now = settled
+
+
+def watch(params_path: str | Path, pdf: bool = False, workers: int | None = None, poll: float = 0.25,
+          runs: int | None = None, on_published: Callable[[Path], None] | None = None) -> int:
+    """Run the assessment for ``params_path`` now and again after each change to it or its
+    inputs, until Ctrl-C (or, for tests, ``runs`` runs). ``poll``: seconds between looks at the
+    files. ``on_published`` is given each published report's path. Returns how many runs
+    failed, once Ctrl-C or a termination signal stops the wait between runs. The first run
+    reuses what an earlier run left, as ``run`` does; so does each rerun. Raises
+    ``CodeChanged`` if the package's code changes, and ``RunInterrupted`` if Ctrl-C stops a run."""
+    from pipeline.run import (NOTEBOOKS_DIR, STAGES, RunInterrupted, _install_signal_handlers, _stop_kernels, cpus, new_kernel_pool,
+                              run_assessment)
+
+    params_path = Path(params_path).resolve()
+    pool = new_kernel_pool(workers or cpus())
+    code = snapshot(package_files())
+    files: list[Path] = [params_path]
+    failures = done = 0
+    # A termination signal stops the watch as Ctrl-C does, so its kernels are shut down.
+    previous_handlers = _install_signal_handlers()
+    try:
+        while True:
+            files = watched_inputs(params_path, files)
+            before = snapshot(files)
+            try:
+                report = run_assessment(params_path, pdf=pdf, workers=workers, kernel_pool=pool)
+                if on_published is not None:
+                    on_published(report)
+            except RunInterrupted:
+                raise
+            except PipelineError as exc:
+                failures += 1
+                log.error("Error: %s\nThe last published outputs were left as they were.", exc)
+            except OSError as exc:
+                failures += 1
+                log.error("Error: the file system refused an operation%s: %s. Check the folder's permissions and free space. "
+                          "The last published outputs were left as they were.", f" ({exc.filename})" if exc.filename else "", exc.strerror or exc)
+            done += 1
+            if runs is not None and done >= runs:
+                return failures
+            # Kernels wait ready for the next run, with every stage's imports done: a run that
+            # reused every stage started none, and the next would wait for one to start.
+            pool.start_ahead(*(NOTEBOOKS_DIR / s.notebook for s in STAGES))
+            log.info("Watching %s and the %d input file(s) it names; save a change to run again (Ctrl-C stops).",
+                     params_path.name, len(files) - 1)
+            try:
+                changes = wait_for_change(files, before, code, poll)
+            except KeyboardInterrupt:
+                log.info("Stopped watching.")
+                return failures
+            log.info("Changed: %s. Running again ...", ", ".join(p.name for p in changes))
+    finally:
+        pool.close()
+        _stop_kernels()
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
