@@ -34,7 +34,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +162,9 @@ def shutdown(manager: Any) -> None:
 
 
 ENGINE_NAME = "kept-kernel"
+# The tag of the cell after which a stage's processed outputs are all written: the stages that
+# read them may start then, while the rest of its notebook (charts, tables) and its HTML are made.
+OUTPUTS_WRITTEN_TAG = "processed-outputs-written"
 
 
 async def _heard(client: Any, timeout: float) -> None:
@@ -196,8 +199,9 @@ async def _heard(client: Any, timeout: float) -> None:
 def register_engine() -> str:
     """Register (once) the papermill engine that runs a notebook on a given kernel and leaves
     it running for the pool (or, given none, on a kernel of its own that it shuts down),
-    writing the executed notebook once at the end; returns the engine's name for
-    ``execute_notebook``."""
+    writing the executed notebook once at the end, and calling its ``outputs_written``
+    argument, if given, once the cell tagged ``OUTPUTS_WRITTEN_TAG`` has run; returns the
+    engine's name for ``execute_notebook``."""
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
 
@@ -205,6 +209,16 @@ def register_engine() -> str:
         return ENGINE_NAME
 
     class KeptKernelClient(PapermillNotebookClient):
+        outputs_written: Callable[[], None] | None = None
+
+        def execute_cell(self, cell: Any, cell_index: int, *args: Any, **kwargs: Any) -> Any:
+            """As nbclient's; once a cell tagged ``OUTPUTS_WRITTEN_TAG`` has run without error,
+            ``outputs_written`` is called."""
+            result = super().execute_cell(cell, cell_index, *args, **kwargs)
+            if self.outputs_written is not None and OUTPUTS_WRITTEN_TAG in cell.get("metadata", {}).get("tags", []):
+                self.outputs_written()
+            return result
+
         async def async_start_new_kernel_client(self) -> Any:
             """As nbclient's, but for a kept kernel, which is known to be up, ready only once
             its output channel is heard (not after 0.2 s of silence on it, as jupyter_client's
@@ -230,10 +244,12 @@ def register_engine() -> str:
                                      start_timeout=60, execution_timeout=None, **kwargs):
             for unused in ("input_path", "timeout", "startup_timeout"):
                 kwargs.pop(unused, None)
+            outputs_written = kwargs.pop("outputs_written", None)
             client = KeptKernelClient(
                 nb_man, timeout=execution_timeout, startup_timeout=start_timeout, kernel_name=kernel_name,
                 log=logging.getLogger("papermill"), log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file, **kwargs,
             )
+            client.outputs_written = outputs_written
             # papermill writes the whole executed notebook to disk as each cell starts and ends,
             # for watching a long notebook run. The report's notebook carries about 4 MB of
             # charts, so that was some 80 writes and 2 s a run. It is written once, when the

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 # jsonschema, which nbformat and papermill import, also imports the optional rfc3987_syntax
 # if it is installed (jupyterlab's dependencies install it). That package compiles about 40
@@ -291,7 +291,8 @@ def kernel_priority(stage: Stage) -> int:
     return stage_depth(stage) * len(STAGES) + STAGES.index(stage)
 
 
-def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any], kernels: RunKernels) -> Path:
+def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any], kernels: RunKernels,
+             outputs_written: Callable[[], None] | None = None) -> Path:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -311,6 +312,7 @@ def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any], kernels: R
             progress_bar=False,
             kernel_manager_class=kernels.pool.manager_class,  # a kernel of its own, if need be, is quiet too
             engine_name=register_engine(),
+            outputs_written=outputs_written,
             **({"km": manager} if manager is not None else {}),
         )
         succeeded = True
@@ -445,11 +447,14 @@ def cpus() -> int:
     return max(1, min(4, available))
 
 
-def _run_one(stage: Stage, params: Params, folder: Path, parameters: dict[str, Any], pdf: bool, kernels: RunKernels) -> None:
-    """Execute a stage's notebook writing into ``folder`` and publish its document there."""
+def _run_one(stage: Stage, params: Params, folder: Path, parameters: dict[str, Any], pdf: bool, kernels: RunKernels,
+             outputs_written: Callable[[], None] | None = None) -> None:
+    """Execute a stage's notebook writing into ``folder`` and publish its document there;
+    ``outputs_written`` is called once its processed outputs are all written, if its notebook
+    tags the cell that finishes them (``pipeline.kernels.OUTPUTS_WRITTEN_TAG``)."""
     from pipeline.publish import export_html, export_pdf
 
-    executed = _execute(stage, folder, parameters, kernels)
+    executed = _execute(stage, folder, parameters, kernels, outputs_written)
     if stage.publishes:
         title, sample_label = document_title(stage, params)
         clock = time.perf_counter()
@@ -503,10 +508,13 @@ def _run_stages(
     workers: int,
     kernels: RunKernels,
 ) -> dict[str, dict[str, Any]]:
-    """Run or reuse every stage, each as soon as the stages it reads from are done, up to
-    ``workers`` at once; copy each one's results into ``staging``. Returns, per stage,
-    whether it ran, why, and how long it took."""
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+    """Run or reuse every stage, each as soon as the stages it reads from have written their
+    processed outputs (when they are done, or earlier if their notebook says so: the MoRiLE
+    stage's outputs are written in its first cell, before its review's heatmap and HTML), up
+    to ``workers`` at once; copy each one's results into ``staging``. Returns, per stage,
+    whether it ran, why, and how long it took. A run one of whose stages fails publishes
+    nothing, so a stage that started on the outputs of one that then failed is never used."""
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
     from pipeline.publish import warm_up_exporter
 
@@ -519,6 +527,7 @@ def _run_stages(
     outcomes: dict[str, dict[str, Any]] = {}
     pending = list(stages)
     running: dict[Any, tuple[Stage, dict[str, Any], str, str, float]] = {}
+    written: dict[Future, tuple[Stage, str]] = {}  # set once a running stage's processed outputs are written
     total, started = len(stages), 0
 
     def failed_stage_into_staging(stage: Stage) -> None:
@@ -554,13 +563,27 @@ def _run_stages(
                         exporter_warming = True
                     folder = store.start(stage.name)
                     parameters = {"params": params_dict, "run_dir": str(folder), "processed_dir": str(processed)}
-                    future = pool.submit(_as_part_of, CURRENT_RUN.get(), RUN_LABEL.get(), _run_one, stage, params, folder, parameters, pdf, kernels)
+                    outputs: Future = Future()
+                    written[outputs] = (stage, digest)
+                    future = pool.submit(_as_part_of, CURRENT_RUN.get(), RUN_LABEL.get(), _run_one, stage, params, folder, parameters, pdf,
+                                         kernels, functools.partial(outputs.set_result, None))
                     running[future] = (stage, parts, digest, reason, time.perf_counter())
             if not running:
                 continue
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in done:
+            done, _ = wait([*running, *written], return_when=FIRST_COMPLETED)
+            for signal_ in [f for f in done if f in written]:
+                stage, digest = written.pop(signal_)
+                if stage.name not in digests:
+                    # The stages that read its outputs may start; its own results are
+                    # recorded once it is done.
+                    digests[stage.name] = digest
+                    reran.add(stage.name)
+                    log.debug("%s: processed outputs written; the stages that read them may start", stage.name)
+            for future in [f for f in done if f in running]:
                 stage, parts, digest, reason, stage_clock = running.pop(future)
+                for signal_, (waiting, _) in list(written.items()):
+                    if waiting is stage:
+                        del written[signal_]
                 try:
                     future.result()
                 except BaseException:

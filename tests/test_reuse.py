@@ -243,6 +243,60 @@ def test_a_kept_kernel_runs_the_next_notebook_as_a_fresh_one_would(tmp_path):
     assert process.wait(timeout=10) is not None  # no kernel outlives the pool
 
 
+def test_a_notebook_says_its_processed_outputs_are_written_after_its_tagged_cell_has_run(tmp_path):
+    """The engine calls ``outputs_written`` once the tagged cell has run, before the cells
+    after it (the last cell here waits for the file the call writes), and never if the
+    tagged cell fails."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    from pipeline.kernels import OUTPUTS_WRITTEN_TAG, register_engine
+
+    go = tmp_path / "go"
+
+    def notebook(name: str, tagged: str) -> Path:
+        path = _notebook(tmp_path, name, "x = 1", tagged,
+                         f"import os, time\nfor _ in range(500):\n    if os.path.exists({str(go)!r}): break\n    time.sleep(0.02)\n"
+                         "else:\n    raise RuntimeError('not told')")
+        book = nbformat.read(path, as_version=4)
+        book.cells[1].metadata["tags"] = [OUTPUTS_WRITTEN_TAG]
+        nbformat.write(book, path)
+        return path
+
+    calls = []
+
+    def written() -> None:
+        calls.append(go.exists())
+        go.write_text("")
+
+    papermill.execute_notebook(str(notebook("writes", "y = x + 1")), str(tmp_path / "out.ipynb"), engine_name=register_engine(),
+                               kernel_name="python3", progress_bar=False, outputs_written=written)
+    assert calls == [False]
+    go.unlink()
+    with pytest.raises(PapermillExecutionError):
+        papermill.execute_notebook(str(notebook("fails", "raise ValueError('no outputs')")), str(tmp_path / "out2.ipynb"),
+                                   engine_name=register_engine(), kernel_name="python3", progress_bar=False, outputs_written=written)
+    assert calls == [False]
+
+
+def test_only_the_morile_stage_says_its_outputs_are_written_early_and_nothing_after_that_cell_writes_them():
+    """The tag marks the cell after which a stage's processed outputs are complete: no later
+    cell of that notebook may write to the processed folder."""
+    from pipeline.kernels import OUTPUTS_WRITTEN_TAG
+    from pipeline.run import NOTEBOOKS_DIR, STAGES
+
+    tagged = {}
+    for stage in STAGES:
+        cells = [c for c in nbformat.read(NOTEBOOKS_DIR / stage.notebook, as_version=4).cells if c.cell_type == "code"]
+        marks = [i for i, c in enumerate(cells) if OUTPUTS_WRITTEN_TAG in c.metadata.get("tags", [])]
+        if marks:
+            assert len(marks) == 1
+            tagged[stage.name] = marks[0]
+            assert "write_processed" in cells[marks[0]].source
+            assert [i for i, c in enumerate(cells) if i > marks[0] and ("write_processed" in c.source or "processed_dir" in c.source)] == []
+    assert tagged == {"morile": 1}
+
+
 def test_a_stage_waits_for_a_kernel_and_the_latest_stage_goes_first(tmp_path, monkeypatch):
     """With every kernel in use, stages wait; when one is given back, the waiting stage of
     highest priority (the latest of the assessment) takes it, then the next."""
