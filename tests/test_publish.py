@@ -181,3 +181,38 @@ def test_the_chart_theme_is_seaborns_whitegrid_notebook_theme():
     ours = {k: str(mpl.rcsetup._validators[k](v)) for k, v in THEME.items()}
     assert seaborns.pop("image.cmap") == "rocket"  # left out: seaborn's colour map exists only once seaborn is imported
     assert ours == seaborns
+
+
+def test_write_csv_writes_what_pandas_to_csv_writes_cell_for_cell(tmp_path):
+    """The csv-module writer against pandas' to_csv of the same prepared frame (the reference):
+    blanks, floats in numpy's shortest form, whole-number floats as integers, nullable
+    integers, booleans, quoting, formulas and symbols; a date column goes to pandas itself."""
+    import numpy as np
+
+    from pipeline.publish import _whole_numbers_as_integers, csv_text, write_csv
+
+    def by_pandas(frame: pd.DataFrame, path) -> bytes:
+        safe = frame.copy()
+        for column in safe.columns:
+            safe[column] = safe[column].map(csv_text) if safe[column].dtype == object else _whole_numbers_as_integers(safe[column])
+        safe.columns = [csv_text(str(c)) for c in safe.columns]
+        safe.to_csv(path, index=False, encoding="utf-8-sig")
+        return path.read_bytes()
+
+    frame = pd.DataFrame({
+        "threat": ["x", None, np.nan, "=SUM(A1)", "\u2713 yes", 'q"uote,comma', "line\nbreak", 0.1, 3, True],
+        "rate": [0.1, np.nan, 1e-05, 1e16, 123456789.123, -0.0, 2.5, 1 / 3, 7.25, 0.30000000000000004],
+        "count": [1.0, 2.0, np.nan, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0],
+        "rank": list(range(10)),
+        "flag": [True, False] * 5,
+        "people": pd.array([1, None, 3, 4, 5, 6, 7, 8, 9, 10], dtype="Int64"),
+        "\u2212change": np.full(10, 0.1, dtype=np.float32),
+    })
+    written = write_csv(frame, tmp_path / "fast.csv").read_bytes()
+    assert written == by_pandas(frame, tmp_path / "reference.csv")
+    assert written.decode("utf-8-sig").splitlines()[:3] == [
+        "threat,rate,count,rank,flag,people,'-change", "x,0.1,1,0,True,1,0.1", ",,2,1,False,,0.1"]
+    dated = frame.assign(when=pd.date_range("2020-01-01", periods=10, freq="MS"))
+    assert write_csv(dated, tmp_path / "dated.csv").read_bytes() == by_pandas(dated, tmp_path / "dated-reference.csv")
+    empty = frame.iloc[:0]
+    assert write_csv(empty, tmp_path / "empty.csv").read_bytes() == by_pandas(empty, tmp_path / "empty-reference.csv")

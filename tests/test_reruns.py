@@ -44,7 +44,9 @@ def test_a_rerun_reuses_what_did_not_change_and_publishes_what_a_full_run_would(
     assert ran == {"morile", "report", "delivery"}
     assert stages()["morile"]["reason"] == "input file(s) moderation.xlsx changed"
     assert stages()["report"]["reason"].startswith("stage 'morile' reran")
-    assert "Corrected after the meeting" in (out / "morile-review.html").read_text(encoding="utf-8")
+    review = (out / "morile-review.html").read_text(encoding="utf-8")
+    assert "Corrected after the meeting" in review
+    assert "processed-outputs-written" not in review  # the scheduler's tag stays out of the page
     # The report started once the MoRiLE stage had written its ranking, before its review page
     # was made (with a second worker free for it: one CPU runs one stage at a time).
     log_lines = (out / "run.log").read_text(encoding="utf-8").splitlines()
