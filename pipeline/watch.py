@@ -28,8 +28,9 @@ from pipeline.errors import PipelineError
 
 log = logging.getLogger(__name__)
 
-# A file's state as seen by stat: (size in bytes, modification time in ns); None if absent.
-FileState = tuple[int, int] | None
+# A file's state as seen by stat: (size in bytes, modification time in ns); a folder's, the
+# sorted (name, size, modification time) of every file in it; None if absent.
+FileState = tuple | None
 
 
 class CodeChanged(PipelineError):
@@ -37,14 +38,21 @@ class CodeChanged(PipelineError):
 
 
 def snapshot(paths: Iterable[Path]) -> dict[Path, FileState]:
-    """Each file's size and modification time (None where it does not exist or cannot be read)."""
+    """Each file's size and modification time, and each folder's files' (so that a month's
+    police.uk file added to an input folder is seen); None where a path does not exist or
+    cannot be read."""
     states: dict[Path, FileState] = {}
     for path in paths:
+        path = Path(path)
         try:
-            stat = os.stat(path)
-            states[Path(path)] = (stat.st_size, stat.st_mtime_ns)
+            if path.is_dir():
+                states[path] = tuple(sorted(
+                    (str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns) for p in path.rglob("*") if p.is_file()))
+            else:
+                stat = os.stat(path)
+                states[path] = (stat.st_size, stat.st_mtime_ns)
         except OSError:
-            states[Path(path)] = None
+            states[path] = None
     return states
 
 
@@ -55,13 +63,15 @@ def changed_files(before: dict[Path, FileState], after: dict[Path, FileState]) -
 
 
 def watched_inputs(params_path: Path, last: list[Path]) -> list[Path]:
-    """The params file and every input file it names; if the params file cannot be read or is
-    invalid now (the run says why), the files watched last time, so that fixing it is seen."""
+    """The params file, every input file it names and its police input folders; if the params
+    file cannot be read or is invalid now (the run says why), the paths watched last time, so
+    that fixing it is seen."""
     from pipeline.checks import input_files
     from pipeline.params import load_params
 
     try:
-        named = input_files(load_params(params_path))
+        params = load_params(params_path)
+        named = input_files(params) + sorted(p.resolve() for p in params.inputs.police if p.is_dir())
     except (PipelineError, OSError):
         named = [p for p in last if p != params_path]
     return [params_path, *named]
@@ -97,7 +107,7 @@ def wait_for_change(files: list[Path], before: dict[Path, FileState], code: dict
         now = settled
 
 
-def watch(params_path: str | Path, pdf: bool = False, workers: int | None = None, poll: float = 0.25,
+def watch(params_path: str | Path, pdf: bool = False, workers: int | None = None, poll: float = 0.1,
           runs: int | None = None, on_published: Callable[[Path], None] | None = None) -> int:
     """Run the assessment for ``params_path`` now and again after each change to it or its
     inputs, until Ctrl-C (or, for tests, ``runs`` runs). ``poll``: seconds between looks at the

@@ -122,3 +122,23 @@ def test_a_watched_rerun_after_a_moderation_edit_and_after_a_broken_one(tmp_path
     assert (out / "morile-review.html").read_text(encoding="utf-8") == review
     signal.alarm(0)
     signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_file_added_to_a_watched_folder_is_a_change(tmp_path):
+    folder = tmp_path / "police"
+    (folder / "2020-11").mkdir(parents=True)
+    (folder / "2020-11" / "2020-11-avon-and-somerset-street.csv").write_text("a\n")
+    before = snapshot([folder])
+    assert changed_files(before, snapshot([folder])) == []
+    (folder / "2020-12").mkdir()
+    (folder / "2020-12" / "2020-12-avon-and-somerset-street.csv").write_text("b\n")
+    assert changed_files(before, snapshot([folder])) == [folder]
+
+
+def test_watched_inputs_include_a_police_input_folder(tmp_path, tiny_police_folder):
+    from test_end_to_end import _params
+
+    params = _params(tmp_path, tiny_police_folder, tiny_police_folder / "lookup.csv")
+    files = watched_inputs(params, [])
+    assert tiny_police_folder.resolve() in files
+    assert (tiny_police_folder / "lookup.csv").resolve() in files
