@@ -9,8 +9,9 @@ Measured side by side in one process tree, each run in a fresh child process:
 4. moderation: the same after a facilitator's correction: one agreed score in the MoRiLE
    moderation sheet (a copy) moved one level;
 5. watched moderation: the same correction saved again while ``python -m pipeline watch``
-   runs (as a facilitator would keep it running through the moderation meeting): from the
-   save to the watch saying it is waiting again, the republished folder in place.
+   runs (as a facilitator would keep it running through the moderation meeting), once it
+   says it is waiting (its kernels ready): from the save to the watch saying it is waiting
+   again, the republished folder in place.
 
 Ratios printed against the targets: full / naive <= 0.5, unchanged / full <= 0.1,
 moderation / full <= 0.35 (a fresh command, and while watching). Medians over ``--repeat`` rounds (default 1). Every run

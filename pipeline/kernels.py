@@ -337,6 +337,15 @@ class KernelPool:
         self._released.set()
         log.debug("Kernel pool: %d started ahead with the imports of %s", self.started, ", ".join(n.name for n in notebooks))
 
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Return once every kernel no stage is using has started (or been reset) and done its
+        imports, or failed to, or after ``timeout`` seconds."""
+        from concurrent.futures import wait
+
+        with self._changed:
+            starting = [k.ready for k in self._waiting]
+        wait(starting, timeout=timeout)
+
     def release(self) -> None:
         """Let the kernels after the first start (the run's input check is done)."""
         self._released.set()

@@ -148,6 +148,9 @@ def watch(params_path: str | Path, pdf: bool = False, workers: int | None = None
             # Kernels wait ready for the next run, with every stage's imports done: a run that
             # reused every stage started none, and the next would wait for one to start.
             pool.start_ahead(*(NOTEBOOKS_DIR / s.notebook for s in STAGES))
+            # Said once they are ready: a change saved from then on runs at once. One saved
+            # sooner is not missed (the files are compared with how they were as the run began).
+            pool.wait_ready(timeout=120)
             log.info("Watching %s and the %d input file(s) it names; save a change to run again (Ctrl-C stops).",
                      params_path.name, len(files) - 1)
             try:

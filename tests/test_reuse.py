@@ -531,3 +531,28 @@ def test_kernels_started_ahead_for_several_notebooks_import_what_each_imports(tm
         assert pool.started == 2
     finally:
         pool.close()
+
+
+def test_a_pool_says_when_its_waiting_kernels_are_ready(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from pipeline import kernels
+
+    go = threading.Event()
+    monkeypatch.setattr(kernels, "_start", lambda manager_class, kernel_name, imports, stop: go.wait(5) and object())
+    monkeypatch.setattr(kernels, "import_statements", lambda notebook: "import pandas")
+    monkeypatch.setattr(kernels, "shutdown", lambda manager: None)
+    pool = kernels.KernelPool(object, "python3", tmp_path, size=2)
+    try:
+        pool.start_ahead(tmp_path / "police")
+        clock = time.monotonic()
+        pool.wait_ready(timeout=0.3)  # still importing: it gives up at the timeout
+        assert 0.25 < time.monotonic() - clock < 2
+        threading.Timer(0.2, go.set).start()
+        clock = time.monotonic()
+        pool.wait_ready(timeout=5)
+        assert 0.15 < time.monotonic() - clock < 2
+        assert all(k.ready.done() for k in pool._waiting)
+    finally:
+        pool.close()
