@@ -45,12 +45,24 @@ def test_table_html_has_caption_scoped_headers_and_escapes_text():
 
 
 def test_table_of_contents_links_every_h2_and_h3():
-    body = "<h1>Title</h1><h2>Key findings</h2><p>x</p><h3 id='old'>Burglary &amp; theft</h3><h2>Key findings</h2>"
+    body = ("<h1>Title</h1><h2>Key findings</h2><p>x</p><h3 id='old'>Burglary &amp; theft</h3><h2>Key findings</h2>"
+            "<h2>The partnership&#x27;s threats</h2>")
     new_body, nav = add_table_of_contents(body)
     assert '<h2 id="key-findings">Key findings</h2>' in new_body
     assert '<h2 id="key-findings-2">Key findings</h2>' in new_body
-    assert '<h3 id="burglary-amp-theft">' in new_body
-    assert nav.count("<li") == 3 and 'href="#key-findings-2"' in nav
+    # Entities are read as the characters they stand for, not as words.
+    assert '<h3 id="burglary-theft">' in new_body
+    assert '<h2 id="the-partnership-s-threats">The partnership&#x27;s threats</h2>' in new_body
+    assert nav.count("<li") == 4 and 'href="#key-findings-2"' in nav
+
+
+def test_an_image_without_alt_text_gets_nbconverts_default_and_one_with_it_is_left(caplog):
+    from pipeline.publish import NO_ALT_TEXT, _default_alt_text
+
+    body = '<p><img src="data:image/png;base64,AAAA"></p><img alt="Crimes by month" src="x.png"><img\nsrc="y.png" ALT="">'
+    fixed = _default_alt_text(body)
+    assert fixed == f'<p><img alt="{NO_ALT_TEXT}" src="data:image/png;base64,AAAA"></p><img alt="Crimes by month" src="x.png"><img\nsrc="y.png" ALT="">'
+    assert "Alternative text is missing on 1 image(s)" in caplog.text
 
 
 def test_chart_needs_alt_text():
