@@ -38,7 +38,7 @@ a:focus { outline: 3px solid transparent; background: #ffdd00; color: #0b0c0c; b
           text-decoration: none; }
 .table-wrap:focus { outline: 3px solid #0b0c0c; outline-offset: 2px; }
 nav.toc { background: #f3f2f1; padding: .5rem 1.5rem; margin: 1rem 0 2rem; }
-nav.toc ul { padding-left: 1.2rem; } nav.toc li.level-3 { margin-left: 1.2rem; font-size: .95rem; }
+nav.toc ul { padding-left: 1.2rem; } nav.toc li.level-3 { margin-left: 1.2rem; font-size: .95em; }
 nav.toc li a { display: block; min-height: 24px; padding: 2px 0; }
 table { border-collapse: collapse; margin: 1rem 0 .5rem; font-size: .92rem; }
 caption { text-align: left; font-weight: bold; padding: .3rem 0; position: sticky; left: 0; }
