@@ -114,11 +114,17 @@ def watch(params_path: str | Path, pdf: bool = False, workers: int | None = None
     files. ``on_published`` is given each published report's path. Returns how many runs
     failed, once Ctrl-C or a termination signal stops the wait between runs. The first run
     reuses what an earlier run left, as ``run`` does; so does each rerun. Raises
-    ``CodeChanged`` if the package's code changes, and ``RunInterrupted`` if Ctrl-C stops a run."""
+    ``ParamsError`` at once if the params file does not exist, ``CodeChanged`` if the
+    package's code changes, and ``RunInterrupted`` if Ctrl-C stops a run."""
     from pipeline.run import (NOTEBOOKS_DIR, STAGES, RunInterrupted, _install_signal_handlers, _stop_kernels, cpus, new_kernel_pool,
                               run_assessment)
 
     params_path = Path(params_path).resolve()
+    if not params_path.is_file():
+        # A mistyped path is said at once, not watched for ever.
+        from pipeline.params import load_params
+
+        load_params(params_path)  # raises ParamsError naming the file and what to do
     pool = new_kernel_pool(workers or cpus())
     code = snapshot(package_files())
     files: list[Path] = [params_path]

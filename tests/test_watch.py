@@ -142,3 +142,10 @@ def test_watched_inputs_include_a_police_input_folder(tmp_path, tiny_police_fold
     files = watched_inputs(params, [])
     assert tiny_police_folder.resolve() in files
     assert (tiny_police_folder / "lookup.csv").resolve() in files
+
+
+def test_a_params_file_that_does_not_exist_is_an_error_at_once(tmp_path):
+    from pipeline.errors import ParamsError
+
+    with pytest.raises(ParamsError, match="Params file not found"):
+        watch(tmp_path / "mistyped.yaml", runs=1)
