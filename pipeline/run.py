@@ -496,6 +496,12 @@ def _expected_to_run(
     return [s for s in stages if s.name in runs]
 
 
+def _set_once(signal_: Any) -> None:
+    """Mark a stage's outputs as written; a second call changes nothing (and never fails its notebook)."""
+    if not signal_.done():
+        signal_.set_result(None)
+
+
 def _run_stages(
     stages: tuple[Stage, ...],
     params: Params,
@@ -566,7 +572,7 @@ def _run_stages(
                     outputs: Future = Future()
                     written[outputs] = (stage, digest)
                     future = pool.submit(_as_part_of, CURRENT_RUN.get(), RUN_LABEL.get(), _run_one, stage, params, folder, parameters, pdf,
-                                         kernels, functools.partial(outputs.set_result, None))
+                                         kernels, functools.partial(_set_once, outputs))
                     running[future] = (stage, parts, digest, reason, time.perf_counter())
             if not running:
                 continue
