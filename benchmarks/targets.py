@@ -31,10 +31,7 @@ def rows() -> list[tuple[str, str, str, str]]:
         "moderation-only rerun while watching / full": "2. the same, saved while `watch` runs / full run",
     }
     for key, label in labels.items():
-        if runs is None:
-            out.append((label, "not run", "", "run benchmarks/bench_runs.py"))
-            continue
-        if key not in runs["ratios"]:
+        if runs is None or key not in runs["ratios"]:
             out.append((label, "not run", "", "run benchmarks/bench_runs.py"))
             continue
         ratio = runs["ratios"][key]

@@ -143,10 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         # made read-only mid-run): say which file and what to do, not a traceback.
         if args.debug:
             raise
-        where = f" ({exc.filename})" if exc.filename else ""
-        print(f"\nError: the file system refused an operation{where}: {exc.strerror or exc}. "
-              "Check the folder's permissions and free space, then run again. The last published outputs were left as they were.",
-              file=sys.stderr)
+        from pipeline.errors import file_system_refusal
+
+        print(f"\nError: {file_system_refusal(exc)}", file=sys.stderr)
         return 1
     return 0
 

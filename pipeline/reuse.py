@@ -70,13 +70,18 @@ def sha256_of(path: Path) -> str:
 SOURCE_SUFFIXES = (".py", ".csv", ".gz", ".yaml", ".html", ".css", ".tpl", ".j2")
 
 
+def package_files() -> list[Path]:
+    """The pipeline package's own files, sorted: its code and the data it ships (offence
+    codes, threat catalogue, partnership lookup)."""
+    return [p for p in sorted(PACKAGE_DIR.rglob("*")) if p.suffix in SOURCE_SUFFIXES and "__pycache__" not in p.parts and p.is_file()]
+
+
 def source_fingerprint() -> str:
-    """SHA-256 over the pipeline package's files (names and bytes): its code and the data it
-    ships (offence codes, threat catalogue, partnership lookup). What every kept result that
-    the package computed depends on: stage results, kept police reads, cached charts."""
-    files = [p for p in sorted(PACKAGE_DIR.rglob("*")) if p.suffix in SOURCE_SUFFIXES and "__pycache__" not in p.parts and p.is_file()]
+    """SHA-256 over the pipeline package's files (``package_files``: names and bytes). What
+    every kept result that the package computed depends on: stage results, kept police
+    reads, cached charts."""
     digest = hashlib.sha256()
-    for path in files:
+    for path in package_files():
         digest.update(str(path.relative_to(PACKAGE_DIR)).encode("utf-8"))
         digest.update(sha256_of(path).encode("ascii"))
     return digest.hexdigest()

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, file_system_refusal
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,6 @@ def watched_inputs(params_path: Path, last: list[Path]) -> list[Path]:
     return [params_path, *named]
 
 
-def package_files() -> list[Path]:
-    """The pipeline package's own files (code and shipped data): what its kernels have loaded."""
-    from pipeline.reuse import PACKAGE_DIR, SOURCE_SUFFIXES
-
-    return [p for p in sorted(PACKAGE_DIR.rglob("*")) if p.suffix in SOURCE_SUFFIXES and "__pycache__" not in p.parts and p.is_file()]
-
-
 def wait_for_change(files: list[Path], before: dict[Path, FileState], code: dict[Path, FileState], poll: float,
                     sleep: Callable[[float], None] = time.sleep) -> list[Path]:
     """Wait until one of ``files`` differs from ``before``, then until no file changes for one
@@ -126,7 +119,9 @@ def watch(params_path: str | Path, pdf: bool = False, workers: int | None = None
 
         load_params(params_path)  # raises ParamsError naming the file and what to do
     pool = new_kernel_pool(workers or cpus())
-    code = snapshot(package_files())
+    from pipeline.reuse import package_files
+
+    code = snapshot(package_files())  # what the kernels have loaded
     files: list[Path] = [params_path]
     failures = done = 0
     # A termination signal stops the watch as Ctrl-C does, so its kernels are shut down.
@@ -146,8 +141,7 @@ def watch(params_path: str | Path, pdf: bool = False, workers: int | None = None
                 log.error("Error: %s\nThe last published outputs were left as they were.", exc)
             except OSError as exc:
                 failures += 1
-                log.error("Error: the file system refused an operation%s: %s. Check the folder's permissions and free space. "
-                          "The last published outputs were left as they were.", f" ({exc.filename})" if exc.filename else "", exc.strerror or exc)
+                log.error("Error: %s", file_system_refusal(exc))
             done += 1
             if runs is not None and done >= runs:
                 return failures
@@ -158,7 +152,7 @@ def watch(params_path: str | Path, pdf: bool = False, workers: int | None = None
             # sooner is not missed (the files are compared with how they were as the run began).
             pool.wait_ready(timeout=120)
             log.info("Watching %s and the %d input file(s) it names; save a change to run again (Ctrl-C stops).",
-                     params_path.name, len(files) - 1)
+                     params_path.name, sum(1 for p in files[1:] if not p.is_dir()))
             try:
                 changes = wait_for_change(files, before, code, poll)
             except KeyboardInterrupt:

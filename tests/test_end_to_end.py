@@ -73,6 +73,20 @@ def _params(tmp_path: Path, police: Path, lookup: Path) -> Path:
     return path
 
 
+def _params_with_own_moderation(tmp_path: Path, police: Path) -> tuple[Path, Path]:
+    """``_params`` over ``police`` (and its lookup.csv), with a copy of the sample MoRiLE
+    moderation sheet that a test may edit: (params file, moderation sheet)."""
+    import shutil
+
+    moderation = tmp_path / "moderation.xlsx"
+    shutil.copy(ROOT / "data/raw/morile/sample-moderation.xlsx", moderation)
+    params = _params(tmp_path, police, police / "lookup.csv")
+    settings = yaml.safe_load(params.read_text(encoding="utf-8"))
+    settings["morile"]["moderation"] = str(moderation)
+    params.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    return params, moderation
+
+
 def _tiny_extract(tmp_path: Path) -> Path:
     """The bundled sample extract cut to the tiny area's LSOAs and months (as the police fixture is)."""
     codes = set(TINY_AREA_CODES["Tiny South Glos"])

@@ -119,3 +119,12 @@ def test_published_titles_carry_the_area_and_period_and_samples_are_labelled():
     )
     assert document_title(stages["delivery"], params)[0] == "Delivery plan appendix: South Gloucestershire, Jan 2020 to Dec 2020"
     assert document_title(stages["morile"], params)[1] == "Sample data: prioritisation scores are an illustrative sample"
+
+
+def test_a_file_system_refusal_names_the_file_and_what_to_do():
+    from pipeline.errors import file_system_refusal
+
+    assert file_system_refusal(OSError(28, "No space left on device", "/data/outputs/run.json")) == (
+        "the file system refused an operation (/data/outputs/run.json): No space left on device. Check the folder's "
+        "permissions and free space, then run again. The last published outputs were left as they were.")
+    assert file_system_refusal(OSError("disk gone")).startswith("the file system refused an operation: disk gone. Check")

@@ -5,26 +5,17 @@ one core while the other end-to-end tests run on the other."""
 import json
 
 import pytest
-import yaml
 
-from conftest import ROOT
 from pipeline.run import cpus, run_assessment
-from test_end_to_end import _params
+from test_end_to_end import _params_with_own_moderation
 
 pytestmark = pytest.mark.e2e
 
 
 def test_a_rerun_reuses_what_did_not_change_and_publishes_what_a_full_run_would(tmp_path, tiny_police_folder):
-    import shutil
-
     import openpyxl
 
-    moderation = tmp_path / "moderation.xlsx"
-    shutil.copy(ROOT / "data/raw/morile/sample-moderation.xlsx", moderation)
-    params = _params(tmp_path, tiny_police_folder, tiny_police_folder / "lookup.csv")
-    settings = yaml.safe_load(params.read_text(encoding="utf-8"))
-    settings["morile"]["moderation"] = str(moderation)
-    params.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    params, moderation = _params_with_own_moderation(tmp_path, tiny_police_folder)
     report = run_assessment(params)
     out = report.parent
 

@@ -3,12 +3,10 @@ watched run after a moderation edit (and after a broken one) on the real noteboo
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import openpyxl
 import pytest
-import yaml
 
 from conftest import ROOT
 from pipeline.watch import CodeChanged, changed_files, snapshot, wait_for_change, watch, watched_inputs
@@ -78,7 +76,7 @@ def test_watched_inputs_are_the_params_file_and_its_inputs_or_the_last_ones_if_i
 def test_a_watched_rerun_after_a_moderation_edit_and_after_a_broken_one(tmp_path, tiny_police_folder, caplog):
     import signal
 
-    from test_end_to_end import _params
+    from test_end_to_end import _params_with_own_moderation
 
     def too_long(signum, frame):
         raise AssertionError("the watch did not see the edit within 3 minutes")
@@ -86,12 +84,7 @@ def test_a_watched_rerun_after_a_moderation_edit_and_after_a_broken_one(tmp_path
     previous = signal.signal(signal.SIGALRM, too_long)  # a watch that misses the change would wait for ever
     signal.alarm(180)
 
-    moderation = tmp_path / "moderation.xlsx"
-    shutil.copy(ROOT / "data/raw/morile/sample-moderation.xlsx", moderation)
-    params = _params(tmp_path, tiny_police_folder, tiny_police_folder / "lookup.csv")
-    settings = yaml.safe_load(params.read_text(encoding="utf-8"))
-    settings["morile"]["moderation"] = str(moderation)
-    params.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    params, moderation = _params_with_own_moderation(tmp_path, tiny_police_folder)
     out = tmp_path / "outputs/tiny"
 
     def edit(reason: str) -> None:
@@ -108,6 +101,11 @@ def test_a_watched_rerun_after_a_moderation_edit_and_after_a_broken_one(tmp_path
             edit("Corrected after the meeting: county lines referrals doubled.")
 
     assert watch(params, runs=2, poll=0.05, on_published=after_run) == 0
+    # The files it names are counted once each; the police folder they sit in is not one more.
+    from pipeline.checks import input_files
+    from pipeline.params import load_params
+
+    assert f"Watching {params.name} and the {len(input_files(load_params(params)))} input file(s) it names" in caplog.text
     assert set(published[0].values()) == {True}
     assert {name for name, ran in published[1].items() if ran} == {"morile", "report", "delivery"}
     review = (out / "morile-review.html").read_text(encoding="utf-8")
