@@ -8,18 +8,23 @@ never as zeros.
 from __future__ import annotations
 
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # published charts are rendered to PNG; no screen is needed
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from cycler import cycler  # noqa: E402
 
 from pipeline.months import month_label, month_range  # noqa: E402
+
+# pyplot is imported by each function that draws, not here: the report's kernel imports this
+# module before every run, and after a moderation edit every chart is reused from the last
+# run (``pipeline.chart_cache``), so nothing is drawn and pyplot's half a second is not needed.
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
 
 # seaborn's "whitegrid" style in its "notebook" context with its "deep" palette: the
 # settings ``sns.set_theme(style="whitegrid", context="notebook")`` makes, written out so
@@ -89,6 +94,8 @@ def monthly_small_multiples(
     ``monthly`` holds usable months only (rows) by crime type (columns); months from
     ``first`` to ``last`` that it lacks are drawn as gaps.
     """
+    import matplotlib.pyplot as plt
+
     months = month_range(first, last)
     full = monthly.reindex(months)  # missing months become NaN: a gap, not a zero
     missing = [m for m in months if m not in monthly.index]
@@ -126,6 +133,8 @@ def monthly_small_multiples(
 
 def comparator_bars(rates: pd.DataFrame, column: str, label: str, area: str) -> tuple[plt.Figure, str]:
     """Horizontal bars of a rate per 1,000 for each area, the assessed area highlighted."""
+    import matplotlib.pyplot as plt
+
     ordered = rates.sort_values(column)
     figure, axis = plt.subplots(figsize=(8, 0.6 * len(ordered) + 1.2))
     colours = [AREA_COLOUR if a == area else OTHER_COLOUR for a in ordered["area"]]
@@ -143,6 +152,8 @@ def comparator_bars(rates: pd.DataFrame, column: str, label: str, area: str) -> 
 
 def survey_intervals(rows: pd.DataFrame, label: str, sample: bool) -> tuple[plt.Figure, str]:
     """Weighted % by year with 95% interval bars, for one indicator (suppressed years left out)."""
+    import matplotlib.pyplot as plt
+
     shown = rows[~rows["suppressed"].astype(bool)].sort_values("year")
     figure, axis = plt.subplots(figsize=(7, 3.2))
     years = shown["year"].astype(str).tolist()
@@ -199,7 +210,7 @@ def _heatmap_colours() -> Any:
     """
     from matplotlib.colors import ListedColormap
 
-    blues = plt.get_cmap("Blues")
+    blues = matplotlib.colormaps["Blues"]
     light, dark = np.linspace(0.0, 0.65, 128), np.linspace(0.76, 1.0, 128)
     return ListedColormap([blues(float(v)) for v in np.concatenate([light, dark])], name="BluesLegible")
 
@@ -228,6 +239,8 @@ def _heatmap(axis: Any, grid: pd.DataFrame, colours: Any, label: str, line_width
 
 def morile_heatmap(values: pd.DataFrame, model: Any, order: list[str], sample: bool) -> tuple[plt.Figure, str]:
     """Heatmap of each threat's factor scores (as a share of the factor's scale), threats in rank order."""
+    import matplotlib.pyplot as plt
+
     factors = model.factors
     wide = values.pivot(index="threat", columns="factor", values="value").reindex(index=order, columns=[f.id for f in factors])
     share = wide.copy()
@@ -271,6 +284,8 @@ def trend_forecast(
     area: str,
 ) -> tuple[plt.Figure, str]:
     """Monthly counts with XmR limits, exceptions marked, and the 12-month forecast with 80%/95% bands."""
+    import matplotlib.pyplot as plt
+
     last = series.index.max()
     horizon = list(forecast["month"]) if len(forecast) else []
     months = month_range(first, horizon[-1] if horizon else last)
@@ -314,6 +329,8 @@ def trend_forecast(
 
 def stl_panels(stl: pd.DataFrame, crime_type: str, area: str) -> tuple[plt.Figure, str]:
     """STL decomposition: observed, trend, seasonal and remainder panels; filled months marked."""
+    import matplotlib.pyplot as plt
+
     figure, axes = plt.subplots(4, 1, figsize=(10, 7), sharex=True)
     x = np.arange(len(stl))
     for axis, column, title in zip(axes, ["observed", "trend", "seasonal", "remainder"], ["Recorded", "Trend", "Seasonal pattern", "Remainder"]):
@@ -353,6 +370,8 @@ def deprivation_shares(
     suppressed: their bars are not drawn (a share times the total would give the count
     back) and a "*" stands in their place.
     """
+    import matplotlib.pyplot as plt
+
     keep = deciles["imd_decile"].notna().to_numpy()
     ranked = deciles[keep]
     x = np.arange(len(ranked))
@@ -393,6 +412,8 @@ def time_heatmap(cells: pd.DataFrame, threat: str, period: str, sample: bool) ->
     crimes; crimes can be fractional under aoristic apportioning). Whole-area counts with
     no place attached, so no cell is suppressed.
     """
+    import matplotlib.pyplot as plt
+
     from pipeline.threat_profiles import WEEKDAYS
 
     grid = cells.pivot(index="weekday", columns="hour", values="crimes").reindex(index=WEEKDAYS, columns=range(24)).fillna(0)
@@ -423,6 +444,8 @@ def time_heatmap(cells: pd.DataFrame, threat: str, period: str, sample: bool) ->
 def harm_against_volume(groups: pd.DataFrame, area: str, period: str, sample: bool) -> tuple[plt.Figure, str]:
     """Each ONS offence group's share of the area's crimes beside its share of harm (Crime
     Severity Score), groups ranked by harm. ``groups`` is ``threat_profiles.harm_by_group``."""
+    import matplotlib.pyplot as plt
+
     ranked = groups.sort_values("harm_share", ascending=True)
     y = np.arange(len(ranked))
     figure, axis = plt.subplots(figsize=(9, 0.45 * len(ranked) + 1.8))

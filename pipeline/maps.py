@@ -19,16 +19,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.patheffects as path_effects  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
 
 from pipeline.trends import and_list  # noqa: E402
 
+# pyplot is imported by each function that draws (see ``pipeline.charts``: a rerun whose maps
+# are all reused draws nothing).
 if TYPE_CHECKING:
     import geopandas as gpd
+    import matplotlib.pyplot as plt
 
 LEVEL_COLOURS = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]  # ColorBrewer YlOrRd, 5 classes
 CHANGE_COLOURS = ["#5e3c99", "#b2abd2", "#f7f7f7", "#fdb863", "#e66101"]  # ColorBrewer PuOr: fall purple, rise orange
@@ -130,6 +130,10 @@ class MapLayers:
 
 
 def _draw(layers: MapLayers, colours: pd.Series, hatched: pd.Series, legend: list[tuple[str, str, bool]], title: str) -> plt.Figure:
+    import matplotlib.pyplot as plt
+    import matplotlib.patheffects as path_effects
+    from matplotlib.patches import Patch
+
     minx, miny, maxx, maxy = layers.lsoas.total_bounds
     aspect = (maxy - miny) / max(maxx - minx, 1)
     figure, axis = plt.subplots(figsize=(8, min(11, 8 * aspect + 1.6)))
@@ -184,6 +188,8 @@ def level_map(
     hatched as suppressed and its value takes no part in the classes. ``unit`` names what
     a value is ("crimes", "crimes per 1,000 residents a year").
     """
+    import matplotlib.pyplot as plt
+
     ward_of = ward_of or {}
     suppressed = counts.between(1, threshold) if threshold else pd.Series(False, index=counts.index)
     shown = values.where(~suppressed)
@@ -241,6 +247,8 @@ def change_map(
     """A map of the like-for-like change in count per LSOA (``after - before``), in five
     classes; an LSOA with either count from 1 to ``threshold`` is hatched as suppressed
     (its change would reveal the count)."""
+    import matplotlib.pyplot as plt
+
     ward_of = ward_of or {}
     suppressed = before.between(1, threshold) | after.between(1, threshold) if threshold else pd.Series(False, index=before.index)
     change = (after - before).where(~suppressed)
@@ -281,6 +289,8 @@ def change_map(
 
 def hotspot_map(layers: MapLayers, status: pd.Series, what: str, years_text: str, ward_of: dict[str, str] | None = None) -> tuple[plt.Figure, str]:
     """A map of persistent and new hotspots (``status`` "Persistent", "New" or "" per LSOA)."""
+    import matplotlib.pyplot as plt
+
     ward_of = ward_of or {}
     colours = status.map(HOTSPOT_COLOURS).fillna(HOTSPOT_COLOURS[""])
     legend = [

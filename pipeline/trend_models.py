@@ -29,12 +29,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import stats
-from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
-from statsmodels.tsa.seasonal import STL
 
 from pipeline.months import month_label, month_range, shift_month
+
+# statsmodels and scipy are imported by the functions that fit, not here: the report imports
+# this module for its sentences and tables, and importing them cost its kernel about 1.3 s
+# before a rerun after a moderation edit, which fits nothing.
 
 MIN_MONTHS = 24  # two years, so every month of the year is seen at least twice
 MIN_MEAN_PER_MONTH = 3.0  # sparser series are shown as counts only
@@ -154,6 +154,10 @@ def fit_trend(series: pd.Series, disruptions: tuple[Period, ...] = ()) -> TrendF
     Returns a ``TrendFit`` whose status says why no model was fitted when the series is
     too short or too sparse.
     """
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+    from scipy import stats
+
     series = series.sort_index()
     n = len(series)
     if n < MIN_MONTHS:
@@ -200,6 +204,8 @@ def predict(fit: TrendFit, months: list[str]) -> pd.DataFrame:
     A month inside a declared disruption gets that disruption's level. Columns: month,
     expected, low80, high80, low95, high95 (lower bounds floored at 0).
     """
+    from scipy import stats
+
     if fit.status != "fitted":
         raise ValueError("no model was fitted for this series")
     design = _design(months, fit.origin, fit.disruptions)
@@ -303,6 +309,8 @@ def stl_decomposition(series: pd.Series, first: str, last: str) -> pd.DataFrame:
     Missing months are filled by linear interpolation for this decomposition only;
     column ``filled`` marks them. Needs at least 24 months.
     """
+    from statsmodels.tsa.seasonal import STL
+
     months = month_range(first, last)
     full = series.reindex(months).astype(float)
     filled = full.isna()
@@ -485,6 +493,8 @@ def stage_tables(
     ``chart_types``: the series that get forecast, exception, STL and back-test detail
     (the rest appear in the summary only); ``later``: usable months after the window,
     by crime type, for the back-test (None or empty when the data ends with the window).
+    ``comparison`` (``trends.compare_windows`` of ``monthly``) is among the tables, so the
+    report reads the window comparison this stage tested rather than fitting it again.
     """
     summary, fits = direction_summary(monthly, comparison, last, disruptions)
     forecasts, limits, exception_rows, stl_rows, latest_rows, backtest_rows, backtest_totals = [], [], [], [], [], [], []
@@ -515,6 +525,7 @@ def stage_tables(
         return pd.DataFrame({c: pd.Series(dtype=str if c in ("crime_type", "month") else float) for c in columns})
 
     return {
+        "comparison": comparison,
         "summary": summary,
         "forecasts": stack(forecasts),
         "limits": pd.DataFrame(limits),

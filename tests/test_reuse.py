@@ -556,3 +556,21 @@ def test_a_pool_says_when_its_waiting_kernels_are_ready(tmp_path, monkeypatch):
         assert all(k.ready.done() for k in pool._waiting)
     finally:
         pool.close()
+
+
+def test_the_reports_kernel_imports_no_plotting_or_model_fitting_library_before_it_is_needed():
+    """After a moderation edit the report draws nothing (every chart is reused) and fits
+    nothing (the trend stage's window comparison is read): its kernel's imports must not load
+    pyplot, statsmodels or scipy (some 1.5 s, which a rerun waited for), only the functions
+    that draw or fit do. The imports run in a fresh interpreter, as in a new kernel."""
+    import json
+    import subprocess
+    import sys
+
+    from pipeline.kernels import import_statements
+
+    for stage in ("report", "delivery", "morile"):
+        notebook = NOTEBOOKS_DIR / next(s.notebook for s in STAGES if s.name == stage)
+        code = import_statements(notebook) + "\nimport json, sys\nprint(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('statsmodels', 'scipy', 'geopandas') or m == 'matplotlib.pyplot')))"
+        loaded = json.loads(subprocess.run([sys.executable, "-c", code], cwd=NOTEBOOKS_DIR, capture_output=True, text=True, check=True).stdout)
+        assert loaded == [], f"{stage}: {loaded[:5]}"

@@ -280,3 +280,22 @@ def test_a_table_with_no_rows_keeps_its_columns_through_the_processed_files(tmp_
     exceptions = read_processed(tmp_path)["exceptions"]
     assert len(exceptions) == 0
     assert list(exceptions.query("crime_type == 'Burglary'")["month"]) == []
+
+
+def test_the_report_reads_back_the_window_comparison_the_trend_stage_tested(tmp_path):
+    """The report takes the window comparison from the trend stage's files instead of fitting
+    it again: what it reads is, value for value, what ``compare_windows`` gave (parquet keeps
+    float64 exactly), including the NaN of a type with no crimes in one window."""
+    from pipeline.trend_models import read_processed, stage_tables, write_processed
+    from pipeline.trends import compare_windows
+
+    months = month_range("2019-01", "2020-12")
+    burglary = [5, 9, 7, 6, 8, 10, 4, 7, 9, 6, 5, 8, 3, 4, 6, 2, 5, 4, 3, 6, 4, 5, 2, 3]
+    monthly = pd.DataFrame({"Burglary": burglary, "Arson": [0] * 12 + [1] * 12}, index=pd.Index(months, name="month"))
+    comparison = compare_windows(monthly, "2020-12")
+    write_processed(stage_tables(monthly, comparison, "2019-01", "2020-12", ["Burglary"]), tmp_path)
+    read = read_processed(tmp_path)["comparison"]
+    pd.testing.assert_frame_equal(read, comparison)
+    # Worked by hand: 2020 against 2019, like for like over all twelve months.
+    assert read.set_index("crime_type").loc["Burglary", ["comparison_count", "assessment_count", "change"]].tolist() == [84, 47, -37]
+    assert np.isnan(read.set_index("crime_type").loc["Arson", "pct_change"])
