@@ -123,23 +123,39 @@ def read_key(inputs: Iterable[Path], areas: list["AreaDefinition"]) -> str | Non
     return digest.hexdigest()
 
 
-def load_read(folder: Path, key: str | None) -> tuple[pd.DataFrame, "ScanSummary"] | None:
-    """The kept read for ``key`` under ``folder`` (or in memory, while ``sharing_reads``), or None."""
+def load_read(folder: Path, key: str | None, columns: list[str] | None = None) -> tuple[pd.DataFrame, "ScanSummary"] | None:
+    """The kept read for ``key`` under ``folder`` (or in memory, while ``sharing_reads``), or
+    None; of the crimes, only ``columns`` if given (from disk, only they are read)."""
     if key is None:
         return None
     if _shared is None:
-        return _load_from_disk(Path(folder), key)
+        return _load_from_disk(Path(folder), key, columns)
     with _shared_lock:  # held while loading, so that areas wanting the same read load it once
         if _shared is not None and key in _shared:
             log.info("Police data: the read of these files for these areas made earlier in this batch was reused")
-            return _shared[key]
-        loaded = _load_from_disk(Path(folder), key)
-        if loaded is not None and _shared is not None:
-            _shared[key] = loaded
+            loaded = _shared[key]
+        else:
+            loaded = _load_from_disk(Path(folder), key)
+            if loaded is not None and _shared is not None:
+                _shared[key] = loaded
+    if loaded is None or columns is None:
         return loaded
+    return loaded[0][columns], loaded[1]
 
 
-def _load_from_disk(folder: Path, key: str) -> tuple[pd.DataFrame, "ScanSummary"] | None:
+def kept_file(folder: Path, key: str | None) -> Path | None:
+    """The crimes file of the read kept for ``key`` under ``folder`` (marked most recently
+    used, so kept longest), or None if there is none."""
+    if key is None:
+        return None
+    entry = Path(folder) / READS_FOLDER / key
+    if not (entry / "crimes.parquet").is_file():
+        return None
+    os.utime(entry)
+    return entry / "crimes.parquet"
+
+
+def _load_from_disk(folder: Path, key: str, columns: list[str] | None = None) -> tuple[pd.DataFrame, "ScanSummary"] | None:
     import pyarrow.parquet as pq
 
     from pipeline.police import ScanSummary, crimes_frame
@@ -147,8 +163,8 @@ def _load_from_disk(folder: Path, key: str) -> tuple[pd.DataFrame, "ScanSummary"
     entry = folder / READS_FOLDER / key
     try:
         summary = ScanSummary(**json.loads((entry / "summary.json").read_text(encoding="utf-8")))
-        crimes = crimes_frame(pq.read_table(entry / "crimes.parquet"))
-    except (OSError, ValueError, TypeError):
+        crimes = crimes_frame(pq.read_table(entry / "crimes.parquet", columns=columns), columns)
+    except (OSError, ValueError, TypeError, KeyError):
         return None
     os.utime(entry)  # most recently used: kept longest
     log.info("Police data: the read of these files for these areas made earlier was reused (%s)", entry)
@@ -157,6 +173,8 @@ def _load_from_disk(folder: Path, key: str) -> tuple[pd.DataFrame, "ScanSummary"
 
 def save_read(folder: Path, key: str | None, crimes: pd.DataFrame, summary: "ScanSummary") -> None:
     """Keep a read under ``folder`` (written whole, then renamed into place), and drop the oldest beyond ``KEPT``."""
+    from pipeline.police import write_crimes
+
     if key is None:
         return
     with _shared_lock:
@@ -171,7 +189,7 @@ def save_read(folder: Path, key: str | None, crimes: pd.DataFrame, summary: "Sca
     # Named by process and thread: areas side by side in one process may keep the same read at once.
     partial = reads / f".{key}.writing-{os.getpid()}-{threading.get_ident()}"
     mark_as_ours(partial)
-    crimes.to_parquet(partial / "crimes.parquet", index=False)
+    write_crimes(crimes, partial / "crimes.parquet")  # as the police stage writes it, so that it can copy this file
     (partial / "summary.json").write_text(json.dumps(asdict(summary)), encoding="utf-8")
     try:
         partial.rename(entry)

@@ -328,6 +328,35 @@ def test_a_kept_read_is_the_same_frame_and_shared_by_runs_listing_the_areas_in_a
     assert len([p for p in (processed / READS_FOLDER).iterdir() if p.is_dir()]) == 3
 
 
+def test_the_police_stage_copies_a_kept_reads_file_which_is_what_it_would_write(tmp_path):
+    """The police stage copies the kept read's crimes file instead of writing the frame again:
+    the copy must be, byte for byte, the file written from a fresh read's frame, and a stage
+    asking for two columns gets them as in the whole frame. If the read is no longer kept,
+    the rows are read again."""
+    import shutil
+    from pathlib import Path
+
+    from pipeline.police import kept_crimes
+    from pipeline.police_reads import READS_FOLDER
+
+    path = write_street_csv(tmp_path / "s.csv", ROWS + [street_row("2020-02", "Betaville 002B", "Drugs", "id9")])
+    areas = [area("Alphaton"), area("Betaville")]
+    fresh, summary = read_police_data([path], areas)
+    write_processed(fresh, pd.DataFrame(), summary, tmp_path / "written")
+    processed = tmp_path / "processed"
+    few, _ = read_police_data([path], areas, kept_reads=processed, columns=["area", "month"])  # a fresh read, kept
+    pd.testing.assert_frame_equal(few, fresh[["area", "month"]])
+    again, _ = read_police_data([path], areas, kept_reads=processed, columns=["area", "month"])  # from the kept read
+    pd.testing.assert_frame_equal(again, fresh[["area", "month"]])
+    kept = kept_crimes([path], areas, processed)
+    assert isinstance(kept, Path) and kept.parent.parent == processed / READS_FOLDER
+    write_processed(kept, pd.DataFrame(), summary, tmp_path / "copied")
+    assert (tmp_path / "copied/crimes.parquet").read_bytes() == (tmp_path / "written/crimes.parquet").read_bytes()
+    pd.testing.assert_frame_equal(read_processed(tmp_path / "copied")[0], read_processed(tmp_path / "written")[0])
+    shutil.rmtree(kept.parent)
+    pd.testing.assert_frame_equal(kept_crimes([path], areas, processed), fresh)
+
+
 def test_runs_side_by_side_in_one_process_can_keep_the_same_read_at_once(tmp_path, monkeypatch):
     """Two areas of a batch, in two threads of one process, keep the same read together:
     each writes its own partial folder, one is renamed into place, neither fails."""
