@@ -49,6 +49,10 @@ def rows() -> list[tuple[str, str, str, str]]:
                     "holds" if memory["holds"] else "MISSED"))
         growth = t["memory_growth_when_input_doubles"]
         out.append(("3. reading memory when the input doubles", growth["growth"], "<= +15%", "holds" if growth["holds"] else "MISSED"))
+        checked = read.get("reference", {}).get("pipeline_vs_polars_with_part_of_the_checks")
+        if checked:
+            out.append(("   (reference) reading time / polars making part of the same checks", f"{checked['time_ratio']:.2f}x", "",
+                        f"peak {checked['pipeline_peak_mb']:.0f} / {checked['polars_with_checks_peak_mb']:.0f} MB"))
     force = _load("force.json")
     if force is None:
         out.append(("4. five partnerships / one", "not run", "", "run benchmarks/bench_force.py"))
