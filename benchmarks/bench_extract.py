@@ -8,7 +8,7 @@ has 1,000,000 rows, each copy with new crime references, written as a plain CSV.
 reader runs in a fresh child process that reports its own peak resident memory
 (``ru_maxrss``), so imports are counted as a user would pay them:
 
-- pipeline: ``pipeline.extract.read_extract`` with the default params mapping: every cell
+- pipeline: ``pipeline.inputs.extract.read_extract`` with the default params mapping: every cell
   checked, dates parsed (several formats, Excel serials), flags and LSOA codes validated,
   offence codes classified, repeated references found.
 - pandas: what an analyst would otherwise write: ``pd.read_csv`` (all text), three
@@ -42,7 +42,7 @@ PEAK = "import resource; print(round(resource.getrusage(resource.RUSAGE_SELF).ru
 PIPELINE = """
 import sys, time, yaml
 from pathlib import Path
-from pipeline.extract import read_extract
+from pipeline.inputs.extract import read_extract
 from pipeline.params import ForceExtract
 settings = yaml.safe_load(Path("params/south-gloucestershire.yaml").read_text())["force_extract"]
 settings["path"] = sys.argv[1]
@@ -55,7 +55,7 @@ print(len(crimes), round(time.perf_counter() - start, 2))
 PANDAS = """
 import sys, time
 import pandas as pd
-from pipeline.offences import offence_codes
+from pipeline.inputs.offences import offence_codes
 start = time.perf_counter()
 frame = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False)
 for column in ("Date Recorded", "Committed From", "Committed To"):
@@ -67,7 +67,7 @@ print(len(frame), round(time.perf_counter() - start, 2))
 DUCKDB = """
 import sys, time
 import duckdb
-from pipeline.offences import offence_codes
+from pipeline.inputs.offences import offence_codes
 start = time.perf_counter()
 lookup = offence_codes().reset_index()
 frame = duckdb.sql(f'''

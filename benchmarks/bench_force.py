@@ -48,7 +48,7 @@ def _pair(folder: Path, one_first: bool) -> tuple[float, float]:
     # The params run-force writes for Somerset, in a processed folder of its own: written by
     # run-force's validation alone (check), so either run can go first.
     subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
-                    "from pipeline.force_run import area_settings, load_force_file, write_area_params; "
+                    "from pipeline.orchestration.force_run import area_settings, load_force_file, write_area_params; "
                     "raw = load_force_file(sys.argv[1]); settings, _, _ = area_settings(Path(sys.argv[1]), raw); "
                     "write_area_params(settings, Path(sys.argv[2]))", str(force_file), str(folder / "params")],
                    cwd=ROOT, check=True, capture_output=True, text=True)

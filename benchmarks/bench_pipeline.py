@@ -28,7 +28,7 @@ INGEST = """
 import sys, time
 from pathlib import Path
 from pipeline.params import AreaDefinition, Population
-from pipeline.police import read_police_data
+from pipeline.analysis.police import read_police_data
 area = AreaDefinition(name="South Gloucestershire", lsoa_name_prefixes=["South Gloucestershire"],
                       population=Population(value=277600, year=2016, source="benchmark"))
 start = time.perf_counter()

@@ -5,7 +5,7 @@ street-level files, about 620,000 rows), extracted once to a temporary folder so
 three engines read the same plain CSV files. Each engine selects South Gloucestershire's
 rows (LSOA name starting "South Gloucestershire ") into memory:
 
-- pipeline: ``pipeline.police_scan.read_police_table`` (every input check: header, months,
+- pipeline: ``pipeline.inputs.police_scan.read_police_table`` (every input check: header, months,
   legacy labels, repeated Crime IDs, unlocated rows, overlapping inputs, map points), to the
   tidy Arrow table the police stage writes (like the other two, its own table: the stage
   makes a pandas frame of it afterwards, which is not reading);
@@ -59,7 +59,7 @@ ENGINES = {
 import pyarrow as pa
 pa.scalar(0)  # pyarrow imports pandas (installed with the pipeline) the first time it is used
 from pipeline.params import AreaDefinition, Population
-from pipeline.police_scan import read_police_table
+from pipeline.inputs.police_scan import read_police_table
 area = AreaDefinition(name="SG", lsoa_name_prefixes=["%(prefix)s"],
                       population=Population(value=1, year=2020, source="benchmark"))
 """,

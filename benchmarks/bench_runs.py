@@ -38,9 +38,9 @@ from openpyxl import load_workbook
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.morile import load_model  # noqa: E402
+from pipeline.analysis.morile import load_model  # noqa: E402
 from pipeline.params import load_params, params_as_dict  # noqa: E402
-from pipeline.run import NOTEBOOKS_DIR, STAGES  # noqa: E402
+from pipeline.orchestration.run import NOTEBOOKS_DIR, STAGES  # noqa: E402
 
 BIN = Path(sys.executable).parent
 

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("papermill").setLevel(logging.WARNING)
     try:
         if args.command == "run":
-            from pipeline.run import run_assessment
+            from pipeline.orchestration.run import run_assessment
 
             if len(args.params) == 1:
                 report = run_assessment(args.params[0], pdf=args.pdf, force=args.force, workers=args.workers)
@@ -93,26 +93,26 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 from pathlib import Path
 
-                from pipeline.batch import run_batch
+                from pipeline.orchestration.batch import run_batch
 
-                from pipeline.run import cpus
+                from pipeline.orchestration.run import cpus
 
                 results = run_batch(args.params, Path(args.index), pdf=args.pdf, force=args.force, workers=args.workers,
                                     parallel=args.parallel or cpus())
                 print(Path(args.index).resolve())
                 return _report_failed_areas(results)
         elif args.command == "run-force":
-            from pipeline.batch import run_force
+            from pipeline.orchestration.batch import run_force
 
             results, index = run_force(args.force_file, pdf=args.pdf, force=args.force, parallel=args.parallel, scheduler=args.scheduler)
             print(index)
             return _report_failed_areas(results)
         elif args.command == "watch":
-            from pipeline.watch import watch
+            from pipeline.orchestration.watch import watch
 
             watch(args.params, pdf=args.pdf, workers=args.workers, on_published=lambda report: print(report.resolve(), flush=True))
         elif args.command == "check":
-            from pipeline.checks import check_inputs
+            from pipeline.orchestration.checks import check_inputs
             from pipeline.params import load_params
 
             params = load_params(args.params)
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"Warning: {warning}")
             print(f"{args.params} and every input it names are valid: {params.area.name}, window ending {params.period_end}.")
         elif args.command == "morile-template":
-            from pipeline.morile import template_for
+            from pipeline.analysis.morile import template_for
 
             print(template_for(args.params, args.out).resolve())
     except PipelineError as exc:

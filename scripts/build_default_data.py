@@ -28,8 +28,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from pipeline.params import AreaDefinition, Population
-from pipeline.police_scan import POLICE_UK_COLUMNS, AreaSelector, find_street_files, street_tables, unlocated_repeats
-from pipeline.run import sha256_of
+from pipeline.inputs.police_scan import POLICE_UK_COLUMNS, AreaSelector, find_street_files, street_tables, unlocated_repeats
+from pipeline.orchestration.run import sha256_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT.parent / "shared/data/police-uk/avon-and-somerset-street-2018-01_2021-09.zip"

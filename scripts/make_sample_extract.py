@@ -38,9 +38,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.offences import offence_codes  # noqa: E402
+from pipeline.inputs.offences import offence_codes  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
-from pipeline.police import read_police_data  # noqa: E402
+from pipeline.analysis.police import read_police_data  # noqa: E402
 
 SEED = 20210120
 PARAMS = ROOT / "params/south-gloucestershire.yaml"

@@ -2,7 +2,7 @@
 
 No real workshop scores can be published, so the default run uses three sample
 partners' scoring sheets and a moderation sheet made here with a fixed seed. Each sheet
-is the real template (``pipeline.morile.write_template``, with evidence from the
+is the real template (``pipeline.analysis.morile.write_template``, with evidence from the
 bundled police data) filled in with openpyxl, exactly as a partner would fill it.
 Every output that shows these scores is labelled "sample".
 
@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 from openpyxl import Workbook, load_workbook
 
-from pipeline.morile import (
+from pipeline.analysis.morile import (
     FIRST_FACTOR_COLUMN,
     HEADER_ROW,
     MODERATION_HEADERS,
@@ -28,7 +28,7 @@ from pipeline.morile import (
     write_template,
 )
 from pipeline.params import validate_params
-from pipeline.trends import area_comparison
+from pipeline.analysis.trends import area_comparison
 
 SEED = 20210305  # the date of South Gloucestershire's 2021 priorities workshop
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.params import AreaDefinition, Population
-from pipeline.police_scan import POLICE_UK_COLUMNS
+from pipeline.inputs.police_scan import POLICE_UK_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_ZIP = ROOT.parent / "shared/data/police-uk/avon-and-somerset-street-2018-01_2021-09.zip"

@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from pipeline.batch import AreaResult, headline, write_index
+from pipeline.orchestration.batch import AreaResult, headline, write_index
 from pipeline.cli import main
 from pipeline.errors import PipelineError
 from test_safety import MONTHS_2019_2020, small_params, small_police
@@ -49,7 +49,7 @@ def test_index_links_each_areas_documents_and_lists_what_stopped_the_others(tmp_
 
 
 def test_an_index_the_pipeline_did_not_write_is_never_replaced(tmp_path):
-    from pipeline.batch import run_batch
+    from pipeline.orchestration.batch import run_batch
 
     index = tmp_path / "index.html"
     index.write_text("<html>the council's own page</html>", encoding="utf-8")
@@ -81,7 +81,7 @@ def test_one_command_runs_several_areas_and_a_failure_does_not_stop_the_others(t
 def test_areas_side_by_side_publish_what_they_publish_one_after_another_each_with_its_own_log(tmp_path):
     """Two areas sharing two kernels: each area's tables are byte for byte those of the same
     area run on its own, and each run's log holds its own lines, not the other's."""
-    from pipeline.batch import run_batch
+    from pipeline.orchestration.batch import run_batch
 
     police = small_police(tmp_path, MONTHS_2019_2020, {"Alphaton": 8, "Betaville": 6})
     alpha = yaml.safe_load(small_params(tmp_path, [police]).read_text(encoding="utf-8"))
@@ -118,7 +118,7 @@ def test_stopping_areas_side_by_side_removes_their_unfinished_runs_and_keeps_the
     import time
     from pathlib import Path
 
-    from pipeline.safety import mark_as_ours
+    from pipeline.orchestration.safety import mark_as_ours
 
     root = Path(__file__).resolve().parent.parent
     police = small_police(tmp_path, MONTHS_2019_2020, {"Alphaton": 8, "Betaville": 6})

@@ -8,9 +8,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from pipeline import chart_cache  # noqa: E402
-from pipeline.chart_cache import ChartCache, chart_key  # noqa: E402
-from pipeline.safety import OWNER_MARKER  # noqa: E402
+from pipeline.documents import chart_cache  # noqa: E402
+from pipeline.documents.chart_cache import ChartCache, chart_key  # noqa: E402
+from pipeline.orchestration.safety import OWNER_MARKER  # noqa: E402
 
 CALLS: list[str] = []
 

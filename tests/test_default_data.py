@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from conftest import ROOT, SHARED_ZIP
-from pipeline.run import sha256_of
+from pipeline.orchestration.run import sha256_of
 
 BUNDLE = ROOT / "data/raw/police-uk"
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipeline.delivery import (
+from pipeline.analysis.delivery import (
     ACHIEVED,
     MARGIN,
     NO_TARGET,
@@ -186,7 +186,7 @@ def test_register_movement_and_xlsx_input(tmp_path):
     assert table.loc["A2", "Movement"] == "down from 4"
     assert table.loc["A3", "Movement"] == "new"
     assert table.loc["A1", "Triggered by"] == "Cuts; Restructuring"
-    from pipeline.delivery import closed_risks
+    from pipeline.analysis.delivery import closed_risks
 
     assert closed_risks(risks, before) == ["A9"]
 
@@ -202,7 +202,7 @@ def test_priorities_with_overrides(tmp_path):
     priorities = final_priorities(ranking, plan)
     assert priorities["threat"].tolist() == ["A", "B", "C"]  # D: neither proposed nor added
     assert priorities["priority"].tolist() == [True, False, True]
-    from pipeline.delivery import priorities_table
+    from pipeline.analysis.delivery import priorities_table
 
     table = priorities_table(priorities, plan).set_index("Threat")
     assert table.loc["C", "How it was chosen"] == "Added by the facilitators: Community concern"

@@ -16,7 +16,7 @@ import yaml
 from conftest import ROOT, TINY_AREA_CODES
 from pipeline.cli import main
 from pipeline.errors import InputDataError, StageError
-from pipeline.run import run_assessment
+from pipeline.orchestration.run import run_assessment
 
 pytestmark = pytest.mark.e2e
 
@@ -252,16 +252,16 @@ def test_a_failing_stage_names_the_notebook_and_keeps_the_last_outputs(published
 
     import nbformat
 
-    import pipeline.run
+    import pipeline.orchestration.run
 
     run_root, params_path, report = published
     before = report.read_bytes()
     notebooks = tmp_path / "notebooks"
-    shutil.copytree(pipeline.run.NOTEBOOKS_DIR, notebooks)
+    shutil.copytree(pipeline.orchestration.run.NOTEBOOKS_DIR, notebooks)
     trends = nbformat.read(notebooks / "03_trends.ipynb", as_version=4)
     trends.cells.append(nbformat.v4.new_code_cell('raise RuntimeError("a deliberate failure")'))
     nbformat.write(trends, notebooks / "03_trends.ipynb")
-    monkeypatch.setattr(pipeline.run, "NOTEBOOKS_DIR", notebooks)
+    monkeypatch.setattr(pipeline.orchestration.run, "NOTEBOOKS_DIR", notebooks)
     with pytest.raises(StageError) as caught:
         run_assessment(params_path)
     message = str(caught.value)

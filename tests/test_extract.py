@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from pipeline.errors import InputDataError
-from pipeline.extract import covered_months, parse_times, read_extract
+from pipeline.inputs.extract import covered_months, parse_times, read_extract
 from pipeline.params import ForceExtract
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,14 +165,14 @@ def test_coordinates_without_an_lsoa_are_placed_from_the_boundaries(tmp_path):
 
 
 def test_a_month_the_extract_holds_only_part_of_is_not_used(tmp_path):
-    from pipeline.extract import ExtractSummary
+    from pipeline.inputs.extract import ExtractSummary
 
     summary = ExtractSummary(file="x", name="x", sample=False, rows_by_month={"2020-01": 100, "2020-02": 96, "2020-03": 104, "2020-04": 30})
     assert covered_months(summary, 0.5) == (["2020-01", "2020-02", "2020-03"], ["2020-04"])
 
 
 def test_a_partial_month_is_left_out_and_its_crimes_counted_and_the_months_named(tmp_path):
-    from pipeline.extract import quality_facts, read_area_extract
+    from pipeline.inputs.extract import quality_facts, read_area_extract
     from pipeline.params import AreaDefinition, Population
 
     rows = [[f"J{i}", "46", f"{1 + i:02d}/01/2020 10:00", "", "", "E01000001", "N", "N", "", "", ""] for i in range(10)]

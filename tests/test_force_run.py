@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from pipeline.errors import ParamsError
-from pipeline.force_run import area_settings, force_partnerships, partnership_lookup_path, slug
+from pipeline.orchestration.force_run import area_settings, force_partnerships, partnership_lookup_path, slug
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_GEOGRAPHY = ROOT.parent / "shared/reference-data/geography"
@@ -36,7 +36,7 @@ def test_each_partnership_gets_every_lsoa_of_its_districts():
     somerset_districts = {"E07000187", "E07000188", "E07000189", "E07000246"}
     with open(SHARED_GEOGRAPHY / "lsoa11-ward19-lad19.csv", encoding="utf-8-sig", newline="") as handle:
         expected = sum(1 for row in csv.DictReader(handle) if row["LAD19CD"] in somerset_districts)
-    from pipeline.police_scan import read_lsoa_lookup
+    from pipeline.inputs.police_scan import read_lsoa_lookup
 
     lookup = read_lsoa_lookup(partnership_lookup_path())
     assert sum(1 for area in lookup.values() if area == "Somerset") == expected == 327
@@ -75,7 +75,7 @@ def test_force_file_problems_are_listed_together_with_what_to_write(tmp_path):
 def test_areas_run_as_tasks_on_a_dask_cluster_and_a_failed_area_does_not_stop_the_other(tmp_path, tiny_police_folder):
     from distributed import LocalCluster
 
-    from pipeline.batch import run_batch
+    from pipeline.orchestration.batch import run_batch
 
     lookup = tiny_police_folder / "lookup.csv"
 

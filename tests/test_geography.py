@@ -13,7 +13,9 @@ import pytest
 from shapely.geometry import Point, Polygon, box
 
 from conftest import ROOT
-from pipeline import geography, maps, places
+from pipeline.inputs import geography
+from pipeline.analysis import places
+from pipeline.documents import maps
 from pipeline.errors import InputDataError, ParamsError
 from pipeline.params import validate_params
 
@@ -358,7 +360,7 @@ def test_change_map_hatches_either_small_count():
 
 
 def test_deprivation_sentences_say_how_many_in_words_a_reader_can_check():
-    from pipeline.report import deprivation_sentences
+    from pipeline.documents.report import deprivation_sentences
 
     base = {"ranked_lsoas": 165, "unranked_lsoas": 0, "lsoa_share": 2 / 165, "population_share": float("nan"),
             "crime_share": 0.021, "asb_share": 0.015}
@@ -375,7 +377,7 @@ def test_deprivation_sentences_say_how_many_in_words_a_reader_can_check():
 
 
 def test_suppressed_deciles_are_found_and_the_worst_20_percent_flagged():
-    from pipeline.report import deprivation_suppressed
+    from pipeline.documents.report import deprivation_suppressed
 
     # Deciles 2 and 7 hold a small count each; decile 2 is in the worst 20%.
     deciles = pd.DataFrame({"imd_decile": [1.0, 2.0, 7.0, np.nan]})

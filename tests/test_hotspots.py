@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from pipeline.errors import InputDataError
-from pipeline.hotspots import (
+from pipeline.analysis.hotspots import (
     SUPPRESSED,
     biggest_rises,
     concentration,
@@ -15,7 +15,7 @@ from pipeline.hotspots import (
     suppress,
     with_rates,
 )
-from pipeline.report import top_lsoas_by_type, top_lsoas_table
+from pipeline.documents.report import top_lsoas_by_type, top_lsoas_table
 
 
 def _crimes(rows):

@@ -5,7 +5,7 @@ import pytest
 from openpyxl import load_workbook
 
 from pipeline.errors import InputDataError, ParamsError
-from pipeline.morile import (
+from pipeline.analysis.morile import (
     FIRST_FACTOR_COLUMN,
     HEADER_ROW,
     MODERATION_HEADERS,
@@ -175,7 +175,7 @@ def test_every_bad_cell_is_listed(tmp_path):
 
 
 def _sheet(name: str, table: dict[str, dict[str, float]]):
-    from pipeline.morile import ScoringSheet
+    from pipeline.analysis.morile import ScoringSheet
 
     return ScoringSheet(Path(name), name, name, _values(table), {})
 
@@ -272,9 +272,9 @@ def test_evidence_sums_mapped_crime_types():
 
 
 def test_evidence_headers_name_their_months():
-    from pipeline.morile import evidence_headers
+    from pipeline.analysis.morile import evidence_headers
     from pipeline.months import month_range
-    from pipeline.trends import comparison_windows_text
+    from pipeline.analysis.trends import comparison_windows_text
 
     windows = comparison_windows_text(
         "2020-12", [m for m in month_range("2019-01", "2019-12") if m != "2019-07"],

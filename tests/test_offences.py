@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.offences import evidence_status, normalise_code, offence_codes, threat_mask
+from pipeline.inputs.offences import evidence_status, normalise_code, offence_codes, threat_mask
 from pipeline.params import ThreatDefinition, threat_catalogue
 
 ROOT = Path(__file__).resolve().parent.parent

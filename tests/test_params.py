@@ -109,7 +109,7 @@ def test_missing_file_and_bad_yaml(tmp_path):
 
 
 def test_published_titles_carry_the_area_and_period_and_samples_are_labelled():
-    from pipeline.run import STAGES, document_title
+    from pipeline.orchestration.run import STAGES, document_title
 
     params = load_params(ROOT / "params/south-gloucestershire.yaml")
     stages = {s.name: s for s in STAGES}

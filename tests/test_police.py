@@ -6,7 +6,7 @@ import pytest
 from conftest import SHARED_ZIP, area, street_csv_text, street_row, write_street_csv
 from pipeline.errors import InputDataError, ParamsError
 from pipeline.months import month_range
-from pipeline.police import (
+from pipeline.analysis.police import (
     coverage_for_areas,
     month_coverage,
     read_police_data,
@@ -14,7 +14,7 @@ from pipeline.police import (
     usable_months,
     write_processed,
 )
-from pipeline.police_scan import POLICE_UK_COLUMNS, AreaSelector, find_street_files
+from pipeline.inputs.police_scan import POLICE_UK_COLUMNS, AreaSelector, find_street_files
 
 ROWS = [
     street_row("2020-01", "Alphaton 001A", "Burglary", "id1"),
@@ -308,7 +308,7 @@ def test_unreadable_police_files_say_where_and_what_was_expected(tmp_path):
 def test_a_kept_read_is_the_same_frame_and_shared_by_runs_listing_the_areas_in_any_order(tmp_path):
     from dataclasses import asdict
 
-    from pipeline.police_reads import READS_FOLDER
+    from pipeline.inputs.police_reads import READS_FOLDER
 
     path = write_street_csv(tmp_path / "s.csv", ROWS)
     processed = tmp_path / "processed"
@@ -336,8 +336,8 @@ def test_the_police_stage_copies_a_kept_reads_file_which_is_what_it_would_write(
     import shutil
     from pathlib import Path
 
-    from pipeline.police import kept_crimes
-    from pipeline.police_reads import READS_FOLDER
+    from pipeline.analysis.police import kept_crimes
+    from pipeline.inputs.police_reads import READS_FOLDER
 
     path = write_street_csv(tmp_path / "s.csv", ROWS + [street_row("2020-02", "Betaville 002B", "Drugs", "id9")])
     areas = [area("Alphaton"), area("Betaville")]
@@ -362,7 +362,7 @@ def test_runs_side_by_side_in_one_process_can_keep_the_same_read_at_once(tmp_pat
     each writes its own partial folder, one is renamed into place, neither fails."""
     import threading
 
-    from pipeline import police_reads
+    from pipeline.inputs import police_reads
 
     path = write_street_csv(tmp_path / "s.csv", ROWS)
     crimes, summary = read_police_data([path], [area("Alphaton")])
@@ -409,7 +409,7 @@ def test_a_batch_shares_a_kept_read_in_memory_and_loads_it_from_disk_once(tmp_pa
     outside, every load reads the disk (and after a batch nothing stays in memory)."""
     import threading
 
-    from pipeline import police_reads
+    from pipeline.inputs import police_reads
 
     path = write_street_csv(tmp_path / "s.csv", ROWS)
     processed = tmp_path / "processed"
@@ -440,7 +440,9 @@ def test_the_areas_checks_work_out_from_a_shared_read_once_and_give_each_area_it
     area once (each area's as if checked alone); outside a share, every check works them out."""
     from types import SimpleNamespace
 
-    from pipeline import checks, police, police_reads
+    from pipeline.inputs import police_reads
+    from pipeline.analysis import police
+    from pipeline.orchestration import checks
 
     path = write_street_csv(tmp_path / "s.csv", ROWS)
     processed = tmp_path / "processed"

@@ -5,7 +5,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from pipeline.publish import (
+from pipeline.documents.publish import (
     add_table_of_contents,
     export_html,
     figure_html,
@@ -57,7 +57,7 @@ def test_table_of_contents_links_every_h2_and_h3():
 
 
 def test_an_image_without_alt_text_gets_nbconverts_default_and_one_with_it_is_left(caplog):
-    from pipeline.publish import NO_ALT_TEXT, _default_alt_text
+    from pipeline.documents.publish import NO_ALT_TEXT, _default_alt_text
 
     body = '<p><img src="data:image/png;base64,AAAA"></p><img alt="Crimes by month" src="x.png"><img\nsrc="y.png" ALT="">'
     fixed = _default_alt_text(body)
@@ -99,7 +99,7 @@ def test_export_has_no_code_no_internet_fetches_and_sets_lang(tmp_path):
 
 
 def test_replace_folder_atomically_swaps_and_cleans_up(tmp_path):
-    from pipeline.safety import OWNER_MARKER, mark_as_ours
+    from pipeline.orchestration.safety import OWNER_MARKER, mark_as_ours
 
     final = tmp_path / "out"
     mark_as_ours(final)
@@ -113,7 +113,7 @@ def test_replace_folder_atomically_swaps_and_cleans_up(tmp_path):
 
 
 def test_replace_folder_atomically_refuses_a_folder_it_did_not_create(tmp_path):
-    from pipeline.safety import UnsafeLocationError, mark_as_ours
+    from pipeline.orchestration.safety import UnsafeLocationError, mark_as_ours
 
     final = tmp_path / "out"
     final.mkdir()
@@ -128,7 +128,7 @@ def test_replace_folder_atomically_refuses_a_folder_it_did_not_create(tmp_path):
 def test_a_pdf_is_printed_with_wide_tables_on_landscape_pages(tmp_path):
     import nbformat
 
-    from pipeline.publish import export_pdf, table_html
+    from pipeline.documents.publish import export_pdf, table_html
 
     narrow = table_html(pd.DataFrame({"Crime type": ["Burglary"], "Count": [12]}), "Narrow")
     wide = table_html(pd.DataFrame({f"A long column heading {i}": ["a value of some length"] for i in range(8)}), "Wide")
@@ -155,7 +155,7 @@ def test_a_pdf_is_printed_with_wide_tables_on_landscape_pages(tmp_path):
 def test_every_table_also_goes_into_one_workbook(tmp_path):
     from openpyxl import load_workbook
 
-    from pipeline.publish import tables_workbook
+    from pipeline.documents.publish import tables_workbook
 
     write_csv(pd.DataFrame({"Crime type": ["=cmd", "Drugs"], "Count, Jan 2020 to Dec 2020 (12 months)": [5, 12]}), tmp_path / "tables/crime-by-type.csv")
     write_csv(pd.DataFrame({"Month": ["Jul 2019"], "Rows": [0]}), tmp_path / "tables" / ("m" * 40 + ".csv"))
@@ -178,7 +178,7 @@ def test_the_chart_theme_is_seaborns_whitegrid_notebook_theme():
     import subprocess
     import sys
 
-    from pipeline.charts import THEME
+    from pipeline.documents.charts import THEME
 
     code = (
         "import json, matplotlib; matplotlib.use('Agg'); import matplotlib as mpl; "
@@ -201,7 +201,7 @@ def test_write_csv_writes_what_pandas_to_csv_writes_cell_for_cell(tmp_path):
     integers, booleans, quoting, formulas and symbols; a date column goes to pandas itself."""
     import numpy as np
 
-    from pipeline.publish import _whole_numbers_as_integers, csv_text, write_csv
+    from pipeline.documents.publish import _whole_numbers_as_integers, csv_text, write_csv
 
     def by_pandas(frame: pd.DataFrame, path) -> bytes:
         safe = frame.copy()

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.police import ScanSummary
-from pipeline.report import data_quality_facts, exceptions_table, rate_header, repeat_note
+from pipeline.analysis.police import ScanSummary
+from pipeline.documents.report import data_quality_facts, exceptions_table, rate_header, repeat_note
 
 
 def test_an_exception_shows_its_limit_to_one_decimal():
@@ -57,7 +57,7 @@ def test_repeat_note_reports_what_the_repeats_look_like():
 def test_heatmap_numbers_are_legible_on_every_shade():
     import numpy as np
 
-    from pipeline.charts import HEATMAP_COLOURS, contrast_ratio, text_colour_for
+    from pipeline.documents.charts import HEATMAP_COLOURS, contrast_ratio, text_colour_for
 
     for share in np.linspace(0, 1, 257):
         background = HEATMAP_COLOURS(float(share))
@@ -68,8 +68,8 @@ def test_heatmap_numbers_are_legible_on_every_shade():
 
 
 def test_focus_indicator_has_3_to_1_on_every_background():
-    from pipeline.charts import contrast_ratio
-    from pipeline.publish import _STYLESHEET
+    from pipeline.documents.charts import contrast_ratio
+    from pipeline.documents.publish import _STYLESHEET
 
     def rgb(hex_colour):
         return tuple(int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
@@ -84,7 +84,7 @@ def test_focus_indicator_has_3_to_1_on_every_background():
 def test_morile_tables_use_the_threat_as_row_header_and_give_the_heatmap_numbers():
     from types import SimpleNamespace
 
-    from pipeline.report import morile_ranking_table, morile_scores_table
+    from pipeline.documents.report import morile_ranking_table, morile_scores_table
 
     factors = [SimpleNamespace(id="physical"), SimpleNamespace(id="frequency")]
     model = SimpleNamespace(groups=[], factors=factors, column_header=lambda f: {"physical": "Harm: Physical", "frequency": "Likelihood: Frequency"}[f.id])
@@ -100,7 +100,7 @@ def test_morile_tables_use_the_threat_as_row_header_and_give_the_heatmap_numbers
 def test_csvs_write_words_not_symbols_and_counts_as_integers(tmp_path):
     import csv
 
-    from pipeline.publish import write_csv
+    from pipeline.documents.publish import write_csv
 
     frame = pd.DataFrame({
         "Whether achieved": ["\u2713 achieved", "\u2248 within the margin of error", "\u2013 no target"],
@@ -124,8 +124,8 @@ def test_comparator_table_shows_the_population_each_rate_was_worked_out_with():
     from conftest import area
     from pipeline.months import month_range
     from pipeline.params import Population, validate_params
-    from pipeline.report import comparator_table
-    from pipeline.trends import common_months, window_rates
+    from pipeline.documents.report import comparator_table
+    from pipeline.analysis.trends import common_months, window_rates
 
     def two_years(name: str):
         return area(name).model_copy(update={"population": [

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pipeline.run import cpus, run_assessment
+from pipeline.orchestration.run import cpus, run_assessment
 from test_end_to_end import _params_with_own_moderation
 
 pytestmark = pytest.mark.e2e

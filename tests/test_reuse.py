@@ -8,8 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from pipeline import reuse
-from pipeline.run import NOTEBOOKS_DIR, STAGES
+from pipeline.orchestration import reuse
+from pipeline.orchestration.run import NOTEBOOKS_DIR, STAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,13 +90,13 @@ def test_each_stage_declares_every_params_field_and_stage_its_notebook_reads(sta
         assert not used, f"{stage.notebook} reads {sorted(used)} without declaring them"
     readers = set(re.findall(r"(\w+)\.read_processed|(read_police)\(|read_later_coverage", code))
     read_from = {WRITERS[a or b] for a, b in readers if (a or b) in WRITERS}
-    if "read_processed(Path(processed_dir))" in code and "from pipeline.police import" in code and "read_processed" in code.split("from pipeline.police import")[1].split("\n")[0]:
+    if "read_processed(Path(processed_dir))" in code and "from pipeline.analysis.police import" in code and "read_processed" in code.split("from pipeline.analysis.police import")[1].split("\n")[0]:
         read_from.add("police")
     assert read_from <= set(stage.after), f"{stage.notebook} reads the outputs of {sorted(read_from - set(stage.after))} without running after them"
 
 
 def test_a_passed_check_is_saved_only_when_asked_and_reused_only_for_the_same_key(tmp_path, monkeypatch):
-    from pipeline import checks
+    from pipeline.orchestration import checks
 
     calls = []
 
@@ -120,9 +120,9 @@ def test_each_input_check_is_made_again_exactly_when_its_own_files_or_settings_c
     """The default assessment's check fingerprints: a new moderation sheet re-checks that sheet
     alone, a partner's new scoring sheet the scoring sheets alone; new police data re-checks the police data and what reads its LSOAs (boundaries,
     force extract), not the survey, MoRiLE or delivery plan; a pass is kept, a problem never."""
-    from pipeline import checks
+    from pipeline.orchestration import checks
     from pipeline.params import load_params
-    from pipeline.run import _check_cache, _input_hashes
+    from pipeline.orchestration.run import _check_cache, _input_hashes
 
     params = load_params(ROOT / "params/south-gloucestershire.yaml")
     hashes = _input_hashes(params)
@@ -156,7 +156,7 @@ def test_each_input_check_is_made_again_exactly_when_its_own_files_or_settings_c
 
 
 def test_a_failed_check_is_never_saved(tmp_path, monkeypatch):
-    from pipeline import checks
+    from pipeline.orchestration import checks
 
     monkeypatch.setattr(checks, "police_checks", lambda params, on_read=None: (["a problem"], [], [], {}))
     cache = checks.CheckCache(tmp_path, {"police": "key-1"})
@@ -166,18 +166,18 @@ def test_a_failed_check_is_never_saved(tmp_path, monkeypatch):
 
 
 def test_a_warm_kernel_is_given_exactly_the_notebooks_module_level_imports(tmp_path):
-    from pipeline.kernels import import_statements
+    from pipeline.orchestration.kernels import import_statements
 
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbformat.v4.new_markdown_cell("import nothing from markdown"),
-        nbformat.v4.new_code_cell("%matplotlib inline\nimport pandas as pd\nfrom pipeline.publish import (\n    heading,\n    paragraph,\n)\nx = 1"),
+        nbformat.v4.new_code_cell("%matplotlib inline\nimport pandas as pd\nfrom pipeline.documents.publish import (\n    heading,\n    paragraph,\n)\nx = 1"),
         nbformat.v4.new_code_cell("def f():\n    import scipy\n    return scipy\nfrom pathlib import Path"),
         nbformat.v4.new_code_cell("this is not python ("),
     ]
     path = tmp_path / "n.ipynb"
     nbformat.write(notebook, path)
-    assert import_statements(path).splitlines() == ["import pandas as pd", "from pipeline.publish import heading, paragraph", "from pathlib import Path"]
+    assert import_statements(path).splitlines() == ["import pandas as pd", "from pipeline.documents.publish import heading, paragraph", "from pathlib import Path"]
 
 
 def _notebook(tmp_path, name: str, *cells: str):
@@ -197,7 +197,7 @@ def test_a_kept_kernel_runs_the_next_notebook_as_a_fresh_one_would(tmp_path):
     from jupyter_client import AsyncKernelManager
     from papermill.exceptions import PapermillExecutionError
 
-    from pipeline.kernels import KernelPool, register_engine
+    from pipeline.orchestration.kernels import KernelPool, register_engine
 
     folder = tmp_path / "notebooks"
     folder.mkdir()
@@ -250,7 +250,7 @@ def test_a_notebook_says_its_processed_outputs_are_written_after_its_tagged_cell
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from pipeline.kernels import OUTPUTS_WRITTEN_TAG, register_engine
+    from pipeline.orchestration.kernels import OUTPUTS_WRITTEN_TAG, register_engine
 
     go = tmp_path / "go"
 
@@ -282,8 +282,8 @@ def test_a_notebook_says_its_processed_outputs_are_written_after_its_tagged_cell
 def test_only_the_morile_stage_says_its_outputs_are_written_early_and_nothing_after_that_cell_writes_them():
     """The tag marks the cell after which a stage's processed outputs are complete: no later
     cell of that notebook may write to the processed folder."""
-    from pipeline.kernels import OUTPUTS_WRITTEN_TAG
-    from pipeline.run import NOTEBOOKS_DIR, STAGES
+    from pipeline.orchestration.kernels import OUTPUTS_WRITTEN_TAG
+    from pipeline.orchestration.run import NOTEBOOKS_DIR, STAGES
 
     tagged = {}
     for stage in STAGES:
@@ -303,7 +303,7 @@ def test_a_stage_waits_for_a_kernel_and_the_latest_stage_goes_first(tmp_path, mo
     import threading
     import time
 
-    from pipeline import kernels
+    from pipeline.orchestration import kernels
 
     monkeypatch.setattr(kernels, "_start", lambda *args: object())
     monkeypatch.setattr(kernels, "_reset", lambda manager, *args: manager)
@@ -335,7 +335,7 @@ def test_the_report_takes_a_free_kernel_before_the_delivery_plan_beside_it():
     (0); trends, places, extract and the delivery plan read only those (1); the report
     reads trends, places and extract too (2). After a moderation edit the report and the
     delivery plan wait together, and the report, the longer and the last, goes first."""
-    from pipeline.run import kernel_priority, stage_depth
+    from pipeline.orchestration.run import kernel_priority, stage_depth
 
     depths = {s.name: stage_depth(s) for s in STAGES}
     assert depths == {"police": 0, "survey": 0, "morile": 0, "trends": 1, "places": 1, "extract": 1, "delivery": 1, "report": 2}
@@ -350,10 +350,10 @@ def test_a_broken_moderation_sheet_and_a_broken_scoring_sheet_are_both_named_and
     reported together in the MoRiLE section, and neither check is saved as passed."""
     import yaml
 
-    from pipeline.checks import check_inputs
+    from pipeline.orchestration.checks import check_inputs
     from pipeline.errors import InputDataError
     from pipeline.params import load_params
-    from pipeline.run import _check_cache, _input_hashes
+    from pipeline.orchestration.run import _check_cache, _input_hashes
 
     settings = yaml.safe_load((ROOT / "params/south-gloucestershire.yaml").read_text(encoding="utf-8"))
     for key in ("model", "threats"):
@@ -383,7 +383,7 @@ def test_a_kept_kernel_is_ready_once_its_output_channel_is_heard_and_asked_again
     import asyncio
     from queue import Empty
 
-    from pipeline.kernels import _heard
+    from pipeline.orchestration.kernels import _heard
 
     class Channel:
         def __init__(self, messages):
@@ -426,7 +426,7 @@ def test_kernels_after_the_first_start_once_the_check_is_done_or_the_first_is_re
     import threading
     import time
 
-    from pipeline import kernels
+    from pipeline.orchestration import kernels
 
     started: list[str] = []
     first_may_finish = threading.Event()
@@ -467,7 +467,7 @@ def test_a_batch_starts_every_kernel_ahead_and_its_first_stages_take_them(tmp_pa
     import threading
     import time
 
-    from pipeline import kernels
+    from pipeline.orchestration import kernels
 
     started: list[str] = []
     lock = threading.Lock()
@@ -499,7 +499,7 @@ def test_a_file_is_hashed_again_once_it_changes_even_at_the_same_size(tmp_path):
     import hashlib
     import os
 
-    from pipeline.reuse import sha256_of
+    from pipeline.orchestration.reuse import sha256_of
 
     path = tmp_path / "scores.csv"
     path.write_text("threat,score\nA,1\n", encoding="utf-8")
@@ -516,7 +516,7 @@ def test_kernels_started_ahead_for_several_notebooks_import_what_each_imports(tm
     and only where the pool has room: kernels kept from the last run are not doubled."""
     import time
 
-    from pipeline import kernels
+    from pipeline.orchestration import kernels
 
     started: list[str] = []
     monkeypatch.setattr(kernels, "_start", lambda manager_class, kernel_name, imports, stop: started.append(imports) or object())
@@ -537,7 +537,7 @@ def test_a_pool_says_when_its_waiting_kernels_are_ready(tmp_path, monkeypatch):
     import threading
     import time
 
-    from pipeline import kernels
+    from pipeline.orchestration import kernels
 
     go = threading.Event()
     monkeypatch.setattr(kernels, "_start", lambda manager_class, kernel_name, imports, stop: go.wait(5) and object())
@@ -567,7 +567,7 @@ def test_the_reports_kernel_imports_no_plotting_or_model_fitting_library_before_
     import subprocess
     import sys
 
-    from pipeline.kernels import import_statements
+    from pipeline.orchestration.kernels import import_statements
 
     for stage in ("report", "delivery", "morile"):
         notebook = NOTEBOOKS_DIR / next(s.notebook for s in STAGES if s.name == stage)

@@ -22,8 +22,8 @@ import yaml
 
 from conftest import ROOT, street_row, write_street_csv
 from pipeline.cli import main
-from pipeline.publish import write_csv
-from pipeline.safety import OWNER_MARKER, OutputLock, location_problems, mark_as_ours, writable_problem
+from pipeline.documents.publish import write_csv
+from pipeline.orchestration.safety import OWNER_MARKER, OutputLock, location_problems, mark_as_ours, writable_problem
 
 
 def tree_hashes(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
@@ -243,7 +243,7 @@ def test_the_same_months_through_two_inputs_is_an_error_naming_both(tmp_path, ca
 
 
 def test_a_blank_lsoa_code_is_recovered_from_the_name_and_counted_once_everywhere(tmp_path):
-    from pipeline.police import read_police_data
+    from pipeline.analysis.police import read_police_data
     from conftest import area
 
     rows = [street_row("2020-01", "Alphaton 001A", lsoa_code="E01000001") for _ in range(3)]
@@ -285,7 +285,7 @@ def test_a_header_only_police_file_is_an_error(tmp_path, capsys):
 
 
 def test_coordinates_that_are_not_numbers_or_outside_the_uk_are_counted_and_blanked(tmp_path):
-    from pipeline.police import read_police_data
+    from pipeline.analysis.police import read_police_data
     from conftest import area
 
     good = street_row("2020-01", "Alphaton 001A", lsoa_code="E01000001")

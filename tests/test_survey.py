@@ -9,7 +9,7 @@ from scipy import stats
 
 from pipeline.errors import InputDataError, ParamsError
 from pipeline.params import SurveySettings
-from pipeline.survey import (
+from pipeline.analysis.survey import (
     Estimate,
     difference,
     indicator_results,
@@ -162,7 +162,7 @@ def test_year_on_year_verdicts():
     def year(n_pos: int, n: int, y: int) -> pd.DataFrame:
         return pd.DataFrame({"year": y, "weight": 1.0, "safe": [1.0] * n_pos + [0.0] * (n - n_pos)})
 
-    from pipeline.survey import Indicator
+    from pipeline.analysis.survey import Indicator
 
     cleaned = pd.concat([year(300, 1000, 2019), year(400, 1000, 2020), year(390, 1000, 2021)])
     results = indicator_results(cleaned, [Indicator(**INDICATOR)], 50).set_index("year")
@@ -204,7 +204,7 @@ def test_subgroups_are_compared_with_the_rest_not_the_total_and_holm_corrected(t
 
 
 def test_a_two_way_split_is_compared_once():
-    from pipeline.survey import Indicator
+    from pipeline.analysis.survey import Indicator
 
     cleaned = pd.DataFrame(
         {"year": 2020, "weight": 1.0, "sex": ["Female"] * 100 + ["Male"] * 100, "safe": [1.0, 0.0] * 100}

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.threat_profiles import (
+from pipeline.analysis.threat_profiles import (
     ALL_EXTRACT_CRIME,
     harm_table,
     monthly_threat_counts,
@@ -103,7 +103,7 @@ def _sample_counts() -> Counter:
 
 def test_the_sample_extract_equals_police_uk_for_every_type_and_month():
     from pipeline.params import load_params
-    from pipeline.police import read_police_data
+    from pipeline.analysis.police import read_police_data
 
     params = load_params(ROOT / "params/south-gloucestershire.yaml")
     crimes, _ = read_police_data(params.inputs.police, [params.area])

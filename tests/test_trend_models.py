@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from pipeline.months import month_range
-from pipeline.trend_models import (
+from pipeline.analysis.trend_models import (
     exceptions,
     fit_trend,
     forecast,
@@ -199,7 +199,7 @@ def test_a_forecast_after_the_disruption_returns_to_the_trend():
 
 
 def test_autocorrelated_residuals_widen_the_interval():
-    from pipeline.trend_models import lag1_autocorrelation
+    from pipeline.analysis.trend_models import lag1_autocorrelation
 
     months = month_range("2017-01", "2020-12")
     # Residuals that follow each other: lag-1 autocorrelation by hand for 1, 2, 3, 4 (mean 2.5):
@@ -239,7 +239,7 @@ def test_autocorrelated_residuals_widen_the_interval():
 
 
 def test_back_test_sets_the_forecast_against_what_happened():
-    from pipeline.trend_models import back_test, back_test_sentence
+    from pipeline.analysis.trend_models import back_test, back_test_sentence
 
     history = _shocked(1.0, 1.0, seed=15)
     fit = fit_trend(history)
@@ -270,8 +270,8 @@ def test_stl_fills_gaps_for_the_chart_only_and_says_so():
 def test_a_table_with_no_rows_keeps_its_columns_through_the_processed_files(tmp_path):
     """A steady series has no month outside its control limits: the exceptions table is empty
     but still has its month column, so the report can select from it (it failed on such data)."""
-    from pipeline.trend_models import read_processed, stage_tables, write_processed
-    from pipeline.trends import compare_windows
+    from pipeline.analysis.trend_models import read_processed, stage_tables, write_processed
+    from pipeline.analysis.trends import compare_windows
 
     months = month_range("2019-01", "2020-12")
     monthly = pd.DataFrame({"Burglary": [8] * 24}, index=pd.Index(months, name="month"))
@@ -286,8 +286,8 @@ def test_the_report_reads_back_the_window_comparison_the_trend_stage_tested(tmp_
     """The report takes the window comparison from the trend stage's files instead of fitting
     it again: what it reads is, value for value, what ``compare_windows`` gave (parquet keeps
     float64 exactly), including the NaN of a type with no crimes in one window."""
-    from pipeline.trend_models import read_processed, stage_tables, write_processed
-    from pipeline.trends import compare_windows
+    from pipeline.analysis.trend_models import read_processed, stage_tables, write_processed
+    from pipeline.analysis.trends import compare_windows
 
     months = month_range("2019-01", "2020-12")
     burglary = [5, 9, 7, 6, 8, 10, 4, 7, 9, 6, 5, 8, 3, 4, 6, 2, 5, 4, 3, 6, 4, 5, 2, 3]

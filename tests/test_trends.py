@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from pipeline.months import month_range
-from pipeline.police import ALL_CRIME_EXCL_ASB, ASB
-from pipeline.trends import (
+from pipeline.analysis.police import ALL_CRIME_EXCL_ASB, ASB
+from pipeline.analysis.trends import (
     change_significance,
     compare_windows,
     common_months,

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from conftest import ROOT
-from pipeline.watch import CodeChanged, changed_files, snapshot, wait_for_change, watch, watched_inputs
+from pipeline.orchestration.watch import CodeChanged, changed_files, snapshot, wait_for_change, watch, watched_inputs
 
 
 def test_snapshot_and_changed_files(tmp_path):
@@ -102,7 +102,7 @@ def test_a_watched_rerun_after_a_moderation_edit_and_after_a_broken_one(tmp_path
 
     assert watch(params, runs=2, poll=0.05, on_published=after_run) == 0
     # The files it names are counted once each; the police folder they sit in is not one more.
-    from pipeline.checks import input_files
+    from pipeline.orchestration.checks import input_files
     from pipeline.params import load_params
 
     assert f"Watching {params.name} and the {len(input_files(load_params(params)))} input file(s) it names" in caplog.text

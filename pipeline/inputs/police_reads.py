@@ -14,12 +14,12 @@ parquet and the summary as JSON), where ``key`` is a SHA-256 of:
 - the pipeline package's files (``reuse.source_fingerprint``) and the pandas and pyarrow
   versions.
 
-Each area is selected and de-duplicated on its own (``pipeline.police``), so a kept read
+Each area is selected and de-duplicated on its own (``pipeline.analysis.police``), so a kept read
 gives exactly the frame a fresh read would: a test checks it. Entries are written to a
 temporary folder and renamed, so a stopped run never leaves half of one; only the
 ``KEPT`` most recently used are kept.
 
-A batch of areas side by side in one process (``pipeline.batch``) also shares a read in
+A batch of areas side by side in one process (``pipeline.orchestration.batch``) also shares a read in
 memory while ``sharing_reads`` is open: every area's input check wants the same frame, and
 making it from the parquet file took each of them 0.6-0.8 s of the interpreter's time.
 The frame is shared, never changed: checks only read it.
@@ -40,12 +40,12 @@ from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Iterator, T
 
 import pandas as pd
 
-from pipeline.reuse import sha256_of, source_fingerprint
-from pipeline.safety import OWNER_MARKER, mark_as_ours
+from pipeline.orchestration.reuse import sha256_of, source_fingerprint
+from pipeline.orchestration.safety import OWNER_MARKER, mark_as_ours
 
 if TYPE_CHECKING:
     from pipeline.params import AreaDefinition
-    from pipeline.police import ScanSummary
+    from pipeline.analysis.police import ScanSummary
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -158,7 +158,7 @@ def kept_file(folder: Path, key: str | None) -> Path | None:
 def _load_from_disk(folder: Path, key: str, columns: list[str] | None = None) -> tuple[pd.DataFrame, "ScanSummary"] | None:
     import pyarrow.parquet as pq
 
-    from pipeline.police import ScanSummary, crimes_frame
+    from pipeline.analysis.police import ScanSummary, crimes_frame
 
     entry = folder / READS_FOLDER / key
     try:
@@ -173,7 +173,7 @@ def _load_from_disk(folder: Path, key: str, columns: list[str] | None = None) ->
 
 def save_read(folder: Path, key: str | None, crimes: pd.DataFrame, summary: "ScanSummary") -> None:
     """Keep a read under ``folder`` (written whole, then renamed into place), and drop the oldest beyond ``KEPT``."""
-    from pipeline.police import write_crimes
+    from pipeline.analysis.police import write_crimes
 
     if key is None:
         return

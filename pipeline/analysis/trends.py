@@ -35,7 +35,7 @@ from pipeline.months import (
     shift_month,
 )
 from pipeline.params import AreaDefinition, Params
-from pipeline.police import ALL_CRIME_EXCL_ASB, ASB, ScanSummary
+from pipeline.analysis.police import ALL_CRIME_EXCL_ASB, ASB, ScanSummary
 
 SIGNIFICANCE_LEVEL = 0.05
 METHOD_NOTE = (
@@ -410,7 +410,7 @@ def area_comparison(params: Params, crimes: pd.DataFrame, summary: ScanSummary) 
     monthly counts by crime type).
     """
     from pipeline.months import history_start
-    from pipeline.police import month_coverage, usable_months
+    from pipeline.analysis.police import month_coverage, usable_months
 
     coverage = month_coverage(
         crimes,

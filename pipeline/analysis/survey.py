@@ -121,7 +121,7 @@ def normalise_answer(text: object) -> str:
 
 def _read_table(path: Path) -> pd.DataFrame:
     if path.suffix.lower() == ".xlsx":
-        from pipeline.spreadsheets import open_workbook
+        from pipeline.inputs.spreadsheets import open_workbook
 
         open_workbook(path)  # a clear message if the file is not a real xlsx workbook
         return pd.read_excel(path, dtype=str, engine="openpyxl")

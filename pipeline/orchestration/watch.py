@@ -3,7 +3,7 @@
 ``python -m pipeline watch params/<name>.yaml`` runs the assessment as ``run`` does, then
 waits. When the params file or any input it names changes (a facilitator saves a corrected
 score in the moderation sheet), the assessment runs again and republishes, reusing every
-stage the change does not reach (``pipeline.reuse``). The process and its kernels stay up
+stage the change does not reach (``pipeline.orchestration.reuse``). The process and its kernels stay up
 between runs, so a rerun skips what a fresh command pays before any stage can start: the
 interpreter and pandas, and each kernel's start and imports (some 3 s of a 10 s rerun after a
 moderation edit on 2 CPUs).
@@ -66,7 +66,7 @@ def watched_inputs(params_path: Path, last: list[Path]) -> list[Path]:
     """The params file, every input file it names and its police input folders; if the params
     file cannot be read or is invalid now (the run says why), the paths watched last time, so
     that fixing it is seen."""
-    from pipeline.checks import input_files
+    from pipeline.orchestration.checks import input_files
     from pipeline.params import load_params
 
     try:
@@ -109,7 +109,7 @@ def watch(params_path: str | Path, pdf: bool = False, workers: int | None = None
     reuses what an earlier run left, as ``run`` does; so does each rerun. Raises
     ``ParamsError`` at once if the params file does not exist, ``CodeChanged`` if the
     package's code changes, and ``RunInterrupted`` if Ctrl-C stops a run."""
-    from pipeline.run import (NOTEBOOKS_DIR, STAGES, RunInterrupted, _install_signal_handlers, _stop_kernels, cpus, new_kernel_pool,
+    from pipeline.orchestration.run import (NOTEBOOKS_DIR, STAGES, RunInterrupted, _install_signal_handlers, _stop_kernels, cpus, new_kernel_pool,
                               run_assessment)
 
     params_path = Path(params_path).resolve()
@@ -119,7 +119,7 @@ def watch(params_path: str | Path, pdf: bool = False, workers: int | None = None
 
         load_params(params_path)  # raises ParamsError naming the file and what to do
     pool = new_kernel_pool(workers or cpus())
-    from pipeline.reuse import package_files
+    from pipeline.orchestration.reuse import package_files
 
     code = snapshot(package_files())  # what the kernels have loaded
     files: list[Path] = [params_path]

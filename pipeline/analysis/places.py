@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.hotspots import lsoa_counts
+from pipeline.analysis.hotspots import lsoa_counts
 from pipeline.months import assessment_window, shift_month
-from pipeline.trends import rate_per_1000
+from pipeline.analysis.trends import rate_per_1000
 
 NO_WARD = "LSOAs not in the ward lookup"
 MOST_DEPRIVED_DECILES = 2  # the "worst 20% nationally" of the partnership's own measure

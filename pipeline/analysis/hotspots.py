@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import InputDataError, list_problems
-from pipeline.police_scan import read_csv_columns
-from pipeline.trends import rate_per_1000
+from pipeline.inputs.police_scan import read_csv_columns
+from pipeline.analysis.trends import rate_per_1000
 
 SUPPRESSED = "*"
 

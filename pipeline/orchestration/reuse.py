@@ -23,9 +23,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from pipeline.safety import mark_as_ours, remove_our_folder
+from pipeline.orchestration.safety import mark_as_ours, remove_our_folder
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 STAGES_FOLDER = "stages"
 NOTHING_CHANGED = "nothing it depends on changed"
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from pipeline.months import month_label
 from pipeline.params import Params
-from pipeline.police import ALL_CRIME_EXCL_ASB, ASB, ScanSummary
+from pipeline.analysis.police import ALL_CRIME_EXCL_ASB, ASB, ScanSummary
 
 
 def count(value: Any) -> str:
@@ -455,7 +455,7 @@ def top_lsoas_table(counts: pd.DataFrame, n: int, threshold: int, period: str) -
     """The ``n`` LSOAs with most crime, their share of the area's total and, when LSOA
     populations were given, their rate per 1,000 residents; small counts suppressed with
     every figure worked out from them."""
-    from pipeline.hotspots import suppress
+    from pipeline.analysis.hotspots import suppress
 
     total = counts["count"].sum()
     top = counts.head(n)
@@ -484,7 +484,7 @@ def top_lsoas_by_type(
     period: str = "",
 ) -> pd.DataFrame:
     """For each crime type, its ``n`` top LSOAs (with rates when ``populations`` is given), small counts suppressed."""
-    from pipeline.hotspots import lsoa_counts, suppress, with_rates
+    from pipeline.analysis.hotspots import lsoa_counts, suppress, with_rates
 
     parts = []
     column = f"Count, {period}" if period else "Count"
@@ -507,7 +507,7 @@ def top_lsoas_by_type(
 def rises_table(rises: pd.DataFrame, threshold: int, windows: dict[str, str]) -> pd.DataFrame:
     """LSOAs with the biggest like-for-like rises, each count headed with its months; a
     change is suppressed whenever either count is."""
-    from pipeline.hotspots import suppress
+    from pipeline.analysis.hotspots import suppress
 
     before, after = f"Like for like: {windows['before_text']}", f"Like for like: {windows['after_text']}"
     table = pd.DataFrame(
@@ -524,7 +524,7 @@ def rises_table(rises: pd.DataFrame, threshold: int, windows: dict[str, str]) ->
 
 def repeat_locations_table(locations: pd.DataFrame, threshold: int, period: str) -> pd.DataFrame:
     """The busiest map points, small counts suppressed; the count's header names its months."""
-    from pipeline.hotspots import suppress
+    from pipeline.analysis.hotspots import suppress
 
     column = f"Count, {period}"
     table = pd.DataFrame({"Map point": locations["location"], "LSOA": locations["lsoa_name"], column: locations["count"]})
@@ -565,7 +565,7 @@ def ward_table(wards: pd.DataFrame, threshold: int, windows: dict[str, str], com
     LSOA of the ward has a population, and the like-for-like change in crime. Every count's
     header names its months; small counts are suppressed with whatever would reveal them,
     down each column too (the wards add up to the area total)."""
-    from pipeline.hotspots import suppress
+    from pipeline.analysis.hotspots import suppress
 
     crime, asb = f"Crimes (excl. ASB), {windows['window_text']}", f"ASB, {windows['window_text']}"
     table = pd.DataFrame({"Ward": wards["ward_name"], "Ward code": wards["ward_code"], "LSOAs": wards["lsoas"], crime: wards["crime"], asb: wards["asb"]})
@@ -599,7 +599,7 @@ def deprivation_table(deciles: pd.DataFrame, threshold: int, period: str, index_
     and rates where known, otherwise counts per LSOA; each decile's share of the area's
     crime and ASB beside its share of the area's LSOAs. Small counts are suppressed with
     their shares and rates, down each column too (the deciles add up to the area total)."""
-    from pipeline.hotspots import suppress
+    from pipeline.analysis.hotspots import suppress
 
     crime, asb = f"Crimes (excl. ASB), {period}", f"ASB, {period}"
     table = pd.DataFrame(
@@ -630,7 +630,7 @@ def deprivation_suppressed(table: pd.DataFrame, deciles: pd.DataFrame) -> tuple[
     """Which deciles' crime and ASB counts ``deprivation_table`` suppressed, as
     ``{"crime_share": rows, "asb_share": rows}`` (the chart leaves those bars out), and whether
     any of them is in the worst 20% (deciles 1 and 2: the sentences then give no shares)."""
-    from pipeline.hotspots import SUPPRESSED
+    from pipeline.analysis.hotspots import SUPPRESSED
 
     crime = next(c for c in table.columns if c.startswith("Crimes (excl. ASB)"))
     asb = next(c for c in table.columns if c.startswith("ASB,"))
@@ -673,7 +673,7 @@ def deprivation_sentences(
 def hotspot_status_table(places: pd.DataFrame, column: str, windows: list[list[str]], threshold: int) -> pd.DataFrame:
     """The persistent and new hotspots of ``column`` ("crime" or "asb"): LSOA, ward, the count in
     each year (headed with its months) and the status; small counts suppressed."""
-    from pipeline.hotspots import suppress
+    from pipeline.analysis.hotspots import suppress
     from pipeline.months import describe_months
 
     rows = places[places[f"{column}_status"] != ""].copy()

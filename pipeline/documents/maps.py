@@ -1,6 +1,6 @@
 """Maps for the published documents: classed LSOA maps with ward outlines, drawn offline.
 
-Each function returns ``(figure, alt_text)`` like ``pipeline.charts``. Maps are drawn
+Each function returns ``(figure, alt_text)`` like ``pipeline.documents.charts``. Maps are drawn
 with geopandas and matplotlib from the run's own boundary files (no tiles, nothing
 fetched). Disclosure control applies: an LSOA whose count is suppressed is drawn hatched
 and explained in the legend, never shaded by its count. Colours are ColorBrewer schemes
@@ -22,9 +22,9 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from pipeline.trends import and_list  # noqa: E402
+from pipeline.analysis.trends import and_list  # noqa: E402
 
-# pyplot is imported by each function that draws (see ``pipeline.charts``: a rerun whose maps
+# pyplot is imported by each function that draws (see ``pipeline.documents.charts``: a rerun whose maps
 # are all reused draws nothing).
 if TYPE_CHECKING:
     import geopandas as gpd

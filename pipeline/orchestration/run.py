@@ -1,13 +1,13 @@
 """Run stage: execute the notebooks in order with papermill and publish the results.
 
-Every input is checked first (``pipeline.checks``): nothing runs while any input has a
+Every input is checked first (``pipeline.orchestration.checks``): nothing runs while any input has a
 problem. A run then takes a lock on its output folder and works in a staging folder
 beside it, marked as the pipeline's own. Only when every stage has run and every
 document has been published does the staging folder replace the output folder, so a
 failed run leaves the last good outputs exactly as they were; the failed run's folder
 is kept as ``<output>.failed`` for diagnosis. Ctrl-C or SIGTERM removes the unfinished
 staging folder and leaves the outputs alone. Only folders the pipeline marked are
-ever deleted (``pipeline.safety``).
+ever deleted (``pipeline.orchestration.safety``).
 """
 
 from __future__ import annotations
@@ -36,25 +36,25 @@ from typing import Any, Callable
 # the "iri" string formats, which the notebook schema does not use, so a run does without it.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
-from pipeline import reuse  # noqa: E402
-from pipeline.checks import CheckCache, check_inputs, input_files
+from pipeline.orchestration import reuse  # noqa: E402
+from pipeline.orchestration.checks import CheckCache, check_inputs, input_files
 from pipeline.errors import PipelineError, StageError
-from pipeline.kernels import KernelPool, register_engine
+from pipeline.orchestration.kernels import KernelPool, register_engine
 from pipeline.params import Params, load_params, params_as_dict
-from pipeline.reuse import sha256_of
-from pipeline.safety import OutputLock, mark_as_ours, remove_our_folder, sibling_folders
+from pipeline.orchestration.reuse import sha256_of
+from pipeline.orchestration.safety import OutputLock, mark_as_ours, remove_our_folder, sibling_folders
 
 log = logging.getLogger(__name__)
 
 # The run a thread works for, and its label on the console. Runs of a batch share this
-# process (pipeline.batch): each run's log file takes its own run's lines only.
+# process (pipeline.orchestration.batch): each run's log file takes its own run's lines only.
 CURRENT_RUN: contextvars.ContextVar[str] = contextvars.ContextVar("current_run", default="")
 RUN_LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("run_label", default="")
 # Set when a batch of runs side by side is stopped (Ctrl-C, SIGTERM): its runs then end as
 # interrupted runs (their unfinished folders removed), not as failed ones.
 STOPPING = threading.Event()
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 KERNEL_NAME = "python3"
 KEY_PACKAGES = (
     "pandas",
@@ -174,7 +174,7 @@ def _package_versions() -> dict[str, str]:
     return versions
 
 
-# The stage whose notebook reuses unchanged charts (pipeline.chart_cache).
+# The stage whose notebook reuses unchanged charts (pipeline.documents.chart_cache).
 CHART_CACHE_STAGE = "report"
 
 
@@ -255,7 +255,7 @@ def _stop_kernels() -> None:
 
 def new_kernel_pool(size: int) -> KernelPool:
     """At most ``size`` kernels for one run's stages or, in a batch, for every run's
-    (``pipeline.kernels``); their stderr goes to a temporary file, removed with the pool."""
+    (``pipeline.orchestration.kernels``); their stderr goes to a temporary file, removed with the pool."""
     handle, kernel_log = tempfile.mkstemp(prefix="strategic-assessment-kernels-", suffix=".log")
     os.close(handle)
     return KernelPool(_quiet_kernel_manager(Path(kernel_log)), KERNEL_NAME, NOTEBOOKS_DIR, size, log=Path(kernel_log))
@@ -451,8 +451,8 @@ def _run_one(stage: Stage, params: Params, folder: Path, parameters: dict[str, A
              outputs_written: Callable[[], None] | None = None) -> None:
     """Execute a stage's notebook writing into ``folder`` and publish its document there;
     ``outputs_written`` is called once its processed outputs are all written, if its notebook
-    tags the cell that finishes them (``pipeline.kernels.OUTPUTS_WRITTEN_TAG``)."""
-    from pipeline.publish import export_html, export_pdf
+    tags the cell that finishes them (``pipeline.orchestration.kernels.OUTPUTS_WRITTEN_TAG``)."""
+    from pipeline.documents.publish import export_html, export_pdf
 
     executed = _execute(stage, folder, parameters, kernels, outputs_written)
     if stage.publishes:
@@ -522,7 +522,7 @@ def _run_stages(
     nothing, so a stage that started on the outputs of one that then failed is never used."""
     from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-    from pipeline.publish import warm_up_exporter
+    from pipeline.documents.publish import warm_up_exporter
 
     store = reuse.StageStore(processed)
     params_dict = params_as_dict(params)
@@ -636,10 +636,10 @@ def run_assessment(
 
     Stages run in parallel where one does not read another's outputs, on ``workers``
     threads (default: the number of CPUs, at most 4), in kernels kept from one stage to the
-    next (``pipeline.kernels``): the run's own, or ``kernel_pool``'s, which outlive the run
+    next (``pipeline.orchestration.kernels``): the run's own, or ``kernel_pool``'s, which outlive the run
     (a batch keeps them for its next areas). A stage
     whose notebook, params fields, input files, package code and upstream stages are
-    unchanged since its last good run is reused, not rerun (``pipeline.reuse``); ``force``
+    unchanged since its last good run is reused, not rerun (``pipeline.orchestration.reuse``); ``force``
     reruns every stage. The input check is reused on the same terms.
     """
     started, clock = _now(), time.perf_counter()
@@ -664,7 +664,7 @@ def run_assessment(
         try:
             checked = check_inputs(params, cache=check_cache)
         finally:
-            pool.release()  # the other kernels start now (pipeline.kernels)
+            pool.release()  # the other kernels start now (pipeline.orchestration.kernels)
         for fact in checked.facts:
             log.info(fact)
         for warning in checked.warnings:
@@ -704,8 +704,8 @@ def _run_locked(
 ) -> Path:
     # Imported here, not with the module: they load pandas (0.5 s), and the run's kernels
     # start sooner if the run gets to them first (run_assessment's expect).
-    from pipeline import chart_cache
-    from pipeline.publish import replace_folder_atomically, tables_workbook
+    from pipeline.documents import chart_cache
+    from pipeline.documents.publish import replace_folder_atomically, tables_workbook
 
     staging = output_dir.with_name(f".{output_dir.name}.running-{os.getpid()}")
     mark_as_ours(staging)
@@ -777,7 +777,7 @@ def _run_locked(
         replace_folder_atomically(staging, output_dir)
     except BaseException as exc:
         close_log()
-        # Ctrl-C or SIGTERM, or a batch being stopped (pipeline.batch), whose runs fail only
+        # Ctrl-C or SIGTERM, or a batch being stopped (pipeline.orchestration.batch), whose runs fail only
         # because their kernels were stopped: an interrupted run, not a failed one.
         if isinstance(exc, KeyboardInterrupt) or STOPPING.is_set():
             remove_our_folder(staging)

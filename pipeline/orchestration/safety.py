@@ -27,7 +27,7 @@ from typing import IO, Iterable
 from pipeline.errors import PipelineError
 
 OWNER_MARKER = ".strategic-assessment-output"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # The project's own source and raw inputs: never written into, never replaced.
 PROTECTED_IN_PROJECT = ("pipeline", "notebooks", "params", "tests", "scripts", "benchmarks", ".git", ".ci", "data/raw")
 # What a run writes into its output folder (earlier versions wrote no marker).

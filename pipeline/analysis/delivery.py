@@ -499,7 +499,7 @@ def risk_band(score: int) -> str:
 
 def _register_rows(path: Path) -> tuple[str, list[dict[str, Any]]]:
     if path.suffix.lower() not in (".yaml", ".yml"):
-        from pipeline.spreadsheets import open_workbook
+        from pipeline.inputs.spreadsheets import open_workbook
 
         sheet = open_workbook(path).worksheets[0]
         values = list(sheet.iter_rows(values_only=True))
@@ -608,8 +608,8 @@ def crime_rates_for_measures(crimes: pd.DataFrame, coverage: pd.DataFrame, area:
     when fewer than 12 were scaled up to a year.
     """
     from pipeline.months import assessment_window, describe_months, shift_month
-    from pipeline.police import usable_months
-    from pipeline.trends import window_rates
+    from pipeline.analysis.police import usable_months
+    from pipeline.analysis.trends import window_rates
 
     usable = {area.name: usable_months(coverage, area.name)}
     rows = []

@@ -1,8 +1,8 @@
 """Threat profiles from a force crime extract: volume, change, trend, harm, time, place, people.
 
-Works on the crimes ``pipeline.extract.read_extract`` returns for one area. Every count
+Works on the crimes ``pipeline.inputs.extract.read_extract`` returns for one area. Every count
 is over named months; the report applies disclosure control to everything below
-whole-area level (``pipeline.hotspots.suppress``).
+whole-area level (``pipeline.analysis.hotspots.suppress``).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.extract import ExtractSummary
+from pipeline.inputs.extract import ExtractSummary
 from pipeline.months import assessment_window, month_label
-from pipeline.offences import EvidenceStatus, evidence_status, threat_mask
+from pipeline.inputs.offences import EvidenceStatus, evidence_status, threat_mask
 from pipeline.params import AreaDefinition, ForceExtract, Params, Threat, threat_catalogue
 
 ALL_EXTRACT_CRIME = "All crime in the extract"
@@ -85,8 +85,8 @@ def change_and_trend(monthly: pd.DataFrame, period_end: str, disruptions: tuple 
     with calendar months paired, Holm-adjusted across the threats; the all-crime total is
     not adjusted) and the same seasonal trend model (``trend_models.fit_trend``).
     """
-    from pipeline.trend_models import fit_trend
-    from pipeline.trends import ALL_CRIME_EXCL_ASB, compare_windows
+    from pipeline.analysis.trend_models import fit_trend
+    from pipeline.analysis.trends import ALL_CRIME_EXCL_ASB, compare_windows
 
     # compare_windows leaves its all-crime column out of the Holm family.
     renamed = monthly.rename(columns={ALL_EXTRACT_CRIME: ALL_CRIME_EXCL_ASB})
@@ -295,8 +295,8 @@ def reconcile(crimes: pd.DataFrame, police_monthly: pd.DataFrame, months: list[s
     months both cover). Long: crime_type, month, extract, police_uk, difference
     (extract minus police.uk). Crimes with an unknown offence code have no police.uk type
     and appear as 'Unknown offence code'. Anti-social behaviour is left out: it is not a crime."""
-    from pipeline.police import ASB
-    from pipeline.trends import ALL_CRIME_EXCL_ASB
+    from pipeline.analysis.police import ASB
+    from pipeline.analysis.trends import ALL_CRIME_EXCL_ASB
 
     chosen = crimes[crimes["month"].isin(months)]
     category = chosen["police_uk_category"].astype(object).fillna("Unknown offence code")
@@ -361,7 +361,7 @@ def extract_evidence(params: Params, police_lsoas: set[str]) -> pd.DataFrame:
     year), trend, css_per_1000, volume_share, harm_share, source. Threats the extract
     cannot evidence are left out (their police.uk evidence stands).
     """
-    from pipeline.extract import read_area_extract
+    from pipeline.inputs.extract import read_area_extract
 
     crimes, summary = read_area_extract(
         params.force_extract, params.area, police_lsoas, params.period_end, params.trend_years,

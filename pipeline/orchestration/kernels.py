@@ -12,7 +12,7 @@ checked, and each imports its first stage's modules. When a stage is done, its k
 reset and kept: its variables are cleared, its numbering starts again at 1, its figures are
 closed, warnings shown once will be shown again, and its folder is the notebooks' folder
 again; while it waits, it imports what the stages still to come import. The next stage
-runs on it, in this run or (in a batch worker, ``pipeline.batch``) in the next area's run.
+runs on it, in this run or (in a batch worker, ``pipeline.orchestration.batch``) in the next area's run.
 A kernel whose stage failed is shut down, never reused.
 
 A reset kernel runs a notebook as a fresh kernel would: the notebooks and the package set
@@ -285,7 +285,7 @@ class KernelPool:
 
     ``manager_class`` starts each kernel in the notebooks' folder ``folder`` and sends its
     stderr to the file ``log`` (removed when the pool is closed). Thread-safe: stages of one
-    run, or of several runs at once (``pipeline.batch``), take and give back kernels."""
+    run, or of several runs at once (``pipeline.orchestration.batch``), take and give back kernels."""
 
     def __init__(self, manager_class: type, kernel_name: str, folder: Path, size: int, log: Path | None = None) -> None:
         self.size = max(1, size)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from pipeline.errors import InputDataError, PipelineError
 from pipeline.months import assessment_window, comparison_window, month_label
 from pipeline.params import AreaDefinition, Params
-from pipeline.safety import location_problems, replaceable_problems, writable_problem
+from pipeline.orchestration.safety import location_problems, replaceable_problems, writable_problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,9 +103,9 @@ def police_checks(
     Warnings: fewer than 12 usable months, no like-for-like months, coordinates outside
     the UK, LSOA names without codes.
     """
-    from pipeline.police import month_coverage, read_police_data, usable_months
-    from pipeline.police_reads import from_shared_read
-    from pipeline.trends import like_for_like_months
+    from pipeline.analysis.police import month_coverage, read_police_data, usable_months
+    from pipeline.inputs.police_reads import from_shared_read
+    from pipeline.analysis.trends import like_for_like_months
 
     problems: list[str] = []
     warnings: list[str] = []
@@ -188,7 +188,7 @@ def police_checks(
 def geography_checks(params: Params, area_lsoas: dict[str, set[str]]) -> tuple[list[str], list[str]]:
     """Problems in the geography files, and in how they cover the assessed area's LSOAs
     (see ``geography.coverage_problems``); warnings for what the report will lack."""
-    from pipeline.geography import coverage_problems, read_geography
+    from pipeline.inputs.geography import coverage_problems, read_geography
 
     if params.geography is None:
         return [], []
@@ -203,7 +203,7 @@ def geography_checks(params: Params, area_lsoas: dict[str, set[str]]) -> tuple[l
 
 def lsoa_population_checks(params: Params) -> list[str]:
     """Problems in the LSOA population files the areas name."""
-    from pipeline.hotspots import read_lsoa_population
+    from pipeline.analysis.hotspots import read_lsoa_population
 
     problems = []
     for area in params.all_areas:
@@ -217,7 +217,7 @@ def lsoa_population_checks(params: Params) -> list[str]:
 
 def extract_checks(params: Params, area_lsoas: dict[str, set[str]]) -> list[str]:
     """Read the force extract as the run will (mapping, every cell, offence code map)."""
-    from pipeline.extract import read_area_extract
+    from pipeline.inputs.extract import read_area_extract
 
     if params.area.name not in area_lsoas and params.area.lsoa_lookup is None:
         return []  # the police checks already report an area with no rows
@@ -233,7 +233,7 @@ def extract_checks(params: Params, area_lsoas: dict[str, set[str]]) -> list[str]
 
 def survey_checks(params: Params) -> list[str]:
     """Problems in the survey indicator definitions and response files."""
-    from pipeline import survey
+    from pipeline.analysis import survey
 
     if params.survey is None:
         return []
@@ -248,7 +248,7 @@ def survey_checks(params: Params) -> list[str]:
 def morile_checks(params: Params, scores: bool = True) -> list[str]:
     """Problems in the MoRiLE model and (unless not ``scores``) every partner's scoring sheet;
     the moderation sheet has a check of its own (``moderation_checks``)."""
-    from pipeline import morile
+    from pipeline.analysis import morile
 
     settings = params.morile
     if settings is None:
@@ -273,7 +273,7 @@ def morile_checks(params: Params, scores: bool = True) -> list[str]:
 def moderation_checks(params: Params) -> list[str]:
     """Problems in the MoRiLE moderation sheet (none if there is none, or if the model cannot be
     read: ``morile_checks`` names that problem)."""
-    from pipeline import morile
+    from pipeline.analysis import morile
 
     settings = params.morile
     if settings is None or not settings.moderation:
@@ -291,7 +291,7 @@ def moderation_checks(params: Params) -> list[str]:
 
 def delivery_checks(params: Params) -> list[str]:
     """Problems in the delivery plan input (grant included) and the risk registers."""
-    from pipeline import delivery
+    from pipeline.analysis import delivery
 
     settings = params.delivery
     if settings is None:
@@ -312,7 +312,7 @@ def delivery_checks(params: Params) -> list[str]:
 
 
 def location_checks(params: Params) -> list[str]:
-    """Whether the output and processed folders are safe and writable (see ``pipeline.safety``)."""
+    """Whether the output and processed folders are safe and writable (see ``pipeline.orchestration.safety``)."""
     inputs = [*input_files(params), *(p.resolve() for p in params.inputs.police)]
     output_dir = params.output_dir.resolve()
     problems = location_problems("output_dir", output_dir, inputs)
@@ -344,7 +344,7 @@ def _indent(message: str) -> str:
 class CheckCache:
     """Where a run keeps the results of its slow checks (reading the police data, the boundary
     files) that passed, with the fingerprint of what each depended on; a check whose
-    fingerprint is unchanged is not made again. See ``pipeline.run``."""
+    fingerprint is unchanged is not made again. See ``pipeline.orchestration.run``."""
 
     folder: Path
     keys: dict[str, str]  # check name ("police", "geography", "survey", ...) -> fingerprint of its params fields and files
@@ -383,7 +383,7 @@ def _cached_police_checks(params: Params, cache: CheckCache | None) -> tuple[lis
     if saved is not None:
         return [], saved["warnings"], saved["facts"], {area: set(codes) for area, codes in saved["area_lsoas"].items()}
     def keep_read(crimes: pd.DataFrame, summary: Any) -> None:
-        from pipeline.police_reads import read_key, save_read
+        from pipeline.inputs.police_reads import read_key, save_read
 
         key = read_key(params.inputs.police, params.all_areas)
         cache.deferred.append(lambda: save_read(params.processed_dir, key, crimes, summary))

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.errors import PipelineError
-from pipeline.kernels import KernelPool
-from pipeline.safety import UnsafeLocationError
+from pipeline.orchestration.kernels import KernelPool
+from pipeline.orchestration.safety import UnsafeLocationError
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def run_area(path: str | Path, pdf: bool = False, force: bool = False, workers: 
     in this process or on a Dask worker. With ``kernel_pool`` the run's
     stages use (and leave ready for the next area) that pool's kernels."""
     from pipeline.params import load_params
-    from pipeline.run import run_assessment
+    from pipeline.orchestration.run import run_assessment
 
     result = AreaResult(Path(path))
     try:
@@ -90,7 +90,7 @@ def run_area(path: str | Path, pdf: bool = False, force: bool = False, workers: 
         result.documents = sorted(p.name for p in result.output_dir.iterdir() if p.suffix in (".html", ".pdf", ".xlsx"))
         result.headline = headline(result.output_dir)
     except PipelineError as exc:
-        from pipeline.run import RunInterrupted
+        from pipeline.orchestration.run import RunInterrupted
 
         result.error = str(exc)
         if isinstance(exc, RunInterrupted):
@@ -103,7 +103,7 @@ def run_area(path: str | Path, pdf: bool = False, force: bool = False, workers: 
 def _run_area_labelled(path: str, pdf: bool, force: bool, workers: int, kernel_pool: KernelPool) -> AreaResult:
     """``run_area`` in a thread of a batch, its console lines labelled with the params file's
     name (several areas' progress is interleaved)."""
-    from pipeline.run import RUN_LABEL
+    from pipeline.orchestration.run import RUN_LABEL
 
     RUN_LABEL.set(Path(path).stem)  # this thread's own context: the label is its area's alone
     return run_area(path, pdf, force, workers, kernel_pool=kernel_pool)
@@ -113,7 +113,7 @@ class _LabelledFormatter(logging.Formatter):
     """Console lines of a batch, each with its area's label (``RUN_LABEL``) when it has one."""
 
     def format(self, record: logging.LogRecord) -> str:
-        from pipeline.run import RUN_LABEL
+        from pipeline.orchestration.run import RUN_LABEL
 
         label = RUN_LABEL.get()
         return f"{self.formatTime(record, '%H:%M:%S')} {'[' + label + '] ' if label else ''}{record.getMessage()}"
@@ -127,11 +127,11 @@ def _side_by_side(paths: list[str], pdf: bool, force: bool, parallel: int, pool:
     stay busy to the end: while one area's report is written, the next area's police data
     and trends are worked out on the other kernel, and no CPU sits idle while the last
     area runs alone. The kernels are kept from one area to the next, so each starts once
-    and imports its modules once (``pipeline.kernels``)."""
+    and imports its modules once (``pipeline.orchestration.kernels``)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from pipeline.police_reads import sharing_reads
-    from pipeline.run import STOPPING, RunInterrupted, _install_signal_handlers, _stop_kernels, new_kernel_pool
+    from pipeline.inputs.police_reads import sharing_reads
+    from pipeline.orchestration.run import STOPPING, RunInterrupted, _install_signal_handlers, _stop_kernels, new_kernel_pool
 
     STOPPING.clear()
     pool = pool or new_kernel_pool(parallel)
@@ -197,7 +197,7 @@ def run_batch(params_paths: list[str | Path], index: Path, pdf: bool = False, fo
     elif parallel > 1 and len(paths) > 1:
         results = _side_by_side(paths, pdf, force, parallel, kernel_pool)
     else:
-        from pipeline.run import cpus, new_kernel_pool
+        from pipeline.orchestration.run import cpus, new_kernel_pool
 
         results = []
         pool = new_kernel_pool(workers or cpus())  # one area after another, on the same kernels
@@ -312,11 +312,11 @@ a {{ color: #1d70b8; }} a:focus {{ outline: 3px solid #ffdd00; }}
 
 def run_force(force_file: str | Path, pdf: bool = False, force: bool = False, parallel: int | None = None,
               scheduler: str | None = None) -> tuple[list[AreaResult], Path]:
-    """Every partnership of the force a force file names (``pipeline.force_run``): their params
+    """Every partnership of the force a force file names (``pipeline.orchestration.force_run``): their params
     files written and validated, then run as a batch. Returns the results and the index page."""
-    from pipeline.force_run import area_settings, load_force_file, slug, write_area_params
-    from pipeline.police_reads import sharing_reads
-    from pipeline.run import NOTEBOOKS_DIR, STAGES, cpus, new_kernel_pool, quietly
+    from pipeline.orchestration.force_run import area_settings, load_force_file, slug, write_area_params
+    from pipeline.inputs.police_reads import sharing_reads
+    from pipeline.orchestration.run import NOTEBOOKS_DIR, STAGES, cpus, new_kernel_pool, quietly
 
     raw = load_force_file(force_file)
     settings, root, index = area_settings(Path(force_file), raw)
@@ -338,7 +338,7 @@ def run_force(force_file: str | Path, pdf: bool = False, force: bool = False, pa
             pool.start_ahead(NOTEBOOKS_DIR / STAGES[0].notebook)
         warm.start()
     try:
-        # The read is kept in memory too, for every area's input check (pipeline.police_reads).
+        # The read is kept in memory too, for every area's input check (pipeline.inputs.police_reads).
         with sharing_reads():
             _read_force_once(paths[0])
             if warm.ident is not None:
@@ -351,8 +351,8 @@ def run_force(force_file: str | Path, pdf: bool = False, force: bool = False, pa
 
 def _warm_up_for_runs() -> None:
     """Import papermill and the kernel engine, and compile nbconvert's template."""
-    from pipeline.kernels import register_engine
-    from pipeline.publish import warm_up_exporter
+    from pipeline.orchestration.kernels import register_engine
+    from pipeline.documents.publish import warm_up_exporter
 
     importlib.import_module("papermill")
     register_engine()
@@ -363,7 +363,7 @@ def _read_force_once(params_path: Path) -> None:
     """Read the force's files once, for every partnership, and keep the read: each area's run
     lists the same areas (itself and the others as comparators), so every run reuses it."""
     from pipeline.params import load_params
-    from pipeline.police import read_police_data
+    from pipeline.analysis.police import read_police_data
 
     params = load_params(params_path)
     try:

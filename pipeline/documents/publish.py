@@ -449,7 +449,7 @@ def _strip_for_publication(notebook: Any) -> Any:
 
     The parameter cells go altogether: papermill gives the injected one a new random id on
     every run, which would make two runs' documents differ by that id alone."""
-    from pipeline.kernels import OUTPUTS_WRITTEN_TAG
+    from pipeline.orchestration.kernels import OUTPUTS_WRITTEN_TAG
 
     kept = []
     for cell in notebook.cells:
@@ -644,10 +644,10 @@ def replace_folder_atomically(staging: Path, final: Path) -> None:
 
     The old folder is moved aside first and removed only once the new one is in place,
     so at every moment one complete set of outputs exists; on failure the old one is
-    put back. Only folders the pipeline created (``pipeline.safety``) are ever removed:
+    put back. Only folders the pipeline created (``pipeline.orchestration.safety``) are ever removed:
     anything else in the way is refused, never deleted.
     """
-    from pipeline.safety import UnsafeLocationError, is_pipeline_folder, remove_our_folder, sibling_folders
+    from pipeline.orchestration.safety import UnsafeLocationError, is_pipeline_folder, remove_our_folder, sibling_folders
 
     previous = sibling_folders(final)["previous"]
     remove_our_folder(previous)

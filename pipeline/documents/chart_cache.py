@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from pipeline.safety import mark_as_ours, remove_our_folder
+from pipeline.orchestration.safety import mark_as_ours, remove_our_folder
 
 CACHE_FOLDER = "chart-cache"
 SUMMARY_FILE = "last-run.json"
@@ -40,7 +40,7 @@ class _Unkeyable(Exception):
 def _code_sha() -> str:
     import matplotlib
 
-    from pipeline.reuse import source_fingerprint
+    from pipeline.orchestration.reuse import source_fingerprint
 
     return hashlib.sha256(f"{source_fingerprint()} matplotlib {matplotlib.__version__}".encode("ascii")).hexdigest()
 
@@ -120,7 +120,7 @@ class ChartCache:
     def html(self, draw: Callable[..., tuple[Any, str]], *args: Any, caption: str | None = None, narrow: bool = True, **kwargs: Any) -> str:
         """``figure_html`` of the chart ``draw(*args, **kwargs)`` draws (a figure and its alt text),
         from the cache when the same chart was drawn before."""
-        from pipeline.publish import figure_html
+        from pipeline.documents.publish import figure_html
 
         key = chart_key(draw, args, kwargs, (caption, narrow), self._code)
         path = self.folder / f"{key}.html" if key else None

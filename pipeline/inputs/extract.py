@@ -3,7 +3,7 @@
 Any force's extract works by editing ``force_extract.columns`` in the params file: each
 field names the extract's own heading. The reader checks every cell it uses and reports
 every bad one at once (file, row, column, value, what was expected), then classifies each
-crime by its Home Office offence code (``pipeline.offences``).
+crime by its Home Office offence code (``pipeline.inputs.offences``).
 
 Rules (README.md, "The force crime extract"):
 - Row numbers count the heading as row 1, as a spreadsheet shows them.
@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from pipeline.errors import InputDataError, list_problems
-from pipeline.offences import offence_codes, read_code_map, resolve_codes
+from pipeline.inputs.offences import offence_codes, read_code_map, resolve_codes
 from pipeline.params import AreaDefinition, ForceExtract
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def _cell_text(value: Any) -> str:
 def _read_xlsx(settings: ForceExtract, headings: list[str]) -> tuple[list[str], pa.Table]:
     from openpyxl import load_workbook
 
-    from pipeline.spreadsheets import xlsx_problem
+    from pipeline.inputs.spreadsheets import xlsx_problem
 
     problem = xlsx_problem(settings.path)
     if problem:
@@ -304,7 +304,7 @@ def _points_to_lsoas(x: np.ndarray, y: np.ndarray, crs: str, boundaries: list[Pa
     """The LSOA code holding each point (None outside every polygon)."""
     import geopandas as gpd
 
-    from pipeline.geography import read_lsoa_boundaries
+    from pipeline.inputs.geography import read_lsoa_boundaries
 
     polygons = read_lsoa_boundaries(boundaries)
     ok = ~(np.isnan(x) | np.isnan(y))
@@ -497,7 +497,7 @@ def area_lsoas(area: AreaDefinition, police_lsoas: set[str]) -> set[str]:
     """The LSOA codes that make up an area: its lookup's codes when it is defined by one,
     otherwise ``police_lsoas``, every LSOA the police.uk data places in it."""
     if area.lsoa_lookup is not None:
-        from pipeline.police_scan import read_lsoa_lookup
+        from pipeline.inputs.police_scan import read_lsoa_lookup
 
         return {code for code, name in read_lsoa_lookup(area.lsoa_lookup).items() if name == area.name}
     return set(police_lsoas)

@@ -12,10 +12,10 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from pipeline.hotspots import suppress
+from pipeline.analysis.hotspots import suppress
 from pipeline.months import month_label
-from pipeline.report import count, one_decimal, p_value, percent_change, top_lsoas_table
-from pipeline.threat_profiles import ALL_EXTRACT_CRIME, TIME_METHODS, ThreatProfiles
+from pipeline.documents.report import count, one_decimal, p_value, percent_change, top_lsoas_table
+from pipeline.analysis.threat_profiles import ALL_EXTRACT_CRIME, TIME_METHODS, ThreatProfiles
 
 
 def sample_label(profiles: ThreatProfiles) -> str:

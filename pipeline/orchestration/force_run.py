@@ -12,11 +12,11 @@ analyst can rerun one area alone): the partnership as the area, every other part
 the force as a comparator, ``<output_dir>/<partnership>`` as its output folder. All are
 validated before any runs, every problem listed at once. Every area's run then reads the
 force's files for the same set of areas, so the first read is kept and reused by all
-(``pipeline.police_reads``): the force's files are read once.
+(``pipeline.inputs.police_reads``): the force's files are read once.
 
 Areas run side by side, their stages sharing ``--parallel`` kernels (default: one per CPU,
 at most 4), or on a Dask distributed cluster when given ``--scheduler`` (see
-``pipeline.batch``). A failed area is reported and the others go on; the index page at
+``pipeline.orchestration.batch``). A failed area is reported and the others go on; the index page at
 ``<output_dir>/index.html`` links every area's documents with a one-line headline.
 """
 
@@ -138,7 +138,7 @@ def area_settings(force_file: Path, raw: dict[str, Any]) -> tuple[dict[str, dict
 
 def write_area_params(settings: dict[str, dict[str, Any]], folder: Path) -> list[Path]:
     """Each partnership's params as a YAML file in ``folder`` (the pipeline's own); returns their paths."""
-    from pipeline.safety import mark_as_ours
+    from pipeline.orchestration.safety import mark_as_ours
 
     mark_as_ours(folder)
     paths = []

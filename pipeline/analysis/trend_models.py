@@ -109,7 +109,7 @@ class TrendFit:
             return f"not modelled: {self.reason}"
         change = 100 * (self.annual_ratio - 1)
         interval = f"95% CI {_signed_percent(self.ci_low)} to {_signed_percent(self.ci_high)} a year"
-        from pipeline.trends import and_list
+        from pipeline.analysis.trends import and_list
 
         allowing = f", allowing for {and_list([name for name, _, _ in self.disruptions])}" if self.disruptions else ""
         if self.p_value < 0.05:
@@ -390,7 +390,7 @@ def trend_findings(summary: pd.DataFrame, latest: pd.DataFrame, total_label: str
     Rising and falling trends of the individual types are listed only when significant
     after Holm's adjustment across every type modelled, since they are tested together.
     """
-    from pipeline.trends import holm_adjust
+    from pipeline.analysis.trends import holm_adjust
 
     by_type = summary.set_index("crime_type")
     # Lower-case only the first letter, so "All crime (excluding ASB)" keeps "ASB".
@@ -464,7 +464,7 @@ def back_test_sentence(total: pd.Series | dict, months: list[str], crime_type: s
     ``total`` is a row of the stage's back-test totals (actual, expected, low95, high95,
     within: how many months fell inside their monthly 95% intervals).
     """
-    from pipeline.police import ALL_CRIME_EXCL_ASB, ASB
+    from pipeline.analysis.police import ALL_CRIME_EXCL_ASB, ASB
 
     name = {ALL_CRIME_EXCL_ASB: "crimes", ASB: "incidents"}.get(crime_type, "offences")
     within = int(total["within"])

@@ -4,7 +4,7 @@ Inputs are read as an analyst downloads them: one CSV, a ``.csv.gz``, a folder o
 ``YYYY-MM/YYYY-MM-<force>-street.csv`` files, or the police.uk zip archive. Files are
 scanned side by side (one per core, ``READ_WORKERS``) with pyarrow, and only the rows
 inside the requested areas are kept, so memory grows with the areas' rows, not the
-force's. The result is an Arrow table; the police stage (``pipeline.police``) makes the
+force's. The result is an Arrow table; the police stage (``pipeline.analysis.police``) makes the
 pandas frame the later stages use.
 
 Rules (see README.md, "How the police data is treated"):

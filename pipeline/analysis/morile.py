@@ -28,8 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from pipeline.errors import InputDataError, ParamsError, list_problems
 from pipeline.params import MorileSettings, PrioritySelection, Threat
-from pipeline.publish import neutralise_formula
-from pipeline.survey import normalise_answer
+from pipeline.documents.publish import neutralise_formula
+from pipeline.analysis.survey import normalise_answer
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ def threat_evidence(
     every usable month of the assessment window (the same months as the rate); the %
     change is over the like-for-like months, and is blank when none could be compared.
     """
-    from pipeline.trend_models import fit_trend
+    from pipeline.analysis.trend_models import fit_trend
 
     by_type = comparison.set_index("crime_type")
     records = []
@@ -311,7 +311,7 @@ def read_scoring_sheet(path: Path, model: ScoringModel, threats: list[Threat]) -
     """
     from openpyxl.utils import get_column_letter
 
-    from pipeline.spreadsheets import is_formula, open_workbook
+    from pipeline.inputs.spreadsheets import is_formula, open_workbook
 
     workbook = open_workbook(path, formulas=True)
     if SCORES_SHEET not in workbook.sheetnames:
@@ -412,7 +412,7 @@ def read_moderation(path: Path, model: ScoringModel, threats: list[Threat]) -> p
     Returns columns threat, factor (id), label, value, reason; raises ``InputDataError``
     listing every bad cell.
     """
-    from pipeline.spreadsheets import is_formula, open_workbook
+    from pipeline.inputs.spreadsheets import is_formula, open_workbook
 
     workbook = open_workbook(path, formulas=True)
     if MODERATION_SHEET not in workbook.sheetnames:
@@ -664,10 +664,10 @@ def template_for(params_path: str | Path, out: str | Path | None = None) -> Path
 
     The inputs are checked first, as for a run; the sheet is never written over an input.
     """
-    from pipeline.checks import check_inputs, input_files
+    from pipeline.orchestration.checks import check_inputs, input_files
     from pipeline.params import load_params
-    from pipeline.police import read_police_data
-    from pipeline.trends import area_comparison, comparison_windows_text, like_for_like_months
+    from pipeline.analysis.police import read_police_data
+    from pipeline.analysis.trends import area_comparison, comparison_windows_text, like_for_like_months
 
     params = load_params(params_path)
     if params.morile is None:
@@ -684,7 +684,7 @@ def template_for(params_path: str | Path, out: str | Path | None = None) -> Path
     evidence = threat_evidence(params.morile.threats, comparison, rates, monthly, params.disruption_periods)
     evidence["source"] = "police.uk"
     if params.force_extract is not None:
-        from pipeline.threat_profiles import extract_evidence
+        from pipeline.analysis.threat_profiles import extract_evidence
 
         # The extract measures a threat directly; police.uk's broad types stand in only where it cannot.
         from_extract = extract_evidence(params, set(crimes["lsoa_code"].dropna()))

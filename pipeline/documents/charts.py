@@ -22,7 +22,7 @@ from pipeline.months import month_label, month_range  # noqa: E402
 
 # pyplot is imported by each function that draws, not here: the report's kernel imports this
 # module before every run, and after a moderation edit every chart is reused from the last
-# run (``pipeline.chart_cache``), so nothing is drawn and pyplot's half a second is not needed.
+# run (``pipeline.documents.chart_cache``), so nothing is drawn and pyplot's half a second is not needed.
 if TYPE_CHECKING:
     import matplotlib.pyplot as plt
 
@@ -414,7 +414,7 @@ def time_heatmap(cells: pd.DataFrame, threat: str, period: str, sample: bool) ->
     """
     import matplotlib.pyplot as plt
 
-    from pipeline.threat_profiles import WEEKDAYS
+    from pipeline.analysis.threat_profiles import WEEKDAYS
 
     grid = cells.pivot(index="weekday", columns="hour", values="crimes").reindex(index=WEEKDAYS, columns=range(24)).fillna(0)
     figure, axis = plt.subplots(figsize=(10, 3.6))

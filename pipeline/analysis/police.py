@@ -1,7 +1,7 @@
 """Police stage: the tidy crime table for a partnership's areas, its month coverage and the
 files the stage writes for the later stages.
 
-Reading and checking the police.uk files is ``pipeline.police_scan`` (pyarrow alone); the
+Reading and checking the police.uk files is ``pipeline.inputs.police_scan`` (pyarrow alone); the
 names most stages use from it are available here too. See that module for the rules on
 how the police data is treated.
 """
@@ -19,7 +19,7 @@ import pyarrow as pa
 from pipeline.errors import InputDataError
 from pipeline.months import month_range
 from pipeline.params import AreaDefinition
-from pipeline.police_scan import ALL_CRIME_EXCL_ASB, ASB, TIDY_COLUMNS, ScanSummary, read_police_table
+from pipeline.inputs.police_scan import ALL_CRIME_EXCL_ASB, ASB, TIDY_COLUMNS, ScanSummary, read_police_table
 
 # The crime-type names and the summary are used by every stage with the crime table.
 __all__ = [
@@ -57,8 +57,8 @@ def read_police_data(
 
     With ``kept_reads`` (a processed folder), a read of the same files for the same areas
     made earlier is reused (from a kept read, only ``columns`` are loaded), and with ``keep``
-    a new read is kept there (``pipeline.police_reads``)."""
-    from pipeline.police_reads import load_read, read_key, save_read
+    a new read is kept there (``pipeline.inputs.police_reads``)."""
+    from pipeline.inputs.police_reads import load_read, read_key, save_read
 
     key = read_key(inputs, areas) if kept_reads is not None else None
     kept = load_read(kept_reads, key, columns) if kept_reads is not None else None
@@ -77,7 +77,7 @@ def kept_crimes(inputs: list[Path], areas: list[AreaDefinition], kept_reads: Pat
     it is no longer kept, the tidy crimes read again. A force's partnerships each wrote the
     same half a million rows out of a frame, some 0.5 s apiece; the file is copied in a few
     milliseconds."""
-    from pipeline.police_reads import kept_file, read_key
+    from pipeline.inputs.police_reads import kept_file, read_key
 
     path = kept_file(kept_reads, read_key(inputs, areas))
     return path if path is not None else read_police_data(inputs, areas, kept_reads)[0]
