@@ -94,7 +94,6 @@ def main(argv: list[str] | None = None) -> int:
                 from pathlib import Path
 
                 from pipeline.orchestration.batch import run_batch
-
                 from pipeline.orchestration.run import cpus
 
                 results = run_batch(args.params, Path(args.index), pdf=args.pdf, force=args.force, workers=args.workers,

@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 
 from conftest import ROOT
+from pipeline.orchestration import watch as watch_module
 from pipeline.orchestration.watch import CodeChanged, changed_files, snapshot, wait_for_change, watch, watched_inputs
 
 
@@ -147,3 +148,40 @@ def test_a_params_file_that_does_not_exist_is_an_error_at_once(tmp_path):
 
     with pytest.raises(ParamsError, match="Params file not found"):
         watch(tmp_path / "mistyped.yaml", runs=1)
+
+
+def test_a_second_ctrl_c_while_the_kernels_shut_down_is_let_go_by(tmp_path, monkeypatch):
+    """The first Ctrl-C stops the wait between runs; a second, pressed while the kernels shut
+    down, must neither cut the shutdown short nor end the command on a KeyboardInterrupt
+    (the CLI then said "Stopped by Ctrl-C before anything was changed" after published runs).
+    Ctrl-C works as before once the watch has returned."""
+    import signal
+
+    from pipeline.orchestration import run as run_module
+
+    class Pool:
+        closed = False
+
+        def start_ahead(self, *notebooks):
+            pass
+
+        def wait_ready(self, timeout=None):
+            pass
+
+        def close(self):
+            signal.raise_signal(signal.SIGINT)  # the second Ctrl-C, mid-shutdown
+            Pool.closed = True
+
+    def first_ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    params = tmp_path / "p.yaml"
+    params.write_text("not read: the run is replaced\n", encoding="utf-8")
+    monkeypatch.setattr(run_module, "new_kernel_pool", lambda workers: Pool())
+    monkeypatch.setattr(run_module, "run_assessment", lambda *args, **kwargs: tmp_path / "report.html")
+    monkeypatch.setattr(watch_module, "watched_inputs", lambda path, files: [path])
+    monkeypatch.setattr(watch_module, "wait_for_change", first_ctrl_c)
+    before = signal.getsignal(signal.SIGINT)
+    assert watch_module.watch(params) == 0
+    assert Pool.closed
+    assert signal.getsignal(signal.SIGINT) is before

@@ -20,8 +20,10 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 from pathlib import Path
 
 from pipeline.errors import PipelineError, file_system_refusal
@@ -160,7 +162,22 @@ def watch(params_path: str | Path, pdf: bool = False, workers: int | None = None
                 return failures
             log.info("Changed: %s. Running again ...", ", ".join(p.name for p in changes))
     finally:
+        try:
+            _close_through_interrupts(pool, _stop_kernels)
+        finally:
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
+
+
+def _close_through_interrupts(pool: Any, stop_kernels: Callable[[], None]) -> None:
+    """Shut the watch's kernels down, letting a second Ctrl-C meanwhile go by: pressed
+    while the first one's shutdown runs, it cut the shutdown short and the command ended on
+    "Stopped by Ctrl-C before anything was changed", after runs that had published."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
+    try:
         pool.close()
-        _stop_kernels()
-        for signum, handler in previous_handlers.items():
-            signal.signal(signum, handler)
+        stop_kernels()
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous)
