@@ -255,6 +255,23 @@ def test_processed_outputs_round_trip(tmp_path):
         read_processed(tmp_path / "nothing-here")
 
 
+def test_a_stage_reads_back_only_its_own_areas_rows_in_the_order_written(tmp_path):
+    """Trends and the report read only the assessed area's rows (every area's run also holds
+    its comparators'): the rows are those a filter on the whole table gives, in the same
+    order, numbered from 0, with only the columns asked for."""
+    from pipeline.analysis.police import read_crimes
+
+    rows = ROWS + [street_row("2020-02", "Betaville 002B", "Drugs", "id7"), street_row("2020-02", "Alphaton 003C", "Arson", "id8")]
+    crimes, summary = read_police_data([write_street_csv(tmp_path / "s.csv", rows)], [area("Alphaton"), area("Betaville")])
+    write_processed(crimes, month_coverage(crimes, "Alphaton", "2020-01", "2020-02", ["2020-01", "2020-02"]), summary, tmp_path / "processed")
+    whole = read_processed(tmp_path / "processed")[0]
+    own = read_crimes(tmp_path / "processed", ["area", "crime_type", "lsoa_name"], ["Alphaton"])
+    assert own["lsoa_name"].tolist() == ["Alphaton 001A", "Alphaton 002B", "Alphaton 003C"]  # by hand, as written
+    expected = whole.loc[whole["area"] == "Alphaton", ["area", "crime_type", "lsoa_name"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(own, expected)
+    assert len(read_processed(tmp_path / "processed", ["area"], ["Betaville"])[0]) == 2
+
+
 @pytest.mark.shared_data
 def test_real_force_archive_against_an_independent_count(tmp_path):
     """The reader's South Gloucestershire counts match a plain csv-module count of the archive."""

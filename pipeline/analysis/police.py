@@ -33,6 +33,7 @@ __all__ = [
     "month_coverage",
     "read_later_coverage",
     "read_police_data",
+    "read_crimes",
     "read_processed",
     "usable_months",
     "write_crimes",
@@ -156,15 +157,27 @@ def write_processed(
         later_path.unlink()  # a stale file from an earlier run with a different window
 
 
-def read_processed(folder: Path, columns: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, ScanSummary]:
+def read_processed(
+    folder: Path, columns: list[str] | None = None, areas: list[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, ScanSummary]:
     """Read what ``write_processed`` wrote (the later-months coverage: see ``read_later_coverage``);
     of the crimes, only ``columns`` if given (a force's half a million rows as Python
-    strings take some 0.1 s a column)."""
+    strings take some 0.1 s a column), and only the rows of ``areas`` if given (in the
+    order written, numbered from 0)."""
     missing = [n for n in ("crimes.parquet", "coverage.parquet", "summary.json") if not (folder / n).is_file()]
     if missing:
         raise InputDataError(f"{folder}: the police stage's outputs are missing ({', '.join(missing)}); run it first.")
     summary = ScanSummary(**json.loads((folder / "summary.json").read_text(encoding="utf-8")))
-    return pd.read_parquet(folder / "crimes.parquet", columns=columns), pd.read_parquet(folder / "coverage.parquet"), summary
+    return read_crimes(folder, columns, areas), pd.read_parquet(folder / "coverage.parquet"), summary
+
+
+def read_crimes(folder: Path, columns: list[str] | None = None, areas: list[str] | None = None) -> pd.DataFrame:
+    """The police stage's crimes (``read_processed``): only ``columns`` and the rows of ``areas``,
+    if given. Every area's run holds its comparators' rows too (a force's partnerships, each
+    compared with all the others); a stage that looks at its own area's rows reads only
+    those, so its reading does not grow with the number of comparators."""
+    filters = [("area", "in", list(areas))] if areas is not None else None
+    return pd.read_parquet(folder / "crimes.parquet", columns=columns, filters=filters)
 
 
 def read_later_coverage(folder: Path) -> pd.DataFrame:
