@@ -164,7 +164,7 @@ def _load_from_disk(folder: Path, key: str, columns: list[str] | None = None) ->
     try:
         summary = ScanSummary(**json.loads((entry / "summary.json").read_text(encoding="utf-8")))
         crimes = crimes_frame(pq.read_table(entry / "crimes.parquet", columns=columns), columns)
-    except (OSError, ValueError, TypeError, KeyError):
+    except (OSError, ValueError, TypeError):
         return None
     os.utime(entry)  # most recently used: kept longest
     log.info("Police data: the read of these files for these areas made earlier was reused (%s)", entry)
