@@ -272,6 +272,65 @@ def test_a_stage_reads_back_only_its_own_areas_rows_in_the_order_written(tmp_pat
     assert len(read_processed(tmp_path / "processed", ["area"], ["Betaville"])[0]) == 2
 
 
+
+COUNTED_ROWS = ROWS + [
+    street_row("2020-02", "Alphaton 003C", "Burglary", "id4"),
+    street_row("2020-02", "Alphaton 001A", "Burglary", "id5"),
+    street_row("2020-02", "Betaville 002B", "Drugs", "id6"),
+]
+
+
+def test_crimes_are_counted_by_area_month_and_crime_type_from_the_rows_or_their_file(tmp_path):
+    from pipeline.analysis.police import count_crimes, read_counts
+
+    crimes, summary = read_police_data([write_street_csv(tmp_path / "s.csv", COUNTED_ROWS)], [area("Alphaton"), area("Betaville")])
+    # By hand: the unlocated Drugs row is in no area; Alphaton has two burglaries in February.
+    expected = pd.DataFrame({
+        "area": ["Alphaton", "Alphaton", "Alphaton", "Betaville", "Betaville"],
+        "month": ["2020-01", "2020-01", "2020-02", "2020-01", "2020-02"],
+        "crime_type": ["Anti-social behaviour", "Burglary", "Burglary", "Burglary", "Drugs"],
+        "count": [1, 1, 2, 1, 1],
+    })
+    pd.testing.assert_frame_equal(count_crimes(crimes), expected)
+    coverage = coverage_for_areas(crimes, ["Alphaton", "Betaville"], "2020-01", "2020-02", ["2020-01", "2020-02"])
+    write_processed(crimes, coverage, summary, tmp_path / "processed")
+    pd.testing.assert_frame_equal(count_crimes(tmp_path / "processed/crimes.parquet"), expected)
+    counts, coverage_again, summary_again = read_counts(tmp_path / "processed")
+    pd.testing.assert_frame_equal(counts, expected)
+    pd.testing.assert_frame_equal(coverage_again, coverage)
+    assert summary_again == summary
+    own = read_counts(tmp_path / "processed", areas=["Betaville"])[0]
+    pd.testing.assert_frame_equal(own, expected.iloc[3:].reset_index(drop=True))
+    (tmp_path / "processed/counts.parquet").unlink()
+    with pytest.raises(InputDataError, match=r"missing \(counts.parquet\); run it first"):
+        read_counts(tmp_path / "processed")
+
+
+def test_counts_give_the_coverage_monthly_table_and_rates_the_rows_give(tmp_path):
+    """The report and the trend stage count from the counts, the checks from the rows: both
+    must come to the same figures (worked by hand for Alphaton)."""
+    from pipeline.analysis.police import count_crimes
+    from pipeline.analysis.trends import monthly_counts, window_rates
+
+    crimes, _ = read_police_data([write_street_csv(tmp_path / "s.csv", COUNTED_ROWS)], [area("Alphaton"), area("Betaville")])
+    counts = count_crimes(crimes)
+    months = ["2020-01", "2020-02"]
+    by_rows = coverage_for_areas(crimes, ["Alphaton", "Betaville"], "2019-12", "2020-02", months)
+    pd.testing.assert_frame_equal(coverage_for_areas(counts, ["Alphaton", "Betaville"], "2019-12", "2020-02", months), by_rows)
+    assert by_rows["rows"].tolist() == [0, 2, 2, 0, 1, 1]
+    monthly = monthly_counts(counts, "Alphaton", months)
+    pd.testing.assert_frame_equal(monthly, monthly_counts(crimes, "Alphaton", months))
+    assert monthly.to_dict("index") == {
+        "2020-01": {"Anti-social behaviour": 1, "Burglary": 1, "All crime (excluding ASB)": 1},
+        "2020-02": {"Anti-social behaviour": 0, "Burglary": 2, "All crime (excluding ASB)": 2},
+    }
+    areas = [area("Alphaton"), area("Betaville")]
+    usable = {"Alphaton": months, "Betaville": months}
+    rates = window_rates(counts, areas, usable, "2020-12")
+    pd.testing.assert_frame_equal(rates, window_rates(crimes, areas, usable, "2020-12"))
+    assert rates.set_index("area").loc["Alphaton", "Burglary"] == 3
+
+
 @pytest.mark.shared_data
 def test_real_force_archive_against_an_independent_count(tmp_path):
     """The reader's South Gloucestershire counts match a plain csv-module count of the archive."""

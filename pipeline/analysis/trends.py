@@ -132,16 +132,25 @@ def monthly_counts(crimes: pd.DataFrame, area: str, months: list[str]) -> pd.Dat
     Only the given ``months`` appear (pass the usable months: missing months are left
     out, not shown as zero). Adds ``All crime (excluding ASB)``. A crime type with no
     rows in a usable month counts 0 there: the month has data, that type had none.
+    ``crimes``: the tidy rows, or their counts (``police.count_crimes``), which give the same.
     """
-    return _monthly_table(crimes.loc[crimes["area"] == area, ["month", "crime_type"]], months)
+    return _monthly_table(crimes.loc[crimes["area"] == area, _counted_columns(crimes)], months)
+
+
+def _counted_columns(crimes: pd.DataFrame) -> list[str]:
+    """What ``_monthly_table`` needs of the rows (or of their counts)."""
+    return ["month", "crime_type", "count"] if "count" in crimes.columns else ["month", "crime_type"]
 
 
 def _monthly_table(own: pd.DataFrame, months: list[str]) -> pd.DataFrame:
-    """``monthly_counts`` of one area's rows (``month`` and ``crime_type`` columns)."""
+    """``monthly_counts`` of one area's rows (``month`` and ``crime_type`` columns), or of their
+    counts (with a ``count`` column, as ``police.count_crimes`` makes them)."""
     # The area is picked before the months, and counted by groupby rather than crosstab:
     # a force's half a million rows made crosstab and the months test most of the time.
     subset = own[own["month"].isin(months)]
-    table = subset.groupby(["month", "crime_type"]).size().unstack("crime_type", fill_value=0).reindex(months, fill_value=0)
+    grouped = subset.groupby(["month", "crime_type"])
+    sizes = grouped["count"].sum() if "count" in subset.columns else grouped.size()
+    table = sizes.unstack("crime_type", fill_value=0).reindex(months, fill_value=0)
     table = table.reindex(sorted(table.columns), axis=1)
     table[ALL_CRIME_EXCL_ASB] = table.drop(columns=[ASB], errors="ignore").sum(axis=1)
     table.index.name = "month"
@@ -226,7 +235,7 @@ def window_rates(
 ) -> pd.DataFrame:
     """Rates per 1,000 for each area in the assessment window.
 
-    ``usable`` maps area name to its usable months. Each area's population is the
+    ``crimes``: the tidy rows, or their counts (``police.count_crimes``). ``usable`` maps area name to its usable months. Each area's population is the
     estimate for the window's year (``AreaDefinition.population_for``). Columns: area,
     population, population_year, months_present, months (the months counted, as a
     list), then for each crime type and for all crime excluding ASB its count over
@@ -234,14 +243,15 @@ def window_rates(
     months when fewer are usable.
     """
     window = assessment_window(period_end)
+    columns = _counted_columns(crimes)
     # Each area's rows found in one pass, not one pass over every area's rows per area.
-    by_area = dict(tuple(crimes[["area", "month", "crime_type"]].groupby("area", sort=False)))
-    no_rows = crimes.iloc[:0][["month", "crime_type"]]
+    by_area = dict(tuple(crimes[["area", *columns]].groupby("area", sort=False)))
+    no_rows = crimes.iloc[:0][columns]
     records = []
     for area in areas:
         months = [m for m in window if m in set(usable.get(area.name, []))]
         population = area.population_for(window)
-        own = by_area[area.name][["month", "crime_type"]] if area.name in by_area else no_rows
+        own = by_area[area.name][columns] if area.name in by_area else no_rows
         monthly = _monthly_table(own, months)
         record: dict[str, object] = {
             "area": area.name,
