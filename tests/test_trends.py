@@ -64,6 +64,21 @@ def test_holm_adjustment_by_hand():
     assert holm_adjust([0.03, 0.5, 0.01, 0.02]) == pytest.approx([0.06, 0.5, 0.04, 0.06])
     adjusted = holm_adjust([0.01, math.nan, 0.04])
     assert adjusted[0] == pytest.approx(0.02) and math.isnan(adjusted[1]) and adjusted[2] == pytest.approx(0.04)
+    # Capped at 1, and tied p-values get the same adjusted value whatever their order.
+    assert holm_adjust([0.4, 0.6, 0.01, 0.01]) == pytest.approx([0.8, 0.8, 0.04, 0.04])
+    assert holm_adjust([0.9, 0.8]) == [1.0, 1.0]  # 0.8 x 2 = 1.6, capped; 0.9 x 1 kept monotone
+    assert holm_adjust([]) == [] and all(math.isnan(v) for v in holm_adjust([math.nan, math.nan]))
+
+
+def test_holm_adjustment_agrees_with_statsmodels():
+    """statsmodels' multipletests is the reference the hand-written step-down is checked against."""
+    import numpy as np
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(15)
+    for size in (1, 2, 5, 14, 40):
+        p = rng.uniform(0, 0.2, size).round(3)  # rounded, so that some are tied
+        assert holm_adjust(list(p)) == pytest.approx(list(multipletests(p, method="holm")[1]))
 
 
 def test_clear_changes_are_significant_in_the_right_direction():
