@@ -484,16 +484,20 @@ def top_lsoas_by_type(
     period: str = "",
 ) -> pd.DataFrame:
     """For each crime type, its ``n`` top LSOAs (with rates when ``populations`` is given), small counts suppressed."""
-    from pipeline.analysis.hotspots import lsoa_counts, suppress, with_rates
+    from pipeline.analysis.hotspots import suppress, with_rates
 
     parts = []
     column = f"Count, {period}" if period else "Count"
-    # The area's crimes in the months, found once rather than once per type (only LSOAs with
-    # a crime of the type are listed, so the LSOAs with none in these months are not needed).
+    # The area's crimes in the months, counted by type and LSOA once rather than once per type
+    # (only LSOAs with a crime of the type are listed, so the LSOAs with none are not needed).
+    # Each LSOA is named as first written in these rows, as ``hotspots.lsoa_counts`` names it.
     own = crimes[(crimes["area"] == area) & crimes["month"].isin(months)]
+    names = own.drop_duplicates("lsoa_code").set_index("lsoa_code")["lsoa_name"]
+    by_type = own.groupby(["crime_type", "lsoa_code"]).size().rename("count").reset_index()
+    by_type = by_type.sort_values(["crime_type", "count", "lsoa_code"], ascending=[True, False, True])
     for crime_type in crime_types:
-        counts = lsoa_counts(own, area, months, [crime_type])
-        top = counts[counts["count"] > 0].head(n)
+        top = by_type[by_type["crime_type"] == crime_type].head(n)
+        top = pd.DataFrame({"lsoa_code": top["lsoa_code"].to_numpy(), "lsoa_name": names.loc[top["lsoa_code"]].to_numpy(), "count": top["count"].to_numpy()})
         if populations is not None:
             top = with_rates(top, populations, len(months))
         table = pd.DataFrame({"Crime type": crime_type, "LSOA": top["lsoa_name"], "LSOA code": top["lsoa_code"], column: top["count"]})
