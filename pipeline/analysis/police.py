@@ -122,10 +122,11 @@ def count_crimes(crimes: pd.DataFrame | Path) -> pd.DataFrame:
 def rows_by_month(crimes: pd.DataFrame, area: str) -> pd.Series:
     """One area's rows per month (months with none left out), from the tidy rows or from
     their ``count_crimes`` (a ``count`` column)."""
-    own = crimes.loc[crimes["area"] == area]
-    if "count" in own.columns:
-        return own.groupby("month")["count"].sum()
-    return own["month"].value_counts()
+    # Only the columns counted are taken: the input check passes the whole frame of a
+    # force's rows, and taking every column of an area's rows cost it 0.2 s an area.
+    if "count" in crimes.columns:
+        return crimes.loc[crimes["area"] == area, ["month", "count"]].groupby("month")["count"].sum()
+    return crimes.loc[crimes["area"] == area, "month"].value_counts()
 
 
 def month_coverage(
