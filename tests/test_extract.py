@@ -154,8 +154,12 @@ def test_coordinates_without_an_lsoa_are_placed_from_the_boundaries(tmp_path):
     boundaries = ROOT / "data/raw/geography/lsoa11-boundaries.geojson"
     shapes = gpd.read_file(boundaries).set_index("LSOA11CD")
     inside = shapes.loc["E01014977", "geometry"].representative_point()
-    british = gpd.GeoSeries([inside], crs=shapes.crs).to_crs("EPSG:27700").iloc[0]
-    rows = [["P1", "46", "01/01/2020 10:00", "", "", f"{british.x:.0f}", f"{british.y:.0f}"],
+    # One point, so pyproj directly: GeoSeries.to_crs hands pyproj one-element arrays, which
+    # NumPy deprecates turning into scalars (a DeprecationWarning in every test run).
+    from pyproj import Transformer
+
+    easting, northing = Transformer.from_crs(shapes.crs, "EPSG:27700", always_xy=True).transform(inside.x, inside.y)
+    rows = [["P1", "46", "01/01/2020 10:00", "", "", f"{easting:.0f}", f"{northing:.0f}"],
             ["P2", "46", "01/01/2020 11:00", "", "", "", ""]]
     path = write(tmp_path / "points.csv", rows, ["Ref", "Code", "Recorded", "From", "To", "E", "N"])
     extract = ForceExtract(path=path, columns={"crime_reference": "Ref", "offence_code": "Code", "recorded": "Recorded", "easting": "E", "northing": "N"})
