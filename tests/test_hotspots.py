@@ -130,3 +130,24 @@ def test_top_lsoas_by_type_with_rates():
         ["Burglary", "One", "L1", 8, 2000, 48.0],  # 8 in one month, x 12 / 2,000 x 1,000
         ["Burglary", "Two", "L2", SUPPRESSED, 1000, SUPPRESSED],
     ]
+
+
+def test_top_lsoas_by_type_order_ties_limit_and_types_with_none():
+    """Worked by hand: per type, most first and ties by LSOA code; at most n; only the area's
+    rows in the months given; a type with no crimes there lists nothing."""
+    rows = (
+        [("A", "2020-01", "L3", "Three", "Burglary", "x")] * 7
+        + [("A", "2020-01", "L2", "Two", "Burglary", "x")] * 7
+        + [("A", "2020-01", "L1", "One", "Burglary", "x")] * 6
+        + [("A", "2020-01", "L4", "Four", "Burglary", "x")] * 9
+        + [("A", "2020-01", "L1", "One", "Drugs", "x")] * 6
+        + [("A", "2019-12", "L1", "One", "Drugs", "x")] * 20  # outside the months
+        + [("B", "2020-01", "M1", "Other", "Drugs", "x")] * 30  # another area
+    )
+    table = top_lsoas_by_type(_crimes(rows), "A", ["2020-01"], ["Drugs", "Burglary", "Arson"], 3, 5)
+    assert table.values.tolist() == [
+        ["Drugs", "One", "L1", 6],
+        ["Burglary", "Four", "L4", 9],
+        ["Burglary", "Two", "L2", 7],  # tied with L3: the lower code first
+        ["Burglary", "Three", "L3", 7],
+    ]

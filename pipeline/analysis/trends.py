@@ -241,8 +241,9 @@ def window_rates(
 ) -> pd.DataFrame:
     """Rates per 1,000 for each area in the assessment window.
 
-    ``crimes``: the tidy rows, or their counts (``police.count_crimes``). ``usable`` maps area name to its usable months. Each area's population is the
-    estimate for the window's year (``AreaDefinition.population_for``). Columns: area,
+    ``crimes``: the tidy rows, or their counts (``police.count_crimes``). ``usable`` maps
+    area name to its usable months. Each area's population is the estimate for the
+    window's year (``AreaDefinition.population_for``). Columns: area,
     population, population_year, months_present, months (the months counted, as a
     list), then for each crime type and for all crime excluding ASB its count over
     those months and its rate per 1,000 a year (``<type> rate``), scaled up to 12
