@@ -204,24 +204,24 @@ def read_processed(
     of the crimes, only ``columns`` if given (a force's half a million rows as Python
     strings take some 0.1 s a column), and only the rows of ``areas`` if given (in the
     order written, numbered from 0)."""
-    _check_processed(folder)
-    summary = ScanSummary(**json.loads((folder / "summary.json").read_text(encoding="utf-8")))
+    summary = _processed_summary(folder)
     return read_crimes(folder, columns, areas), pd.read_parquet(folder / "coverage.parquet"), summary
 
 
 def read_counts(folder: Path, areas: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, ScanSummary]:
     """Like ``read_processed``, with the crimes' ``count_crimes`` (of ``areas`` only, if given)
     in place of their rows: all a stage needs that counts by area, month and crime type."""
-    _check_processed(folder)
+    summary = _processed_summary(folder)
     filters = [("area", "in", list(areas))] if areas is not None else None
-    summary = ScanSummary(**json.loads((folder / "summary.json").read_text(encoding="utf-8")))
     return pd.read_parquet(folder / "counts.parquet", filters=filters), pd.read_parquet(folder / "coverage.parquet"), summary
 
 
-def _check_processed(folder: Path) -> None:
+def _processed_summary(folder: Path) -> ScanSummary:
+    """The police stage's summary, once every file it writes is found in ``folder``."""
     missing = [n for n in ("crimes.parquet", "counts.parquet", "coverage.parquet", "summary.json") if not (folder / n).is_file()]
     if missing:
         raise InputDataError(f"{folder}: the police stage's outputs are missing ({', '.join(missing)}); run it first.")
+    return ScanSummary(**json.loads((folder / "summary.json").read_text(encoding="utf-8")))
 
 
 def read_crimes(folder: Path, columns: list[str] | None = None, areas: list[str] | None = None) -> pd.DataFrame:
