@@ -9,6 +9,7 @@ from pipeline.documents.publish import (
     add_table_of_contents,
     export_html,
     figure_html,
+    png_base64,
     neutralise_formula,
     replace_folder_atomically,
     table_html,
@@ -74,6 +75,54 @@ def test_chart_needs_alt_text():
     assert 'alt="Line &quot;rising&quot; from 1 to 2"' in html
     assert 'src="data:image/png;base64,' in html
     assert "<figcaption>Caption</figcaption>" in html
+
+
+def _matplotlib_png(figure, dpi):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return Image.open(buffer)
+
+
+def test_chart_png_is_matplotlibs_picture_as_rgb():
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    figure, axis = plt.subplots(figsize=(3, 2))
+    axis.plot([1, 3, 2], color="#1d70b8")
+    axis.set_title("Crimes by month")
+    picture = Image.open(io.BytesIO(base64.b64decode(png_base64(figure))))
+    # The reference: matplotlib's own PNG of the same figure, cropped the same way.
+    reference = _matplotlib_png(figure, 110)
+    plt.close(figure)
+    assert picture.format == "PNG" and picture.mode == "RGB" and reference.mode == "RGBA"
+    assert picture.size == reference.size
+    assert np.asarray(reference)[:, :, 3].min() == 255  # opaque: RGB loses nothing
+    assert np.array_equal(np.asarray(picture), np.asarray(reference)[:, :, :3])
+    assert picture.info["dpi"] == pytest.approx((110, 110), abs=0.01)
+
+
+def test_chart_png_keeps_transparency_when_the_figure_has_some():
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    figure, axis = plt.subplots(figsize=(3, 2))
+    figure.patch.set_alpha(0)
+    axis.plot([1, 3, 2])
+    picture = Image.open(io.BytesIO(base64.b64decode(png_base64(figure))))
+    reference = _matplotlib_png(figure, 110)
+    plt.close(figure)
+    assert picture.mode == "RGBA" and np.asarray(picture)[:, :, 3].min() < 255
+    assert np.array_equal(np.asarray(picture), np.asarray(reference))
 
 
 def test_export_has_no_code_no_internet_fetches_and_sets_lang(tmp_path):

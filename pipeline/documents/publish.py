@@ -289,9 +289,7 @@ def figure_html(figure: Any, alt: str, caption: str | None = None, narrow: bool 
     if not alt.strip():
         raise ValueError("every chart needs alt text describing what it shows")
     _skip_minor_tick_overlap(figure)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    data = png_base64(figure)
     narrow_data = _narrow_png(figure) if narrow else None
     plt.close(figure)
     image = f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}">'
@@ -303,6 +301,39 @@ def figure_html(figure: Any, alt: str, caption: str | None = None, narrow: bool 
         parts.append(f"<figcaption>{html.escape(caption)}</figcaption>")
     parts.append("</figure>")
     return "".join(parts)
+
+
+CHART_DPI = 110
+# zlib level 3 rather than Pillow's 6: on the strategic assessment's charts it encodes in
+# about half the time, and as RGB (below) the pictures are still 7% smaller than RGBA at 6.
+PNG_COMPRESS_LEVEL = 3
+
+
+def png_base64(figure: Any) -> str:
+    """The figure as a PNG (``CHART_DPI``, cropped to what is drawn), base64-encoded.
+
+    Charts are drawn on an opaque background, so the alpha channel matplotlib writes is 255
+    everywhere: the picture is saved as RGB, the same pixels in three quarters of the data.
+    The pixels come from matplotlib's own renderer (``savefig`` as raw RGBA, the same drawing
+    its PNG writer encodes). A figure with any transparency, or a renderer whose size does
+    not match the pixels (a change inside matplotlib), is saved by ``savefig`` as RGBA PNG.
+    """
+    from PIL import Image
+
+    raw = io.BytesIO()
+    figure.savefig(raw, format="rgba", dpi=CHART_DPI, bbox_inches="tight")
+    pixels = raw.getvalue()
+    # savefig leaves the canvas holding the renderer it drew the cropped picture with.
+    renderer = getattr(figure.canvas, "renderer", None)
+    width, height = (int(renderer.width), int(renderer.height)) if renderer is not None else (0, 0)
+    buffer = io.BytesIO()
+    if width * height * 4 == len(pixels) and pixels:
+        image = Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1)
+        if image.getextrema()[3] == (255, 255):
+            image.convert("RGB").save(buffer, format="png", compress_level=PNG_COMPRESS_LEVEL, dpi=(CHART_DPI, CHART_DPI))
+            return base64.b64encode(buffer.getvalue()).decode("ascii")
+    figure.savefig(buffer, format="png", dpi=CHART_DPI, bbox_inches="tight", pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _skip_minor_tick_overlap(figure: Any) -> None:
@@ -381,9 +412,7 @@ def _narrow_png(figure: Any) -> str | None:
     except (ValueError, RuntimeError):  # a layout that cannot shrink keeps its original spacing
         pass
     _below_axis_text(figure, moved_legends)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return png_base64(figure)
 
 
 def _below_axis_text(figure: Any, legends: list[Any]) -> None:
