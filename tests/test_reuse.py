@@ -577,3 +577,34 @@ def test_the_reports_kernel_imports_no_plotting_or_model_fitting_library_before_
         code = import_statements(notebook) + "\nimport json, sys\nprint(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('statsmodels', 'scipy', 'geopandas') or m == 'matplotlib.pyplot')))"
         loaded = json.loads(subprocess.run([sys.executable, "-c", code], cwd=NOTEBOOKS_DIR, capture_output=True, text=True, check=True).stdout)
         assert loaded == [], f"{stage}: {loaded[:5]}"
+
+
+def test_the_pools_clients_start_no_heartbeat_channel():
+    """A pool's client asks the kernel's manager whether the kernel is alive, so it starts no
+    heartbeat channel (whose thread opened its socket on its own and could print a ZMQError
+    traceback as the pool closed)."""
+    import threading
+
+    from pipeline.orchestration import kernels
+
+    calls = []
+
+    class Client:
+        def start_channels(self, **channels):
+            calls.append(channels)
+
+        def execute(self, code, silent, store_history):
+            return "m1"
+
+        async def get_shell_msg(self, timeout):
+            return {"parent_header": {"msg_id": "m1"}, "content": {"status": "ok"}}
+
+        def stop_channels(self):
+            calls.append("stopped")
+
+    class Manager:
+        def client(self):
+            return Client()
+
+    kernels._run_silently(Manager(), "x = 1", threading.Event(), "testing", started=True)
+    assert calls == [{"hb": False}, "stopped"]

@@ -41,6 +41,12 @@ log = logging.getLogger(__name__)
 # Kernel history in memory: kernels running side by side do not share ~/.ipython's database.
 KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
 
+# NO_HEARTBEAT: clients of the pool's kernels start no heartbeat channel. A client made by a
+# kernel's manager asks the manager whether the kernel's process is alive, never the
+# heartbeat, so the channel was never used; but its thread opens its socket on its own,
+# outside any stage's control, and a heartbeat thread's ZMQError traceback ("Too many open
+# files", at socket creation) was once printed on the console at the end of a run.
+
 # Run in a kept kernel between two stages. Only what a notebook run can leave behind is
 # undone; modules stay imported (that is the point of keeping the kernel).
 RESET = """
@@ -101,7 +107,7 @@ def _run_silently(manager: Any, code: str, stop: threading.Event, what: str, sta
     from jupyter_core.utils import run_sync
 
     client = manager.client()
-    client.start_channels()
+    client.start_channels(hb=False)  # see NO_HEARTBEAT
     try:
         if not started:
             run_sync(client.wait_for_ready)(timeout=120)
@@ -228,7 +234,7 @@ def register_engine() -> str:
             from nbclient.util import ensure_async, run_hook
 
             self.kc = self.km.client()
-            await ensure_async(self.kc.start_channels())
+            await ensure_async(self.kc.start_channels(hb=False))  # see NO_HEARTBEAT
             try:
                 await _heard(self.kc, self.startup_timeout)
             except Exception:
