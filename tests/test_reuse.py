@@ -608,3 +608,33 @@ def test_the_pools_clients_start_no_heartbeat_channel():
 
     kernels._run_silently(Manager(), "x = 1", threading.Event(), "testing", started=True)
     assert calls == [{"hb": False}, "stopped"]
+
+
+def test_closing_the_pool_shuts_its_kernels_down_side_by_side(tmp_path, monkeypatch):
+    """Two ready kernels are shut down at once, not one after the other: each shutdown waits
+    for the other to begin (a barrier of two), which only concurrent shutdowns pass."""
+    import threading
+
+    from pipeline.orchestration import kernels
+
+    barrier = threading.Barrier(2, timeout=5)
+    passed: list[object] = []
+
+    def shutdown(manager):
+        try:
+            barrier.wait()
+            passed.append(manager)
+        except threading.BrokenBarrierError:
+            pass
+
+    monkeypatch.setattr(kernels, "_start", lambda *args: object())
+    monkeypatch.setattr(kernels, "_reset", lambda manager, *args: manager)
+    monkeypatch.setattr(kernels, "shutdown", shutdown)
+    monkeypatch.setattr(kernels, "import_statements", lambda notebook: f"import {notebook.name}")
+    pool = kernels.KernelPool(object, "python3", tmp_path, size=2)
+    first, second = pool.take("a:police"), pool.take("a:trends")
+    pool.give_back(first, reusable=True)
+    pool.give_back(second, reusable=True)
+    pool.wait_ready(timeout=5)
+    pool.close()
+    assert sorted(map(id, passed)) == sorted(map(id, [first, second]))
