@@ -277,3 +277,23 @@ def test_write_csv_writes_what_pandas_to_csv_writes_cell_for_cell(tmp_path):
     assert write_csv(dated, tmp_path / "dated.csv").read_bytes() == by_pandas(dated, tmp_path / "dated-reference.csv")
     empty = frame.iloc[:0]
     assert write_csv(empty, tmp_path / "empty.csv").read_bytes() == by_pandas(empty, tmp_path / "empty-reference.csv")
+
+
+def test_export_checks_the_notebook_against_the_schema_once(tmp_path, monkeypatch):
+    """nbconvert's preprocessors run, then the notebook is validated once (not after each of
+    them); a notebook that does not fit nbformat's schema is still refused."""
+    import nbconvert.exporters.exporter as exporter
+
+    calls = []
+    validate = exporter.Exporter._validate_preprocessor  # nbconvert's check after its preprocessors
+    monkeypatch.setattr(exporter.Exporter, "_validate_preprocessor", lambda self, *a: (calls.append(1), validate(self, *a))[1])
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Report"), nbformat.v4.new_code_cell("1")]
+    source = tmp_path / "nb.ipynb"
+    nbformat.write(notebook, source)
+    export_html(source, tmp_path / "out.html", "My report")
+    assert len(calls) == 1
+    notebook.cells[1]["execution_count"] = "one"  # not an integer: against the schema
+    source.write_text(nbformat.v4.nbjson.writes(notebook), encoding="utf-8")
+    with pytest.raises(nbformat.ValidationError):
+        export_html(source, tmp_path / "bad.html", "My report")
