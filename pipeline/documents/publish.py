@@ -326,13 +326,12 @@ def png_base64(figure: Any) -> str:
     # savefig leaves the canvas holding the renderer it drew the cropped picture with.
     renderer = getattr(figure.canvas, "renderer", None)
     width, height = (int(renderer.width), int(renderer.height)) if renderer is not None else (0, 0)
+    image = Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1) if pixels and width * height * 4 == len(pixels) else None
     buffer = io.BytesIO()
-    if width * height * 4 == len(pixels) and pixels:
-        image = Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1)
-        if image.getextrema()[3] == (255, 255):
-            image.convert("RGB").save(buffer, format="png", compress_level=PNG_COMPRESS_LEVEL, dpi=(CHART_DPI, CHART_DPI))
-            return base64.b64encode(buffer.getvalue()).decode("ascii")
-    figure.savefig(buffer, format="png", dpi=CHART_DPI, bbox_inches="tight", pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
+    if image is not None and image.getextrema()[3] == (255, 255):
+        image.convert("RGB").save(buffer, format="png", compress_level=PNG_COMPRESS_LEVEL, dpi=(CHART_DPI, CHART_DPI))
+    else:
+        figure.savefig(buffer, format="png", dpi=CHART_DPI, bbox_inches="tight", pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
