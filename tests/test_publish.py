@@ -87,25 +87,61 @@ def _matplotlib_png(figure, dpi):
     return Image.open(buffer)
 
 
-def test_chart_png_is_matplotlibs_picture_as_rgb():
+def _png_of(picture_base64):
     import base64
     import io
 
-    import numpy as np
     from PIL import Image
+
+    return Image.open(io.BytesIO(base64.b64decode(picture_base64)))
+
+
+def test_chart_png_is_matplotlibs_picture_cropped_to_what_is_drawn_as_rgb():
+    import io
+
+    import numpy as np
+    from PIL import Image, ImageChops
 
     figure, axis = plt.subplots(figsize=(3, 2))
     axis.plot([1, 3, 2], color="#1d70b8")
     axis.set_title("Crimes by month")
-    picture = Image.open(io.BytesIO(base64.b64decode(png_base64(figure))))
-    # The reference: matplotlib's own PNG of the same figure, cropped the same way.
+    figure.tight_layout()  # as every chart does (it leaves a placeholder layout engine)
+    picture = _png_of(png_base64(figure))
+    # The reference: matplotlib's own PNG of the whole figure, cropped by Pillow to what
+    # differs from the background, with savefig's 0.1 inch pad (11 pixels at 110 dpi).
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    whole = Image.open(buffer)
+    plt.close(figure)
+    assert whole.size == (330, 220) and np.asarray(whole)[:, :, 3].min() == 255  # opaque: RGB loses nothing
+    left, top, right, bottom = ImageChops.difference(whole.convert("RGB"), Image.new("RGB", whole.size, whole.getpixel((0, 0))[:3])).getbbox()
+    reference = whole.crop((max(0, left - 11), max(0, top - 11), min(330, right + 11), min(220, bottom + 11))).convert("RGB")
+    assert picture.format == "PNG" and picture.mode == "RGB"
+    assert picture.size == reference.size and picture.size[0] < 330  # cropped: the blank margin is gone
+    assert np.array_equal(np.asarray(picture), np.asarray(reference))
+    assert picture.info["dpi"] == pytest.approx((110, 110), abs=0.01)
+
+
+@pytest.mark.parametrize("reaching_outside", ["long title", "legend below", "text on the edge"])
+def test_chart_png_takes_in_what_reaches_outside_the_figure(reaching_outside):
+    """A title longer than the figure is wide, a legend placed below it, or anything drawn at
+    its edge: the picture is matplotlib's own crop, which widens it to show them."""
+    import numpy as np
+
+    figure, axis = plt.subplots(figsize=(3, 2))
+    axis.plot([1, 3, 2], label="Recorded crime")
+    if reaching_outside == "long title":
+        axis.set_title("Crimes by month in every ward of the partnership, January 2020 to December 2020")
+    elif reaching_outside == "legend below":
+        axis.legend(loc="upper center", bbox_to_anchor=(0.5, -2.0))  # wholly below the figure
+    else:
+        figure.text(0.999, 0.5, "x", ha="left")  # starts one pixel from the right edge
+    picture = _png_of(png_base64(figure))
     reference = _matplotlib_png(figure, 110)
     plt.close(figure)
-    assert picture.format == "PNG" and picture.mode == "RGB" and reference.mode == "RGBA"
-    assert picture.size == reference.size
-    assert np.asarray(reference)[:, :, 3].min() == 255  # opaque: RGB loses nothing
+    assert picture.mode == "RGB" and picture.size == reference.size
+    assert picture.size[0] > 330 or picture.size[1] > 220  # wider or taller than the figure
     assert np.array_equal(np.asarray(picture), np.asarray(reference)[:, :, :3])
-    assert picture.info["dpi"] == pytest.approx((110, 110), abs=0.01)
 
 
 def test_chart_png_keeps_transparency_when_the_figure_has_some():
@@ -118,7 +154,7 @@ def test_chart_png_keeps_transparency_when_the_figure_has_some():
     figure, axis = plt.subplots(figsize=(3, 2))
     figure.patch.set_alpha(0)
     axis.plot([1, 3, 2])
-    picture = Image.open(io.BytesIO(base64.b64decode(png_base64(figure))))
+    picture = _png_of(png_base64(figure))
     reference = _matplotlib_png(figure, 110)
     plt.close(figure)
     assert picture.mode == "RGBA" and np.asarray(picture)[:, :, 3].min() < 255

@@ -309,30 +309,116 @@ CHART_DPI = 110
 PNG_COMPRESS_LEVEL = 3
 
 
-def png_base64(figure: Any) -> str:
+def png_base64(figure: Any, crop_to_ink: bool = True) -> str:
     """The figure as a PNG (``CHART_DPI``, cropped to what is drawn), base64-encoded.
 
-    Charts are drawn on an opaque background, so the alpha channel matplotlib writes is 255
-    everywhere: the picture is saved as RGB, the same pixels in three quarters of the data.
-    The pixels come from matplotlib's own renderer (``savefig`` as raw RGBA, the same drawing
-    its PNG writer encodes). A figure with any transparency, or a renderer whose size does
-    not match the pixels (a change inside matplotlib), is saved by ``savefig`` as RGBA PNG.
-    """
-    from PIL import Image
+    With ``crop_to_ink`` the figure is drawn once, whole (``savefig`` as raw RGBA:
+    matplotlib's own renderer, the drawing its PNG writer encodes), and cropped to the pixels
+    that differ from its background colour, with savefig's ``pad_inches`` around them. (savefig's own crop,
+    ``bbox_inches="tight"``, first lays the figure out in a drawing that paints nothing and
+    measures every artist: nearly half of each chart's save, and every chart is saved twice,
+    wide and for phones.) savefig's crop is used where it takes in more (``_cropped_to_ink``),
+    and for every figure without ``crop_to_ink`` (one known to reach outside, where the
+    drawing whole would be wasted).
 
-    raw = io.BytesIO()
-    figure.savefig(raw, format="rgba", dpi=CHART_DPI, bbox_inches="tight")
-    pixels = raw.getvalue()
-    # savefig leaves the canvas holding the renderer it drew the cropped picture with.
-    renderer = getattr(figure.canvas, "renderer", None)
-    width, height = (int(renderer.width), int(renderer.height)) if renderer is not None else (0, 0)
-    image = Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1) if pixels and width * height * 4 == len(pixels) else None
+    Charts are drawn on an opaque background, so the picture is saved as RGB, the same pixels
+    in three quarters of the data. A figure with any transparency, or a renderer whose size
+    does not match the pixels (a change inside matplotlib), is saved by savefig as RGBA PNG.
+    """
+    picture = _drawn_whole_and_cropped(figure) if crop_to_ink else None
+    if picture is None:
+        raw = io.BytesIO()
+        figure.savefig(raw, format="rgba", dpi=CHART_DPI, bbox_inches="tight")
+        picture = _opaque_pixels(figure, raw.getvalue())
     buffer = io.BytesIO()
-    if image is not None and image.getextrema()[3] == (255, 255):
-        image.convert("RGB").save(buffer, format="png", compress_level=PNG_COMPRESS_LEVEL, dpi=(CHART_DPI, CHART_DPI))
+    if picture is not None:
+        from PIL import Image
+
+        Image.fromarray(picture.view(np.uint8).reshape(*picture.shape, 4)[:, :, :3]).save(
+            buffer, format="png", compress_level=PNG_COMPRESS_LEVEL, dpi=(CHART_DPI, CHART_DPI)
+        )
     else:
         figure.savefig(buffer, format="png", dpi=CHART_DPI, bbox_inches="tight", pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _drawn_whole_and_cropped(figure: Any) -> np.ndarray | None:
+    """The figure drawn whole at ``CHART_DPI`` and cropped to its ink (``_cropped_to_ink``)."""
+    raw = io.BytesIO()
+    # A figure that ran tight_layout keeps a placeholder layout engine, for which savefig
+    # lays the figure out again in a drawing that paints nothing; laid out already, it needs
+    # only the one drawing. At the picture's dpi, text sizes and places agree for the check.
+    engine, dpi = figure.get_layout_engine(), figure.dpi
+    figure.set_layout_engine(None)
+    try:
+        figure.savefig(raw, format="rgba", dpi=CHART_DPI)
+        figure.dpi = CHART_DPI
+        return _cropped_to_ink(figure, _opaque_pixels(figure, raw.getvalue()))
+    finally:
+        figure.dpi = dpi
+        figure.set_layout_engine(engine)
+
+
+def _opaque_pixels(figure: Any, pixels: bytes) -> np.ndarray | None:
+    """What savefig just drew as raw RGBA (``pixels``), one 32-bit number per pixel (rows by
+    columns); None if any pixel is not opaque or the picture's size is not the renderer's."""
+    # savefig leaves the canvas holding the renderer it drew with.
+    renderer = getattr(figure.canvas, "renderer", None)
+    width, height = (int(renderer.width), int(renderer.height)) if renderer is not None else (0, 0)
+    if not pixels or width * height * 4 != len(pixels) or (np.frombuffer(pixels, np.uint8)[3::4] != 255).any():
+        return None
+    return np.frombuffer(pixels, np.uint32).reshape(height, width)
+
+
+# Pixels at each side of a drawn figure that must be blank for it to be cropped to its ink:
+# something drawn there may go on outside the figure (glyphs are 1-2 pixels apart, so a
+# title cut at the edge can leave the very last column blank).
+EDGE_PIXELS = 3
+
+
+def _cropped_to_ink(figure: Any, picture: np.ndarray | None) -> np.ndarray | None:
+    """A figure's whole drawing at its dpi (``_opaque_pixels``) cropped to what differs from
+    its background colour plus ``savefig.pad_inches``; None where savefig's own crop must be used,
+    as it widens the picture to take in what reaches outside the figure: anything drawn
+    within ``EDGE_PIXELS`` of its sides, or a title, label, text or legend reaching beyond
+    them (a title longer than the figure is wide, a legend placed below the axes)."""
+    import matplotlib
+    from matplotlib.colors import to_rgba
+
+    if picture is None or min(picture.shape) <= 2 * EDGE_PIXELS:
+        return None
+    red, green, blue, alpha = (round(255 * c) for c in to_rgba(figure.get_facecolor()))
+    background = np.array([red, green, blue, alpha], np.uint8).view(np.uint32)[0]
+    ink = picture != background
+    edge = EDGE_PIXELS
+    if ink[:edge].any() or ink[-edge:].any() or ink[:, :edge].any() or ink[:, -edge:].any():
+        return None
+    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if not len(rows) or _reaches_outside(figure, figure.canvas.renderer):
+        return None
+    pad = round(matplotlib.rcParams["savefig.pad_inches"] * CHART_DPI)
+    height, width = picture.shape
+    return picture[max(0, rows[0] - pad):min(height, rows[-1] + 1 + pad), max(0, columns[0] - pad):min(width, columns[-1] + 1 + pad)]
+
+
+def _reaches_outside(figure: Any, renderer: Any) -> bool:
+    """Whether a title, label, text or legend of a drawn figure reaches beyond it. Their sizes
+    were measured for the drawing, so this takes milliseconds, where savefig's crop measures
+    every artist again. Tick labels are left to the edge test: a tick outside the axes' range
+    keeps a label that is never drawn, and tight_layout keeps drawn ones inside."""
+    from matplotlib.axis import Tick
+    from matplotlib.legend import Legend
+    from matplotlib.text import Text
+
+    inside = figure.bbox
+    tick_labels = {id(t) for tick in figure.findobj(Tick) for t in (tick.label1, tick.label2)}
+    for artist in figure.findobj(lambda a: isinstance(a, (Text, Legend))):
+        if not artist.get_visible() or id(artist) in tick_labels or (isinstance(artist, Text) and not artist.get_text()):
+            continue
+        box = artist.get_window_extent(renderer)
+        if box.x0 < inside.x0 - 1 or box.y0 < inside.y0 - 1 or box.x1 > inside.x1 + 1 or box.y1 > inside.y1 + 1:
+            return True
+    return False
 
 
 def _skip_minor_tick_overlap(figure: Any) -> None:
@@ -411,7 +497,9 @@ def _narrow_png(figure: Any) -> str | None:
     except (ValueError, RuntimeError):  # a layout that cannot shrink keeps its original spacing
         pass
     _below_axis_text(figure, moved_legends)
-    return png_base64(figure)
+    # Long titles, wrapped, and the legends moved below the plot often reach past the narrow
+    # figure's sides: savefig's crop, which takes them in, at once.
+    return png_base64(figure, crop_to_ink=False)
 
 
 def _below_axis_text(figure: Any, legends: list[Any]) -> None:
