@@ -333,3 +333,27 @@ def test_export_checks_the_notebook_against_the_schema_once(tmp_path, monkeypatc
     source.write_text(nbformat.v4.nbjson.writes(notebook), encoding="utf-8")
     with pytest.raises(nbformat.ValidationError):
         export_html(source, tmp_path / "bad.html", "My report")
+
+
+def test_phone_version_of_a_chart_stays_as_narrow_as_designed():
+    """A long title and a legend of several columns make the phone version no wider than its
+    4.6 inches at 110 dpi plus savefig's 0.1 inch pad each side (528 pixels): the title wraps
+    until it fits and the legend takes one column, rather than the picture widening (a wider
+    picture is shrunk more on a phone, and its text with it)."""
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    figure, axis = plt.subplots(figsize=(10, 3.8))
+    for n, label in enumerate(["assessment window", "recorded", "control limits (XmR)", "outside limits",
+                               "95% prediction interval", "80% prediction interval", "forecast"]):
+        axis.plot([1, 2 + n, 3], label=label)
+    axis.legend(ncol=3)
+    axis.set_title("Violence and sexual offences, South Gloucestershire: recorded per month, with control limits", loc="left")
+    figure.tight_layout()
+    page = figure_html(figure, "Recorded crime per month")
+    narrow = re.search(r'<source media="\(max-width: 40em\)" srcset="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    width, height = Image.open(io.BytesIO(base64.b64decode(narrow.group(1)))).size
+    assert 400 < width <= 528

@@ -438,6 +438,16 @@ def _skip_minor_tick_overlap(figure: Any) -> None:
 NARROW_WIDTH_INCHES = 4.6
 NARROW_TEXT_SCALE = 1.45
 NARROW_TITLE_CHARACTERS = 42
+# Of the narrow width, the room for a title: the figure's (from its left side), or an axis's,
+# which starts after the tick labels and the axis label (most charts' left fifth).
+NARROW_SUPTITLE_ROOM = 0.95
+NARROW_TITLE_ROOM = 0.78
+NARROW_TITLE_SHORTEST = 14  # characters a line: a title is never wrapped shorter
+
+
+def _wrapped(lines: list[str], characters: int) -> str:
+    """Each line of a title wrapped at ``characters``."""
+    return "\n".join(textwrap.fill(line, characters) for line in lines)
 
 
 def _narrow_png(figure: Any) -> str | None:
@@ -458,11 +468,20 @@ def _narrow_png(figure: Any) -> str | None:
         if text.get_gid() == "narrow-hide":
             # Labels a phone cannot fit (ward names on a map); the table after the chart has them.
             text.set_visible(False)
-    # Titles wrap rather than widen the picture (a wider picture is shrunk more on the phone).
-    titles = [figure._suptitle] + [t for a in figure.axes for t in (a.title, a._left_title, a._right_title)]
-    for title in titles:
-        if title is not None and len(title.get_text()) > NARROW_TITLE_CHARACTERS:
-            title.set_text("\n".join(textwrap.fill(line, NARROW_TITLE_CHARACTERS) for line in title.get_text().split("\n")))
+    # Titles wrap rather than widen the picture (a wider picture is shrunk more on the phone):
+    # at NARROW_TITLE_CHARACTERS, then shorter until the larger text fits the narrow width.
+    titles = [(figure._suptitle, NARROW_SUPTITLE_ROOM)] + [(t, NARROW_TITLE_ROOM) for a in figure.axes for t in (a.title, a._left_title, a._right_title)]
+    renderer = figure.canvas.get_renderer()
+    for title, share in titles:
+        if title is None or not title.get_visible() or not title.get_text():
+            continue
+        room = NARROW_WIDTH_INCHES * figure.dpi * share
+        lines, characters = title.get_text().split("\n"), NARROW_TITLE_CHARACTERS
+        if len(title.get_text()) > characters:
+            title.set_text(_wrapped(lines, characters))
+        while title.get_window_extent(renderer).width > room and characters > NARROW_TITLE_SHORTEST:
+            characters -= 4
+            title.set_text(_wrapped(lines, characters))
     moved_legends = []
     for axis in figure.axes:
         legend = axis.get_legend()
@@ -504,13 +523,18 @@ def _narrow_png(figure: Any) -> str | None:
 
 def _below_axis_text(figure: Any, legends: list[Any]) -> None:
     """Anchor each legend just below its axis's tick labels and x-axis label, which the larger
-    phone text makes taller, so the two never overlap."""
+    phone text makes taller, so the two never overlap; a legend whose columns side by side
+    would reach past the figure's right side (widening the picture) takes one column."""
     if not legends:
         return
     figure.draw_without_rendering()  # places the x-axis labels for the new size and text
     renderer = figure.canvas.get_renderer()
     for legend in legends:
         axis = legend.axes
+        if legend._ncols > 1 and legend.get_window_extent(renderer).x1 > figure.bbox.x1:
+            handles, labels = legend.legend_handles, [t.get_text() for t in legend.get_texts()]
+            legend = axis.legend(handles, labels, ncol=1, loc="upper left", bbox_to_anchor=legend.get_bbox_to_anchor(),
+                                 fontsize=legend.get_texts()[0].get_fontsize())
         if not axis.axison:  # a map: no axis text to clear
             continue
         boxes = [t.get_window_extent(renderer) for t in (axis.xaxis.label, *axis.get_xticklabels()) if t.get_visible() and t.get_text()]
