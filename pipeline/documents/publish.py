@@ -314,10 +314,10 @@ def png_base64(figure: Any, crop_to_ink: bool = True) -> str:
 
     With ``crop_to_ink`` the figure is drawn once, whole (``savefig`` as raw RGBA:
     matplotlib's own renderer, the drawing its PNG writer encodes), and cropped to the pixels
-    that differ from its background colour, with savefig's ``pad_inches`` around them. (savefig's own crop,
-    ``bbox_inches="tight"``, first lays the figure out in a drawing that paints nothing and
-    measures every artist: nearly half of each chart's save, and every chart is saved twice,
-    wide and for phones.) savefig's crop is used where it takes in more (``_cropped_to_ink``),
+    that differ from its background colour, with savefig's ``pad_inches`` around them.
+    (savefig's own crop, ``bbox_inches="tight"``, first lays the figure out in a drawing that
+    paints nothing and measures every artist: nearly half of each chart's save.) savefig's
+    crop is used where it takes in more (``_cropped_to_ink``),
     and for every figure without ``crop_to_ink`` (one known to reach outside, where the
     drawing whole would be wasted).
 
@@ -487,12 +487,9 @@ def _narrow_png(figure: Any) -> str | None:
         legend = axis.get_legend()
         if legend is not None and legend._ncols > 1:
             # A legend of several columns would set the picture's width: two columns below the plot.
-            # The legend's own handles: a legend built from explicit patches (a map's classes)
-            # has none on the axis to rebuild it from.
-            handles, labels = legend.legend_handles, [t.get_text() for t in legend.get_texts()]
             # A map (no axis) takes one column just below it, so the picture is as wide as the map.
             ncol, below = (2, -0.12) if axis.axison else (1, -0.01)
-            moved_legends.append(axis.legend(handles, labels, ncol=ncol, loc="upper left", bbox_to_anchor=(0, below), fontsize=legend.get_texts()[0].get_fontsize()))
+            moved_legends.append(_legend_again(legend, ncol, (0, below)))
         if len(axis.get_xticklabels()) > 3 and max(len(t.get_text()) for t in axis.get_xticklabels()) > 2:
             # Larger text on a narrower axis: month labels slant so they do not run together.
             for label in axis.get_xticklabels():
@@ -521,6 +518,15 @@ def _narrow_png(figure: Any) -> str | None:
     return png_base64(figure, crop_to_ink=False)
 
 
+def _legend_again(legend: Any, ncol: int, anchor: Any) -> Any:
+    """The legend made again on its axis with ``ncol`` columns, its top left corner at
+    ``anchor``, from its own handles (a legend built from explicit patches, such as a map's
+    classes, has none on the axis to rebuild it from), labels and text size."""
+    labels = [t.get_text() for t in legend.get_texts()]
+    return legend.axes.legend(legend.legend_handles, labels, ncol=ncol, loc="upper left", bbox_to_anchor=anchor,
+                              fontsize=legend.get_texts()[0].get_fontsize())
+
+
 def _below_axis_text(figure: Any, legends: list[Any]) -> None:
     """Anchor each legend just below its axis's tick labels and x-axis label, which the larger
     phone text makes taller, so the two never overlap; a legend whose columns side by side
@@ -532,9 +538,7 @@ def _below_axis_text(figure: Any, legends: list[Any]) -> None:
     for legend in legends:
         axis = legend.axes
         if legend._ncols > 1 and legend.get_window_extent(renderer).x1 > figure.bbox.x1:
-            handles, labels = legend.legend_handles, [t.get_text() for t in legend.get_texts()]
-            legend = axis.legend(handles, labels, ncol=1, loc="upper left", bbox_to_anchor=legend.get_bbox_to_anchor(),
-                                 fontsize=legend.get_texts()[0].get_fontsize())
+            legend = _legend_again(legend, 1, legend.get_bbox_to_anchor())
         if not axis.axison:  # a map: no axis text to clear
             continue
         boxes = [t.get_window_extent(renderer) for t in (axis.xaxis.label, *axis.get_xticklabels()) if t.get_visible() and t.get_text()]
