@@ -143,3 +143,49 @@ def test_stopping_areas_side_by_side_removes_their_unfinished_runs_and_keeps_the
     assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == ["alphaton", "betaville"]
     for name in ("alphaton", "betaville"):
         assert (tmp_path / "outputs" / name / "strategic-assessment.html").read_text(encoding="utf-8") == f"last good report of {name}"
+
+
+def test_the_same_params_file_or_output_folder_twice_is_refused_before_anything_runs(tmp_path, monkeypatch):
+    from pipeline.orchestration import batch
+
+    police = small_police(tmp_path, MONTHS_2019_2020, {"Alphaton": 2, "Betaville": 2})
+    alpha = small_params(tmp_path, [police])
+    same_folder = tmp_path / "same-folder.yaml"
+    same_folder.write_text(alpha.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(batch, "run_area", lambda *a, **k: pytest.fail("no area may run"))
+    monkeypatch.chdir(tmp_path)
+    index = tmp_path / "outputs/index.html"
+    with pytest.raises(PipelineError) as caught:
+        batch.run_batch([alpha, alpha.name, same_folder], index)
+    message = str(caught.value)
+    assert message.startswith("The batch was not run (nothing was changed):")
+    assert f"- {alpha.name}: named twice (also as {alpha})" in message
+    assert f"- {same_folder}: publishes to {(tmp_path / 'outputs/alphaton').resolve()}, as {alpha} does" in message
+    assert not (tmp_path / "outputs").exists()  # no index, no lock file, no area folder
+
+
+def test_a_batch_locked_out_writes_nothing_not_even_its_index(tmp_path, monkeypatch):
+    from pipeline.orchestration import batch
+    from pipeline.orchestration.safety import OutputLock, RunLockedError
+
+    police = small_police(tmp_path, MONTHS_2019_2020, {"Alphaton": 2, "Betaville": 2})
+    alpha = small_params(tmp_path, [police])
+    index = tmp_path / "outputs/index.html"
+    index.parent.mkdir(parents=True)
+    before = batch.INDEX_MARKER + "<p>the first batch's page, 2 of 2 areas published</p>"
+    index.write_text(before, encoding="utf-8")
+    # Another batch holds the index: this one stops before any area runs.
+    monkeypatch.setattr(batch, "run_area", lambda *a, **k: pytest.fail("no area may run"))
+    with OutputLock(index, "the first batch"):
+        with pytest.raises(RunLockedError, match=f"Another run is already publishing to {index} .*the first batch"):
+            batch.run_batch([alpha], index)
+    assert index.read_text(encoding="utf-8") == before
+    # Another run holds the area's output folder: with a different index, the area is locked
+    # out, and a batch whose every area was locked out writes no index either.
+    monkeypatch.undo()
+    other_index = tmp_path / "elsewhere/index.html"
+    with OutputLock(tmp_path / "outputs/alphaton", "a single run"):
+        with pytest.raises(RunLockedError, match="No area was run: Another run is already publishing to .*alphaton .*"
+                                                 f"The index {other_index} was not written"):
+            batch.run_batch([alpha], other_index)
+    assert not other_index.exists() and not (tmp_path / "outputs/alphaton").exists()

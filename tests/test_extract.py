@@ -190,3 +190,23 @@ def test_a_partial_month_is_left_out_and_its_crimes_counted_and_the_months_named
     facts = quality_facts(summary, "Test")
     assert "20 crimes in Test in the months used, Jan 2020 to Feb 2020 (2 months)" in facts[0]
     assert "2 crime(s) in Test were recorded in Mar 2020, which the extract holds only part of" in facts[1]
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "xls"])
+def test_a_workbook_named_as_a_csv_file_is_named_as_a_workbook(tmp_path, kind):
+    from openpyxl import Workbook
+
+    path = tmp_path / "extract.csv"
+    if kind == "xlsx":
+        book = Workbook()
+        book.active.append(HEADINGS)
+        book.save(path)  # a real xlsx (a zip container) under a .csv name
+        expected = "is a spreadsheet workbook (an Excel .xlsx or similar, which is a zip container) with a CSV file's name"
+    else:
+        path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))  # the OLE2 signature that opens every .xls
+        expected = "is an Excel 97-2003 workbook (.xls) with a CSV file's name"
+    with pytest.raises(InputDataError) as caught:
+        read_extract(settings(path))
+    message = str(caught.value)
+    assert message.startswith(f"{path}: {expected}") and "not UTF-8" not in message
+    assert "(.xlsx; the extract can be read from an .xlsx workbook directly) in force_extract.path" in message

@@ -74,8 +74,45 @@ def test_every_boundary_problem_is_reported_at_once(tmp_path):
 def test_coordinates_that_do_not_match_the_declared_crs_are_refused(tmp_path):
     # British National Grid metres in a GeoJSON that says WGS84 degrees: a common export slip.
     path = _geojson(tmp_path / "metres.geojson", [({"LSOA11CD": "E01000001"}, box(360000, 180000, 361000, 181000))])
-    with pytest.raises(InputDataError, match="outside the UK in that system. The coordinate reference system is probably wrong"):
+    with pytest.raises(InputDataError, match="which look like British National Grid eastings and northings in metres. "
+                       "The coordinate reference system it declares is probably wrong"):
         geography.read_lsoa_boundaries([path])
+
+
+def test_degrees_declared_as_british_national_grid_are_named_as_degrees(tmp_path):
+    # Longitude and latitude saved with EPSG:27700: every point within 200 m of the grid's
+    # origin in the sea south-west of the Scilly Isles, where no LSOA is. The report used to
+    # fail drawing a 409818944 x 208281204 pixel map.
+    path = tmp_path / "degrees-as-bng.gpkg"
+    gpd.GeoDataFrame({"lsoa_code": ["E01000001", "E01000002"]}, geometry=[_square(-2.5, 51.5), _square(0.1, 52.2)],
+                     crs="EPSG:27700").to_file(path)
+    with pytest.raises(InputDataError) as caught:
+        geography.read_lsoa_boundaries([path])
+    message = str(caught.value)
+    assert str(path) in message and "British National Grid metres (EPSG:27700)" in message
+    assert "run from (-2.5, 51.5) to (0.1, 52.2), which look like longitude and latitude in degrees over the UK" in message
+
+
+def test_latitude_and_longitude_swapped_are_named_as_swapped(tmp_path):
+    path = _geojson(tmp_path / "swapped.geojson", [({"LSOA11CD": "E01000001"}, _square(51.5, -2.5))])
+    with pytest.raises(InputDataError, match="latitude and longitude in degrees with the two axes swapped"):
+        geography.read_lsoa_boundaries([path])
+
+
+def test_boundaries_that_lie_away_from_the_areas_police_data_are_a_problem():
+    # South Gloucestershire is about easting 365,000, northing 177,000; the same square with
+    # its axes swapped (177,000 east, 365,000 north) is inside Great Britain's grid, in the
+    # Irish Sea off Wales, so only the police data's own points can tell it is wrong.
+    right = gpd.GeoDataFrame({"lsoa_code": ["A"], "lsoa_name": ["a"]}, geometry=[box(364_000, 176_000, 366_000, 178_000)], crs="EPSG:27700")
+    swapped = right.set_geometry([box(176_000, 364_000, 178_000, 366_000)], crs="EPSG:27700")
+    centre = (-2.5, 51.5)  # 365,000 E, 177,000 N to within 1 km
+    assert geography.placement_problem(geography.Geography(right, None, None, None), "Area", {"A"}, centre) is None
+    problem = geography.placement_problem(geography.Geography(swapped, None, None, None, (Path("b.geojson"),)), "Area", {"A"}, centre)
+    # Nearest corner (178,000, 364,000) from (365,000, 177,000): 187 km east, 187 km north; the larger is reported.
+    assert problem is not None and problem.startswith("geography.lsoa_boundaries (b.geojson): Area's 1 LSOA polygon(s) lie 187 km")
+    assert "axes swapped" in problem
+    assert geography.placement_problem(geography.Geography(swapped, None, None, None), "Area", {"Z"}, centre) is None
+    assert geography.placement_problem(geography.Geography(swapped, None, None, None), "Area", {"A"}, None) is None
 
 
 @pytest.mark.filterwarnings("ignore:.crs. was not provided")
@@ -389,3 +426,23 @@ def test_suppressed_deciles_are_found_and_the_worst_20_percent_flagged():
     assert worst_hidden
     table.iloc[1, 0] = "30"
     assert deprivation_suppressed(table, deciles)[1] is False
+
+
+@pytest.mark.e2e
+def test_check_stops_boundaries_in_the_wrong_system_before_any_notebook_runs(tmp_path, tiny_police_folder, capsys):
+    from conftest import TINY_AREA_CODES
+    from pipeline.cli import main
+    from test_end_to_end import _params
+
+    params = _params(tmp_path, tiny_police_folder, tiny_police_folder / "lookup.csv")
+    lsoas = gpd.read_file(BUNDLE / "lsoa11-boundaries.geojson")
+    lsoas = lsoas[lsoas[lsoas.columns[0]].isin(TINY_AREA_CODES["Tiny South Glos"])].to_crs("EPSG:4326")
+    wrong = tmp_path / "degrees-said-to-be-metres.gpkg"
+    lsoas.set_crs("EPSG:27700", allow_override=True).to_file(wrong)
+    text = params.read_text(encoding="utf-8").replace(str(BUNDLE / "lsoa11-boundaries.geojson"), str(wrong))
+    params.write_text(text, encoding="utf-8")
+    assert main(["check", str(params)]) != 0
+    message = capsys.readouterr().err
+    assert str(wrong) in message and "British National Grid metres (EPSG:27700)" in message
+    assert "look like longitude and latitude in degrees" in message
+    assert not (tmp_path / "outputs").exists()

@@ -537,7 +537,7 @@ def test_the_areas_checks_work_out_from_a_shared_read_once_and_give_each_area_it
     alone = {name: check(name, other) for name, other in (("Alphaton", "Betaville"), ("Betaville", "Alphaton"))}
     assert sorted(worked_out) == ["Alphaton", "Alphaton", "Betaville", "Betaville"]
     # ROWS: two located rows in Alphaton (two LSOAs), one in Betaville, all in January 2020.
-    problems, _, facts, lsoas = alone["Alphaton"]
+    problems, _, facts, lsoas, _ = alone["Alphaton"]
     assert problems == [] and "Alphaton 2 rows, Betaville 1 rows" in facts[0] and "1 usable month(s) for Alphaton" in facts[0]
     assert {name: len(codes) for name, codes in lsoas.items()} == {"Alphaton": 2, "Betaville": 1}
     worked_out.clear()

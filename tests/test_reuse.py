@@ -105,7 +105,7 @@ def test_a_passed_check_is_saved_only_when_asked_and_reused_only_for_the_same_ke
 
     def police_checks(params, on_read=None):
         calls.append(1)
-        return [], ["a warning"], ["a fact"], {"A": {"E01000002", "E01000001"}}
+        return [], ["a warning"], ["a fact"], {"A": {"E01000002", "E01000001"}}, {"A": (-2.5, 51.5)}
 
     monkeypatch.setattr(checks, "police_checks", police_checks)
     cache = checks.CheckCache(tmp_path, {"police": "key-1"})
@@ -113,7 +113,7 @@ def test_a_passed_check_is_saved_only_when_asked_and_reused_only_for_the_same_ke
     assert not list(tmp_path.iterdir())  # nothing written until the caller may write
     cache.save()
     again = checks._cached_police_checks(None, checks.CheckCache(tmp_path, {"police": "key-1"}))
-    assert again == ([], ["a warning"], ["a fact"], {"A": {"E01000001", "E01000002"}}) and len(calls) == 1
+    assert again == ([], ["a warning"], ["a fact"], {"A": {"E01000001", "E01000002"}}, {"A": (-2.5, 51.5)}) and len(calls) == 1
     checks._cached_police_checks(None, checks.CheckCache(tmp_path, {"police": "key-2"}))  # inputs changed
     checks._cached_police_checks(None, checks.CheckCache(tmp_path, {"police": "key-1"}, reuse_saved=False))  # --force
     assert len(calls) == 3
@@ -161,7 +161,7 @@ def test_each_input_check_is_made_again_exactly_when_its_own_files_or_settings_c
 def test_a_failed_check_is_never_saved(tmp_path, monkeypatch):
     from pipeline.orchestration import checks
 
-    monkeypatch.setattr(checks, "police_checks", lambda params, on_read=None: (["a problem"], [], [], {}))
+    monkeypatch.setattr(checks, "police_checks", lambda params, on_read=None: (["a problem"], [], [], {}, {}))
     cache = checks.CheckCache(tmp_path, {"police": "key-1"})
     assert checks._cached_police_checks(None, cache)[0] == ["a problem"]
     cache.save()

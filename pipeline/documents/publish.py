@@ -611,9 +611,28 @@ def _strip_for_publication(notebook: Any) -> Any:
     return notebook
 
 
+# Characters a CSS string in an HTML <style> element may hold as they are (no brackets, so no
+# text reads as url(...)); every other one is written as a CSS hex escape, so no text from a params file can end the string, the rule or
+# the <style> element itself (``</style>``).
+_CSS_PLAIN = re.compile(r"[A-Za-z0-9 ,.:;!?_%/'-]")
+
+
 def _css_string(text: str) -> str:
-    """Text as a CSS string literal."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+    """Text as a double-quoted CSS string literal, safe inside an HTML ``<style>`` element.
+
+    Line breaks become spaces; anything but letters, digits, spaces and plain punctuation is
+    a hex escape (``\\3c `` for ``<``), which CSS prints as the character itself."""
+    flat = re.sub(r"[\r\n\f]+", " ", text)
+    return '"' + "".join(c if _CSS_PLAIN.fullmatch(c) else f"\\{ord(c):x} " for c in flat) + '"'
+
+
+# The published pages run nothing and fetch nothing: no script, no plug-in, no frame, and images
+# and fonts from the page itself only. A slip in escaping anywhere is then inert in a browser.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+    "base-uri 'none'; form-action 'none'"
+)
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
 
 
 _EXPORTER: Any = None
@@ -713,7 +732,7 @@ def export_html(notebook_path: Path, html_path: Path, title: str, lang: str = "e
     else:
         body = nav + body
     page = (
-        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{html.escape(lang, quote=True)}">\n<head>\n<meta charset="utf-8">\n{CSP_META}\n'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_STYLESHEET}{_print_margins(title, sample_label)}</style>\n</head>\n"
         f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"

@@ -84,7 +84,20 @@ def _mapped(settings: ForceExtract) -> dict[str, str]:
 
 
 def _csv_header(path: Path) -> list[str]:
+    from pipeline.inputs.spreadsheets import workbook_kind
+
     opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            kind = workbook_kind(handle.read(8))
+    except (OSError, EOFError):  # not gzip after all: the text read below says what it is
+        kind = None
+    if kind:
+        raise InputDataError(
+            f"{path}: is {kind} with a CSV file's name, not CSV text. Give the workbook its true name "
+            "(.xlsx; the extract can be read from an .xlsx workbook directly) in force_extract.path, "
+            "or save the sheet again as 'CSV UTF-8' (Excel: File > Save As)."
+        )
     try:
         with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
             return next(csv.reader(handle), [])

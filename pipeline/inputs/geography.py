@@ -43,7 +43,12 @@ IMD_DECILE = ("imd_decile", "Index of Multiple Deprivation (IMD) Decile", "IMD d
 NATION = ("nation",)
 # A rough box around Great Britain and Northern Ireland in each CRS, to catch a file whose
 # coordinates do not match the CRS it declares (metres labelled as degrees, or the reverse).
-UK_BOUNDS = {"degrees": (-9.0, 49.0, 2.5, 61.5), BRITISH_NATIONAL_GRID: (-250_000.0, -50_000.0, 800_000.0, 1_300_000.0)}
+# British National Grid covers Great Britain only, from its false origin south-west of the
+# Scilly Isles: every LSOA lies at positive eastings and northings well away from it.
+UK_BOUNDS = {"degrees": (-9.0, 49.0, 2.5, 61.5), BRITISH_NATIONAL_GRID: (0.0, 0.0, 700_000.0, 1_300_000.0)}
+# Eastings and northings within this many metres of the grid's origin are open sea: numbers
+# that small, in a file said to be in metres, are degrees.
+DEGREES_AS_METRES = 200.0
 
 
 def find_column(header: list[str], candidates: tuple) -> str | None:
@@ -166,14 +171,38 @@ def _crs_problem(path: Path, frame: "gpd.GeoDataFrame") -> str | None:
         box, unit = UK_BOUNDS[BRITISH_NATIONAL_GRID], "British National Grid metres"
     else:
         return None
-    if minx < box[0] or miny < box[1] or maxx > box[2] or maxy > box[3]:
+    if minx < box[0] or miny < box[1] or maxx > box[2] or maxy > box[3] or _looks_like_degrees(frame, minx, miny, maxx, maxy):
         return (
             f"{path}: the file says its coordinates are {unit} ({frame.crs.to_string()}), but they run from "
-            f"({minx:,.1f}, {miny:,.1f}) to ({maxx:,.1f}, {maxy:,.1f}), outside the UK in that system. The coordinate "
-            "reference system is probably wrong: re-export the file with its true one (for example EPSG:27700 for "
-            "eastings and northings)."
+            f"({minx:,.1f}, {miny:,.1f}) to ({maxx:,.1f}, {maxy:,.1f}), {_what_coordinates_look_like(minx, miny, maxx, maxy)}. "
+            "The coordinate reference system it declares is probably wrong: re-export the file with its true one "
+            "(EPSG:27700 for eastings and northings in metres, EPSG:4326 for longitude and latitude)."
         )
     return None
+
+
+def _looks_like_degrees(frame: "gpd.GeoDataFrame", minx: float, miny: float, maxx: float, maxy: float) -> bool:
+    """Whether a file declared in metres holds numbers only as large as degrees."""
+    return not frame.crs.is_geographic and max(abs(minx), abs(miny), abs(maxx), abs(maxy)) <= DEGREES_AS_METRES
+
+
+def _inside(box: tuple[float, float, float, float], minx: float, miny: float, maxx: float, maxy: float) -> bool:
+    return box[0] <= minx and box[1] <= miny and maxx <= box[2] and maxy <= box[3]
+
+
+def _what_coordinates_look_like(minx: float, miny: float, maxx: float, maxy: float) -> str:
+    """A plain description of coordinates that do not fit their declared system: which
+    system, if any, they would fit over the UK (degrees, metres, either with the axes swapped)."""
+    degrees, metres = UK_BOUNDS["degrees"], UK_BOUNDS[BRITISH_NATIONAL_GRID]
+    if _inside(degrees, minx, miny, maxx, maxy):
+        return "which look like longitude and latitude in degrees over the UK"
+    if _inside(degrees, miny, minx, maxy, maxx):
+        return "which look like latitude and longitude in degrees with the two axes swapped (latitude first)"
+    if _inside(metres, minx, miny, maxx, maxy) and min(minx, miny) > DEGREES_AS_METRES:
+        return "which look like British National Grid eastings and northings in metres"
+    if _inside(metres, miny, minx, maxy, maxx) and min(minx, miny) > DEGREES_AS_METRES:
+        return "which look like British National Grid metres with the axes swapped (northing first)"
+    return "which fall outside the UK in that system and match neither degrees nor British National Grid metres"
 
 
 def read_boundaries(paths: list[Path], code_fields: tuple, name_fields: tuple, what: str) -> "gpd.GeoDataFrame":
@@ -244,6 +273,7 @@ class Geography:
     wards: "gpd.GeoDataFrame | None"
     ward_lookup: pd.DataFrame | None
     deprivation: pd.DataFrame | None
+    lsoa_sources: tuple[Path, ...] = ()  # the LSOA boundary files, for messages
 
 
 def read_geography(settings: object) -> Geography:
@@ -267,7 +297,7 @@ def read_geography(settings: object) -> Geography:
             problems.append(str(exc))
     if problems:
         raise InputDataError("\n".join(problems))
-    return Geography(**results)  # type: ignore[arg-type]
+    return Geography(**results, lsoa_sources=tuple(settings.lsoa_boundaries or ()))  # type: ignore[arg-type]
 
 
 def coverage_problems(geography: Geography, area: str, lsoa_codes: set[str], setting: str) -> tuple[list[str], list[str]]:
@@ -306,3 +336,38 @@ def coverage_problems(geography: Geography, area: str, lsoa_codes: set[str], set
                 "the report counts them separately."
             )
     return problems, warnings
+
+
+# How far (metres) the centre of an area's crimes may lie outside its LSOA boundaries' extent:
+# police.uk points are snapped to nearby map points, never moved kilometres.
+PLACEMENT_MARGIN_METRES = 5_000.0
+
+
+def placement_problem(geography: Geography, area: str, lsoa_codes: set[str], centre: tuple[float, float] | None) -> str | None:
+    """Whether the area's LSOA boundaries lie where its police data are, or why not.
+
+    ``centre`` is the median longitude and latitude (degrees, WGS84) of the area's located
+    police rows. Boundaries whose extent, for the area's own LSOAs, is more than
+    ``PLACEMENT_MARGIN_METRES`` from that point are somewhere else: usually a file declaring
+    the wrong coordinate system (eastings and northings swapped, another grid's metres)."""
+    if geography.lsoas is None or centre is None:
+        return None
+    own = geography.lsoas[geography.lsoas["lsoa_code"].isin(lsoa_codes)]
+    if own.empty:
+        return None
+    from pyproj import Transformer
+
+    x, y = Transformer.from_crs("EPSG:4326", BRITISH_NATIONAL_GRID, always_xy=True).transform(*centre)
+    minx, miny, maxx, maxy = own.total_bounds
+    away = max(minx - x, x - maxx, miny - y, y - maxy, 0.0)
+    if away <= PLACEMENT_MARGIN_METRES:
+        return None
+    sources = ", ".join(str(p) for p in sorted(set(geography.lsoa_sources))) if geography.lsoa_sources else "the LSOA boundaries"
+    return (
+        f"geography.lsoa_boundaries ({sources}): {area}'s {len(own)} LSOA polygon(s) lie {away / 1000:,.0f} km from where "
+        f"its police data are (around longitude {centre[0]:.3f}, latitude {centre[1]:.3f}, British National Grid "
+        f"{x:,.0f}, {y:,.0f}); in British National Grid they run from ({minx:,.0f}, {miny:,.0f}) to ({maxx:,.0f}, {maxy:,.0f}). "
+        "The file's coordinates are probably in another system than it declares (axes swapped, or another grid): "
+        "re-export it with its true coordinate reference system."
+    )
+

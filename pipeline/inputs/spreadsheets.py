@@ -26,6 +26,18 @@ SAVE_AS = (
 )
 
 
+def workbook_kind(start: bytes) -> str | None:
+    """What kind of workbook a file is from its first bytes, or None if it is not one.
+
+    ``PK\\x03\\x04`` opens a zip container (xlsx, xlsm, ods, numbers); ``D0 CF 11 E0`` an OLE2
+    compound file (Excel 97-2003 .xls). A CSV file starts with neither."""
+    if start.startswith(b"PK\x03\x04"):
+        return "a spreadsheet workbook (an Excel .xlsx or similar, which is a zip container)"
+    if start.startswith(b"\xd0\xcf\x11\xe0"):
+        return "an Excel 97-2003 workbook (.xls)"
+    return None
+
+
 def xlsx_problem(path: Path) -> str | None:
     """Why ``path`` cannot be read as an xlsx workbook, in plain words, or None if it can be opened."""
     suffix = path.suffix.lower()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pipeline.errors import PipelineError
 from pipeline.orchestration.kernels import KernelPool
-from pipeline.orchestration.safety import UnsafeLocationError
+from pipeline.orchestration.safety import OutputLock, RunLockedError, UnsafeLocationError
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ class AreaResult:
     documents: list[str] = field(default_factory=list)
     headline: str = ""
     error: str = ""
+    locked_out: bool = False  # another run was publishing to its output folder
 
 
 def headline(output_dir: Path) -> str:
@@ -91,8 +92,10 @@ def run_area(path: str | Path, pdf: bool = False, force: bool = False, workers: 
         result.headline = headline(result.output_dir)
     except PipelineError as exc:
         from pipeline.orchestration.run import RunInterrupted
+        from pipeline.orchestration.safety import RunLockedError
 
         result.error = str(exc)
+        result.locked_out = isinstance(exc, RunLockedError)
         if isinstance(exc, RunInterrupted):
             log.warning("%s: %s", path, exc)
         else:
@@ -190,6 +193,44 @@ def run_batch(params_paths: list[str | Path], index: Path, pdf: bool = False, fo
     (closed when the batch ends)."""
     _check_index_path(index)
     paths = [str(p) for p in params_paths]
+    _refuse_repeats(paths)
+    # The index belongs to one batch at a time: a second batch naming it stops here, before any
+    # area runs, and writes nothing (the first batch's index is left to it).
+    with OutputLock(index, "a batch of " + ", ".join(paths)):
+        return _run_batch_locked(paths, index, pdf, force, workers, parallel, scheduler, kernel_pool)
+
+
+def _refuse_repeats(paths: list[str]) -> None:
+    """Refuse, before anything runs, a batch naming the same params file twice or two params
+    files that publish to the same output folder: the second of each pair could only be
+    locked out by the first, and the index would list the area twice."""
+    from pipeline.params import load_params
+
+    problems = []
+    seen: dict[Path, str] = {}
+    for path in paths:
+        resolved = Path(path).resolve()
+        if resolved in seen:
+            problems.append(f"{path}: named twice (also as {seen[resolved]}); list each params file once.")
+        else:
+            seen[resolved] = path
+    folders: dict[Path, str] = {}
+    for resolved, path in seen.items():
+        try:
+            output_dir = load_params(resolved).output_dir.resolve()
+        except PipelineError:
+            continue  # the area's own run reports its params' problems in the index
+        if output_dir in folders:
+            problems.append(f"{path}: publishes to {output_dir}, as {folders[output_dir]} does; give each area its own output_dir.")
+        else:
+            folders[output_dir] = path
+    if problems:
+        raise PipelineError("The batch was not run (nothing was changed):\n" + "\n".join(f"- {p}" for p in problems))
+
+
+def _run_batch_locked(paths: list[str], index: Path, pdf: bool, force: bool, workers: int | None, parallel: int,
+                      scheduler: str | None, kernel_pool: KernelPool | None) -> list[AreaResult]:
+    """``run_batch`` once the index is this batch's (its lock held)."""
     log.info("%d area(s): %s", len(paths), "on the Dask cluster at " + scheduler if scheduler
              else f"{parallel} at a time" if parallel > 1 else "one after another")
     if scheduler:
@@ -207,6 +248,10 @@ def run_batch(params_paths: list[str | Path], index: Path, pdf: bool = False, fo
                 results.append(run_area(path, pdf, force, workers, kernel_pool=pool))
         finally:
             pool.close()
+    if all(r.locked_out for r in results):
+        # Every area is another run's just now: this batch made nothing, so it writes nothing.
+        raise RunLockedError("No area was run: " + " ".join(dict.fromkeys(r.error for r in results))
+                             + f" The index {index} was not written.")
     write_index(results, index)
     failed = [r for r in results if r.error]
     log.info("%d of %d areas published; index: %s", len(results) - len(failed), len(results), index)
@@ -249,7 +294,12 @@ def _check_index_path(index: Path) -> None:
 
 
 def write_index(results: list[AreaResult], index: Path) -> Path:
-    """An accessible, self-contained HTML page: a table of areas, headlines and document links."""
+    """An accessible, self-contained HTML page: a table of areas, headlines and document links.
+
+    Written to a temporary file beside it and then renamed over it, so a reader never sees
+    half a page."""
+    from pipeline.documents.publish import CSP_META
+
     rows = []
     for result in results:
         name = html.escape(result.area or result.params.name)
@@ -274,6 +324,7 @@ def write_index(results: list[AreaResult], index: Path) -> Path:
 <html lang="en-GB">
 <head>
 <meta charset="utf-8">
+{CSP_META}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Strategic assessments: {published} of {len(results)} areas</title>
 <style>

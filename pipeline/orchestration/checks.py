@@ -95,10 +95,11 @@ def _empty_area_problem(index: int, area: AreaDefinition, authority_rows: dict[s
 
 def police_checks(
     params: Params, on_read: Callable[[pd.DataFrame, Any], None] | None = None
-) -> tuple[list[str], list[str], list[str], dict[str, set[str]]]:
+) -> tuple[list[str], list[str], list[str], dict[str, set[str]], dict[str, tuple[float, float] | None]]:
     """Read the police inputs as the run will and check they can carry the assessment.
 
-    Returns (problems, warnings, facts, the LSOA codes of each area in the data). Problems: unreadable or overlapping files, an
+    Returns (problems, warnings, facts, the LSOA codes of each area in the data, the assessed
+    area's centre: its located rows' median longitude and latitude, see ``area_centre``). Problems: unreadable or overlapping files, an
     area or comparator with no rows, a window with no usable data for any area.
     Warnings: fewer than 12 usable months, no like-for-like months, coordinates outside
     the UK, LSOA names without codes.
@@ -114,7 +115,7 @@ def police_checks(
         # once every input has passed (``on_read``), as a refused run writes nothing.
         crimes, summary = read_police_data(params.inputs.police, params.all_areas, kept_reads=params.processed_dir, keep=False)
     except PipelineError as exc:
-        return [str(exc)], warnings, [], {}
+        return [str(exc)], warnings, [], {}, {}
     if on_read is not None:
         on_read(crimes, summary)
     rows = from_shared_read(crimes, "rows per area", lambda: crimes["area"].value_counts())
@@ -127,7 +128,8 @@ def police_checks(
         if int(rows.get(area.name, 0)) == 0:
             problems.append(_empty_area_problem(index, area, summary.authority_rows))
     if problems:
-        return problems, warnings, [], area_lsoas
+        return problems, warnings, [], area_lsoas, {}
+    centres = {params.area.name: area_centre(crimes, params.area.name)}
     window, previous = assessment_window(params.period_end), comparison_window(params.period_end)
     first = min(summary.months_in_input[0], previous[0])
 
@@ -150,7 +152,7 @@ def police_checks(
                 f"{data_span}. Set period_end to a month the data covers, or add police files for the window."
             )
     if problems:
-        return problems, warnings, [], area_lsoas
+        return problems, warnings, [], area_lsoas, centres
     own = usable_by_area[params.area.name]
     in_window = [m for m in window if m in set(own)]
     if len(in_window) < 12:
@@ -182,13 +184,25 @@ def police_checks(
         + ", ".join(f"{a.name} {int(rows.get(a.name, 0)):,} rows" for a in params.all_areas)
         + f". Window {month_label(window[0])} to {month_label(window[-1])}: {len(in_window)} usable month(s) for {params.area.name}."
     ]
-    return problems, warnings, facts, area_lsoas
+    return problems, warnings, facts, area_lsoas, centres
 
 
-def geography_checks(params: Params, area_lsoas: dict[str, set[str]]) -> tuple[list[str], list[str]]:
-    """Problems in the geography files, and in how they cover the assessed area's LSOAs
-    (see ``geography.coverage_problems``); warnings for what the report will lack."""
-    from pipeline.inputs.geography import coverage_problems, read_geography
+def area_centre(crimes: pd.DataFrame, area: str) -> tuple[float, float] | None:
+    """The median longitude and latitude (degrees) of an area's located police rows, or None
+    when none is located: where its LSOA boundaries must lie."""
+    rows = crimes.loc[crimes["area"] == area, ["longitude", "latitude"]].dropna()
+    if rows.empty:
+        return None
+    return float(rows["longitude"].median()), float(rows["latitude"].median())
+
+
+def geography_checks(params: Params, area_lsoas: dict[str, set[str]],
+                     centre: tuple[float, float] | None = None) -> tuple[list[str], list[str]]:
+    """Problems in the geography files, in how they cover the assessed area's LSOAs
+    (see ``geography.coverage_problems``) and in where they lie against the area's police
+    data (``centre``: its rows' median longitude and latitude; ``geography.placement_problem``);
+    warnings for what the report will lack."""
+    from pipeline.inputs.geography import coverage_problems, placement_problem, read_geography
 
     if params.geography is None:
         return [], []
@@ -198,7 +212,9 @@ def geography_checks(params: Params, area_lsoas: dict[str, set[str]]) -> tuple[l
         return [str(exc)], []
     if params.area.name not in area_lsoas:
         return [], []  # the police section already reports an area with no rows
-    return coverage_problems(geo, params.area.name, area_lsoas[params.area.name], "area")
+    problems, warnings = coverage_problems(geo, params.area.name, area_lsoas[params.area.name], "area")
+    placement = placement_problem(geo, params.area.name, area_lsoas[params.area.name], centre)
+    return problems + ([placement] if placement else []), warnings
 
 
 def lsoa_population_checks(params: Params) -> list[str]:
@@ -378,27 +394,30 @@ class CheckCache:
         self.deferred.clear()
 
 
-def _cached_police_checks(params: Params, cache: CheckCache | None) -> tuple[list[str], list[str], list[str], dict[str, set[str]]]:
+def _cached_police_checks(params: Params, cache: CheckCache | None) -> tuple[list[str], list[str], list[str], dict[str, set[str]], dict]:
     saved = cache.get("police") if cache else None
     if saved is not None:
-        return [], saved["warnings"], saved["facts"], {area: set(codes) for area, codes in saved["area_lsoas"].items()}
+        centres = {area: tuple(point) if point else None for area, point in saved.get("centres", {}).items()}
+        return [], saved["warnings"], saved["facts"], {area: set(codes) for area, codes in saved["area_lsoas"].items()}, centres
     def keep_read(crimes: pd.DataFrame, summary: Any) -> None:
         from pipeline.inputs.police_reads import read_key, save_read
 
         key = read_key(params.inputs.police, params.all_areas)
         cache.deferred.append(lambda: save_read(params.processed_dir, key, crimes, summary))
 
-    problems, warnings, facts, area_lsoas = police_checks(params, keep_read if cache else None)
+    problems, warnings, facts, area_lsoas, centres = police_checks(params, keep_read if cache else None)
     if cache and not problems:
-        cache.put("police", {"warnings": warnings, "facts": facts, "area_lsoas": {a: sorted(c) for a, c in area_lsoas.items()}})
-    return problems, warnings, facts, area_lsoas
+        cache.put("police", {"warnings": warnings, "facts": facts, "area_lsoas": {a: sorted(c) for a, c in area_lsoas.items()},
+                             "centres": centres})
+    return problems, warnings, facts, area_lsoas, centres
 
 
-def _cached_geography_checks(params: Params, area_lsoas: dict[str, set[str]], cache: CheckCache | None) -> tuple[list[str], list[str]]:
+def _cached_geography_checks(params: Params, area_lsoas: dict[str, set[str]], centres: dict,
+                             cache: CheckCache | None) -> tuple[list[str], list[str]]:
     saved = cache.get("geography") if cache else None
     if saved is not None:
         return [], saved
-    problems, warnings = geography_checks(params, area_lsoas)
+    problems, warnings = geography_checks(params, area_lsoas, centres.get(params.area.name))
     if cache and not problems:
         cache.put("geography", warnings)
     return problems, warnings
@@ -427,12 +446,12 @@ def check_inputs(params: Params, morile_scores: bool = True, cache: CheckCache |
     result = InputCheck()
     sections: dict[str, list[str]] = {}
     sections["Output and processed folders (output_dir, processed_dir)"] = location_checks(params)
-    police_problems, warnings, facts, area_lsoas = _cached_police_checks(params, cache)
+    police_problems, warnings, facts, area_lsoas, centres = _cached_police_checks(params, cache)
     sections["Police data (inputs.police: " + ", ".join(str(p) for p in params.inputs.police) + ")"] = police_problems
     result.warnings += warnings
     result.facts += facts
     if params.geography is not None:
-        geography_problems, geography_warnings = _cached_geography_checks(params, area_lsoas, cache)
+        geography_problems, geography_warnings = _cached_geography_checks(params, area_lsoas, centres, cache)
         sections["Geography (geography: boundaries, ward lookup, deprivation)"] = geography_problems
         result.warnings += geography_warnings
     if any(a.lsoa_population is not None for a in params.all_areas):
