@@ -33,8 +33,10 @@ check-documents:
 test: venv
 	$(PY) -m pytest -n auto --dist loadfile
 
+# JupyterLab on the stage notebooks: Run All uses PARAMS and its last run (see docs or README).
 lab: venv
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	STRATEGIC_ASSESSMENT_PARAMS="$(abspath $(PARAMS))" $(VENV)/bin/jupyter lab --notebook-dir=notebooks \
+		--config=scripts/lab/jupyter_server_config.py
 
 # Rebuild the bundled default data from ../shared/data (maintainers only).
 default-data: venv
