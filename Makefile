@@ -31,9 +31,11 @@ check-documents:
 	node scripts/a11y/check_documents.mjs $(OUTPUT)
 
 test: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -n auto --dist loadfile
 
-# JupyterLab on the stage notebooks: Run All uses PARAMS and its last run (see docs or README).
+# JupyterLab on the stage notebooks: Run All uses PARAMS and its last run (README: "Exploring a stage in JupyterLab").
 lab: venv
 	STRATEGIC_ASSESSMENT_PARAMS="$(abspath $(PARAMS))" $(VENV)/bin/jupyter lab --notebook-dir=notebooks \
 		--config=scripts/lab/jupyter_server_config.py

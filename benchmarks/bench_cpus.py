@@ -43,8 +43,15 @@ def main(rounds: int = 5) -> list[float]:
     for number in range(rounds):
         alone, together = _seconds(1), _seconds(cpus)
         ratios.append(cpus * alone / together)
-        print(f"round {number + 1}: one task {alone:.2f} s, {cpus} at once {together:.2f} s: throughput x{ratios[-1]:.2f}", flush=True)
-    print(f"{cpus} CPUs do x{statistics.median(ratios):.2f} the work of one (median of {rounds}; x{min(ratios):.2f} to x{max(ratios):.2f})")
+        print(
+            f"round {number + 1}: one task {alone:.2f} s, {cpus} at once {together:.2f} s: throughput "
+            f"x{ratios[-1]:.2f}",
+            flush=True,
+        )
+    print(
+        f"{cpus} CPUs do x{statistics.median(ratios):.2f} the work of one (median of {rounds}; x{min(ratios):.2f} to "
+        f"x{max(ratios):.2f})"
+    )
     return ratios
 
 

@@ -100,10 +100,17 @@ def make_extract(path: Path) -> None:
 def run(code: str, path: Path) -> dict[str, float]:
     """Run one reader in a fresh process: rows, seconds inside, seconds overall, peak MB."""
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", code + "\n" + PEAK, str(path)], cwd=ROOT, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code + "\n" + PEAK, str(path)], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     overall = time.perf_counter() - start
     lines = result.stdout.split()
-    return {"rows": int(lines[0]), "seconds": float(lines[1]), "seconds_with_imports": round(overall, 2), "peak_mb": int(lines[2])}
+    return {
+        "rows": int(lines[0]),
+        "seconds": float(lines[1]),
+        "seconds_with_imports": round(overall, 2),
+        "peak_mb": int(lines[2]),
+    }
 
 
 def main() -> None:
@@ -118,7 +125,10 @@ def main() -> None:
                 continue
             results[name] = run(code, path)
             r = results[name]
-            print(f"{name:9s} {r['rows']:,} rows  {r['seconds']:5.2f} s reading ({r['seconds_with_imports']:.2f} s with imports)  peak {r['peak_mb']} MB")
+            print(
+                f"{name:9s} {r['rows']:,} rows  {r['seconds']:5.2f} s reading ({r['seconds_with_imports']:.2f} s "
+                f"with imports)  peak {r['peak_mb']} MB"
+            )
     print(f"file: {results['file_mb']} MB; target: pipeline <= 10 s and <= 500 MB")
     out = ROOT / "benchmarks/results/extract.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -49,18 +49,31 @@ def _pair(folder: Path, one_first: bool) -> tuple[float, float]:
     force_file.write_text(yaml.safe_dump(raw), encoding="utf-8")
     # The params run-force writes for Somerset, in a processed folder of its own: written by
     # run-force's validation alone (check), so either run can go first.
-    subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
-                    "from pipeline.orchestration.force_run import area_settings, load_force_file, write_area_params; "
-                    "raw = load_force_file(sys.argv[1]); settings, _, _ = area_settings(Path(sys.argv[1]), raw); "
-                    "write_area_params(settings, Path(sys.argv[2]))", str(force_file), str(folder / "params")],
-                   cwd=ROOT, check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; "
+            "from pipeline.orchestration.force_run import area_settings, load_force_file, write_area_params; "
+            "raw = load_force_file(sys.argv[1]); settings, _, _ = area_settings(Path(sys.argv[1]), raw); "
+            "write_area_params(settings, Path(sys.argv[2]))",
+            str(force_file),
+            str(folder / "params"),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     one = yaml.safe_load((folder / "params/somerset.yaml").read_text(encoding="utf-8"))
     one["output_dir"] = str(folder / "one-outputs/somerset")
     one["processed_dir"] = str(folder / "one-processed")
     one_file = folder / "somerset.yaml"
     one_file.write_text(yaml.safe_dump(one), encoding="utf-8")
-    runs = {"one": [sys.executable, "-m", "pipeline", "run", str(one_file)],
-            "force": [sys.executable, "-m", "pipeline", "run-force", str(force_file)]}
+    runs = {
+        "one": [sys.executable, "-m", "pipeline", "run", str(one_file)],
+        "force": [sys.executable, "-m", "pipeline", "run-force", str(force_file)],
+    }
     seconds = {name: _timed(runs[name]) for name in (("one", "force") if one_first else ("force", "one"))}
     return seconds["one"], seconds["force"]
 
@@ -74,14 +87,19 @@ def main() -> None:
         print(f"pair {number + 1}: one {alone:5.1f} s, five {force:5.1f} s, {force / alone:.2f}x", flush=True)
     alone, force = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
     ratio = statistics.median(f / a for a, f in pairs)
-    results = {"seconds (median)": {"one partnership": round(alone, 2), "five partnerships": round(force, 2)},
-               "pairs": [{"one": round(a, 2), "five": round(f, 2)} for a, f in pairs],
-               "force / one": {"measured": round(ratio, 3), "target": 2.0, "holds": ratio <= 2.0}}
+    results = {
+        "seconds (median)": {"one partnership": round(alone, 2), "five partnerships": round(force, 2)},
+        "pairs": [{"one": round(a, 2), "five": round(f, 2)} for a, f in pairs],
+        "force / one": {"measured": round(ratio, 3), "target": 2.0, "holds": ratio <= 2.0},
+    }
     out = ROOT / "benchmarks/results"
     out.mkdir(exist_ok=True)
     (out / "force.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(f"one partnership: {alone:6.1f} s (median of {PAIRS})\nfive partnerships: {force:6.1f} s (median of {PAIRS})")
-    print(f"five / one: {ratio:.2f}x, median of {PAIRS} paired runs (target <= 2.0x) {'holds' if ratio <= 2 else 'MISSED'}")
+    print(
+        f"five / one: {ratio:.2f}x, median of {PAIRS} paired runs (target <= 2.0x) "
+        f"{'holds' if ratio <= 2 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ print(json.dumps({"rows": rows, "seconds": seconds,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 # DuckDB making the same part of the checks as "polars with checks" (see the docstring).
-DUCKDB_WITH_CHECKS = r'''
+DUCKDB_WITH_CHECKS = r"""
 names = ", ".join("'" + str(f) + "'" for f in files)
 con = duckdb.connect()
 con.execute(f"create temp table t as select * from read_csv([{names}], all_varchar=true, header=true, filename=true)")
@@ -70,12 +70,14 @@ per_file = con.execute(
     "list(distinct \"Month\" || '|' || \"Falls within\") as keys, "
     f"count(*) filter (where {code} = '') as unlocated, "
     f"count(*) filter (where ({code} <> '') <> ({name} <> '')) as half_located, "
-    f'count(*) filter (where {outside("Longitude", -9.0, 2.5)} or {outside("Latitude", 49.5, 61.0)}) as bad_coordinates '
+    "count(*) filter "
+    f'(where {outside("Longitude", -9.0, 2.5)} or {outside("Latitude", 49.5, 61.0)}) as bad_coordinates '
     "from t group by filename").fetch_arrow_table()
 located = con.execute(f"select \"LSOA name\", count(*) from t where {code} <> '' group by 1").fetch_arrow_table()
-table = con.execute(f"select * exclude (filename) from t where {code} <> '' and \"LSOA name\" like '%(prefix)s %%'").fetch_arrow_table()
+table = con.execute("select * exclude (filename) from t "
+                    f"where {code} <> '' and \"LSOA name\" like '%(prefix)s %%'").fetch_arrow_table()
 rows = table.num_rows
-'''
+"""
 # Each engine: (imports, made before the clock starts; the read itself, timed).
 ENGINES = {
     "pipeline": (
@@ -138,10 +140,19 @@ rows = table.num_rows
 def run_engine(engine: str, files: list[Path]) -> dict:
     """Time one engine on the files in a fresh process: rows kept, seconds, peak RSS (MB)."""
     imports, work = ENGINES[engine]
-    code = CHILD_PREAMBLE + imports % {"prefix": PREFIX} + "\nstart = time.perf_counter()\n" + work % {"prefix": PREFIX} + CHILD_END
+    code = (
+        CHILD_PREAMBLE
+        + imports % {"prefix": PREFIX}
+        + "\nstart = time.perf_counter()\n"
+        + work % {"prefix": PREFIX}
+        + CHILD_END
+    )
     out = subprocess.run(
         [sys.executable, "-c", code, json.dumps([str(f) for f in files])],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -152,7 +163,9 @@ def main(rounds: int = 3) -> dict:
         return {}
     missing = [e for e in ("polars", "duckdb") if importlib.util.find_spec(e) is None]
     if missing:
-        sys.exit(f"{' and '.join(missing)} not installed: pip install -r benchmarks/requirements.txt (make benchmark does)")
+        sys.exit(
+            f"{' and '.join(missing)} not installed: pip install -r benchmarks/requirements.txt (make benchmark does)"
+        )
     with tempfile.TemporaryDirectory() as folder:
         with zipfile.ZipFile(ARCHIVE) as archive:
             members = sorted(n for n in archive.namelist() if n.endswith("-street.csv"))
@@ -180,17 +193,25 @@ def main(rounds: int = 3) -> dict:
     lowest_memory = min(full["polars"]["peak_mb"], full["duckdb"]["peak_mb"])
     growth = result["pipeline"]["full"]["peak_mb"] / result["pipeline"]["half"]["peak_mb"] - 1
     result["targets"] = {
-        "time_vs_fastest_engine": {"fastest": fastest, "ratio": round(time_ratio, 2), "target": "<= 1.2", "holds": time_ratio <= 1.2},
+        "time_vs_fastest_engine": {
+            "fastest": fastest,
+            "ratio": round(time_ratio, 2),
+            "target": "<= 1.2",
+            "holds": time_ratio <= 1.2,
+        },
         "peak_memory_vs_lowest_engine_mb": {
-            "pipeline": full["pipeline"]["peak_mb"], "lowest": lowest_memory,
-            "target": "pipeline <= lowest", "holds": full["pipeline"]["peak_mb"] <= lowest_memory,
+            "pipeline": full["pipeline"]["peak_mb"],
+            "lowest": lowest_memory,
+            "target": "pipeline <= lowest",
+            "holds": full["pipeline"]["peak_mb"] <= lowest_memory,
         },
         "memory_growth_when_input_doubles": {"growth": f"{growth:+.1%}", "target": "<= +15%", "holds": growth <= 0.15},
     }
     result["reference"] = {
         f"pipeline_vs_{engine.replace(' ', '_')}_making_part_of_the_checks": {
             "time_ratio": round(full["pipeline"]["seconds"] / full[engine]["seconds"], 2),
-            "pipeline_peak_mb": full["pipeline"]["peak_mb"], f"{engine.replace(' ', '_')}_peak_mb": full[engine]["peak_mb"],
+            "pipeline_peak_mb": full["pipeline"]["peak_mb"],
+            f"{engine.replace(' ', '_')}_peak_mb": full[engine]["peak_mb"],
         }
         for engine in ("polars with checks", "duckdb with checks")
     }

@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.analysis.morile import load_model  # noqa: E402
-from pipeline.params import load_params, params_as_dict  # noqa: E402
 from pipeline.orchestration.run import NOTEBOOKS_DIR, STAGES  # noqa: E402
+from pipeline.params import load_params, params_as_dict  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -58,18 +58,50 @@ def _naive(params_file: Path, folder: Path) -> float:
     run_dir.mkdir(parents=True)
     processed.mkdir(parents=True)
     values = folder / "naive-parameters.yaml"
-    values.write_text(yaml.safe_dump({"params": params_as_dict(params), "run_dir": str(run_dir), "processed_dir": str(processed)}), encoding="utf-8")
+    values.write_text(
+        yaml.safe_dump({"params": params_as_dict(params), "run_dir": str(run_dir), "processed_dir": str(processed)}),
+        encoding="utf-8",
+    )
     # The order the notebooks were run in before stages ran in parallel: each after those it reads.
     order = sorted((s for s in STAGES if s.applies_to(params)), key=lambda s: s.notebook)
     start = time.perf_counter()
     for stage in order:
         executed = run_dir / stage.notebook
-        subprocess.run([str(BIN / "papermill"), str(NOTEBOOKS_DIR / stage.notebook), str(executed), "-f", str(values),
-                        "-k", "python3", "--cwd", str(NOTEBOOKS_DIR), "--no-progress-bar"],
-                       cwd=ROOT, check=True, capture_output=True, text=True)
+        subprocess.run(
+            [
+                str(BIN / "papermill"),
+                str(NOTEBOOKS_DIR / stage.notebook),
+                str(executed),
+                "-f",
+                str(values),
+                "-k",
+                "python3",
+                "--cwd",
+                str(NOTEBOOKS_DIR),
+                "--no-progress-bar",
+            ],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         if stage.publishes:
-            subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed), "--output-dir", str(run_dir)],
-                           cwd=ROOT, check=True, capture_output=True, text=True)
+            subprocess.run(
+                [
+                    str(BIN / "jupyter"),
+                    "nbconvert",
+                    "--to",
+                    "html",
+                    "--no-input",
+                    str(executed),
+                    "--output-dir",
+                    str(run_dir),
+                ],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
     return time.perf_counter() - start
 
 
@@ -91,8 +123,13 @@ def _watched_rerun(params_file: Path, moderation: Path, model) -> float:
     import signal
     import threading
 
-    watcher = subprocess.Popen([sys.executable, "-m", "pipeline", "watch", str(params_file)], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "watch", str(params_file)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in watcher.stderr], daemon=True).start()
 
@@ -120,10 +157,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--params", default="params/south-gloucestershire.yaml")
     args = parser.parse_args()
-    times: dict[str, list[float]] = {"naive": [], "full": [], "unchanged": [], "moderation": [], "watched moderation": []}
+    times: dict[str, list[float]] = {
+        "naive": [],
+        "full": [],
+        "unchanged": [],
+        "moderation": [],
+        "watched moderation": [],
+    }
     stages_seen: list[dict[str, dict]] = []  # what the moderation-only rerun ran, per round
     pipeline = [sys.executable, "-m", "pipeline", "run"]
-    for round_number in range(args.repeat):
+    for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             settings = yaml.safe_load((ROOT / args.params).read_text(encoding="utf-8"))
@@ -141,7 +184,9 @@ def main() -> None:
             _move_one_score(moderation, model)
             times["moderation"].append(_timed([*pipeline, str(params_file)]))
             run = json.loads((folder / "outputs/bench/run.json").read_text(encoding="utf-8"))
-            stages_seen.append({s["name"]: {k: s[k] for k in ("ran", "seconds", "charts") if k in s} for s in run["stages"]})
+            stages_seen.append(
+                {s["name"]: {k: s[k] for k in ("ran", "seconds", "charts") if k in s} for s in run["stages"]}
+            )
             times["watched moderation"].append(_watched_rerun(params_file, moderation, model))
     median = {k: statistics.median(v) for k, v in times.items()}
     ratios = {

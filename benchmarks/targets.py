@@ -35,30 +35,64 @@ def rows() -> list[tuple[str, str, str, str]]:
             out.append((label, "not run", "", "run benchmarks/bench_runs.py"))
             continue
         ratio = runs["ratios"][key]
-        out.append((label, f"{ratio['measured']:.2f}x", f"<= {ratio['target']}x", "holds" if ratio["holds"] else "MISSED"))
+        out.append(
+            (label, f"{ratio['measured']:.2f}x", f"<= {ratio['target']}x", "holds" if ratio["holds"] else "MISSED")
+        )
     read = _load("read.json")
     if read is None:
         out.append(("3. reading", "not run", "", "run benchmarks/bench_read.py"))
     else:
         t = read["targets"]
         time_ratio = t["time_vs_fastest_engine"]
-        out.append((f"3. reading time / {time_ratio['fastest']} lazy scan", f"{time_ratio['ratio']:.2f}x", "<= 1.2x",
-                    "holds" if time_ratio["holds"] else "MISSED"))
+        out.append(
+            (
+                f"3. reading time / {time_ratio['fastest']} lazy scan",
+                f"{time_ratio['ratio']:.2f}x",
+                "<= 1.2x",
+                "holds" if time_ratio["holds"] else "MISSED",
+            )
+        )
         memory = t["peak_memory_vs_lowest_engine_mb"]
-        out.append(("3. reading peak memory / lowest engine", f"{memory['pipeline']:.0f} / {memory['lowest']:.0f} MB", "<= 1.0x",
-                    "holds" if memory["holds"] else "MISSED"))
+        out.append(
+            (
+                "3. reading peak memory / lowest engine",
+                f"{memory['pipeline']:.0f} / {memory['lowest']:.0f} MB",
+                "<= 1.0x",
+                "holds" if memory["holds"] else "MISSED",
+            )
+        )
         growth = t["memory_growth_when_input_doubles"]
-        out.append(("3. reading memory when the input doubles", growth["growth"], "<= +15%", "holds" if growth["holds"] else "MISSED"))
+        out.append(
+            (
+                "3. reading memory when the input doubles",
+                growth["growth"],
+                "<= +15%",
+                "holds" if growth["holds"] else "MISSED",
+            )
+        )
         checked = read.get("reference", {}).get("pipeline_vs_polars_with_part_of_the_checks")
         if checked:
-            out.append(("   (reference) reading time / polars making part of the same checks", f"{checked['time_ratio']:.2f}x", "",
-                        f"peak {checked['pipeline_peak_mb']:.0f} / {checked['polars_with_checks_peak_mb']:.0f} MB"))
+            out.append(
+                (
+                    "   (reference) reading time / polars making part of the same checks",
+                    f"{checked['time_ratio']:.2f}x",
+                    "",
+                    f"peak {checked['pipeline_peak_mb']:.0f} / {checked['polars_with_checks_peak_mb']:.0f} MB",
+                )
+            )
     force = _load("force.json")
     if force is None:
         out.append(("4. five partnerships / one", "not run", "", "run benchmarks/bench_force.py"))
     else:
         ratio = force["force / one"]
-        out.append(("4. five partnerships / one", f"{ratio['measured']:.2f}x", f"<= {ratio['target']}x", "holds" if ratio["holds"] else "MISSED"))
+        out.append(
+            (
+                "4. five partnerships / one",
+                f"{ratio['measured']:.2f}x",
+                f"<= {ratio['target']}x",
+                "holds" if ratio["holds"] else "MISSED",
+            )
+        )
     return out
 
 

@@ -20,23 +20,63 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks and debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the assessment and publish its HTML")
-    run.add_argument("params", nargs="+", help="the params YAML file, e.g. params/south-gloucestershire.yaml; several run side by side, with an index page")
-    run.add_argument("--index", default="outputs/index.html", help="with several params files: where the index page linking every area goes (default outputs/index.html)")
+    run.add_argument(
+        "params",
+        nargs="+",
+        help="the params YAML file, e.g. params/south-gloucestershire.yaml; several run side by side, with an index "
+        "page",
+    )
+    run.add_argument(
+        "--index",
+        default="outputs/index.html",
+        help="with several params files: where the index page linking every area goes (default outputs/index.html)",
+    )
     run.add_argument("--pdf", action="store_true", help="also print each published document to an A4 PDF beside it")
-    run.add_argument("--force", action="store_true", help="rerun every stage, even those whose inputs have not changed since the last run")
-    run.add_argument("--workers", type=int, default=None, help="stages to run at once (default: the number of CPUs, at most 4)")
-    run.add_argument("--parallel", type=int, default=None,
-                     help="with several params files: stages to run at once across the areas (default: the number of CPUs, at most 4; 1 runs the areas one after another)")
-    force = commands.add_parser("run-force", help="run the assessment for every Community Safety Partnership of a police force")
-    force.add_argument("force_file", help="the force file, e.g. params/avon-and-somerset.yaml (README: 'Every partnership of a force')")
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="rerun every stage, even those whose inputs have not changed since the last run",
+    )
+    run.add_argument(
+        "--workers", type=int, default=None, help="stages to run at once (default: the number of CPUs, at most 4)"
+    )
+    run.add_argument(
+        "--parallel",
+        type=int,
+        default=None,
+        help="with several params files: stages to run at once across the areas (default: the number of CPUs, at "
+        "most 4; 1 runs the areas one after another)",
+    )
+    force = commands.add_parser(
+        "run-force", help="run the assessment for every Community Safety Partnership of a police force"
+    )
+    force.add_argument(
+        "force_file",
+        help="the force file, e.g. params/avon-and-somerset.yaml (docs/params.md: 'Every partnership of a force')",
+    )
     force.add_argument("--pdf", action="store_true", help="also print each published document to an A4 PDF beside it")
     force.add_argument("--force", action="store_true", help="rerun every stage of every area")
-    force.add_argument("--parallel", type=int, default=None, help="areas to run at once on this machine (default: the number of CPUs, at most 4)")
-    force.add_argument("--scheduler", help="the address of a Dask distributed scheduler (e.g. tcp://10.0.0.5:8786): run each area as a task on that cluster")
-    watch = commands.add_parser("watch", help="run the assessment, then again each time the params file or an input it names is saved (for the MoRiLE moderation meeting)")
+    force.add_argument(
+        "--parallel",
+        type=int,
+        default=None,
+        help="areas to run at once on this machine (default: the number of CPUs, at most 4)",
+    )
+    force.add_argument(
+        "--scheduler",
+        help="the address of a Dask distributed scheduler (e.g. tcp://10.0.0.5:8786): run each area as a task on "
+        "that cluster",
+    )
+    watch = commands.add_parser(
+        "watch",
+        help="run the assessment, then again each time the params file or an input it names is saved (for the MoRiLE "
+        "moderation meeting)",
+    )
     watch.add_argument("params", help="the params YAML file, e.g. params/south-gloucestershire.yaml")
     watch.add_argument("--pdf", action="store_true", help="also print each published document to an A4 PDF beside it")
-    watch.add_argument("--workers", type=int, default=None, help="stages to run at once (default: the number of CPUs, at most 4)")
+    watch.add_argument(
+        "--workers", type=int, default=None, help="stages to run at once (default: the number of CPUs, at most 4)"
+    )
     check = commands.add_parser("check", help="validate a params file without running anything")
     check.add_argument("params")
     template = commands.add_parser("morile-template", help="write the MoRiLE workshop scoring sheet (xlsx)")
@@ -63,8 +103,13 @@ def _report_failed_areas(results: list) -> int:
     """Name every area a batch did not publish, with its first problem; the exit code (1 if any)."""
     failed = [r for r in results if r.error]
     if failed:
-        print(f"\nError: {len(failed)} of {len(results)} areas were not published: "
-              + "; ".join(f"{r.area + ', ' if r.area else ''}{r.params} ({r.error.strip().splitlines()[0]})" for r in failed), file=sys.stderr)
+        print(
+            f"\nError: {len(failed)} of {len(results)} areas were not published: "
+            + "; ".join(
+                f"{r.area + ', ' if r.area else ''}{r.params} ({r.error.strip().splitlines()[0]})" for r in failed
+            ),
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -96,20 +141,33 @@ def main(argv: list[str] | None = None) -> int:
                 from pipeline.orchestration.batch import run_batch
                 from pipeline.orchestration.run import cpus
 
-                results = run_batch(args.params, Path(args.index), pdf=args.pdf, force=args.force, workers=args.workers,
-                                    parallel=args.parallel or cpus())
+                results = run_batch(
+                    args.params,
+                    Path(args.index),
+                    pdf=args.pdf,
+                    force=args.force,
+                    workers=args.workers,
+                    parallel=args.parallel or cpus(),
+                )
                 print(Path(args.index).resolve())
                 return _report_failed_areas(results)
         elif args.command == "run-force":
             from pipeline.orchestration.batch import run_force
 
-            results, index = run_force(args.force_file, pdf=args.pdf, force=args.force, parallel=args.parallel, scheduler=args.scheduler)
+            results, index = run_force(
+                args.force_file, pdf=args.pdf, force=args.force, parallel=args.parallel, scheduler=args.scheduler
+            )
             print(index)
             return _report_failed_areas(results)
         elif args.command == "watch":
             from pipeline.orchestration.watch import watch
 
-            watch(args.params, pdf=args.pdf, workers=args.workers, on_published=lambda report: print(report.resolve(), flush=True))
+            watch(
+                args.params,
+                pdf=args.pdf,
+                workers=args.workers,
+                on_published=lambda report: print(report.resolve(), flush=True),
+            )
         elif args.command == "check":
             from pipeline.orchestration.checks import check_inputs
             from pipeline.params import load_params
@@ -120,9 +178,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(fact)
             for warning in checked.warnings:
                 print(f"Warning: {warning}")
-            print(f"{args.params} and every input it names are valid: {params.area.name}, window ending {params.period_end}.")
+            print(
+                f"{args.params} and every input it names are valid: {params.area.name}, window ending "
+                f"{params.period_end}."
+            )
         elif args.command == "morile-template":
-            from pipeline.analysis.morile import template_for
+            from pipeline.orchestration.commands import template_for
 
             print(template_for(args.params, args.out).resolve())
     except PipelineError as exc:

@@ -37,5 +37,7 @@ def file_system_refusal(exc: OSError) -> str:
     """What to tell an analyst when the file system refused an operation the checks could not
     foresee (a disk filling up, a folder made read-only mid-run): which file, and what to do."""
     where = f" ({exc.filename})" if exc.filename else ""
-    return (f"the file system refused an operation{where}: {exc.strerror or exc}. Check the folder's permissions and free "
-            "space, then run again. The last published outputs were left as they were.")
+    return (
+        f"the file system refused an operation{where}: {exc.strerror or exc}. Check the folder's permissions and free "
+        "space, then run again. The last published outputs were left as they were."
+    )

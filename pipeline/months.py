@@ -6,6 +6,9 @@ and cannot pick up a day or a time zone by accident.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
+
 
 def _parts(month: str) -> tuple[int, int]:
     year, mon = month.split("-")
@@ -83,3 +86,25 @@ def describe_months(months: list[str]) -> str:
     gaps = [month_label(m) for m in span if m not in set(months)]
     count = plural(len(months), "month")
     return f"{text} ({count}" + (f"; {', '.join(gaps)} left out)" if gaps else ")")
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The months a run looks at, worked out once from ``period_end`` and ``trend_years``:
+    the 12-month assessment window, the 12 months before it, and the first month of the
+    trend history (``trend_years`` whole years before the window)."""
+
+    period_end: str
+    trend_years: int
+
+    @cached_property
+    def assessment(self) -> list[str]:
+        return assessment_window(self.period_end)
+
+    @cached_property
+    def comparison(self) -> list[str]:
+        return comparison_window(self.period_end)
+
+    @cached_property
+    def history_start(self) -> str:
+        return history_start(self.period_end, self.trend_years)

@@ -1,19 +1,25 @@
 """The run's params file: loaded and validated once, before any notebook runs.
 
 A params file is YAML. Relative paths in it are read from the folder the command is
-run in (the project folder, for ``make run``). See README.md for every setting.
+run in (the project folder, for ``make run``). See docs/params.md for every setting.
+
+Why one module: every setting is validated once, here, at the edge, so a problem anywhere
+in the file is listed with all the others; the settings' schemas are small classes that
+refer to each other, and a reader finds every setting in one place.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cached_property, partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.errors import ParamsError, list_problems
+from pipeline.months import Windows
 
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -23,6 +29,22 @@ def _month_written(value: Any, example: str) -> str:
     if not isinstance(value, str) or not MONTH_PATTERN.match(value):
         raise ValueError(f"must be a month written YYYY-MM, like {example} (found {value!r})")
     return value
+
+
+def _must_exist(value: Path | list[Path], folders_too: bool = False) -> Path | list[Path]:
+    """The one check that the files a setting names exist (a folder too, with ``folders_too``).
+    Every problem says the setting (from where it is), then which paths are missing."""
+    paths = value if isinstance(value, list) else [value]
+    missing = [str(p) for p in paths if not (p.exists() if folders_too else p.is_file())]
+    if missing:
+        raise ValueError(("not found: " if len(missing) == 1 else f"{len(missing)} not found: ") + ", ".join(missing))
+    return value
+
+
+# A setting naming one file, several files, or files and folders (police.uk downloads) that must exist.
+ExistingFile = Annotated[Path, AfterValidator(_must_exist)]
+ExistingFiles = Annotated[list[Path], AfterValidator(_must_exist)]
+ExistingPaths = Annotated[list[Path], AfterValidator(partial(_must_exist, folders_too=True))]
 
 
 class _Strict(BaseModel):
@@ -36,9 +58,7 @@ class Population(_Strict):
     value: int = Field(gt=0, description="Number of residents.")
     year: int = Field(ge=1990, le=2100, description="Year the estimate refers to (mid-year).")
     source: str = Field(min_length=1, description="Where the figure comes from, as cited in the report.")
-    illustrative: bool = Field(
-        default=False, description="True if the figure has not been checked against its source."
-    )
+    illustrative: bool = Field(default=False, description="True if the figure has not been checked against its source.")
 
 
 class LsoaPopulation(_Strict):
@@ -48,16 +68,9 @@ class LsoaPopulation(_Strict):
     the ONS small-area population estimates for the area's LSOAs).
     """
 
-    path: Path
+    path: ExistingFile
     year: int = Field(ge=1990, le=2100, description="Year the estimates refer to (mid-year).")
     source: str = Field(min_length=1, description="Where the figures come from, as cited in the report.")
-
-    @field_validator("path")
-    @classmethod
-    def _file_exists(cls, path: Path) -> Path:
-        if not path.is_file():
-            raise ValueError(f"LSOA population file not found: {path}")
-        return path
 
 
 class Disruption(_Strict):
@@ -101,7 +114,7 @@ class AreaDefinition(_Strict):
 
     name: str = Field(min_length=1)
     lsoa_name_prefixes: list[str] = Field(default_factory=list)
-    lsoa_lookup: Path | None = None
+    lsoa_lookup: ExistingFile | None = None
     population: list[Population] = Field(
         description="One population figure, or a list of figures for different years (each window uses its own year)."
     )
@@ -146,44 +159,27 @@ class AreaDefinition(_Strict):
         year = mid_window_year(months) if months else self.populations[-1].year
         return min(self.populations, key=lambda p: (abs(p.year - year), p.year))
 
-    @field_validator("lsoa_lookup")
-    @classmethod
-    def _lookup_exists(cls, path: Path | None) -> Path | None:
-        if path is not None and not path.is_file():
-            raise ValueError(f"LSOA lookup file not found: {path}")
-        return path
-
 
 class Inputs(_Strict):
     """Where the input files are."""
 
-    police: list[Path] = Field(
+    police: ExistingPaths = Field(
         min_length=1,
         description="police.uk street-level files: CSV, .csv.gz, a folder of month folders, or the zip archive.",
     )
-
-    @field_validator("police")
-    @classmethod
-    def _inputs_exist(cls, paths: list[Path]) -> list[Path]:
-        missing = [str(p) for p in paths if not p.exists()]
-        if missing:
-            raise ValueError("input not found: " + ", ".join(missing))
-        return paths
 
 
 class SurveyFile(_Strict):
     """One respondent-level survey extract (CSV or xlsx)."""
 
-    path: Path
+    path: ExistingFile
     year: int | None = Field(
         default=None, description="The survey year, if the file holds one year and has no year column."
     )
 
     @field_validator("path")
     @classmethod
-    def _exists(cls, path: Path) -> Path:
-        if not path.is_file():
-            raise ValueError(f"survey file not found: {path}")
+    def _csv_or_xlsx(cls, path: Path) -> Path:
         if path.suffix.lower() not in {".csv", ".xlsx"}:
             raise ValueError(f"survey files must be .csv or .xlsx (found {path.name})")
         return path
@@ -195,8 +191,7 @@ class Subgroup(_Strict):
     column: str = Field(min_length=1)
     label: str = Field(min_length=1, description="What the characteristic is called in the report.")
     groups: dict[str, str] = Field(
-        default_factory=dict,
-        description="For each value in the column, how a sentence names its respondents.",
+        default_factory=dict, description="For each value in the column, how a sentence names its respondents."
     )
 
 
@@ -205,7 +200,7 @@ class SurveySettings(_Strict):
 
     name: str = Field(default="Resident survey", min_length=1)
     responses: list[SurveyFile] = Field(min_length=1)
-    indicators: Path
+    indicators: ExistingFile
     id_column: str = "respondent_id"
     weight_column: str = "weight"
     year_column: str = "year"
@@ -219,13 +214,6 @@ class SurveySettings(_Strict):
         if isinstance(value, list):
             return [{"path": v} if isinstance(v, (str, Path)) else v for v in value]
         return value
-
-    @field_validator("indicators")
-    @classmethod
-    def _indicators_exist(cls, path: Path) -> Path:
-        if not path.is_file():
-            raise ValueError(f"indicator definition file not found: {path}")
-        return path
 
 
 class ThreatDefinition(_Strict):
@@ -241,7 +229,9 @@ class ThreatDefinition(_Strict):
     description: str = Field(default="", description="What is counted, in words, for the report's methods.")
     codes: list[str] = Field(default_factory=list, description="Home Office offence codes, e.g. 8N, 105A, 92D.")
     groups: list[str] = Field(default_factory=list, description="ONS offence groups, e.g. 'sexual offences'.")
-    subgroups: list[str] = Field(default_factory=list, description="ONS offence subgroups, e.g. 'violence with injury'.")
+    subgroups: list[str] = Field(
+        default_factory=list, description="ONS offence subgroups, e.g. 'violence with injury'."
+    )
     exclude_codes: list[str] = Field(default_factory=list)
     any_flag: list[str] = Field(default_factory=list, description="Flags any one of which brings a crime in.")
     all_flags: list[str] = Field(default_factory=list, description="Flags every one of which a crime must carry.")
@@ -259,7 +249,9 @@ class ThreatDefinition(_Strict):
     @model_validator(mode="after")
     def _selects_something(self) -> "ThreatDefinition":
         if not (self.codes or self.groups or self.subgroups or self.any_flag or self.all_flags):
-            raise ValueError("a threat definition needs at least one of codes, groups, subgroups, any_flag or all_flags")
+            raise ValueError(
+                "a threat definition needs at least one of codes, groups, subgroups, any_flag or all_flags"
+            )
         return self
 
     @property
@@ -307,7 +299,9 @@ def threat_catalogue() -> dict[str, ThreatDefinition]:
     if _CATALOGUE is None:
         from importlib import resources
 
-        raw = yaml.safe_load(resources.files("pipeline").joinpath("data/threat_catalogue.yaml").read_text(encoding="utf-8"))
+        raw = yaml.safe_load(
+            resources.files("pipeline").joinpath("data/threat_catalogue.yaml").read_text(encoding="utf-8")
+        )
         _CATALOGUE = {key: ThreatDefinition.model_validate(value) for key, value in raw.items()}
     return _CATALOGUE
 
@@ -356,46 +350,42 @@ STANDARD_FLAGS = ("domestic_abuse", "hate_crime", "alcohol", "knife")
 class ForceExtract(_Strict):
     """The force's offence-level crime extract (CSV or xlsx) and how to read it."""
 
-    path: Path
+    path: ExistingFile
     sheet: str | None = Field(default=None, description="xlsx only: the sheet to read (default: the first).")
     name: str = Field(default="force crime extract", min_length=1, description="How the report names the source.")
     columns: ExtractColumns
     flags: dict[str, str] = Field(
-        default_factory=dict, description="Further flags: a name (lower_case) -> the extract's column, e.g. child_exploitation."
+        default_factory=dict,
+        description="Further flags: a name (lower_case) -> the extract's column, e.g. child_exploitation.",
     )
     true_values: list[str] = Field(default_factory=lambda: ["Y", "YES", "TRUE", "1", "T"])
     false_values: list[str] = Field(default_factory=lambda: ["N", "NO", "FALSE", "0", "F", ""])
     date_formats: list[str] = Field(
         default_factory=lambda: [
-            "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
-            "%Y-%m-%d %H:%M", "%Y-%m-%d", "%d-%m-%Y %H:%M", "%d-%m-%Y",
+            "%d/%m/%Y %H:%M",
+            "%d/%m/%Y %H:%M:%S",
+            "%d/%m/%Y",
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%d",
+            "%d-%m-%Y %H:%M",
+            "%d-%m-%Y",
         ],
         description="strftime formats tried in turn; Excel serial numbers (e.g. 44197.5) are always accepted.",
     )
-    code_map: Path | None = Field(
+    code_map: ExistingFile | None = Field(
         default=None, description="CSV of extract_code, offence_code for a force's own codes (optional)."
     )
     time_method: Literal["aoristic", "from", "midpoint"] = Field(
         default="aoristic", description="How a committed from-to range is placed in the day-of-week by hour chart."
     )
     longest_range_hours: int = Field(
-        default=168, ge=1, description="Ranges longer than this are too uncertain for the time chart and are counted apart."
+        default=168,
+        ge=1,
+        description="Ranges longer than this are too uncertain for the time chart and are counted apart.",
     )
     sample: bool = Field(default=False, description="True for a synthetic sample: every output that shows it says so.")
-
-    @field_validator("path")
-    @classmethod
-    def _exists(cls, path: Path) -> Path:
-        if not path.is_file():
-            raise ValueError(f"force extract not found: {path}")
-        return path
-
-    @field_validator("code_map")
-    @classmethod
-    def _map_exists(cls, path: Path | None) -> Path | None:
-        if path is not None and not path.is_file():
-            raise ValueError(f"offence code map not found: {path}")
-        return path
 
     @field_validator("true_values", "false_values")
     @classmethod
@@ -411,7 +401,10 @@ class ForceExtract(_Strict):
         if clash:
             raise ValueError("map these flags under columns, not flags: " + ", ".join(clash))
         if set(self.true_values) & set(self.false_values):
-            raise ValueError("a value cannot be both true and false: " + ", ".join(sorted(set(self.true_values) & set(self.false_values))))
+            raise ValueError(
+                "a value cannot be both true and false: "
+                + ", ".join(sorted(set(self.true_values) & set(self.false_values)))
+            )
         return self
 
     @property
@@ -444,38 +437,20 @@ class PrioritySelection(_Strict):
 class MorileSettings(_Strict):
     """The MoRiLE prioritisation workshop: model, threats, filled scoring sheets, moderation."""
 
-    model: Path
+    model: ExistingFile
     threats: list[Threat] = Field(min_length=1)
-    scores: list[Path] = Field(default_factory=list, description="Filled scoring sheets (xlsx), one per partner.")
-    moderation: Path | None = None
+    scores: ExistingFiles = Field(default_factory=list, description="Filled scoring sheets (xlsx), one per partner.")
+    moderation: ExistingFile | None = None
     combine: Literal["median", "mean"] = "median"
     bands: list[Band] = Field(
-        default_factory=lambda: [Band(label="High", min_score=60), Band(label="Medium", min_score=30), Band(label="Low", min_score=0)]
+        default_factory=lambda: [
+            Band(label="High", min_score=60),
+            Band(label="Medium", min_score=30),
+            Band(label="Low", min_score=0),
+        ]
     )
     priorities: PrioritySelection = Field(default_factory=lambda: PrioritySelection(top=8))
     sample: bool = Field(default=False, description="True if the scores are illustrative samples: outputs say so.")
-
-    @field_validator("model")
-    @classmethod
-    def _model_exists(cls, path: Path) -> Path:
-        if not path.is_file():
-            raise ValueError(f"MoRiLE model file not found: {path}")
-        return path
-
-    @field_validator("scores")
-    @classmethod
-    def _sheets_exist(cls, paths: list[Path]) -> list[Path]:
-        missing = [str(p) for p in paths if not p.is_file()]
-        if missing:
-            raise ValueError("scoring sheet(s) not found: " + ", ".join(missing))
-        return paths
-
-    @field_validator("moderation")
-    @classmethod
-    def _moderation_exists(cls, path: Path | None) -> Path | None:
-        if path is not None and not path.is_file():
-            raise ValueError(f"moderation sheet not found: {path}")
-        return path
 
     @model_validator(mode="after")
     def _consistent(self) -> "MorileSettings":
@@ -496,31 +471,19 @@ class MorileSettings(_Strict):
 class DeliverySettings(_Strict):
     """Inputs of the delivery plan appendix."""
 
-    plan: Path = Field(description="Delivery plan input (YAML): overrides, responses, grant, performance measures.")
-    risk_register: Path = Field(description="This year's risk register (YAML or xlsx).")
-    previous_risk_register: Path | None = Field(default=None, description="Last year's register, for movement.")
-
-    @field_validator("plan", "risk_register", "previous_risk_register")
-    @classmethod
-    def _exists(cls, path: Path | None) -> Path | None:
-        if path is not None and not path.is_file():
-            raise ValueError(f"file not found: {path}")
-        return path
+    plan: ExistingFile = Field(
+        description="Delivery plan input (YAML): overrides, responses, grant, performance measures."
+    )
+    risk_register: ExistingFile = Field(description="This year's risk register (YAML or xlsx).")
+    previous_risk_register: ExistingFile | None = Field(default=None, description="Last year's register, for movement.")
 
 
 class DeprivationSource(_Strict):
     """Deprivation ranks by LSOA, with national deciles (e.g. the English and Welsh IMD 2019)."""
 
-    path: Path = Field(description="CSV (or .csv.gz) with lsoa_code, imd_rank and imd_decile columns.")
+    path: ExistingFile = Field(description="CSV (or .csv.gz) with lsoa_code, imd_rank and imd_decile columns.")
     name: str = Field(default="Index of Multiple Deprivation 2019", min_length=1, description="As cited in the report.")
     year: int = Field(ge=2000, le=2100, description="Year of the index's edition.")
-
-    @field_validator("path")
-    @classmethod
-    def _exists(cls, path: Path) -> Path:
-        if not path.is_file():
-            raise ValueError(f"deprivation file not found: {path}")
-        return path
 
 
 DEFAULT_MAP_ATTRIBUTION = (
@@ -533,9 +496,15 @@ class GeographySettings(_Strict):
     """Boundaries, the LSOA -> ward lookup and deprivation ranks, for maps, ward tables and
     crime by deprivation. Each part is optional; what is given is used."""
 
-    lsoa_boundaries: list[Path] = Field(default_factory=list, description="LSOA polygons: GeoJSON or GeoPackage files.")
-    ward_boundaries: list[Path] = Field(default_factory=list, description="Ward polygons, drawn as outlines on the maps.")
-    lsoa_wards: Path | None = Field(default=None, description="CSV: lsoa_code, ward_code, ward_name (best fit).")
+    lsoa_boundaries: ExistingFiles = Field(
+        default_factory=list, description="LSOA polygons: GeoJSON or GeoPackage files."
+    )
+    ward_boundaries: ExistingFiles = Field(
+        default_factory=list, description="Ward polygons, drawn as outlines on the maps."
+    )
+    lsoa_wards: ExistingFile | None = Field(
+        default=None, description="CSV: lsoa_code, ward_code, ward_name (best fit)."
+    )
     deprivation: DeprivationSource | None = None
     attribution: str = Field(default=DEFAULT_MAP_ATTRIBUTION, min_length=1, description="Printed under every map.")
 
@@ -543,21 +512,6 @@ class GeographySettings(_Strict):
     @classmethod
     def _as_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, (str, Path)) else value
-
-    @field_validator("lsoa_boundaries", "ward_boundaries")
-    @classmethod
-    def _files_exist(cls, paths: list[Path]) -> list[Path]:
-        missing = [str(p) for p in paths if not p.is_file()]
-        if missing:
-            raise ValueError("boundary file(s) not found: " + ", ".join(missing))
-        return paths
-
-    @field_validator("lsoa_wards")
-    @classmethod
-    def _lookup_exists(cls, path: Path | None) -> Path | None:
-        if path is not None and not path.is_file():
-            raise ValueError(f"LSOA to ward lookup not found: {path}")
-        return path
 
     @model_validator(mode="after")
     def _something(self) -> "GeographySettings":
@@ -570,8 +524,12 @@ class GeographySettings(_Strict):
     @property
     def files(self) -> list[Path]:
         """Every geography file named."""
-        return [*self.lsoa_boundaries, *self.ward_boundaries, *([self.lsoa_wards] if self.lsoa_wards else []),
-                *([self.deprivation.path] if self.deprivation else [])]
+        return [
+            *self.lsoa_boundaries,
+            *self.ward_boundaries,
+            *([self.lsoa_wards] if self.lsoa_wards else []),
+            *([self.deprivation.path] if self.deprivation else []),
+        ]
 
 
 class Params(_Strict):
@@ -600,7 +558,8 @@ class Params(_Strict):
     force_extract: ForceExtract | None = None
     output_dir: Path
     processed_dir: Path = Field(
-        default=Path("data/processed"), description="Where stage outputs go; each run uses a sub-folder named like output_dir."
+        default=Path("data/processed"),
+        description="Where stage outputs go; each run uses a sub-folder named like output_dir.",
     )
     partial_month_threshold: float = Field(
         default=0.5,
@@ -609,7 +568,9 @@ class Params(_Strict):
         description="A month with fewer rows than this share of its neighbours' median is treated as missing.",
     )
     suppression_threshold: int = Field(
-        default=5, ge=0, description="Counts from 1 to this, below whole-area level, are suppressed in published tables."
+        default=5,
+        ge=0,
+        description="Counts from 1 to this, below whole-area level, are suppressed in published tables.",
     )
 
     @field_validator("period_end", mode="before")
@@ -634,6 +595,12 @@ class Params(_Strict):
     def all_areas(self) -> list[AreaDefinition]:
         """The assessed area first, then its comparators."""
         return [self.area, *self.comparators]
+
+    @cached_property
+    def windows(self) -> Windows:
+        """The assessment window, the comparison window and the trend history's first month,
+        worked out once for the run (``pipeline.months.Windows``)."""
+        return Windows(self.period_end, self.trend_years)
 
     @property
     def run_name(self) -> str:
@@ -665,7 +632,7 @@ def _describe(error: dict[str, Any], raw: Any = None) -> str:
     where = _location(_as_written(error["loc"], raw))
     kind = error["type"]
     if kind == "extra_forbidden":
-        return f"{where}: not a recognised setting (check the spelling; README.md lists every setting)"
+        return f"{where}: not a recognised setting (check the spelling; docs/params.md lists every setting)"
     if kind == "missing":
         return f"{where}: this setting is required but missing"
     message = error["msg"].removeprefix("Value error, ")
@@ -691,7 +658,7 @@ def load_params(path: str | Path) -> Params:
         raise ParamsError(f"{path} is not valid YAML: {exc}") from None
     except UnicodeDecodeError as exc:
         raise ParamsError(
-            f"{path}: byte {exc.object[exc.start:exc.start + 1]!r} at position {exc.start} is not UTF-8 text; "
+            f"{path}: byte {exc.object[exc.start : exc.start + 1]!r} at position {exc.start} is not UTF-8 text; "
             "save the params file as UTF-8 (most editors offer it under Save As > Encoding)."
         ) from None
     if not isinstance(raw, dict):

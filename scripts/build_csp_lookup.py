@@ -43,11 +43,23 @@ def main() -> None:
                 unplaced.append(f"{row['LSOA11CD']} ({row['LAD19CD']} {row['LAD19NM']})")
                 continue
             used.add(row["LAD19CD"])
-            rows.append([row["LSOA11CD"], district["CSP19NM"], district["CSP19CD"], row["LAD19CD"], row["LAD19NM"],
-                         district["PFA19CD"], district["PFA19NM"]])
+            rows.append(
+                [
+                    row["LSOA11CD"],
+                    district["CSP19NM"],
+                    district["CSP19CD"],
+                    row["LAD19CD"],
+                    row["LAD19NM"],
+                    district["PFA19CD"],
+                    district["PFA19NM"],
+                ]
+            )
     empty = sorted(set(districts) - used)
     if unplaced or empty:
-        sys.exit(f"Lookups disagree: {len(unplaced)} LSOA(s) in no partnership (e.g. {unplaced[:3]}); districts with no LSOA: {empty[:5]}")
+        sys.exit(
+            f"Lookups disagree: {len(unplaced)} LSOA(s) in no partnership (e.g. {unplaced[:3]}); districts with no "
+            f"LSOA: {empty[:5]}"
+        )
     rows.sort()
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
@@ -57,7 +69,10 @@ def main() -> None:
     TARGET.write_bytes(gzip.compress(text.getvalue().encode("utf-8"), compresslevel=9, mtime=0))
     partnerships = {r[2] for r in rows}
     forces = {r[5] for r in rows}
-    print(f"Wrote {TARGET.relative_to(ROOT)}: {len(rows):,} LSOAs in {len(partnerships)} partnerships of {len(forces)} forces")
+    print(
+        f"Wrote {TARGET.relative_to(ROOT)}: {len(rows):,} LSOAs in {len(partnerships)} partnerships of {len(forces)} "
+        "forces"
+    )
 
 
 if __name__ == "__main__":

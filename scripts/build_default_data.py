@@ -27,9 +27,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from pipeline.params import AreaDefinition, Population
-from pipeline.inputs.police_scan import POLICE_UK_COLUMNS, AreaSelector, find_street_files, street_tables, unlocated_repeats
+from pipeline.inputs.police_scan import (
+    POLICE_UK_COLUMNS,
+    AreaSelector,
+    find_street_files,
+    street_tables,
+    unlocated_repeats,
+)
 from pipeline.orchestration.run import sha256_of
+from pipeline.params import AreaDefinition, Population
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT.parent / "shared/data/police-uk/avon-and-somerset-street-2018-01_2021-09.zip"
@@ -80,9 +86,15 @@ def main(argv: list[str] | None = None) -> dict:
         unlocated_rows.append(unlocated.set_column(0, "Crime ID", pa.array([""] * unlocated.num_rows, pa.string())))
     target.mkdir(parents=True, exist_ok=True)
     counts = {
-        "south-gloucestershire-street-2018-01_2021-09.csv.gz": _write(area_rows, target / "south-gloucestershire-street-2018-01_2021-09.csv.gz"),
-        "comparators-street-2019-01_2020-12.csv.gz": _write(comparator_rows, target / "comparators-street-2019-01_2020-12.csv.gz"),
-        "no-location-street-2018-01_2021-09.csv.gz": _write(unlocated_rows, target / "no-location-street-2018-01_2021-09.csv.gz"),
+        "south-gloucestershire-street-2018-01_2021-09.csv.gz": _write(
+            area_rows, target / "south-gloucestershire-street-2018-01_2021-09.csv.gz"
+        ),
+        "comparators-street-2019-01_2020-12.csv.gz": _write(
+            comparator_rows, target / "comparators-street-2019-01_2020-12.csv.gz"
+        ),
+        "no-location-street-2018-01_2021-09.csv.gz": _write(
+            unlocated_rows, target / "no-location-street-2018-01_2021-09.csv.gz"
+        ),
     }
     manifest = {
         "source": args.source.name,

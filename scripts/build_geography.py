@@ -69,9 +69,14 @@ def _boundaries(folder: Path, code: str, name: str, out_code: str, out_name: str
             # Snapping to the grid with shapely keeps polygons valid where plain rounding can
             # make a thin part cross itself; rounding the snapped values only tidies their text.
             snapped = mapping(shapely.set_precision(shape(feature["geometry"]), 10**-DECIMALS))
-            geometry = {"type": snapped["type"], "coordinates": _rounded(json.loads(json.dumps(snapped["coordinates"])))}
+            geometry = {
+                "type": snapped["type"],
+                "coordinates": _rounded(json.loads(json.dumps(snapped["coordinates"]))),
+            }
             if not shape(geometry).is_valid or shape(geometry).is_empty:
-                raise SystemExit(f"{folder / authority}.geojson: {feature['properties'][code]} is not a valid polygon after rounding")
+                raise SystemExit(
+                    f"{folder / authority}.geojson: {feature['properties'][code]} is not a valid polygon after rounding"
+                )
             properties = {out_code: feature["properties"][code], out_name: feature["properties"][name].strip()}
             features.append({"type": "Feature", "properties": properties, "geometry": geometry})
     return sorted(features, key=lambda f: f["properties"][out_code])
@@ -88,7 +93,10 @@ def _csv_gz(header: list[str], rows: list[list], path: Path) -> None:
 
 def ward_lookup_rows(source: Path) -> list[list[str]]:
     with open(source / "geography/lsoa11-ward19-lad19.csv", encoding="utf-8-sig", newline="") as handle:
-        rows = [[r["LSOA11CD"], r["WD19CD"], r["WD19NM"].strip(), r["LAD19CD"], r["LAD19NM"].strip()] for r in csv.DictReader(handle)]
+        rows = [
+            [r["LSOA11CD"], r["WD19CD"], r["WD19NM"].strip(), r["LAD19CD"], r["LAD19NM"].strip()]
+            for r in csv.DictReader(handle)
+        ]
     return sorted(rows)
 
 
@@ -118,7 +126,9 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
     args.target.mkdir(parents=True, exist_ok=True)
 
     wards = ward_lookup_rows(args.source)
-    _csv_gz(["lsoa_code", "ward_code", "ward_name", "lad_code", "lad_name"], wards, args.target / "lsoa11-ward19.csv.gz")
+    _csv_gz(
+        ["lsoa_code", "ward_code", "ward_name", "lad_code", "lad_name"], wards, args.target / "lsoa11-ward19.csv.gz"
+    )
     imd = imd_rows(args.source)
     _csv_gz(["lsoa_code", "nation", "imd_rank", "imd_decile"], imd, args.target / "imd2019-lsoa11.csv.gz")
 
@@ -134,7 +144,12 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
         # "Twerton & Whiteway") takes the 2019 name, so maps match the ward tables.
         feature["properties"]["WD19NM"] = names_2019[feature["properties"]["WD19CD"]]
     (args.target / "ward19-boundaries.geojson").write_bytes(_geojson(ward_features, "ward19-boundaries"))
-    counts = {"lsoa_boundaries": len(lsoas), "ward_boundaries": len(ward_features), "ward_lookup": len(wards), "imd": len(imd)}
+    counts = {
+        "lsoa_boundaries": len(lsoas),
+        "ward_boundaries": len(ward_features),
+        "ward_lookup": len(wards),
+        "imd": len(imd),
+    }
     print(json.dumps(counts))
     return counts
 

@@ -82,11 +82,20 @@ _SUBGROUP_CODES = {
     "possession of drugs": "92C 92D 92E",
     "possession of weapons offences": "10A 10B 10C 10D 81 90",
     "public order offences": "9A 9B 62A 66",
-    "miscellaneous crimes against society": "15 24 26 27 33 33A 38 54 59 60 61 61A 67 69 76 79 80 83 86 95 96 99 802 814",
+    "miscellaneous crimes against society": "15 24 26 27 33 33A 38 54 59 60 61 61A 67 69 76 79 80 83 86 95 96 99 802 "
+    "814",
 }
 SUBGROUPS = {code: subgroup for subgroup, codes in _SUBGROUP_CODES.items() for code in codes.split()}
 
-COLUMNS = ["offence_code", "offence", "ons_group", "ons_subgroup", "police_uk_category", "severity_weight", "home_office_class"]
+COLUMNS = [
+    "offence_code",
+    "offence",
+    "ons_group",
+    "ons_subgroup",
+    "police_uk_category",
+    "severity_weight",
+    "home_office_class",
+]
 _CLASS = re.compile(r"^\d{1,3}(/\d{1,2})?$")
 
 
@@ -101,7 +110,9 @@ def build(source: Path = SOURCE) -> str:
         if "/" in code:
             continue  # "1/4.1/4.10/4.2" is ONS's homicide total, not an offence a crime is recorded under
         if code not in SUBGROUPS:
-            raise SystemExit(f"{source}: offence code {code!r} has no ONS subgroup in SUBGROUPS; add it from the ONS user guide")
+            raise SystemExit(
+                f"{source}: offence code {code!r} has no ONS subgroup in SUBGROUPS; add it from the ONS user guide"
+            )
         category = row["POLICE_UK_CAT_MAP_category"].strip()
         if category not in POLICE_UK:
             raise SystemExit(f"{source}: code {code}: unknown police.uk category {category!r}")

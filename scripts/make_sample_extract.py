@@ -38,9 +38,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pipeline.analysis.police import read_police_data  # noqa: E402
 from pipeline.inputs.offences import offence_codes  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
-from pipeline.analysis.police import read_police_data  # noqa: E402
 
 SEED = 20210120
 PARAMS = ROOT / "params/south-gloucestershire.yaml"
@@ -49,15 +49,53 @@ TARGET = ROOT / "data/raw/force-extract/south-gloucestershire-crime-extract-samp
 # Share of each police.uk crime type's crimes by Home Office offence code (sums to 1).
 MIX: dict[str, dict[str, float]] = {
     "Violence and sexual offences": {
-        "105A": 0.27, "8N": 0.19, "8L": 0.13, "8R": 0.12, "8Q": 0.07, "3B": 0.03, "5D": 0.012, "8P": 0.004,
-        "105B": 0.012, "8M": 0.01, "104": 0.012, "8S": 0.006, "11A": 0.014, "13": 0.002, "36": 0.003, "106": 0.002,
-        "2": 0.0005, "1": 0.0003, "4.4": 0.0007, "5E": 0.001,
-        "20A": 0.035, "19C": 0.017, "88E": 0.009, "22B": 0.005, "17A": 0.004, "20B": 0.003, "21": 0.003, "19D": 0.002,
-        "19F": 0.002, "88A": 0.002, "71": 0.0008, "72": 0.0004, "19E": 0.001, "88C": 0.0015, "73": 0.0005,
+        "105A": 0.27,
+        "8N": 0.19,
+        "8L": 0.13,
+        "8R": 0.12,
+        "8Q": 0.07,
+        "3B": 0.03,
+        "5D": 0.012,
+        "8P": 0.004,
+        "105B": 0.012,
+        "8M": 0.01,
+        "104": 0.012,
+        "8S": 0.006,
+        "11A": 0.014,
+        "13": 0.002,
+        "36": 0.003,
+        "106": 0.002,
+        "2": 0.0005,
+        "1": 0.0003,
+        "4.4": 0.0007,
+        "5E": 0.001,
+        "20A": 0.035,
+        "19C": 0.017,
+        "88E": 0.009,
+        "22B": 0.005,
+        "17A": 0.004,
+        "20B": 0.003,
+        "21": 0.003,
+        "19D": 0.002,
+        "19F": 0.002,
+        "88A": 0.002,
+        "71": 0.0008,
+        "72": 0.0004,
+        "19E": 0.001,
+        "88C": 0.0015,
+        "73": 0.0005,
     },
     "Public order": {"9A": 0.80, "9B": 0.08, "66": 0.11, "62A": 0.01},
     "Drugs": {"92E": 0.62, "92D": 0.17, "92A": 0.19, "92C": 0.02},
-    "Criminal damage and arson": {"58A": 0.29, "58C": 0.30, "58B": 0.13, "58D": 0.20, "58J": 0.01, "56A": 0.015, "56B": 0.055},
+    "Criminal damage and arson": {
+        "58A": 0.29,
+        "58C": 0.30,
+        "58B": 0.13,
+        "58D": 0.20,
+        "58J": 0.01,
+        "56A": 0.015,
+        "56B": 0.055,
+    },
     "Burglary": {"28E": 0.55, "28F": 0.08, "28G": 0.01, "29A": 0.01, "30C": 0.30, "30D": 0.04, "31A": 0.01},
     "Vehicle crime": {"45": 0.52, "48": 0.27, "126": 0.17, "37.2": 0.04},
     "Other theft": {"49": 0.70, "49A": 0.10, "40": 0.07, "41": 0.03, "47": 0.02, "35": 0.03, "43": 0.01, "42": 0.04},
@@ -67,30 +105,75 @@ MIX: dict[str, dict[str, float]] = {
     "Robbery": {"34B": 0.87, "34A": 0.13},
     "Possession of weapons": {"10D": 0.58, "10C": 0.22, "10B": 0.08, "81": 0.06, "90": 0.06},
     "Other crime": {
-        "99": 0.22, "95": 0.05, "83": 0.06, "33A": 0.03, "59": 0.07, "802": 0.10, "814": 0.04, "54": 0.09, "86": 0.14,
-        "67": 0.01, "79": 0.06, "33": 0.04, "61A": 0.02, "76": 0.005, "80": 0.015, "24": 0.005, "96": 0.01, "60": 0.01,
-        "61": 0.01, "69": 0.01,
+        "99": 0.22,
+        "95": 0.05,
+        "83": 0.06,
+        "33A": 0.03,
+        "59": 0.07,
+        "802": 0.10,
+        "814": 0.04,
+        "54": 0.09,
+        "86": 0.14,
+        "67": 0.01,
+        "79": 0.06,
+        "33": 0.04,
+        "61A": 0.02,
+        "76": 0.005,
+        "80": 0.015,
+        "24": 0.005,
+        "96": 0.01,
+        "60": 0.01,
+        "61": 0.01,
+        "69": 0.01,
     },
 }
 
 # Probability a crime carries each flag, by ONS subgroup (or by code, which wins).
 FLAG_RATES: dict[str, dict[str, float]] = {
     "domestic_abuse": {
-        "violence with injury": 0.36, "violence without injury": 0.38, "stalking and harassment": 0.45,
-        "rape": 0.30, "other sexual offences": 0.12, "criminal damage": 0.12, "arson": 0.08, "homicide": 0.4,
-        "public order offences": 0.06, "all other theft offences": 0.02, "domestic burglary": 0.02,
+        "violence with injury": 0.36,
+        "violence without injury": 0.38,
+        "stalking and harassment": 0.45,
+        "rape": 0.30,
+        "other sexual offences": 0.12,
+        "criminal damage": 0.12,
+        "arson": 0.08,
+        "homicide": 0.4,
+        "public order offences": 0.06,
+        "all other theft offences": 0.02,
+        "domestic burglary": 0.02,
     },
     "hate_crime": {
-        "8P": 1.0, "105B": 1.0, "8M": 1.0, "58J": 1.0, "9B": 1.0, "public order offences": 0.04,
-        "violence without injury": 0.015, "stalking and harassment": 0.02, "violence with injury": 0.008, "criminal damage": 0.005,
+        "8P": 1.0,
+        "105B": 1.0,
+        "8M": 1.0,
+        "58J": 1.0,
+        "9B": 1.0,
+        "public order offences": 0.04,
+        "violence without injury": 0.015,
+        "stalking and harassment": 0.02,
+        "violence with injury": 0.008,
+        "criminal damage": 0.005,
     },
     "alcohol": {
-        "violence with injury": 0.22, "violence without injury": 0.16, "public order offences": 0.15,
-        "criminal damage": 0.07, "rape": 0.12, "other sexual offences": 0.06,
+        "violence with injury": 0.22,
+        "violence without injury": 0.16,
+        "public order offences": 0.15,
+        "criminal damage": 0.07,
+        "rape": 0.12,
+        "other sexual offences": 0.06,
     },
     "knife": {
-        "10D": 1.0, "90": 1.0, "robbery of personal property": 0.10, "robbery of business property": 0.14,
-        "5D": 0.30, "8N": 0.03, "3B": 0.08, "2": 0.4, "1": 0.5, "domestic burglary": 0.01,
+        "10D": 1.0,
+        "90": 1.0,
+        "robbery of personal property": 0.10,
+        "robbery of business property": 0.14,
+        "5D": 0.30,
+        "8N": 0.03,
+        "3B": 0.08,
+        "2": 0.4,
+        "1": 0.5,
+        "domestic burglary": 0.01,
     },
 }
 HATE_STRANDS = {"Race": 0.74, "Sexual orientation": 0.11, "Disability": 0.07, "Religion": 0.05, "Transgender": 0.03}
@@ -133,12 +216,29 @@ HISTORIC_SEXUAL_SHARE = 0.25  # reported more than a month after it happened
 PERSON_GROUPS = {"violence against the person", "sexual offences", "robbery"}
 PERSON_SUBGROUPS = {"theft from the person"}
 AGE_BANDS = ["Under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65 and over"]
-AGE_WEIGHTS = {"default": [0.14, 0.17, 0.22, 0.18, 0.14, 0.09, 0.06], "sexual offences": [0.40, 0.20, 0.16, 0.11, 0.07, 0.04, 0.02]}
+AGE_WEIGHTS = {
+    "default": [0.14, 0.17, 0.22, 0.18, 0.14, 0.09, 0.06],
+    "sexual offences": [0.40, 0.20, 0.16, 0.11, 0.07, 0.04, 0.02],
+}
 FEMALE_SHARE = {"domestic_abuse": 0.75, "sexual offences": 0.86, "default": 0.45}
 
 HEADINGS = [
-    "CrimeRef", "HOCode", "Offence", "Date Recorded", "Committed From", "Committed To", "LSOA Code", "Latitude",
-    "Longitude", "DA Flag", "Hate Flag", "Hate Strand", "Alcohol Flag", "Knife Flag", "Victim Age Band", "Victim Sex",
+    "CrimeRef",
+    "HOCode",
+    "Offence",
+    "Date Recorded",
+    "Committed From",
+    "Committed To",
+    "LSOA Code",
+    "Latitude",
+    "Longitude",
+    "DA Flag",
+    "Hate Flag",
+    "Hate Strand",
+    "Alcohol Flag",
+    "Knife Flag",
+    "Victim Age Band",
+    "Victim Sex",
     "Outcome",
 ]
 
@@ -161,7 +261,9 @@ def _rate(rates: dict[str, float], code: str, subgroup: str, group: str) -> floa
     return rates.get(code, rates.get(subgroup, rates.get(group, 0.0)))
 
 
-def _flags(rng: np.random.Generator, codes: np.ndarray, subgroups: np.ndarray, groups: np.ndarray) -> dict[str, np.ndarray]:
+def _flags(
+    rng: np.random.Generator, codes: np.ndarray, subgroups: np.ndarray, groups: np.ndarray
+) -> dict[str, np.ndarray]:
     out = {}
     for flag, rates in FLAG_RATES.items():
         p = np.array([_rate(rates, c, s, g) for c, s, g in zip(codes, subgroups, groups)])
@@ -169,7 +271,9 @@ def _flags(rng: np.random.Generator, codes: np.ndarray, subgroups: np.ndarray, g
     return out
 
 
-def _times(rng: np.random.Generator, months: np.ndarray, subgroups: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _times(
+    rng: np.random.Generator, months: np.ndarray, subgroups: np.ndarray, groups: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Committed from, committed to (NaT when the time is exact) and recorded, as datetime64[m]."""
     n = len(months)
     start = pd.to_datetime(pd.Series(months) + "-01").to_numpy().astype("datetime64[m]")
@@ -199,7 +303,9 @@ def _times(rng: np.random.Generator, months: np.ndarray, subgroups: np.ndarray, 
     lag_hours = np.where(rng.random(n) < 0.6, rng.uniform(0.2, 6, n), rng.exponential(48, n))
     recorded = committed_to + np.round(lag_hours * 60).astype("timedelta64[m]")
     late = recorded > month_end
-    recorded[late] = committed_to[late] + ((month_end[late] - committed_to[late]) * rng.random(late.sum())).astype("timedelta64[m]")
+    recorded[late] = committed_to[late] + ((month_end[late] - committed_to[late]) * rng.random(late.sum())).astype(
+        "timedelta64[m]"
+    )
     historic = (groups == "sexual offences") & (rng.random(n) < HISTORIC_SEXUAL_SHARE)
     back = rng.integers(45, 3650, size=historic.sum()).astype("timedelta64[D]")
     committed_from[historic] = committed_from[historic] - back
@@ -238,34 +344,42 @@ def build(crimes: pd.DataFrame, seed: int = SEED) -> pd.DataFrame:
     for kind in ("default", "sexual offences"):
         rows = np.flatnonzero(person & ((groups == "sexual offences") == (kind == "sexual offences")))
         age[rows] = np.array(AGE_BANDS, dtype=object)[rng.choice(len(AGE_BANDS), size=len(rows), p=AGE_WEIGHTS[kind])]
-    female_p = np.where(flags["domestic_abuse"], FEMALE_SHARE["domestic_abuse"], np.where(groups == "sexual offences", FEMALE_SHARE["sexual offences"], FEMALE_SHARE["default"]))
+    female_p = np.where(
+        flags["domestic_abuse"],
+        FEMALE_SHARE["domestic_abuse"],
+        np.where(groups == "sexual offences", FEMALE_SHARE["sexual offences"], FEMALE_SHARE["default"]),
+    )
     female = rng.random(n) < female_p
     sex[person] = np.where(female[person], "F", "M")
 
     references = rng.permutation(n) + 1_000_000
     order = np.argsort(recorded, kind="stable")  # as a force system exports: by date recorded
     yes_no = lambda values: np.where(values, "Y", "N")  # noqa: E731
-    return pd.DataFrame(
-        {
-            "CrimeRef": [f"SGX{r:07d}" for r in references],
-            "HOCode": codes,
-            "Offence": lookup.loc[codes, "offence"].to_numpy(),
-            "Date Recorded": _format(recorded),
-            "Committed From": _format(committed_from),
-            "Committed To": _format(committed_to),
-            "LSOA Code": crimes["lsoa_code"].to_numpy(),
-            "Latitude": crimes["latitude"].map(lambda v: "" if pd.isna(v) else f"{v:.6f}").to_numpy(),
-            "Longitude": crimes["longitude"].map(lambda v: "" if pd.isna(v) else f"{v:.6f}").to_numpy(),
-            "DA Flag": yes_no(flags["domestic_abuse"]),
-            "Hate Flag": yes_no(flags["hate_crime"]),
-            "Hate Strand": strand,
-            "Alcohol Flag": yes_no(flags["alcohol"]),
-            "Knife Flag": yes_no(flags["knife"]),
-            "Victim Age Band": age,
-            "Victim Sex": sex,
-            "Outcome": crimes["last_outcome_category"].fillna("").to_numpy(),
-        }
-    )[HEADINGS].iloc[order].reset_index(drop=True)
+    return (
+        pd.DataFrame(
+            {
+                "CrimeRef": [f"SGX{r:07d}" for r in references],
+                "HOCode": codes,
+                "Offence": lookup.loc[codes, "offence"].to_numpy(),
+                "Date Recorded": _format(recorded),
+                "Committed From": _format(committed_from),
+                "Committed To": _format(committed_to),
+                "LSOA Code": crimes["lsoa_code"].to_numpy(),
+                "Latitude": crimes["latitude"].map(lambda v: "" if pd.isna(v) else f"{v:.6f}").to_numpy(),
+                "Longitude": crimes["longitude"].map(lambda v: "" if pd.isna(v) else f"{v:.6f}").to_numpy(),
+                "DA Flag": yes_no(flags["domestic_abuse"]),
+                "Hate Flag": yes_no(flags["hate_crime"]),
+                "Hate Strand": strand,
+                "Alcohol Flag": yes_no(flags["alcohol"]),
+                "Knife Flag": yes_no(flags["knife"]),
+                "Victim Age Band": age,
+                "Victim Sex": sex,
+                "Outcome": crimes["last_outcome_category"].fillna("").to_numpy(),
+            }
+        )[HEADINGS]
+        .iloc[order]
+        .reset_index(drop=True)
+    )
 
 
 def main() -> None:

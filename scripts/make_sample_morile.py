@@ -27,15 +27,25 @@ from pipeline.analysis.morile import (
     threat_evidence,
     write_template,
 )
-from pipeline.params import validate_params
 from pipeline.analysis.trends import area_comparison
+from pipeline.params import validate_params
 
 SEED = 20210305  # the date of South Gloucestershire's 2021 priorities workshop
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "data/raw/morile"
 FACTORS = [
-    "physical", "psychological", "financial", "community", "environmental", "frequency", "trend",
-    "capacity", "capability", "partnership_response", "public_expectation", "evidence_confidence",
+    "physical",
+    "psychological",
+    "financial",
+    "community",
+    "environmental",
+    "frequency",
+    "trend",
+    "capacity",
+    "capability",
+    "partnership_response",
+    "public_expectation",
+    "evidence_confidence",
 ]
 CONSENSUS = {
     "Child exploitation": [4, 4, 1, 3, 0, 3, 3, 3, 3, 2, 3, 2],
@@ -57,12 +67,24 @@ PARTNERS = [
     ("c", "Sample partner C", "Sample health (illustrative)"),
 ]
 MODERATION = [
-    ("Drug offences (other than cannabis)", "Likelihood: Direction of trend", "Rapidly increasing",
-     "Sample reason: police intelligence reports growing county lines activity."),
-    ("Anti-social behaviour", "Harm: Environmental", "Moderate",
-     "Sample reason: fly-tipping and litter reports rose during lockdown."),
-    ("Fraud and cyber crime", "Harm: Community", "Low",
-     "Sample reason: partners agreed the community harm had been scored too low by one scorer."),
+    (
+        "Drug offences (other than cannabis)",
+        "Likelihood: Direction of trend",
+        "Rapidly increasing",
+        "Sample reason: police intelligence reports growing county lines activity.",
+    ),
+    (
+        "Anti-social behaviour",
+        "Harm: Environmental",
+        "Moderate",
+        "Sample reason: fly-tipping and litter reports rose during lockdown.",
+    ),
+    (
+        "Fraud and cyber crime",
+        "Harm: Community",
+        "Low",
+        "Sample reason: partners agreed the community harm had been scored too low by one scorer.",
+    ),
 ]
 
 

@@ -47,10 +47,30 @@ TRUTH = {
 SCALES = {
     # indicator: (question column, positive answers, negative answers, other excluded answers)
     "safe_after_dark": ("q_safe_after_dark", ["Very safe", "Fairly safe"], ["Fairly unsafe", "Very unsafe"], []),
-    "asb_problem": ("q_asb_problem", ["Very big problem", "Fairly big problem"], ["Not a very big problem", "Not a problem at all"], []),
-    "police_dealing": ("q_police_dealing", ["Strongly agree", "Tend to agree"], ["Neither agree nor disagree", "Tend to disagree", "Strongly disagree"], []),
-    "get_on_well": ("q_get_on_well", ["Definitely agree", "Tend to agree"], ["Tend to disagree", "Definitely disagree"], ["Too few people in local area", "All same backgrounds"]),
-    "respect_problem": ("q_respect_problem", ["Very big problem", "Fairly big problem"], ["Not a very big problem", "Not a problem at all"], []),
+    "asb_problem": (
+        "q_asb_problem",
+        ["Very big problem", "Fairly big problem"],
+        ["Not a very big problem", "Not a problem at all"],
+        [],
+    ),
+    "police_dealing": (
+        "q_police_dealing",
+        ["Strongly agree", "Tend to agree"],
+        ["Neither agree nor disagree", "Tend to disagree", "Strongly disagree"],
+        [],
+    ),
+    "get_on_well": (
+        "q_get_on_well",
+        ["Definitely agree", "Tend to agree"],
+        ["Tend to disagree", "Definitely disagree"],
+        ["Too few people in local area", "All same backgrounds"],
+    ),
+    "respect_problem": (
+        "q_respect_problem",
+        ["Very big problem", "Fairly big problem"],
+        ["Not a very big problem", "Not a problem at all"],
+        [],
+    ),
 }
 PRIORITY, REST = "Priority neighbourhood", "Rest of district"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.params import AreaDefinition, Population
 from pipeline.inputs.police_scan import POLICE_UK_COLUMNS
+from pipeline.params import AreaDefinition, Population
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_ZIP = ROOT.parent / "shared/data/police-uk/avon-and-somerset-street-2018-01_2021-09.zip"
@@ -28,7 +28,20 @@ def street_row(
     if not lsoa_name:
         return [crime_id, month, "Test Police", "Test Police", "", "", "No Location", "", "", crime_type, "", ""]
     code = lsoa_code if lsoa_code is not None else "E0" + str(abs(hash(lsoa_name)) % 10**7).zfill(7)
-    return [crime_id, month, "Test Police", "Test Police", "-2.5", "51.5", location, code, lsoa_name, crime_type, "", ""]
+    return [
+        crime_id,
+        month,
+        "Test Police",
+        "Test Police",
+        "-2.5",
+        "51.5",
+        location,
+        code,
+        lsoa_name,
+        crime_type,
+        "",
+        "",
+    ]
 
 
 def street_csv_text(rows: list[list[str]], header: tuple[str, ...] = POLICE_UK_COLUMNS) -> str:
@@ -49,7 +62,9 @@ def write_street_csv(path: Path, rows: list[list[str]], header: tuple[str, ...] 
     return path
 
 
-def area(name: str, prefixes: list[str] | None = None, lookup: Path | None = None, population: int = 10000) -> AreaDefinition:
+def area(
+    name: str, prefixes: list[str] | None = None, lookup: Path | None = None, population: int = 10000
+) -> AreaDefinition:
     return AreaDefinition(
         name=name,
         lsoa_name_prefixes=prefixes or ([] if lookup else [name]),

@@ -6,29 +6,40 @@ import re
 
 import pytest
 import yaml
-
-from pipeline.orchestration.batch import AreaResult, headline, write_index
-from pipeline.cli import main
-from pipeline.errors import PipelineError
 from test_safety import MONTHS_2019_2020, small_params, small_police
 
-TABLE_HEADER = ("\ufeffCrime type,\"Count, Jan 2020 to Dec 2020 (12 months)\",Like for like: Jan 2019 to Dec 2019 (12 months),"
-                "Like for like: Jan 2020 to Dec 2020 (12 months),% change (like for like),Significance (Holm-adjusted; the total unadjusted)\n")
+from pipeline.cli import main
+from pipeline.errors import PipelineError
+from pipeline.orchestration.batch import AreaResult, headline, write_index
+
+TABLE_HEADER = (
+    '\ufeffCrime type,"Count, Jan 2020 to Dec 2020 (12 months)",Like for like: Jan 2019 to Dec 2019 (12 months),'
+    "Like for like: Jan 2020 to Dec 2020 (12 months),% change (like for like),Significance (Holm-adjusted; the total "
+    "unadjusted)\n"
+)
 
 
 def _table(folder, total_row: str):
     (folder / "tables").mkdir(parents=True)
-    (folder / "tables/crime-by-type.csv").write_text(TABLE_HEADER + "Burglary,10,8,10,25.0,no significant change\n" + total_row, encoding="utf-8")
+    (folder / "tables/crime-by-type.csv").write_text(
+        TABLE_HEADER + "Burglary,10,8,10,25.0,no significant change\n" + total_row, encoding="utf-8"
+    )
     return folder
 
 
 def test_headline_names_the_months_and_the_like_for_like_change(tmp_path):
     folder = _table(tmp_path / "a", "All crime (excluding ASB),14400,14940,14400,-3.6,no significant change\n")
-    assert headline(folder) == ("All crime (excluding ASB): 14,400 in Jan 2020 to Dec 2020 (12 months); down 3.6% like for like, "
-                                "Jan 2020 to Dec 2020 (12 months) against Jan 2019 to Dec 2019 (12 months) (no significant change).")
+    assert headline(folder) == (
+        "All crime (excluding ASB): 14,400 in Jan 2020 to Dec 2020 (12 months); down 3.6% like for like, "
+        "Jan 2020 to Dec 2020 (12 months) against Jan 2019 to Dec 2019 (12 months) (no significant change)."
+    )
     # A change that was not computed is said so, never shown as a number.
     folder = _table(tmp_path / "b", "All crime (excluding ASB),900,,,not computed: no like-for-like months,\n")
-    assert headline(folder) == "All crime (excluding ASB): 900 in Jan 2020 to Dec 2020 (12 months); like-for-like change not computed: no like-for-like months."
+    assert (
+        headline(folder)
+        == "All crime (excluding ASB): 900 in Jan 2020 to Dec 2020 (12 months); like-for-like change not computed: "
+        "no like-for-like months."
+    )
     assert headline(tmp_path / "missing") == "No crime table was published."
 
 
@@ -36,15 +47,24 @@ def test_index_links_each_areas_documents_and_lists_what_stopped_the_others(tmp_
     published = tmp_path / "outputs/alphaton"
     published.mkdir(parents=True)
     results = [
-        AreaResult(tmp_path / "a.yaml", "Alphaton", published, ["tables.xlsx", "strategic-assessment.html"], "A headline."),
-        AreaResult(tmp_path / "b.yaml", "Betaville", error="2 problem(s) in the inputs\n\nPolice data:\n  - period_end: no data\n  - area: no rows"),
+        AreaResult(
+            tmp_path / "a.yaml", "Alphaton", published, ["tables.xlsx", "strategic-assessment.html"], "A headline."
+        ),
+        AreaResult(
+            tmp_path / "b.yaml",
+            "Betaville",
+            error="2 problem(s) in the inputs\n\nPolice data:\n  - period_end: no data\n  - area: no rows",
+        ),
     ]
     index = write_index(results, tmp_path / "outputs/index.html")
     page = index.read_text(encoding="utf-8")
     assert '<html lang="en-GB">' in page and "<script" not in page and not re.search(r'(src|href)="https?://', page)
     assert "1 of 2 areas published" in page
     links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', page)
-    assert links == [("alphaton/strategic-assessment.html", "Strategic assessment (HTML)"), ("alphaton/tables.xlsx", "Every table (Excel)")]
+    assert links == [
+        ("alphaton/strategic-assessment.html", "Strategic assessment (HTML)"),
+        ("alphaton/tables.xlsx", "Every table (Excel)"),
+    ]
     assert "Not published (" in page and "<li>period_end: no data</li>" in page and "<li>area: no rows</li>" in page
 
 
@@ -90,8 +110,16 @@ def test_areas_side_by_side_publish_what_they_publish_one_after_another_each_wit
     for way in ("together", "alone"):
         for name, settings in (("alphaton", alpha), ("betaville", beta)):
             path = tmp_path / f"{way}-{name}.yaml"
-            path.write_text(yaml.safe_dump({**settings, "output_dir": str(tmp_path / way / name),
-                                            "processed_dir": str(tmp_path / f"processed-{way}")}), encoding="utf-8")
+            path.write_text(
+                yaml.safe_dump(
+                    {
+                        **settings,
+                        "output_dir": str(tmp_path / way / name),
+                        "processed_dir": str(tmp_path / f"processed-{way}"),
+                    }
+                ),
+                encoding="utf-8",
+            )
             paths.setdefault(way, []).append(path)
     together = run_batch(paths["together"], tmp_path / "together/index.html", parallel=2)
     alone = run_batch(paths["alone"], tmp_path / "alone/index.html", parallel=1)
@@ -100,7 +128,9 @@ def test_areas_side_by_side_publish_what_they_publish_one_after_another_each_wit
         tables = sorted(p.name for p in (tmp_path / "alone" / name / "tables").iterdir())
         assert "crime-by-type.csv" in tables
         for table in tables:
-            assert (tmp_path / "together" / name / "tables" / table).read_bytes() == (tmp_path / "alone" / name / "tables" / table).read_bytes(), table
+            assert (tmp_path / "together" / name / "tables" / table).read_bytes() == (
+                tmp_path / "alone" / name / "tables" / table
+            ).read_bytes(), table
         log = (tmp_path / "together" / name / "run.log").read_text(encoding="utf-8")
         assert f"Strategic assessment for {area}," in log and f"Strategic assessment for {other}," not in log
     # 8 burglaries or ASB a month in Alphaton (half burglaries), 6 in Betaville: 48 and 36 crimes in 2020.
@@ -111,38 +141,56 @@ def test_areas_side_by_side_publish_what_they_publish_one_after_another_each_wit
 def test_stopping_areas_side_by_side_removes_their_unfinished_runs_and_keeps_the_last_outputs(tmp_path):
     """SIGTERM (or Ctrl-C) while two areas run side by side: both runs end as interrupted ones
     (no '.failed' or unfinished folder left, the last outputs untouched), in one message."""
-    import os
     import signal
     import subprocess
     import sys
     import time
     from pathlib import Path
 
-    from pipeline.orchestration.safety import mark_as_ours
+    from pipeline.storage.folders import mark_as_ours
 
     root = Path(__file__).resolve().parent.parent
     police = small_police(tmp_path, MONTHS_2019_2020, {"Alphaton": 8, "Betaville": 6})
     alpha = yaml.safe_load(small_params(tmp_path, [police]).read_text(encoding="utf-8"))
-    beta = {**alpha, "area": alpha["comparators"][0], "comparators": [alpha["area"]], "output_dir": str(tmp_path / "outputs/betaville")}
+    beta = {
+        **alpha,
+        "area": alpha["comparators"][0],
+        "comparators": [alpha["area"]],
+        "output_dir": str(tmp_path / "outputs/betaville"),
+    }
     paths = []
     for name, settings in (("alphaton", alpha), ("betaville", beta)):
         mark_as_ours(tmp_path / "outputs" / name)
-        (tmp_path / "outputs" / name / "strategic-assessment.html").write_text(f"last good report of {name}", encoding="utf-8")
+        (tmp_path / "outputs" / name / "strategic-assessment.html").write_text(
+            f"last good report of {name}", encoding="utf-8"
+        )
         paths.append(tmp_path / f"{name}.yaml")
         paths[-1].write_text(yaml.safe_dump(settings), encoding="utf-8")
-    process = subprocess.Popen([sys.executable, "-m", "pipeline", "run", *map(str, paths), "--index", str(tmp_path / "outputs/index.html")],
-                               cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "run", *map(str, paths), "--index", str(tmp_path / "outputs/index.html")],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.time() + 60
     while time.time() < deadline and len(list((tmp_path / "outputs").glob(".*.running-*/notebooks"))) < 1:
         time.sleep(0.2)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130
-    assert err.strip().splitlines()[-1].startswith("Error: Stopped by a termination signal (SIGTERM): 0 of 2 area(s) had been published")
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .startswith("Error: Stopped by a termination signal (SIGTERM): 0 of 2 area(s) had been published")
+    )
     assert "Traceback" not in err and "failed; carrying on" not in err
     assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == ["alphaton", "betaville"]
     for name in ("alphaton", "betaville"):
-        assert (tmp_path / "outputs" / name / "strategic-assessment.html").read_text(encoding="utf-8") == f"last good report of {name}"
+        assert (tmp_path / "outputs" / name / "strategic-assessment.html").read_text(
+            encoding="utf-8"
+        ) == f"last good report of {name}"
 
 
 def test_the_same_params_file_or_output_folder_twice_is_refused_before_anything_runs(tmp_path, monkeypatch):
@@ -166,7 +214,7 @@ def test_the_same_params_file_or_output_folder_twice_is_refused_before_anything_
 
 def test_a_batch_locked_out_writes_nothing_not_even_its_index(tmp_path, monkeypatch):
     from pipeline.orchestration import batch
-    from pipeline.orchestration.safety import OutputLock, RunLockedError
+    from pipeline.storage.folders import OutputLock, RunLockedError
 
     police = small_police(tmp_path, MONTHS_2019_2020, {"Alphaton": 2, "Betaville": 2})
     alpha = small_params(tmp_path, [police])
@@ -185,7 +233,10 @@ def test_a_batch_locked_out_writes_nothing_not_even_its_index(tmp_path, monkeypa
     monkeypatch.undo()
     other_index = tmp_path / "elsewhere/index.html"
     with OutputLock(tmp_path / "outputs/alphaton", "a single run"):
-        with pytest.raises(RunLockedError, match="No area was run: Another run is already publishing to .*alphaton .*"
-                                                 f"The index {other_index} was not written"):
+        with pytest.raises(
+            RunLockedError,
+            match="No area was run: Another run is already publishing to .*alphaton .*"
+            f"The index {other_index} was not written",
+        ):
             batch.run_batch([alpha], other_index)
     assert not other_index.exists() and not (tmp_path / "outputs/alphaton").exists()

@@ -10,7 +10,7 @@ import pandas as pd  # noqa: E402
 
 from pipeline.documents import chart_cache  # noqa: E402
 from pipeline.documents.chart_cache import ChartCache, chart_key  # noqa: E402
-from pipeline.orchestration.safety import OWNER_MARKER  # noqa: E402
+from pipeline.storage.folders import OWNER_MARKER  # noqa: E402
 
 CALLS: list[str] = []
 
@@ -37,7 +37,9 @@ def test_key_follows_values_not_identity():
     assert first != chart_key(bars, (_frame([1, 2]), "t"), {}, ("caption",), "1" * 64)  # package code changed
     # A frame whose cells hold lists is keyed by their printed form, not refused.
     listed = pd.DataFrame({"months": [["2020-01", "2020-02"]]})
-    assert chart_key(bars, (listed,), {}, (), code) != chart_key(bars, (pd.DataFrame({"months": [["2020-01"]]}),), {}, (), code)
+    assert chart_key(bars, (listed,), {}, (), code) != chart_key(
+        bars, (pd.DataFrame({"months": [["2020-01"]]}),), {}, (), code
+    )
 
 
 def test_an_argument_known_only_by_its_address_is_never_cached():

@@ -4,8 +4,8 @@ import json
 import sys
 
 import pytest
-
 from conftest import ROOT, SHARED_ZIP
+
 from pipeline.orchestration.run import sha256_of
 
 BUNDLE = ROOT / "data/raw/police-uk"

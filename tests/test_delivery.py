@@ -10,21 +10,16 @@ from pipeline.analysis.delivery import (
     NO_TARGET,
     NOT_ACHIEVED,
     NOT_AVAILABLE,
-    Grant,
     assess,
-    check_grant,
     final_priorities,
     grant_summary,
-    load_plan,
-    load_register,
-    parse_target,
     performance_table,
-    pounds,
     register_table,
     risk_band,
     verdict_text,
 )
 from pipeline.errors import InputDataError
+from pipeline.inputs.delivery_plan import Grant, check_grant, load_plan, load_register, parse_target, pounds
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_REGISTER = ROOT / "data/raw/delivery/risk-register-2018-19.yaml"
@@ -43,13 +38,24 @@ def test_real_2021_22_grant_arithmetic():
 
 
 def test_allocating_more_than_the_grant_is_an_error_and_non_priorities_are_flagged():
-    grant = Grant(total=1000, allocations=[
-        {"priority": "A", "service": "One", "amount": 700},
-        {"priority": "B", "service": "Two", "amount": 400.5},
-    ])
-    with pytest.raises(InputDataError, match="add up to £1,100.50, more than the grant of £1,000 \\(over by £100.50\\)"):
+    grant = Grant(
+        total=1000,
+        allocations=[
+            {"priority": "A", "service": "One", "amount": 700},
+            {"priority": "B", "service": "Two", "amount": 400.5},
+        ],
+    )
+    with pytest.raises(
+        InputDataError, match="add up to £1,100.50, more than the grant of £1,000 \\(over by £100.50\\)"
+    ):
         check_grant(grant, "plan.yaml")
-    ok = Grant(total=1000, allocations=[{"priority": "A", "service": "One", "amount": 700}, {"priority": "Z", "service": "Two", "amount": 300}])
+    ok = Grant(
+        total=1000,
+        allocations=[
+            {"priority": "A", "service": "One", "amount": 700},
+            {"priority": "Z", "service": "Two", "amount": 300},
+        ],
+    )
     table, totals = grant_summary(ok, ["A"])
     assert totals.remaining == 0 and totals.not_priorities == ["Two"]
     assert table["Is a priority"].tolist() == ["Yes", "No - not a priority this year"]
@@ -123,10 +129,22 @@ def test_every_verdict():
 def test_every_row_of_the_real_2018_19_register():
     # (ref, impact, likelihood, score, band), read from the published register.
     expected = [
-        ("S1", 3, 2, 6, "Medium"), ("S1b", 1, 2, 2, "Low"), ("S2", 2, 1, 2, "Low"), ("S3", 3, 1, 3, "Low"),
-        ("S4", 1, 3, 3, "Low"), ("P1", 3, 2, 6, "Medium"), ("P2", 3, 1, 3, "Low"), ("P3", 3, 2, 6, "Medium"),
-        ("P5", 3, 2, 6, "Medium"), ("P6", 3, 3, 9, "High"), ("L1", 3, 1, 3, "Low"), ("R1", 3, 3, 9, "High"),
-        ("R2", 3, 3, 9, "High"), ("R3", 3, 1, 3, "Low"), ("Pe1", 3, 1, 3, "Low"), ("Pe2", 3, 3, 9, "High"),
+        ("S1", 3, 2, 6, "Medium"),
+        ("S1b", 1, 2, 2, "Low"),
+        ("S2", 2, 1, 2, "Low"),
+        ("S3", 3, 1, 3, "Low"),
+        ("S4", 1, 3, 3, "Low"),
+        ("P1", 3, 2, 6, "Medium"),
+        ("P2", 3, 1, 3, "Low"),
+        ("P3", 3, 2, 6, "Medium"),
+        ("P5", 3, 2, 6, "Medium"),
+        ("P6", 3, 3, 9, "High"),
+        ("L1", 3, 1, 3, "Low"),
+        ("R1", 3, 3, 9, "High"),
+        ("R2", 3, 3, 9, "High"),
+        ("R3", 3, 1, 3, "Low"),
+        ("Pe1", 3, 1, 3, "Low"),
+        ("Pe2", 3, 3, 9, "High"),
     ]
     title, risks = load_register(REAL_REGISTER)
     assert title == "Safer and Stronger Communities Partnership Risk Register 2018/19"
@@ -147,12 +165,15 @@ def _register(tmp_path: Path, risks: list[dict], name: str = "register.yaml") ->
 
 
 def test_register_validation_lists_every_problem(tmp_path):
-    path = _register(tmp_path, [
-        {"ref": "A1", "risk": "Off the scale", "impact": 4, "likelihood": 0, "owner": "Chair"},
-        {"ref": "A2", "risk": "Wrong score", "impact": 2, "likelihood": 3, "score": 5, "owner": "Chair"},
-        {"ref": "A3", "risk": "No owner", "impact": 1, "likelihood": 1},
-        {"ref": "A3", "risk": "Repeated ref", "impact": 1, "likelihood": 1, "owner": "SOG"},
-    ])
+    path = _register(
+        tmp_path,
+        [
+            {"ref": "A1", "risk": "Off the scale", "impact": 4, "likelihood": 0, "owner": "Chair"},
+            {"ref": "A2", "risk": "Wrong score", "impact": 2, "likelihood": 3, "score": 5, "owner": "Chair"},
+            {"ref": "A3", "risk": "No owner", "impact": 1, "likelihood": 1},
+            {"ref": "A3", "risk": "Repeated ref", "impact": 1, "likelihood": 1, "owner": "SOG"},
+        ],
+    )
     with pytest.raises(InputDataError) as caught:
         load_register(path)
     message = str(caught.value)
@@ -166,11 +187,15 @@ def test_register_validation_lists_every_problem(tmp_path):
 def test_register_movement_and_xlsx_input(tmp_path):
     from openpyxl import Workbook
 
-    previous = _register(tmp_path, [
-        {"ref": "A1", "risk": "Funding", "impact": 3, "likelihood": 2, "owner": "Chair"},
-        {"ref": "A2", "risk": "Data", "impact": 2, "likelihood": 2, "owner": "SOG"},
-        {"ref": "A9", "risk": "Closed", "impact": 1, "likelihood": 1, "owner": "SOG"},
-    ], "previous.yaml")
+    previous = _register(
+        tmp_path,
+        [
+            {"ref": "A1", "risk": "Funding", "impact": 3, "likelihood": 2, "owner": "Chair"},
+            {"ref": "A2", "risk": "Data", "impact": 2, "likelihood": 2, "owner": "SOG"},
+            {"ref": "A9", "risk": "Closed", "impact": 1, "likelihood": 1, "owner": "SOG"},
+        ],
+        "previous.yaml",
+    )
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(["Ref", "Risk", "Triggers", "Impact", "Likelihood", "Score", "Owner", "Review"])
@@ -192,12 +217,22 @@ def test_register_movement_and_xlsx_input(tmp_path):
 
 
 def test_priorities_with_overrides(tmp_path):
-    ranking = pd.DataFrame({"threat": ["A", "B", "C", "D"], "rank": [1, 2, 3, 4], "priority": [True, True, False, False]})
+    ranking = pd.DataFrame(
+        {"threat": ["A", "B", "C", "D"], "rank": [1, 2, 3, 4], "priority": [True, True, False, False]}
+    )
     plan_path = tmp_path / "plan.yaml"
-    plan_path.write_text(yaml.safe_dump({
-        "financial_year": "2021/22",
-        "overrides": [{"threat": "C", "priority": True, "reason": "Community concern"}, {"threat": "B", "priority": False, "reason": "Covered elsewhere"}],
-    }), encoding="utf-8")
+    plan_path.write_text(
+        yaml.safe_dump(
+            {
+                "financial_year": "2021/22",
+                "overrides": [
+                    {"threat": "C", "priority": True, "reason": "Community concern"},
+                    {"threat": "B", "priority": False, "reason": "Covered elsewhere"},
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     plan = load_plan(plan_path)
     priorities = final_priorities(ranking, plan)
     assert priorities["threat"].tolist() == ["A", "B", "C"]  # D: neither proposed nor added
@@ -214,10 +249,17 @@ def test_priorities_with_overrides(tmp_path):
 
 def test_plan_validation(tmp_path):
     path = tmp_path / "plan.yaml"
-    path.write_text(yaml.safe_dump({
-        "financial_year": "2021",
-        "performance_measures": [{"indicator": "X", "target": "better than Bristol", "actual": {"survey": "a", "value": 3}}],
-    }), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "financial_year": "2021",
+                "performance_measures": [
+                    {"indicator": "X", "target": "better than Bristol", "actual": {"survey": "a", "value": 3}}
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(InputDataError) as caught:
         load_plan(path)
     message = str(caught.value)
@@ -228,31 +270,52 @@ def test_plan_validation(tmp_path):
 
 def test_performance_measures_from_survey_and_crime_stages(tmp_path):
     plan_path = tmp_path / "plan.yaml"
-    plan_path.write_text(yaml.safe_dump({
-        "financial_year": "2021/22",
-        "performance_measures": [
-            {"indicator": "ASB a problem", "actual": {"survey": "asb"}, "target": "<10%", "higher_is_better": False},
-            {"indicator": "Burglary rate", "actual": {"crime": ["Burglary"]}, "target": "<= 3.5"},
-            {"indicator": "Feel safe", "actual": {"survey": "safe"}},
-        ],
-    }), encoding="utf-8")
-    survey_results = pd.DataFrame({
-        "indicator": ["asb", "asb", "safe", "safe"], "year": [2019, 2020, 2019, 2020],
-        "percent": [8.0, 8.4, 70.0, 74.0], "ci_low": [6.0, 6.4, 66.0, 71.0], "ci_high": [10.0, 10.4, 74.0, 77.0],
-        "suppressed": [False] * 4,
-    })
+    plan_path.write_text(
+        yaml.safe_dump(
+            {
+                "financial_year": "2021/22",
+                "performance_measures": [
+                    {
+                        "indicator": "ASB a problem",
+                        "actual": {"survey": "asb"},
+                        "target": "<10%",
+                        "higher_is_better": False,
+                    },
+                    {"indicator": "Burglary rate", "actual": {"crime": ["Burglary"]}, "target": "<= 3.5"},
+                    {"indicator": "Feel safe", "actual": {"survey": "safe"}},
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    survey_results = pd.DataFrame(
+        {
+            "indicator": ["asb", "asb", "safe", "safe"],
+            "year": [2019, 2020, 2019, 2020],
+            "percent": [8.0, 8.4, 70.0, 74.0],
+            "ci_low": [6.0, 6.4, 66.0, 71.0],
+            "ci_high": [10.0, 10.4, 74.0, 77.0],
+            "suppressed": [False] * 4,
+        }
+    )
     crime_rates = pd.DataFrame(
         {
             "Burglary rate": [3.3, 4.1],
             "months_present": [12, 11],
-            "label": ["police.uk, Jan 2020 to Dec 2020 (12 months)", "police.uk, Jan 2019 to Dec 2019 (11 months; Jul 2019 left out), scaled up to a year from 11 months"],
+            "label": [
+                "police.uk, Jan 2020 to Dec 2020 (12 months)",
+                "police.uk, Jan 2019 to Dec 2019 (11 months; Jul 2019 left out), scaled up to a year from 11 months",
+            ],
         },
         index=["latest", "previous"],
     )
-    table = performance_table(load_plan(plan_path), survey_results, crime_rates, {"safe": ">= 70%"}, survey_is_sample=True)
+    table = performance_table(
+        load_plan(plan_path), survey_results, crime_rates, {"safe": ">= 70%"}, survey_is_sample=True
+    )
     assert table["Previous result"].tolist() == [
         "8.0% (95% CI 6.0 to 10.0)",
-        "4.1 per 1,000 a year (police.uk, Jan 2019 to Dec 2019 (11 months; Jul 2019 left out), scaled up to a year from 11 months)",
+        "4.1 per 1,000 a year (police.uk, Jan 2019 to Dec 2019 (11 months; Jul 2019 left out), scaled up to a year "
+        "from 11 months)",
         "70.0% (95% CI 66.0 to 74.0)",
     ]
     assert table["Actual"].iloc[1] == "3.3 per 1,000 a year (police.uk, Jan 2020 to Dec 2020 (12 months))"

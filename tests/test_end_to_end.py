@@ -2,18 +2,18 @@
 
 import csv
 import gzip
-import platform
 import hashlib
 import html
 import json
+import platform
 import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import ROOT, TINY_AREA_CODES
+
 from pipeline.cli import main
 from pipeline.errors import InputDataError, StageError
 from pipeline.orchestration.run import run_assessment
@@ -26,13 +26,23 @@ TINY_LSOA_POPULATION = dict(zip(TINY_AREA_CODES["Tiny South Glos"], [1500, 1400,
 
 def _params(tmp_path: Path, police: Path, lookup: Path) -> Path:
     def area(name: str, population: int) -> dict:
-        return {"name": name, "lsoa_lookup": str(lookup), "population": {"value": population, "year": 2020, "source": "test figure"}}
+        return {
+            "name": name,
+            "lsoa_lookup": str(lookup),
+            "population": {"value": population, "year": 2020, "source": "test figure"},
+        }
 
     populations = tmp_path / "lsoa-population.csv"
-    populations.write_text("lsoa_code,population\n" + "".join(f"{code},{n}\n" for code, n in TINY_LSOA_POPULATION.items()), encoding="utf-8")
+    populations.write_text(
+        "lsoa_code,population\n" + "".join(f"{code},{n}\n" for code, n in TINY_LSOA_POPULATION.items()),
+        encoding="utf-8",
+    )
     settings = {
         "title": "Tiny Strategic Assessment",
-        "area": {**area("Tiny South Glos", 8000), "lsoa_population": {"path": str(populations), "year": 2019, "source": "test LSOA figures"}},
+        "area": {
+            **area("Tiny South Glos", 8000),
+            "lsoa_population": {"path": str(populations), "year": 2019, "source": "test LSOA figures"},
+        },
         "comparators": [area("Tiny Bristol", 9000)],
         "period_end": "2020-12",
         "trend_years": 2,
@@ -54,7 +64,11 @@ def _params(tmp_path: Path, police: Path, lookup: Path) -> Path:
         "lsoa_boundaries": str(bundle / "lsoa11-boundaries.geojson"),
         "ward_boundaries": str(bundle / "ward19-boundaries.geojson"),
         "lsoa_wards": str(bundle / "lsoa11-ward19.csv.gz"),
-        "deprivation": {"path": str(bundle / "imd2019-lsoa11.csv.gz"), "name": "English Index of Multiple Deprivation 2019", "year": 2019},
+        "deprivation": {
+            "path": str(bundle / "imd2019-lsoa11.csv.gz"),
+            "name": "English Index of Multiple Deprivation 2019",
+            "year": 2019,
+        },
     }
     default = yaml.safe_load((ROOT / "params/south-gloucestershire.yaml").read_text(encoding="utf-8"))["morile"]
     for key in ("model", "moderation"):
@@ -65,7 +79,9 @@ def _params(tmp_path: Path, police: Path, lookup: Path) -> Path:
         "plan": str(ROOT / "data/raw/delivery/delivery-plan-2021-22.yaml"),
         "risk_register": str(ROOT / "data/raw/delivery/risk-register-2018-19.yaml"),
     }
-    force_extract = yaml.safe_load((ROOT / "params/south-gloucestershire.yaml").read_text(encoding="utf-8"))["force_extract"]
+    force_extract = yaml.safe_load((ROOT / "params/south-gloucestershire.yaml").read_text(encoding="utf-8"))[
+        "force_extract"
+    ]
     force_extract["path"] = str(_tiny_extract(tmp_path))
     settings["force_extract"] = force_extract
     path = tmp_path / "tiny.yaml"
@@ -90,7 +106,12 @@ def _params_with_own_moderation(tmp_path: Path, police: Path) -> tuple[Path, Pat
 def _tiny_extract(tmp_path: Path) -> Path:
     """The bundled sample extract cut to the tiny area's LSOAs and months (as the police fixture is)."""
     codes = set(TINY_AREA_CODES["Tiny South Glos"])
-    with gzip.open(ROOT / "data/raw/force-extract/south-gloucestershire-crime-extract-sample-2018-01_2021-09.csv.gz", "rt", newline="", encoding="utf-8") as handle:
+    with gzip.open(
+        ROOT / "data/raw/force-extract/south-gloucestershire-crime-extract-sample-2018-01_2021-09.csv.gz",
+        "rt",
+        newline="",
+        encoding="utf-8",
+    ) as handle:
         reader = csv.reader(handle)
         header = next(reader)
         rows = [r for r in reader if r[6] in codes and r[3][6:10] <= "2020"]
@@ -147,7 +168,14 @@ def test_report_is_published_accessible_and_self_contained(published):
     assert len(images) == 16 + 1 + 7  # modern slavery: no crime in the tiny area's window, so no heatmap
     assert all(re.search(r'alt="[^"]{40,}"', img) and 'src="data:image/png;base64,' in img for img in images)
     assert "<caption>" in page and '<th scope="col">' in page
-    for section in ("Key findings", "Crime in the assessment window", "Financial years", "Compared with elsewhere", "Data quality", "Methods and sources"):
+    for section in (
+        "Key findings",
+        "Crime in the assessment window",
+        "Financial years",
+        "Compared with elsewhere",
+        "Data quality",
+        "Methods and sources",
+    ):
         assert f">{section}</h2>" in page
 
 
@@ -208,11 +236,16 @@ def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police
     assert len([t for t in tables if t.startswith("survey-")]) == 10  # five indicators, each with subgroups
     page = report.read_text(encoding="utf-8")
     # Jan 2018 to Dec 2020 with July 2019 missing: only 2018/19 is complete.
-    assert "Not shown, because the data does not cover all 12 months: 2017/18 (3 months), 2019/20 (11 months), 2020/21 (9 months)." in page
+    assert (
+        "Not shown, because the data does not cover all 12 months: 2017/18 (3 months), 2019/20 (11 months), 2020/21 "
+        "(9 months)." in page
+    )
     years = pd.read_csv(report.parent / "tables/financial-years.csv", encoding="utf-8-sig").set_index("Crime type")
     expected = _expected_counts(tiny_police_folder, TINY_AREA_CODES["Tiny South Glos"])
     fy_2018 = [f"2018-{m:02d}" for m in range(4, 13)] + ["2019-01", "2019-02", "2019-03"]
-    assert years.loc["Anti-social behaviour", "2018/19 (Apr 2018 to Mar 2019)"] == sum(expected.get((m, "Anti-social behaviour"), 0) for m in fy_2018)
+    assert years.loc["Anti-social behaviour", "2018/19 (Apr 2018 to Mar 2019)"] == sum(
+        expected.get((m, "Anti-social behaviour"), 0) for m in fy_2018
+    )
     with open(report.parent / "tables/missing-months.csv", encoding="utf-8-sig", newline="") as handle:
         gaps = list(csv.DictReader(handle))
     assert [(g["Area"], g["Month"], g["Status"]) for g in gaps] == [("Tiny South Glos", "Jul 2019", "missing")]
@@ -222,8 +255,22 @@ def test_run_record_and_log(published, tiny_police_folder):
     _, _, report = published
     record = json.loads((report.parent / "run.json").read_text(encoding="utf-8"))
     assert record["status"] == "succeeded"
-    assert record["published"] == ["morile-review.html", "strategic-assessment.html", "delivery-plan-appendix.html", "tables.xlsx"]
-    assert [s["name"] for s in record["stages"]] == ["police", "survey", "morile", "trends", "places", "extract", "report", "delivery"]
+    assert record["published"] == [
+        "morile-review.html",
+        "strategic-assessment.html",
+        "delivery-plan-appendix.html",
+        "tables.xlsx",
+    ]
+    assert [s["name"] for s in record["stages"]] == [
+        "police",
+        "survey",
+        "morile",
+        "trends",
+        "places",
+        "extract",
+        "report",
+        "delivery",
+    ]
     assert all(s["seconds"] > 0 and s["ran"] for s in record["stages"])
     assert {s["reason"] for s in record["stages"]} == {"no earlier results of this stage were found"}
     lookup = (tiny_police_folder / "lookup.csv").resolve()
@@ -231,7 +278,11 @@ def test_run_record_and_log(published, tiny_police_folder):
     assert fingerprints[str(lookup)] == hashlib.sha256(lookup.read_bytes()).hexdigest()
     month_files = len(list(tiny_police_folder.rglob("*-street.csv")))
     assert month_files == 35  # Jan 2018 to Dec 2020, less July 2019
-    assert len(fingerprints) == month_files + 16  # lookup, LSOA populations, survey, indicators, model, 3 sheets, moderation, plan, register, 4 geography files, force extract
+    assert (
+        len(fingerprints) == month_files + 16
+        # lookup, LSOA populations, survey, indicators, model, 3 sheets, moderation, plan, register, 4 geography files,
+        # force extract
+    )
     assert record["versions"]["python"] == platform.python_version()
     assert record["params"]["period_end"] == "2020-12"
     assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 8
@@ -351,7 +402,13 @@ def test_delivery_plan_appendix(published):
     assert len(register) == 16 and register["Score"].is_monotonic_decreasing
     measures = pd.read_csv(report.parent / "tables/performance-measures.csv", encoding="utf-8-sig")
     # The page shows a symbol and a word; the CSV keeps the word only (spreadsheets garble symbols).
-    assert set(measures["Whether achieved"]) <= {"achieved", "not achieved", "within the margin of error", "not available", "no target"}
+    assert set(measures["Whether achieved"]) <= {
+        "achieved",
+        "not achieved",
+        "within the margin of error",
+        "not available",
+        "no target",
+    }
     page_text = (report.parent / "delivery-plan-appendix.html").read_text(encoding="utf-8")
     assert "\u2713 achieved" in page_text or "\u2248 within the margin of error" in page_text
     # The crime measure's actual is the tiny area's rate, the same figure as in the assessment's table.
@@ -360,8 +417,12 @@ def test_delivery_plan_appendix(published):
     total = measures.set_index("Indicator").loc["Total recorded crimes (excluding ASB) per 1,000 population", "Actual"]
     assert total == f"{rate:.1f} per 1,000 a year (police.uk, Jan 2020 to Dec 2020 (12 months))"
     # The previous result says it is 11 months scaled to a year (July 2019 is missing).
-    previous = measures.set_index("Indicator").loc["Total recorded crimes (excluding ASB) per 1,000 population", "Previous result"]
-    assert previous.endswith("(police.uk, Jan 2019 to Dec 2019 (11 months; Jul 2019 left out), scaled up to a year from 11 months)")
+    previous = measures.set_index("Indicator").loc[
+        "Total recorded crimes (excluding ASB) per 1,000 population", "Previous result"
+    ]
+    assert previous.endswith(
+        "(police.uk, Jan 2019 to Dec 2019 (11 months; Jul 2019 left out), scaled up to a year from 11 months)"
+    )
 
 
 def test_trend_and_hotspot_sections(published, tiny_police_folder):
@@ -379,7 +440,10 @@ def test_trend_and_hotspot_sections(published, tiny_police_folder):
     # Rare types in five LSOAs are too sparse to model, and the table says so rather than guessing.
     assert summary["Trend (seasonal model)"].str.startswith("not modelled: fewer than 3 a month on average").any()
     # The forecast covers the same months as the count beside it, a year on; a type with no model says why.
-    assert "Count, Jan 2020 to Dec 2020 (12 months)" in summary.columns and "Forecast, Jan 2021 to Dec 2021 (12 months)" in summary.columns
+    assert (
+        "Count, Jan 2020 to Dec 2020 (12 months)" in summary.columns
+        and "Forecast, Jan 2021 to Dec 2021 (12 months)" in summary.columns
+    )
     assert (summary["Forecast 95% interval"] == "not computed: no trend model (see trend)").any()
     lsoas = pd.read_csv(report.parent / "tables/hotspots-lsoas-crime.csv", encoding="utf-8-sig", dtype=str)
     assert len(lsoas) == 5  # the area's five LSOAs
@@ -389,7 +453,11 @@ def test_trend_and_hotspot_sections(published, tiny_police_folder):
     for path in sorted(tiny_police_folder.rglob("2020-*-street.csv")):
         with open(path, newline="", encoding="utf-8") as handle:
             for row in list(csv.reader(handle))[1:]:
-                if row[7] in TINY_LSOA_POPULATION and row[9] != "Anti-social behaviour" and not (row[0] and row[0] in seen):
+                if (
+                    row[7] in TINY_LSOA_POPULATION
+                    and row[9] != "Anti-social behaviour"
+                    and not (row[0] and row[0] in seen)
+                ):
                     seen.add(row[0])
                     counted[row[7]] = counted.get(row[7], 0) + 1
     assert lsoas.columns[2] == "Count, Jan 2020 to Dec 2020 (12 months)"
@@ -443,7 +511,10 @@ def test_a_four_month_window_publishes_no_figure_it_did_not_compute(tmp_path, ti
     page = report.read_text(encoding="utf-8")
     text = re.sub(r"<[^>]+>", " ", page)
     assert "In Jan 2018 to Apr 2018 (4 months), police recorded" in text
-    assert "No month of May 2017 to Apr 2018 has usable data a year earlier as well, so no change on the year before can be given or tested" in text
+    assert (
+        "No month of May 2017 to Apr 2018 has usable data a year earlier as well, so no change on the year before "
+        "can be given or tested" in text
+    )
     assert "was not modelled: 4 usable months, and a seasonal trend needs at least 24" in text
     assert "Rises by LSOA are not shown" in text
     for wrong in (" 0 crimes", "0 of the 12", ">nan<", "NaN", "<NA>", "1 months"):
@@ -469,7 +540,11 @@ def _count_2020_by_lsoa(folder: Path, asb: bool) -> dict[str, int]:
     for path in sorted(folder.rglob("2020-*-street.csv")):
         with open(path, newline="", encoding="utf-8") as handle:
             for row in list(csv.reader(handle))[1:]:
-                if row[7] in TINY_LSOA_POPULATION and (row[9] == "Anti-social behaviour") == asb and not (row[0] and row[0] in seen):
+                if (
+                    row[7] in TINY_LSOA_POPULATION
+                    and (row[9] == "Anti-social behaviour") == asb
+                    and not (row[0] and row[0] in seen)
+                ):
                     seen.add(row[0])
                     counted[row[7]] = counted.get(row[7], 0) + 1
     return counted
@@ -497,7 +572,9 @@ def test_maps_wards_and_deprivation(published, tiny_police_folder):
     for decile, code in ((9, "E01014862"), (8, "E01014863"), (7, "E01014864"), (6, "E01014865"), (10, "E01014866")):
         label = next(k for k in by_decile if str(k).startswith(str(decile)))
         assert int(by_decile[label]) == crime[code]
-    assert "None of Tiny South Glos's 5 ranked LSOAs is among the 20% most deprived in England" in html.unescape(page)  # the page's text, its entities read
+    assert "None of Tiny South Glos's 5 ranked LSOAs is among the 20% most deprived in England" in html.unescape(
+        page
+    )  # the page's text, its entities read
 
 
 def test_threat_sections_from_a_tiny_extract(published, tiny_police_folder):
@@ -507,15 +584,23 @@ def test_threat_sections_from_a_tiny_extract(published, tiny_police_folder):
     overview = pd.read_csv(tables / "threats-overview.csv", encoding="utf-8-sig").set_index("Threat")
     count = "Crimes, Jan 2020 to Dec 2020 (12 months)"
     assert overview.loc["Domestic abuse", count] == _extract_count_2020(tmp, lambda r: r["DA Flag"] == "Y")
-    assert overview.loc["Drug offences (other than cannabis)", count] == _extract_count_2020(tmp, lambda r: r["HOCode"] in {"92A", "92C", "92D"})
-    assert overview.loc["Serious sexual offences", count] == _extract_count_2020(tmp, lambda r: r["HOCode"][:2] in {"17", "19", "20", "21", "22", "23", "70", "71", "72", "73", "88"})
+    assert overview.loc["Drug offences (other than cannabis)", count] == _extract_count_2020(
+        tmp, lambda r: r["HOCode"] in {"92A", "92C", "92D"}
+    )
+    assert overview.loc["Serious sexual offences", count] == _extract_count_2020(
+        tmp, lambda r: r["HOCode"][:2] in {"17", "19", "20", "21", "22", "23", "70", "71", "72", "73", "88"}
+    )
     assert overview.loc["All crime in the extract", count] == _extract_count_2020(tmp, lambda r: True)
     # Both sides of the reconciliation against counts made with the csv module. The extract was
     # cut from the same real crimes, but police.uk counts a Crime ID once per area: one crime
     # listed in two LSOAs falls in the tiny area here and elsewhere in South Gloucestershire there.
-    recon = pd.read_csv(tables / "extract-reconciliation-monthly.csv", encoding="utf-8-sig").set_index(["police.uk crime type", "Month"])
+    recon = pd.read_csv(tables / "extract-reconciliation-monthly.csv", encoding="utf-8-sig").set_index(
+        ["police.uk crime type", "Month"]
+    )
     police = _expected_counts(tiny_police_folder, TINY_AREA_CODES["Tiny South Glos"])
-    offence_types = pd.read_csv(ROOT / "pipeline/data/offence_codes.csv", dtype=str).set_index("offence_code")["police_uk_category"]
+    offence_types = pd.read_csv(ROOT / "pipeline/data/offence_codes.csv", dtype=str).set_index("offence_code")[
+        "police_uk_category"
+    ]
     extract = {}
     with open(tmp / "tiny-extract.csv", newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
@@ -528,8 +613,17 @@ def test_threat_sections_from_a_tiny_extract(published, tiny_police_folder):
     assert 0 < len(differing) <= 3 and differing["Difference"].abs().sum() <= 3
     assert f"{len(differing)} of {len(recon):,} crime-type-and-month cells differ" in page
     assert "The partnership's threats in the force crime extract (synthetic sample)" in html.unescape(page)
-    assert "Child exploitation (a proposed priority): no offence code isolates it and the extract has no child exploitation flag" in page
-    for threat in ("Domestic abuse", "Serious violence", "Hate crime", "Drug offences (other than cannabis)", "Serious sexual offences"):
+    assert (
+        "Child exploitation (a proposed priority): no offence code isolates it and the extract has no child "
+        "exploitation flag" in page
+    )
+    for threat in (
+        "Domestic abuse",
+        "Serious violence",
+        "Hate crime",
+        "Drug offences (other than cannabis)",
+        "Serious sexual offences",
+    ):
         assert f"{threat} by day of the week and hour committed" in page
     victims = pd.read_csv(tables / "threat-domestic-abuse-victims.csv", encoding="utf-8-sig", dtype=str)
     small = victims.drop(columns=[victims.columns[0], "Total"]).apply(pd.to_numeric, errors="coerce")

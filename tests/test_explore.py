@@ -10,14 +10,18 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-
 from conftest import ROOT
+
 from pipeline.orchestration import explore
 from pipeline.orchestration.run import STAGES, run_assessment
 
 
 def _fingerprints(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _default_params_in(tmp_path: Path) -> Path:
@@ -33,10 +37,24 @@ def _default_params_in(tmp_path: Path) -> Path:
 
 def test_saving_a_stage_notebook_strips_its_outputs_and_no_other():
     def model() -> dict:
-        cell = {"cell_type": "code", "source": "1", "outputs": [{"output_type": "stream", "text": "1"}], "execution_count": 3,
-                "metadata": {"tags": ["parameters"], "execution": {"iopub.status.idle": "2026-12-07T05:58:33Z"}, "scrolled": True}}
-        return {"type": "notebook", "content": {"cells": [cell, {"cell_type": "markdown", "source": "x"}],
-                                                "metadata": {"kernelspec": {"name": "the-analysts-own"}}}}
+        cell = {
+            "cell_type": "code",
+            "source": "1",
+            "outputs": [{"output_type": "stream", "text": "1"}],
+            "execution_count": 3,
+            "metadata": {
+                "tags": ["parameters"],
+                "execution": {"iopub.status.idle": "2026-12-07T05:58:33Z"},
+                "scrolled": True,
+            },
+        }
+        return {
+            "type": "notebook",
+            "content": {
+                "cells": [cell, {"cell_type": "markdown", "source": "x"}],
+                "metadata": {"kernelspec": {"name": "the-analysts-own"}},
+            },
+        }
 
     class Manager:
         root_dir = str(explore.NOTEBOOKS)
@@ -44,7 +62,9 @@ def test_saving_a_stage_notebook_strips_its_outputs_and_no_other():
     saved = model()
     explore.strip_outputs_before_save(saved, "03_trends.ipynb", Manager())
     assert saved["content"]["cells"][0]["outputs"] == [] and saved["content"]["cells"][0]["execution_count"] is None
-    assert saved["content"]["cells"][0]["metadata"] == {"tags": ["parameters"]}  # the session's timings and scrolling go
+    assert saved["content"]["cells"][0]["metadata"] == {
+        "tags": ["parameters"]
+    }  # the session's timings and scrolling go
     committed = json.loads((ROOT / "notebooks/03_trends.ipynb").read_text(encoding="utf-8"))["metadata"]
     assert saved["content"]["metadata"] == committed and committed["kernelspec"]["name"] == "python3"
     assert saved["content"]["cells"][1] == {"cell_type": "markdown", "source": "x"}
@@ -75,14 +95,24 @@ def test_every_stage_notebook_runs_top_to_bottom_after_a_default_run_and_changes
     run_assessment(params)
     published = _fingerprints(tmp_path / "outputs")
     run = tmp_path / "processed/south-gloucestershire-2020-12"
+    # The stage table declares what each stage writes for the others: a run's processed folder
+    # holds exactly that, beside the run's own records (stage records, input checks, kernel log).
+    declared = {name.rstrip("/") for stage in STAGES for name in stage.writes}
+    own = {"stages", "kernel-stderr.log", ".strategic-assessment-output"}
+    written = {p.name for p in run.iterdir() if p.name not in own and not p.name.startswith("check-")}
+    assert written == declared
     processed = _fingerprints(run)
     committed = {p.name: p.read_bytes() for p in sorted((ROOT / "notebooks").glob("*.ipynb"))}
     assert sorted(committed) == sorted(s.notebook for s in STAGES)
     for name in committed:
         notebook = nbformat.read(ROOT / "notebooks" / name, as_version=4)
         # As JupyterLab's Run All does: the project's kernel, started in notebooks/.
-        NotebookClient(notebook, kernel_name="strategic-assessment", timeout=600,
-                       resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+        NotebookClient(
+            notebook,
+            kernel_name="strategic-assessment",
+            timeout=600,
+            resources={"metadata": {"path": str(ROOT / "notebooks")}},
+        ).execute()
         said = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
         assert f"Exploring with {os.path.relpath(params, ROOT)} (as make lab PARAMS=... chose)" in said, name
     assert _fingerprints(tmp_path / "outputs") == published
@@ -91,4 +121,7 @@ def test_every_stage_notebook_runs_top_to_bottom_after_a_default_run_and_changes
     # What the explored stages wrote is in the scratch copy, beside the run's folder.
     scratch = tmp_path / "processed" / explore.LAB_FOLDER / "south-gloucestershire-2020-12"
     assert (scratch / "stages/report/tables").is_dir() and (scratch / "trends").is_dir()
-    assert json.loads((scratch / explore.COPIED_FROM).read_text(encoding="utf-8")).keys() >= {"police.json", "report.json"}
+    assert json.loads((scratch / explore.COPIED_FROM).read_text(encoding="utf-8")).keys() >= {
+        "police.json",
+        "report.json",
+    }

@@ -57,13 +57,15 @@ def test_each_partnership_is_compared_with_the_others_and_published_in_its_own_f
 
 
 def test_force_file_problems_are_listed_together_with_what_to_write(tmp_path):
-    path, raw = _force_file(tmp_path, partnerships=["Bristol", "North Somerset"], inputs={"police": [str(tmp_path / "no-such.zip")]})
+    path, raw = _force_file(
+        tmp_path, partnerships=["Bristol", "North Somerset"], inputs={"police": [str(tmp_path / "no-such.zip")]}
+    )
     del raw["populations"]["Somerset"]
     with pytest.raises(ParamsError) as caught:
         area_settings(path, raw)
     message = str(caught.value)
     # The shared settings are checked too, and a problem they share is named once, not per partnership.
-    assert message.count(f"inputs.police: input not found: {tmp_path / 'no-such.zip'}") == 1
+    assert message.count(f"inputs.police: not found: {tmp_path / 'no-such.zip'}") == 1
     assert "partnerships: 'Bristol' is not a partnership of Avon and Somerset" in message
     assert "populations: no population for Somerset" in message and "Somerset: {value: <residents>" in message
     path, raw = _force_file(tmp_path, force="Avon & Somerset")
@@ -81,12 +83,23 @@ def test_areas_run_as_tasks_on_a_dask_cluster_and_a_failed_area_does_not_stop_th
 
     def params(name: str, police: Path) -> Path:
         def area(area_name: str) -> dict:
-            return {"name": area_name, "lsoa_lookup": str(lookup), "population": {"value": 8000, "year": 2020, "source": "test figure"}}
+            return {
+                "name": area_name,
+                "lsoa_lookup": str(lookup),
+                "population": {"value": 8000, "year": 2020, "source": "test figure"},
+            }
 
-        settings = {"title": f"{name} assessment", "area": area("Tiny South Glos"), "comparators": [area("Tiny Bristol")],
-                    "period_end": "2020-12", "trend_years": 1, "inputs": {"police": [str(police)]},
-                    "output_dir": str(tmp_path / f"outputs/{name}"), "processed_dir": str(tmp_path / "processed"),
-                    "partial_month_threshold": 0.3}
+        settings = {
+            "title": f"{name} assessment",
+            "area": area("Tiny South Glos"),
+            "comparators": [area("Tiny Bristol")],
+            "period_end": "2020-12",
+            "trend_years": 1,
+            "inputs": {"police": [str(police)]},
+            "output_dir": str(tmp_path / f"outputs/{name}"),
+            "processed_dir": str(tmp_path / "processed"),
+            "partial_month_threshold": 0.3,
+        }
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(settings), encoding="utf-8")
         return path
@@ -113,7 +126,11 @@ def _tiny_crime_count_2020(folder: Path, lookup: Path, area: str) -> int:
     for path in sorted(folder.rglob("*-street.csv")):
         with open(path, encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
-                if row["LSOA code"] in codes and row["Month"].startswith("2020-") and row["Crime type"] != "Anti-social behaviour":
+                if (
+                    row["LSOA code"] in codes
+                    and row["Month"].startswith("2020-")
+                    and row["Crime type"] != "Anti-social behaviour"
+                ):
                     if row["Crime ID"] and row["Crime ID"] in seen:
                         continue
                     seen.add(row["Crime ID"]) if row["Crime ID"] else None

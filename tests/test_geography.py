@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 
@@ -10,23 +9,28 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ROOT
 from shapely.geometry import Point, Polygon, box
 
-from conftest import ROOT
-from pipeline.inputs import geography
 from pipeline.analysis import places
 from pipeline.documents import maps
 from pipeline.errors import InputDataError, ParamsError
+from pipeline.inputs import geography
 from pipeline.params import validate_params
 
 SHARED = ROOT.parent / "shared/reference-data"
 BUNDLE = ROOT / "data/raw/geography"
 
 
-def _geojson(path: Path, features: list[tuple[dict, object]], crs: str | None = "urn:ogc:def:crs:OGC:1.3:CRS84") -> Path:
+def _geojson(
+    path: Path, features: list[tuple[dict, object]], crs: str | None = "urn:ogc:def:crs:OGC:1.3:CRS84"
+) -> Path:
     from shapely.geometry import mapping
 
-    collection = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": p, "geometry": mapping(g)} for p, g in features]}
+    collection = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "properties": p, "geometry": mapping(g)} for p, g in features],
+    }
     if crs:
         collection["crs"] = {"type": "name", "properties": {"name": crs}}
     path.write_text(json.dumps(collection), encoding="utf-8")
@@ -41,7 +45,9 @@ def _square(x: float, y: float, size: float = 0.01) -> Polygon:
 
 
 def test_boundaries_are_read_into_british_national_grid(tmp_path):
-    path = _geojson(tmp_path / "lsoas.geojson", [({"LSOA11CD": "E01000001", "LSOA11NM": "A 001A"}, _square(-2.5, 51.5))])
+    path = _geojson(
+        tmp_path / "lsoas.geojson", [({"LSOA11CD": "E01000001", "LSOA11NM": "A 001A"}, _square(-2.5, 51.5))]
+    )
     frame = geography.read_lsoa_boundaries([path])
     assert list(frame.columns) == ["lsoa_code", "lsoa_name", "geometry"]
     assert frame.crs.to_epsg() == 27700
@@ -74,8 +80,11 @@ def test_every_boundary_problem_is_reported_at_once(tmp_path):
 def test_coordinates_that_do_not_match_the_declared_crs_are_refused(tmp_path):
     # British National Grid metres in a GeoJSON that says WGS84 degrees: a common export slip.
     path = _geojson(tmp_path / "metres.geojson", [({"LSOA11CD": "E01000001"}, box(360000, 180000, 361000, 181000))])
-    with pytest.raises(InputDataError, match="which look like British National Grid eastings and northings in metres. "
-                       "The coordinate reference system it declares is probably wrong"):
+    with pytest.raises(
+        InputDataError,
+        match="which look like British National Grid eastings and northings in metres. "
+        "The coordinate reference system it declares is probably wrong",
+    ):
         geography.read_lsoa_boundaries([path])
 
 
@@ -84,13 +93,16 @@ def test_degrees_declared_as_british_national_grid_are_named_as_degrees(tmp_path
     # origin in the sea south-west of the Scilly Isles, where no LSOA is. The report used to
     # fail drawing a 409818944 x 208281204 pixel map.
     path = tmp_path / "degrees-as-bng.gpkg"
-    gpd.GeoDataFrame({"lsoa_code": ["E01000001", "E01000002"]}, geometry=[_square(-2.5, 51.5), _square(0.1, 52.2)],
-                     crs="EPSG:27700").to_file(path)
+    gpd.GeoDataFrame(
+        {"lsoa_code": ["E01000001", "E01000002"]}, geometry=[_square(-2.5, 51.5), _square(0.1, 52.2)], crs="EPSG:27700"
+    ).to_file(path)
     with pytest.raises(InputDataError) as caught:
         geography.read_lsoa_boundaries([path])
     message = str(caught.value)
     assert str(path) in message and "British National Grid metres (EPSG:27700)" in message
-    assert "run from (-2.5, 51.5) to (0.1, 52.2), which look like longitude and latitude in degrees over the UK" in message
+    assert (
+        "run from (-2.5, 51.5) to (0.1, 52.2), which look like longitude and latitude in degrees over the UK" in message
+    )
 
 
 def test_latitude_and_longitude_swapped_are_named_as_swapped(tmp_path):
@@ -103,13 +115,19 @@ def test_boundaries_that_lie_away_from_the_areas_police_data_are_a_problem():
     # South Gloucestershire is about easting 365,000, northing 177,000; the same square with
     # its axes swapped (177,000 east, 365,000 north) is inside Great Britain's grid, in the
     # Irish Sea off Wales, so only the police data's own points can tell it is wrong.
-    right = gpd.GeoDataFrame({"lsoa_code": ["A"], "lsoa_name": ["a"]}, geometry=[box(364_000, 176_000, 366_000, 178_000)], crs="EPSG:27700")
+    right = gpd.GeoDataFrame(
+        {"lsoa_code": ["A"], "lsoa_name": ["a"]}, geometry=[box(364_000, 176_000, 366_000, 178_000)], crs="EPSG:27700"
+    )
     swapped = right.set_geometry([box(176_000, 364_000, 178_000, 366_000)], crs="EPSG:27700")
     centre = (-2.5, 51.5)  # 365,000 E, 177,000 N to within 1 km
     assert geography.placement_problem(geography.Geography(right, None, None, None), "Area", {"A"}, centre) is None
-    problem = geography.placement_problem(geography.Geography(swapped, None, None, None, (Path("b.geojson"),)), "Area", {"A"}, centre)
+    problem = geography.placement_problem(
+        geography.Geography(swapped, None, None, None, (Path("b.geojson"),)), "Area", {"A"}, centre
+    )
     # Nearest corner (178,000, 364,000) from (365,000, 177,000): 187 km east, 187 km north; the larger is reported.
-    assert problem is not None and problem.startswith("geography.lsoa_boundaries (b.geojson): Area's 1 LSOA polygon(s) lie 187 km")
+    assert problem is not None and problem.startswith(
+        "geography.lsoa_boundaries (b.geojson): Area's 1 LSOA polygon(s) lie 187 km"
+    )
     assert "axes swapped" in problem
     assert geography.placement_problem(geography.Geography(swapped, None, None, None), "Area", {"Z"}, centre) is None
     assert geography.placement_problem(geography.Geography(swapped, None, None, None), "Area", {"A"}, None) is None
@@ -118,14 +136,20 @@ def test_boundaries_that_lie_away_from_the_areas_police_data_are_a_problem():
 @pytest.mark.filterwarnings("ignore:.crs. was not provided")
 def test_a_file_without_a_crs_is_refused(tmp_path):
     path = tmp_path / "no-crs.gpkg"
-    gpd.GeoDataFrame({"LSOA11CD": ["E01000001"]}, geometry=[box(360000, 180000, 361000, 181000)], crs=None).to_file(path)
+    gpd.GeoDataFrame({"LSOA11CD": ["E01000001"]}, geometry=[box(360000, 180000, 361000, 181000)], crs=None).to_file(
+        path
+    )
     with pytest.raises(InputDataError, match="does not say which coordinate reference system"):
         geography.read_lsoa_boundaries([path])
 
 
 def test_a_geopackage_in_british_national_grid_is_accepted(tmp_path):
     path = tmp_path / "bng.gpkg"
-    gpd.GeoDataFrame({"lsoa_code": ["E01000001"], "lsoa_name": ["A"]}, geometry=[box(360000, 180000, 361000, 181000)], crs="EPSG:27700").to_file(path)
+    gpd.GeoDataFrame(
+        {"lsoa_code": ["E01000001"], "lsoa_name": ["A"]},
+        geometry=[box(360000, 180000, 361000, 181000)],
+        crs="EPSG:27700",
+    ).to_file(path)
     frame = geography.read_lsoa_boundaries([path])
     assert frame.geometry.iloc[0].area == pytest.approx(1_000_000)
 
@@ -161,14 +185,20 @@ def test_deprivation_file_problems_are_listed(tmp_path):
     with pytest.raises(InputDataError) as caught:
         geography.read_deprivation(path)
     message = str(caught.value)
-    for expected in ("row 3, LSOA E02: rank 'x'", "row 4, LSOA E03: decile '11'", "row 5: LSOA E01 is given twice", "row 6: lsoa_code is blank"):
+    for expected in (
+        "row 3, LSOA E02: rank 'x'",
+        "row 4, LSOA E03: decile '11'",
+        "row 5: LSOA E01 is given twice",
+        "row 6: lsoa_code is blank",
+    ):
         assert expected in message
 
 
 def test_deprivation_reads_the_published_english_headers(tmp_path):
     path = tmp_path / "file1.csv"
     path.write_text(
-        "LSOA code (2011),LSOA name (2011),Index of Multiple Deprivation (IMD) Rank,Index of Multiple Deprivation (IMD) Decile\n"
+        "LSOA code (2011),LSOA name (2011),Index of Multiple Deprivation (IMD) Rank,Index of Multiple Deprivation "
+        "(IMD) Decile\n"
         'E01014977,South Gloucestershire 025E,"4,858",2\n',
         encoding="utf-8",
     )
@@ -178,8 +208,14 @@ def test_deprivation_reads_the_published_english_headers(tmp_path):
 
 
 def test_coverage_partial_boundaries_is_a_problem_and_none_a_warning():
-    lsoas = gpd.GeoDataFrame({"lsoa_code": ["A", "B"], "lsoa_name": ["a", "b"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs="EPSG:27700")
-    geo = geography.Geography(lsoas, None, pd.DataFrame({"lsoa_code": ["A"], "ward_code": ["W"], "ward_name": ["w"]}), None)
+    lsoas = gpd.GeoDataFrame(
+        {"lsoa_code": ["A", "B"], "lsoa_name": ["a", "b"]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        crs="EPSG:27700",
+    )
+    geo = geography.Geography(
+        lsoas, None, pd.DataFrame({"lsoa_code": ["A"], "ward_code": ["W"], "ward_name": ["w"]}), None
+    )
     problems, warnings = geography.coverage_problems(geo, "Area", {"A", "B", "C"}, "area")
     assert len(problems) == 1 and "1 of Area's 3 LSOAs in the police data have no boundary: C" in problems[0]
     assert any("2 of Area's 3 LSOAs have no ward: B, C" in w for w in warnings)
@@ -193,11 +229,14 @@ def test_params_geography_settings_are_checked(tmp_path):
         "period_end": "2020-12",
         "inputs": {"police": [str(ROOT / "data/raw/police-uk/manifest.json")]},
         "output_dir": str(tmp_path / "out"),
-        "geography": {"ward_boundaries": str(BUNDLE / "ward19-boundaries.geojson"), "lsoa_wards": str(tmp_path / "missing.csv")},
+        "geography": {
+            "ward_boundaries": str(BUNDLE / "ward19-boundaries.geojson"),
+            "lsoa_wards": str(tmp_path / "missing.csv"),
+        },
     }
     with pytest.raises(ParamsError) as caught:
         validate_params(raw)
-    assert "LSOA to ward lookup not found" in str(caught.value)
+    assert f"geography.lsoa_wards: not found: {tmp_path / 'missing.csv'}" in str(caught.value)
     raw["geography"]["lsoa_wards"] = str(BUNDLE / "lsoa11-ward19.csv.gz")
     with pytest.raises(ParamsError, match="ward_boundaries are drawn over the LSOA map: give lsoa_boundaries too"):
         validate_params(raw)
@@ -215,8 +254,13 @@ def test_bundle_imd_deciles_and_the_partnerships_worst_20_percent():
     assert imd.loc["E01014926", ["imd_rank", "imd_decile"]].tolist() == [6347, 2]
     # Decile 1 holds ranks 1 to 3,284 in England (3,284.4 a decile); the Welsh index ranks 1,909.
     assert imd.query("nation == 'England' and imd_rank == 3284")["imd_decile"].tolist() in ([1], [])
-    assert (imd.query("nation == 'England'")["imd_decile"] == np.ceil(10 * imd.query("nation == 'England'")["imd_rank"] / 32844)).all()
-    assert (imd.query("nation == 'Wales'")["imd_decile"] == np.ceil(10 * imd.query("nation == 'Wales'")["imd_rank"] / 1909)).all()
+    assert (
+        imd.query("nation == 'England'")["imd_decile"]
+        == np.ceil(10 * imd.query("nation == 'England'")["imd_rank"] / 32844)
+    ).all()
+    assert (
+        imd.query("nation == 'Wales'")["imd_decile"] == np.ceil(10 * imd.query("nation == 'Wales'")["imd_rank"] / 1909)
+    ).all()
     boundaries = gpd.read_file(BUNDLE / "lsoa11-boundaries.geojson")
     south_glos = boundaries.loc[boundaries["LSOA11NM"].str.startswith("South Gloucestershire"), "LSOA11CD"]
     assert len(south_glos) == 165
@@ -241,7 +285,12 @@ def test_build_script_reproduces_the_bundle(tmp_path):
 
     module = runpy.run_path(str(ROOT / "scripts/build_geography.py"))
     module["main"](["--target", str(tmp_path)])
-    for name in ("lsoa11-boundaries.geojson", "ward19-boundaries.geojson", "lsoa11-ward19.csv.gz", "imd2019-lsoa11.csv.gz"):
+    for name in (
+        "lsoa11-boundaries.geojson",
+        "ward19-boundaries.geojson",
+        "lsoa11-ward19.csv.gz",
+        "imd2019-lsoa11.csv.gz",
+    ):
         assert (tmp_path / name).read_bytes() == (BUNDLE / name).read_bytes(), name
 
 
@@ -251,7 +300,14 @@ def test_build_script_reproduces_the_bundle(tmp_path):
 def _crimes(rows: list[tuple[str, str, str, int]]) -> pd.DataFrame:
     """(lsoa, month, crime type, how many) -> one row per crime, all in area 'A'."""
     records = [
-        {"area": "A", "lsoa_code": lsoa, "lsoa_name": f"name {lsoa}", "month": month, "crime_type": kind, "location": "On or near X"}
+        {
+            "area": "A",
+            "lsoa_code": lsoa,
+            "lsoa_name": f"name {lsoa}",
+            "month": month,
+            "crime_type": kind,
+            "location": "On or near X",
+        }
         for lsoa, month, kind, n in rows
         for _ in range(n)
     ]
@@ -260,18 +316,40 @@ def _crimes(rows: list[tuple[str, str, str, int]]) -> pd.DataFrame:
 
 HAND = _crimes(
     [
-        ("L1", "2020-01", "Burglary", 10), ("L1", "2020-02", "Anti-social behaviour", 4), ("L1", "2019-01", "Burglary", 6),
-        ("L2", "2020-01", "Burglary", 3), ("L2", "2020-01", "Anti-social behaviour", 20), ("L2", "2019-01", "Burglary", 9),
-        ("L3", "2020-02", "Vehicle crime", 7), ("L3", "2019-02", "Vehicle crime", 7),
+        ("L1", "2020-01", "Burglary", 10),
+        ("L1", "2020-02", "Anti-social behaviour", 4),
+        ("L1", "2019-01", "Burglary", 6),
+        ("L2", "2020-01", "Burglary", 3),
+        ("L2", "2020-01", "Anti-social behaviour", 20),
+        ("L2", "2019-01", "Burglary", 9),
+        ("L3", "2020-02", "Vehicle crime", 7),
+        ("L3", "2019-02", "Vehicle crime", 7),
         ("L4", "2018-05", "Burglary", 1),  # an LSOA with nothing in the window still counts
     ]
 )
-WARDS = pd.DataFrame({"lsoa_code": ["L1", "L2", "L3"], "ward_code": ["W1", "W1", "W2"], "ward_name": ["North", "North", "South"]})
-IMD = pd.DataFrame({"lsoa_code": ["L1", "L2", "L3", "L4"], "imd_rank": [100, 5000, 20000, 30000], "imd_decile": [1, 2, 7, 10], "nation": "England"})
+WARDS = pd.DataFrame(
+    {"lsoa_code": ["L1", "L2", "L3"], "ward_code": ["W1", "W1", "W2"], "ward_name": ["North", "North", "South"]}
+)
+IMD = pd.DataFrame(
+    {
+        "lsoa_code": ["L1", "L2", "L3", "L4"],
+        "imd_rank": [100, 5000, 20000, 30000],
+        "imd_decile": [1, 2, 7, 10],
+        "nation": "England",
+    }
+)
 
 
 def _hand_places(populations=None):
-    profile = places.lsoa_profile(HAND, "A", ["2020-01", "2020-02"], ["2019-01", "2019-02"], ["2020-01", "2020-02"], ["Burglary", "Vehicle crime"], "Anti-social behaviour")
+    profile = places.lsoa_profile(
+        HAND,
+        "A",
+        ["2020-01", "2020-02"],
+        ["2019-01", "2019-02"],
+        ["2020-01", "2020-02"],
+        ["Burglary", "Vehicle crime"],
+        "Anti-social behaviour",
+    )
     return places.with_places(profile, WARDS, IMD, populations)
 
 
@@ -331,7 +409,9 @@ def test_persistent_and_new_hotspots_by_hand():
     rows += [("L00", f"{y}-03", "Burglary", 20) for y in ("2018", "2019", "2020")]  # top every year
     rows += [("L01", "2020-03", "Burglary", 30)]  # top in 2020 only
     rows += [("L02", "2018-03", "Burglary", 40), ("L02", "2020-03", "Burglary", 25)]  # top in 2018 and 2020: neither
-    table, windows = places.persistent_hotspots(_crimes(rows), "A", [f"{y}-{m:02d}" for y in (2018, 2019, 2020) for m in range(1, 13)], "2020-12", ["Burglary"])
+    table, windows = places.persistent_hotspots(
+        _crimes(rows), "A", [f"{y}-{m:02d}" for y in (2018, 2019, 2020) for m in range(1, 13)], "2020-12", ["Burglary"]
+    )
     status = dict(zip(table["lsoa_code"], table["status"]))
     # 10 LSOAs -> the top 1 each year (ties included): 2018 L02 (41), 2019 L00 (21), 2020 L01 (31).
     assert status == {f"L{i:02d}": "" for i in range(10)} | {"L01": "New"}
@@ -360,7 +440,12 @@ def test_nice_numbers_and_breaks_by_hand():
 def _layers() -> maps.MapLayers:
     shapes = gpd.GeoDataFrame(
         {"lsoa_code": ["A", "B", "C", "D"]},
-        geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000), box(0, 1000, 1000, 2000), box(1000, 1000, 2000, 2000)],
+        geometry=[
+            box(0, 0, 1000, 1000),
+            box(1000, 0, 2000, 1000),
+            box(0, 1000, 1000, 2000),
+            box(1000, 1000, 2000, 2000),
+        ],
         crs="EPSG:27700",
     )
     return maps.MapLayers(shapes, None, "Attribution line")
@@ -375,7 +460,9 @@ def test_a_suppressed_lsoa_is_hatched_not_shaded_by_its_count():
     shaded = [c for c in collections if not c.get_hatch()]
     assert len(hatched) == 1 and len(hatched[0].get_paths()) == 1
     # The hatched polygon is A's square (0-1000, 0-1000) and is white, not a class colour.
-    assert hatched[0].get_paths()[0].get_extents().x1 == pytest.approx(1000) and hatched[0].get_paths()[0].get_extents().y1 == pytest.approx(1000)
+    assert hatched[0].get_paths()[0].get_extents().x1 == pytest.approx(1000) and hatched[0].get_paths()[
+        0
+    ].get_extents().y1 == pytest.approx(1000)
     assert tuple(hatched[0].get_facecolor()[0][:3]) == (1.0, 1.0, 1.0)
     # The other three are shaded and none of them is drawn at A's place.
     assert sum(len(c.get_paths()) for c in shaded) == 3
@@ -397,29 +484,51 @@ def test_change_map_hatches_either_small_count():
 
 
 def test_deprivation_sentences_say_how_many_in_words_a_reader_can_check():
-    from pipeline.documents.report import deprivation_sentences
+    from pipeline.documents.place_tables import deprivation_sentences
 
-    base = {"ranked_lsoas": 165, "unranked_lsoas": 0, "lsoa_share": 2 / 165, "population_share": float("nan"),
-            "crime_share": 0.021, "asb_share": 0.015}
-    two = deprivation_sentences({**base, "lsoas": 2}, "South Gloucestershire", "Jan 2020 to Dec 2020", "IMD 2019", "England")
-    assert two[0].startswith("2 of South Gloucestershire's 165 ranked LSOAs are among the 20% most deprived in England (IMD 2019)")
+    base = {
+        "ranked_lsoas": 165,
+        "unranked_lsoas": 0,
+        "lsoa_share": 2 / 165,
+        "population_share": float("nan"),
+        "crime_share": 0.021,
+        "asb_share": 0.015,
+    }
+    two = deprivation_sentences(
+        {**base, "lsoas": 2}, "South Gloucestershire", "Jan 2020 to Dec 2020", "IMD 2019", "England"
+    )
+    assert two[0].startswith(
+        "2 of South Gloucestershire's 165 ranked LSOAs are among the 20% most deprived in England (IMD 2019)"
+    )
     # 2/165 = 1.2% of LSOAs; 2.1% of crime and 1.5% of ASB round to 2%.
-    assert two[1] == ("In Jan 2020 to Dec 2020 those LSOAs recorded 2% of the area's crime (excluding ASB) and 2% of its ASB, "
-                      "against 1% of its LSOAs (LSOA populations were not among the inputs, so the share of residents cannot be given).")
-    assert deprivation_sentences({**base, "lsoas": 1}, "X", "p", "I", "England")[0].startswith("1 of X's 165 ranked LSOAs is among")
+    assert two[1] == (
+        "In Jan 2020 to Dec 2020 those LSOAs recorded 2% of the area's crime (excluding ASB) and 2% of its ASB, "
+        "against 1% of its LSOAs (LSOA populations were not among the inputs, so the share of residents cannot be "
+        "given)."
+    )
+    assert deprivation_sentences({**base, "lsoas": 1}, "X", "p", "I", "England")[0].startswith(
+        "1 of X's 165 ranked LSOAs is among"
+    )
     none = deprivation_sentences({**base, "lsoas": 0}, "X", "p", "I", "England")
-    assert none == ["None of X's 165 ranked LSOAs is among the 20% most deprived in England (I): the partnership's measure of neighbourhoods in the worst 20% nationally."]
+    assert none == [
+        "None of X's 165 ranked LSOAs is among the 20% most deprived in England (I): the partnership's measure of "
+        "neighbourhoods in the worst 20% nationally."
+    ]
     hidden = deprivation_sentences({**base, "lsoas": 2}, "X", "p", "I", "England", small_counts=True)
     assert "not given" in hidden[1] and "%" not in hidden[1]
 
 
 def test_suppressed_deciles_are_found_and_the_worst_20_percent_flagged():
-    from pipeline.documents.report import deprivation_suppressed
+    from pipeline.documents.place_tables import deprivation_suppressed
 
     # Deciles 2 and 7 hold a small count each; decile 2 is in the worst 20%.
     deciles = pd.DataFrame({"imd_decile": [1.0, 2.0, 7.0, np.nan]})
-    table = pd.DataFrame({"Crimes (excl. ASB), Jan 2020 to Dec 2020": ["0", "*", "40", "12"],
-                          "ASB, Jan 2020 to Dec 2020": ["0", "9", "*", "6"]})
+    table = pd.DataFrame(
+        {
+            "Crimes (excl. ASB), Jan 2020 to Dec 2020": ["0", "*", "40", "12"],
+            "ASB, Jan 2020 to Dec 2020": ["0", "9", "*", "6"],
+        }
+    )
     hidden, worst_hidden = deprivation_suppressed(table, deciles)
     assert hidden["crime_share"].tolist() == [False, True, False, False]
     assert hidden["asb_share"].tolist() == [False, False, True, False]
@@ -431,8 +540,9 @@ def test_suppressed_deciles_are_found_and_the_worst_20_percent_flagged():
 @pytest.mark.e2e
 def test_check_stops_boundaries_in_the_wrong_system_before_any_notebook_runs(tmp_path, tiny_police_folder, capsys):
     from conftest import TINY_AREA_CODES
-    from pipeline.cli import main
     from test_end_to_end import _params
+
+    from pipeline.cli import main
 
     params = _params(tmp_path, tiny_police_folder, tiny_police_folder / "lookup.csv")
     lsoas = gpd.read_file(BUNDLE / "lsoa11-boundaries.geojson")

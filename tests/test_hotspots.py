@@ -3,7 +3,6 @@ import math
 import pandas as pd
 import pytest
 
-from pipeline.errors import InputDataError
 from pipeline.analysis.hotspots import (
     SUPPRESSED,
     biggest_rises,
@@ -15,7 +14,8 @@ from pipeline.analysis.hotspots import (
     suppress,
     with_rates,
 )
-from pipeline.documents.report import top_lsoas_by_type, top_lsoas_table
+from pipeline.documents.place_tables import top_lsoas_by_type, top_lsoas_table
+from pipeline.errors import InputDataError
 
 
 def _crimes(rows):
@@ -29,7 +29,9 @@ def test_primary_suppression_of_small_counts_but_not_zero():
 
 
 def test_secondary_suppression_when_a_total_would_reveal_a_count():
-    table = pd.DataFrame({"Area": ["x", "y", "z"], "ASB": [3, 10, 2], "Burglary": [20, 12, 4], "Drugs": [8, 9, 0], "Total": [31, 31, 6]})
+    table = pd.DataFrame(
+        {"Area": ["x", "y", "z"], "ASB": [3, 10, 2], "Burglary": [20, 12, 4], "Drugs": [8, 9, 0], "Total": [31, 31, 6]}
+    )
     out = suppress(table, ["ASB", "Burglary", "Drugs"], threshold=5, total_column="Total")
     # Row x: ASB 3 is small; with the total shown, 31 - 20 - 8 = 3 would reveal it, so the
     # smallest other non-zero count (Drugs 8) is suppressed too.
@@ -53,7 +55,9 @@ def test_derived_figures_are_suppressed_with_their_sources():
 
 
 def test_lsoa_counts_include_lsoas_with_none_in_the_window_and_concentration():
-    rows = [("A", "2020-01", f"L{i}", f"Area {i}", "Burglary", "On or near X") for i in range(10)]  # every LSOA seen once in Jan
+    rows = [
+        ("A", "2020-01", f"L{i}", f"Area {i}", "Burglary", "On or near X") for i in range(10)
+    ]  # every LSOA seen once in Jan
     rows += [("A", "2020-02", "L0", "Area 0", "Burglary", "On or near X")] * 45
     rows += [("A", "2020-02", "L1", "Area 1", "Burglary", "On or near Y")] * 5
     rows += [("B", "2020-02", "L99", "Elsewhere", "Burglary", "On or near Z")] * 100
@@ -83,7 +87,7 @@ def test_repeat_locations_count_map_points_within_lsoas():
 
 def test_lsoa_population_file_errors_are_listed_together(tmp_path):
     good = tmp_path / "good.csv"
-    good.write_text("\ufefflsoa_code,population\nL1,\"1,500\"\nL2,1200\n", encoding="utf-8")
+    good.write_text('\ufefflsoa_code,population\nL1,"1,500"\nL2,1200\n', encoding="utf-8")
     assert read_lsoa_population(good) == {"L1": 1500, "L2": 1200}
     bad = tmp_path / "bad.csv"
     bad.write_text("lsoa_code,population\nL1,1500\n,900\nL2,abc\nL3,0\nL4,-5\nL1,1600\n", encoding="utf-8")
@@ -109,17 +113,33 @@ def test_lsoa_rates_by_hand_scaled_for_missing_months():
     counts = pd.DataFrame({"lsoa_code": ["L1", "L2", "L3"], "lsoa_name": ["One", "Two", "Three"], "count": [30, 3, 12]})
     populations = {"L1": 1500, "L2": 1200}
     full_year = with_rates(counts, populations, 12)
-    assert full_year["rate_per_1000"].tolist()[:2] == pytest.approx([20.0, 2.5])  # 30 / 1,500 x 1,000; 3 / 1,200 x 1,000
+    assert full_year["rate_per_1000"].tolist()[:2] == pytest.approx(
+        [20.0, 2.5]
+    )  # 30 / 1,500 x 1,000; 3 / 1,200 x 1,000
     assert math.isnan(full_year["rate_per_1000"].iloc[2])  # no population: no rate, not a guess
     ten_months = with_rates(counts, populations, 10)
     assert ten_months["rate_per_1000"].iloc[0] == pytest.approx(24.0)  # 30 x 12/10 / 1,500 x 1,000
     table = top_lsoas_table(full_year, 3, threshold=5, period="Jan 2020 to Dec 2020 (12 months)")
     count = "Count, Jan 2020 to Dec 2020 (12 months)"  # every count names its months
-    assert table.columns.tolist() == ["LSOA", "LSOA code", count, "Share of the area (%)", "Residents", "Rate per 1,000 residents"]
+    assert table.columns.tolist() == [
+        "LSOA",
+        "LSOA code",
+        count,
+        "Share of the area (%)",
+        "Residents",
+        "Rate per 1,000 residents",
+    ]
     assert table.iloc[0].tolist() == ["One", "L1", 30, 66.7, 1500, 20.0]
     # Three crimes in L2 are suppressed, and so are the share and the rate that would give them away.
-    assert table.iloc[1][[count, "Share of the area (%)", "Residents", "Rate per 1,000 residents"]].tolist() == [SUPPRESSED, SUPPRESSED, 1200, SUPPRESSED]
-    assert rates_note(populations, ["L1", "L2", "L3"], "ONS mid-2019").endswith("no figure for 1 of the area's LSOAs, so they have no rate: L3.")
+    assert table.iloc[1][[count, "Share of the area (%)", "Residents", "Rate per 1,000 residents"]].tolist() == [
+        SUPPRESSED,
+        SUPPRESSED,
+        1200,
+        SUPPRESSED,
+    ]
+    assert rates_note(populations, ["L1", "L2", "L3"], "ONS mid-2019").endswith(
+        "no figure for 1 of the area's LSOAs, so they have no rate: L3."
+    )
     assert "without rates: LSOA population figures were not among" in rates_note(None, ["L1"])
 
 

@@ -15,17 +15,19 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT, TINY_AREA_CODES
-from pipeline.documents.publish import CONTENT_SECURITY_POLICY, _css_string, _print_margins
+
+from pipeline.documents.export import CONTENT_SECURITY_POLICY, _css_string, _print_margins
 from pipeline.orchestration.run import run_assessment
 
 pytestmark = pytest.mark.e2e
 
 # Each ends the context it lands in a different way: a <style> element, an element, an
 # attribute, a link target, a CSS value, a spreadsheet cell.
-PAYLOAD = ('</style><script>alert(1)</script>"><img src=x onerror=alert(2)>'
-           "<a href='javascript:alert(3)'>x</a> url(https://example.invalid/x.png)")
+PAYLOAD = (
+    '</style><script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    "<a href='javascript:alert(3)'>x</a> url(https://example.invalid/x.png)"
+)
 FORMULA = '=HYPERLINK("https://example.invalid","click")'
 
 
@@ -89,11 +91,19 @@ def test_a_css_string_cannot_end_its_style_element():
 
 def test_the_checker_finds_what_it_looks_for():
     # The test below is only as good as this search: it must see each kind of live content.
-    page = ('<style>@page { content: ""; } b { background: url(https://x.invalid/a.png) }</style><script>1</script>'
-            '<img src="https://x.invalid/b.png" onerror="1"><a href=" javascript:alert(1)">x</a><img src="data:image/png;base64,AA">')
+    page = (
+        '<style>@page { content: ""; } b { background: url(https://x.invalid/a.png) }</style><script>1</script>'
+        '<img src="https://x.invalid/b.png" onerror="1"><a href=" javascript:alert(1)">x</a><img '
+        'src="data:image/png;base64,AA">'
+    )
     found, _ = live_content(page)
-    assert found == ["a url() in a stylesheet", "a <script> element", "src='https://x.invalid/b.png' on <img>",
-                     "an onerror handler on <img>", "href='javascript:alert(1)' on <a>"]
+    assert found == [
+        "a url() in a stylesheet",
+        "a <script> element",
+        "src='https://x.invalid/b.png' on <img>",
+        "an onerror handler on <img>",
+        "href='javascript:alert(1)' on <a>",
+    ]
 
 
 def _payload_params(tmp_path: Path, police: Path) -> Path:
@@ -151,7 +161,9 @@ def test_payloads_in_every_free_text_input_publish_nothing_live(tmp_path, tiny_p
         with open(table, newline="", encoding="utf-8-sig") as handle:
             for row_number, row in enumerate(csv.reader(handle), start=1):
                 for cell in row:
-                    assert not cell.startswith(("=", "+", "@", "\t", "\r")), f"{table.name} row {row_number}: {cell[:40]!r}"
+                    assert not cell.startswith(("=", "+", "@", "\t", "\r")), (
+                        f"{table.name} row {row_number}: {cell[:40]!r}"
+                    )
                     if cell.startswith("-"):
                         float(cell)  # only a negative number may start with a minus sign
                     formula_seen += cell.startswith("'=HYPERLINK")
@@ -160,4 +172,6 @@ def test_payloads_in_every_free_text_input_publish_nothing_live(tmp_path, tiny_p
     for sheet in workbook.worksheets:
         for row in sheet.iter_rows():
             for cell in row:
-                assert cell.data_type != "f", f"tables.xlsx {sheet.title}!{cell.coordinate}: {cell.value!r} is a formula"
+                assert cell.data_type != "f", (
+                    f"tables.xlsx {sheet.title}!{cell.coordinate}: {cell.value!r} is a formula"
+                )

@@ -48,4 +48,6 @@ def test_describe_months_names_the_months_and_any_left_out():
     assert describe_months([m for m in year if m != "2020-07"]) == "Jan 2020 to Dec 2020 (11 months; Jul 2020 left out)"
     assert describe_months(["2024-03"]) == "Mar 2024 (1 month)"
     assert describe_months([]) == "no months"
-    assert plural(1, "month") == "1 month" and plural(11, "month") == "11 months" and plural(1200, "row") == "1,200 rows"
+    assert (
+        plural(1, "month") == "1 month" and plural(11, "month") == "11 months" and plural(1200, "row") == "1,200 rows"
+    )

@@ -4,7 +4,6 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from pipeline.errors import InputDataError, ParamsError
 from pipeline.analysis.morile import (
     FIRST_FACTOR_COLUMN,
     HEADER_ROW,
@@ -22,12 +21,17 @@ from pipeline.analysis.morile import (
     threat_risk_score,
     write_template,
 )
+from pipeline.errors import InputDataError, ParamsError
 from pipeline.params import MorileSettings, Threat
 
 ROOT = Path(__file__).resolve().parent.parent
 THEMATIC = ROOT / "params/morile-thematic.yaml"
 FOUR_BY_FOUR = ROOT / "params/morile-4x4.yaml"
-THREATS = [Threat(name="Burglary", crime_types=["Burglary"]), Threat(name="Hate crime"), Threat(name="=cmd|' /C calc'!A0")]
+THREATS = [
+    Threat(name="Burglary", crime_types=["Burglary"]),
+    Threat(name="Hate crime"),
+    Threat(name="=cmd|' /C calc'!A0"),
+]
 
 
 def _settings(model: Path, threats=THREATS, **extra) -> MorileSettings:
@@ -42,9 +46,17 @@ def _values(table: dict[str, dict[str, float]]) -> pd.DataFrame:
 
 def _thematic(physical, psychological, financial, community, environmental, frequency, trend, position=2, confidence=2):
     return {
-        "physical": physical, "psychological": psychological, "financial": financial, "community": community,
-        "environmental": environmental, "frequency": frequency, "trend": trend, "capacity": position,
-        "capability": position, "partnership_response": position, "public_expectation": position,
+        "physical": physical,
+        "psychological": psychological,
+        "financial": financial,
+        "community": community,
+        "environmental": environmental,
+        "frequency": frequency,
+        "trend": trend,
+        "capacity": position,
+        "capability": position,
+        "partnership_response": position,
+        "public_expectation": position,
         "evidence_confidence": confidence,
     }
 
@@ -52,7 +64,9 @@ def _thematic(physical, psychological, financial, community, environmental, freq
 def test_thematic_model_scores_harm_times_likelihood_by_hand():
     model = load_model(THEMATIC)
     values = _values({"A": _thematic(4, 3, 1, 2, 0, 4, 3), "B": _thematic(1, 1, 1, 1, 1, 5, 4, position=4)})
-    table = score_threats(values, model, _settings(THEMATIC, bands=[{"label": "High", "min_score": 60}, {"label": "Low", "min_score": 0}])).set_index("threat")
+    table = score_threats(
+        values, model, _settings(THEMATIC, bands=[{"label": "High", "min_score": 60}, {"label": "Low", "min_score": 0}])
+    ).set_index("threat")
     # A: harm 4+3+1+2+0 = 10, likelihood 4+3 = 7, score 70. B: harm 5, likelihood 9, score 45.
     assert table.loc["A", ["harm", "likelihood", "score"]].tolist() == [10, 7, 70]
     assert table.loc["B", "score"] == 45
@@ -80,7 +94,13 @@ def test_four_by_four_model_scores_impact_times_likelihood():
 def test_ties_share_a_rank_and_are_ordered_by_name():
     assert rank_scores(pd.Series([50, 70, 50, 20])).tolist() == [2, 1, 2, 4]
     model = load_model(FOUR_BY_FOUR)
-    values = _values({"Zeta": {"impact": 2, "likelihood": 3}, "Alpha": {"impact": 3, "likelihood": 2}, "Mid": {"impact": 1, "likelihood": 1}})
+    values = _values(
+        {
+            "Zeta": {"impact": 2, "likelihood": 3},
+            "Alpha": {"impact": 3, "likelihood": 2},
+            "Mid": {"impact": 1, "likelihood": 1},
+        }
+    )
     table = score_threats(values, model, _settings(FOUR_BY_FOUR, priorities={"top": 1}))
     assert table["threat"].tolist() == ["Alpha", "Zeta", "Mid"]
     assert table["rank"].tolist() == [1, 1, 3]
@@ -98,7 +118,8 @@ def test_malformed_models_get_a_clear_error(tmp_path):
     bad = tmp_path / "model.yaml"
     bad.write_text(
         "name: Broken\nscales:\n  s: [{label: Low, value: 2}, {label: High, value: 1}]\n"
-        "groups:\n  - {id: g, label: G, aggregate: median, role: shown, factors: [{id: f, label: F, scale: missing}]}\n",
+        "groups:\n  - {id: g, label: G, aggregate: median, role: shown, factors: [{id: f, label: F, scale: "
+        "missing}]}\n",
         encoding="utf-8",
     )
     with pytest.raises(ParamsError) as caught:
@@ -149,7 +170,11 @@ def test_template_round_trip_write_fill_import(tmp_path):
     validations = {str(v.sqref): v.formula1 for v in sheet.data_validations.dataValidation}
     assert validations["F7:F9"] == '"Minor,Moderate,Major,Severe"'
     _fill(path, {0: ("Major", "likely"), 1: ("  severe ", "Possible"), 2: ("Minor", "Unlikely")})
-    sheet_scores = read_scoring_sheet(path, load_model(FOUR_BY_FOUR), [Threat(name="Burglary"), Threat(name="Hate crime"), Threat(name="'=cmd|' /C calc'!A0")])
+    sheet_scores = read_scoring_sheet(
+        path,
+        load_model(FOUR_BY_FOUR),
+        [Threat(name="Burglary"), Threat(name="Hate crime"), Threat(name="'=cmd|' /C calc'!A0")],
+    )
     assert sheet_scores.scorer == "A. Scorer"
     values = sheet_scores.scores.set_index(["threat", "factor"])["value"]
     assert values[("Burglary", "impact")] == 3 and values[("Burglary", "likelihood")] == 3
@@ -166,7 +191,10 @@ def test_every_bad_cell_is_listed(tmp_path):
         read_scoring_sheet(path, load_model(FOUR_BY_FOUR), threats)
     message = str(caught.value)
     assert "cell B2 (Scorer name): blank" in message
-    assert "cell G7 (Burglary, Likelihood: Likelihood): 3 is a number where a level label belongs; choose one of Unlikely, Possible, Likely, Almost certain" in message
+    assert (
+        "cell G7 (Burglary, Likelihood: Likelihood): 3 is a number where a level label belongs; choose one of "
+        "Unlikely, Possible, Likely, Almost certain" in message
+    )
     assert "cell F8 (Hate crime, Impact: Impact): missing score" in message
     assert "cell A9: threat \"'=cmd|' /C calc'!A0\" is not in the params file's threat list" in message
     assert "cell A10: threat 'Space piracy' is not in the params file's threat list" in message
@@ -214,7 +242,13 @@ def test_moderation_is_read_applied_and_diffed(tmp_path):
     moderated = apply_moderation(combined, moderation)
     after = score_threats(moderated, model, settings)
     changes = moderation_changes(before, after, moderated, model).iloc[0]
-    assert changes[["threat", "score_before", "rank_before", "score_after", "rank_after"]].tolist() == ["Hate crime", 6, 2, 12, 1]
+    assert changes[["threat", "score_before", "rank_before", "score_after", "rank_after"]].tolist() == [
+        "Hate crime",
+        6,
+        2,
+        12,
+        1,
+    ]
     assert changes["reasons"] == "Impact: Impact: Community tension after an incident"
 
     sheet.append(["Hate crime", "Impact: Impact", 4, "numbers are not levels"])
@@ -239,7 +273,9 @@ def test_sensitivity_on_a_hand_worked_case():
     #   B's likelihood is at the top of its scale; down gives 2 x 3 = 6, rank 2. Range 1 to 2.
     # C: best move 2 x 1 = 2 or 1 x 2 = 2, still rank 3. Range 3 to 3, status cannot change.
     model = load_model(FOUR_BY_FOUR)
-    values = _values({"A": {"impact": 3, "likelihood": 3}, "B": {"impact": 2, "likelihood": 4}, "C": {"impact": 1, "likelihood": 1}})
+    values = _values(
+        {"A": {"impact": 3, "likelihood": 3}, "B": {"impact": 2, "likelihood": 4}, "C": {"impact": 1, "likelihood": 1}}
+    )
     table = sensitivity(values, model, _settings(FOUR_BY_FOUR)).set_index("threat")
     assert table.loc["A", ["rank", "best_rank", "worst_rank", "priority_can_change"]].tolist() == [1, 1, 2, True]
     assert table.loc["B", ["rank", "best_rank", "worst_rank", "priority_can_change"]].tolist() == [2, 1, 2, True]
@@ -265,7 +301,10 @@ def test_evidence_sums_mapped_crime_types():
     assert pd.isna(evidence.loc["Hate crime", "count"])
     monthly = pd.DataFrame({"Burglary": [5] * 12, "Robbery": [1] * 12})
     with_trend = threat_evidence(threats, comparison, rates, monthly).set_index("threat")
-    assert with_trend.loc["Acquisitive", "trend"] == "not modelled: 12 usable months, and a seasonal trend needs at least 24"
+    assert (
+        with_trend.loc["Acquisitive", "trend"]
+        == "not modelled: 12 usable months, and a seasonal trend needs at least 24"
+    )
     # No comparable month: the change is left blank, never 0 or a division by zero.
     none_compared = comparison.assign(months_compared=0, assessment_count=0, comparison_count=0)
     assert pd.isna(threat_evidence(threats, none_compared, rates).set_index("threat").loc["Acquisitive", "pct_change"])
@@ -273,12 +312,14 @@ def test_evidence_sums_mapped_crime_types():
 
 def test_evidence_headers_name_their_months():
     from pipeline.analysis.morile import evidence_headers
-    from pipeline.months import month_range
     from pipeline.analysis.trends import comparison_windows_text
+    from pipeline.months import month_range
 
     windows = comparison_windows_text(
-        "2020-12", [m for m in month_range("2019-01", "2019-12") if m != "2019-07"],
-        [m for m in month_range("2020-01", "2020-12") if m != "2020-07"], month_range("2020-01", "2020-12"),
+        "2020-12",
+        [m for m in month_range("2019-01", "2019-12") if m != "2019-07"],
+        [m for m in month_range("2020-01", "2020-12") if m != "2020-07"],
+        month_range("2020-01", "2020-12"),
     )
     assert evidence_headers(windows) == [
         "Crimes, Jan 2020 to Dec 2020 (12 months)",

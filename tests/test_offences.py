@@ -37,8 +37,19 @@ def test_lookup_has_one_row_per_code_and_every_police_uk_type():
     table = offence_codes()
     assert table.index.is_unique and len(table) == 133  # 134 source rows less ONS's homicide total
     assert set(table["police_uk_category"]) == {
-        "Bicycle theft", "Burglary", "Criminal damage and arson", "Drugs", "Other crime", "Other theft", "Possession of weapons",
-        "Public order", "Robbery", "Shoplifting", "Theft from the person", "Vehicle crime", "Violence and sexual offences",
+        "Bicycle theft",
+        "Burglary",
+        "Criminal damage and arson",
+        "Drugs",
+        "Other crime",
+        "Other theft",
+        "Possession of weapons",
+        "Public order",
+        "Robbery",
+        "Shoplifting",
+        "Theft from the person",
+        "Vehicle crime",
+        "Violence and sexual offences",
     }
     # Excel date serials from the source (44062 for 19C) are dropped, never kept as classes.
     assert table.loc["19C", "home_office_class"] == "" and table.loc["56A", "home_office_class"] == "56/1"
@@ -56,15 +67,30 @@ def test_a_rebuild_from_the_reference_data_matches_the_shipped_lookup():
 
 @pytest.mark.parametrize(
     "written, code",
-    [("8N", "8N"), ("8n", "8N"), (" 105a ", "105A"), ("008N", "8N"), ("092D", "92D"), ("056/01", "56A"), ("56/1", "56A"),
-     ("037/02", "37.2"), ("046/00", "46"), ("092/61", "92E"), ("ZZ9", None), ("58", None), ("", None)],
+    [
+        ("8N", "8N"),
+        ("8n", "8N"),
+        (" 105a ", "105A"),
+        ("008N", "8N"),
+        ("092D", "92D"),
+        ("056/01", "56A"),
+        ("56/1", "56A"),
+        ("037/02", "37.2"),
+        ("046/00", "46"),
+        ("092/61", "92E"),
+        ("ZZ9", None),
+        ("58", None),
+        ("", None),
+    ],
 )
 def test_codes_are_recognised_as_forces_write_them(written, code):
     assert normalise_code(written) == code
 
 
 def _crimes(rows):
-    frame = pd.DataFrame(rows, columns=["offence_code", "flag_domestic_abuse", "flag_hate_crime", "flag_knife", "flag_alcohol"])
+    frame = pd.DataFrame(
+        rows, columns=["offence_code", "flag_domestic_abuse", "flag_hate_crime", "flag_knife", "flag_alcohol"]
+    )
     lookup = offence_codes()
     frame["ons_group"] = frame["offence_code"].map(lookup["ons_group"])
     frame["ons_subgroup"] = frame["offence_code"].map(lookup["ons_subgroup"])
@@ -74,19 +100,19 @@ def _crimes(rows):
 CRIMES = _crimes(
     [
         # code, DA, hate, knife, alcohol
-        ("8N", True, False, False, True),    # 0 assault with injury, DA, alcohol
-        ("105A", False, True, False, False), # 1 common assault, hate flag
+        ("8N", True, False, False, True),  # 0 assault with injury, DA, alcohol
+        ("105A", False, True, False, False),  # 1 common assault, hate flag
         ("8P", False, False, False, False),  # 2 racially aggravated assault with injury, not flagged
         ("19C", True, False, False, False),  # 3 rape, DA
-        ("88E", False, False, False, False), # 4 exposure
-        ("92E", False, False, False, False), # 5 cannabis possession
-        ("92A", False, False, False, False), # 6 trafficking
-        ("92D", False, False, False, False), # 7 possession other than cannabis
+        ("88E", False, False, False, False),  # 4 exposure
+        ("92E", False, False, False, False),  # 5 cannabis possession
+        ("92A", False, False, False, False),  # 6 trafficking
+        ("92D", False, False, False, False),  # 7 possession other than cannabis
         ("34B", False, False, True, False),  # 8 robbery, knife
         ("58A", False, False, True, False),  # 9 criminal damage, knife flag
         ("10D", False, False, True, False),  # 10 blade possession
         ("28E", True, False, False, False),  # 11 burglary, DA
-        ("105A", False, False, False, True), # 12 common assault, alcohol
+        ("105A", False, False, False, True),  # 12 common assault, alcohol
     ]
 )
 

@@ -58,7 +58,7 @@ def test_every_problem_is_reported_at_once(tmp_path):
     assert "params.yaml" in message
     assert "period_end: must be a month written YYYY-MM, like 2020-12 (found '2020-13')" in message
     assert "area.population.value" in message and "greater than 0" in message and "-5" in message
-    assert "nowhere.csv" in message and "input not found" in message
+    assert "nowhere.csv" in message and "inputs.police: not found:" in message
     assert "colour_scheme: not a recognised setting" in message
 
 
@@ -66,7 +66,7 @@ def test_lsoa_population_is_optional_and_checked(tmp_path):
     settings = _valid(tmp_path)
     assert load_params(_write(tmp_path, settings)).area.lsoa_population is None
     settings["area"]["lsoa_population"] = {"path": str(tmp_path / "missing.csv"), "year": 2019, "source": "ONS"}
-    with pytest.raises(ParamsError, match="area.lsoa_population.path: LSOA population file not found: .*missing.csv"):
+    with pytest.raises(ParamsError, match="area.lsoa_population.path: not found: .*missing.csv"):
         load_params(_write(tmp_path, settings))
 
 
@@ -117,8 +117,13 @@ def test_published_titles_carry_the_area_and_period_and_samples_are_labelled():
         "South Gloucestershire Strategic Assessment of Crime and Disorder, Jan 2020 to Dec 2020",
         "Sample data: survey results are a synthetic sample; prioritisation scores are an illustrative sample",
     )
-    assert document_title(stages["delivery"], params)[0] == "Delivery plan appendix: South Gloucestershire, Jan 2020 to Dec 2020"
-    assert document_title(stages["morile"], params)[1] == "Sample data: prioritisation scores are an illustrative sample"
+    assert (
+        document_title(stages["delivery"], params)[0]
+        == "Delivery plan appendix: South Gloucestershire, Jan 2020 to Dec 2020"
+    )
+    assert (
+        document_title(stages["morile"], params)[1] == "Sample data: prioritisation scores are an illustrative sample"
+    )
 
 
 def test_a_file_system_refusal_names_the_file_and_what_to_do():
@@ -126,5 +131,8 @@ def test_a_file_system_refusal_names_the_file_and_what_to_do():
 
     assert file_system_refusal(OSError(28, "No space left on device", "/data/outputs/run.json")) == (
         "the file system refused an operation (/data/outputs/run.json): No space left on device. Check the folder's "
-        "permissions and free space, then run again. The last published outputs were left as they were.")
-    assert file_system_refusal(OSError("disk gone")).startswith("the file system refused an operation: disk gone. Check")
+        "permissions and free space, then run again. The last published outputs were left as they were."
+    )
+    assert file_system_refusal(OSError("disk gone")).startswith(
+        "the file system refused an operation: disk gone. Check"
+    )

@@ -2,10 +2,8 @@ import zipfile
 
 import pandas as pd
 import pytest
-
 from conftest import SHARED_ZIP, area, street_csv_text, street_row, write_street_csv
-from pipeline.errors import InputDataError, ParamsError
-from pipeline.months import month_range
+
 from pipeline.analysis.police import (
     coverage_for_areas,
     month_coverage,
@@ -14,7 +12,9 @@ from pipeline.analysis.police import (
     usable_months,
     write_processed,
 )
+from pipeline.errors import InputDataError, ParamsError
 from pipeline.inputs.police_scan import POLICE_UK_COLUMNS, AreaSelector, find_street_files
+from pipeline.months import month_range
 
 ROWS = [
     street_row("2020-01", "Alphaton 001A", "Burglary", "id1"),
@@ -193,7 +193,13 @@ def test_what_repeated_ids_look_like_is_reported(tmp_path):
     ]
     _, summary = read_police_data([write_street_csv(tmp_path / "s.csv", rows)], [area("Alphaton")])
     assert summary.repeat_profile == {
-        "ids": 2, "extra_rows": 3, "identical": 1, "several_lsoas": 1, "several_outcomes": 0, "several_months": 0, "several_types": 0,
+        "ids": 2,
+        "extra_rows": 3,
+        "identical": 1,
+        "several_lsoas": 1,
+        "several_outcomes": 0,
+        "several_months": 0,
+        "several_types": 0,
     }
     assert summary.repeated_id_rows == 3 and summary.repeated_ids == 2
 
@@ -229,11 +235,15 @@ def test_month_in_the_files_but_empty_for_the_area_is_missing():
 
 
 def test_usable_months_leave_out_missing_and_partial_months_per_area():
-    crimes = pd.concat([
-        _crimes_per_month({"2020-01": 50, "2020-03": 50}),
-        _crimes_per_month({"2020-01": 40, "2020-02": 10, "2020-03": 40}, "Betaville"),
-    ])
-    coverage = coverage_for_areas(crimes, ["Alphaton", "Betaville"], "2020-01", "2020-03", ["2020-01", "2020-02", "2020-03"])
+    crimes = pd.concat(
+        [
+            _crimes_per_month({"2020-01": 50, "2020-03": 50}),
+            _crimes_per_month({"2020-01": 40, "2020-02": 10, "2020-03": 40}, "Betaville"),
+        ]
+    )
+    coverage = coverage_for_areas(
+        crimes, ["Alphaton", "Betaville"], "2020-01", "2020-03", ["2020-01", "2020-02", "2020-03"]
+    )
     assert usable_months(coverage, "Alphaton") == ["2020-01", "2020-03"]  # February missing
     assert usable_months(coverage, "Betaville") == ["2020-01", "2020-03"]  # 10 rows against 40: partial
     one_area = month_coverage(crimes, "Alphaton", "2020-01", "2020-03", ["2020-01", "2020-02", "2020-03"])
@@ -261,16 +271,25 @@ def test_a_stage_reads_back_only_its_own_areas_rows_in_the_order_written(tmp_pat
     order, numbered from 0, with only the columns asked for."""
     from pipeline.analysis.police import read_crimes
 
-    rows = ROWS + [street_row("2020-02", "Betaville 002B", "Drugs", "id7"), street_row("2020-02", "Alphaton 003C", "Arson", "id8")]
-    crimes, summary = read_police_data([write_street_csv(tmp_path / "s.csv", rows)], [area("Alphaton"), area("Betaville")])
-    write_processed(crimes, month_coverage(crimes, "Alphaton", "2020-01", "2020-02", ["2020-01", "2020-02"]), summary, tmp_path / "processed")
+    rows = ROWS + [
+        street_row("2020-02", "Betaville 002B", "Drugs", "id7"),
+        street_row("2020-02", "Alphaton 003C", "Arson", "id8"),
+    ]
+    crimes, summary = read_police_data(
+        [write_street_csv(tmp_path / "s.csv", rows)], [area("Alphaton"), area("Betaville")]
+    )
+    write_processed(
+        crimes,
+        month_coverage(crimes, "Alphaton", "2020-01", "2020-02", ["2020-01", "2020-02"]),
+        summary,
+        tmp_path / "processed",
+    )
     whole = read_processed(tmp_path / "processed")[0]
     own = read_crimes(tmp_path / "processed", ["area", "crime_type", "lsoa_name"], ["Alphaton"])
     assert own["lsoa_name"].tolist() == ["Alphaton 001A", "Alphaton 002B", "Alphaton 003C"]  # by hand, as written
     expected = whole.loc[whole["area"] == "Alphaton", ["area", "crime_type", "lsoa_name"]].reset_index(drop=True)
     pd.testing.assert_frame_equal(own, expected)
     assert len(read_processed(tmp_path / "processed", ["area"], ["Betaville"])[0]) == 2
-
 
 
 COUNTED_ROWS = ROWS + [
@@ -283,14 +302,18 @@ COUNTED_ROWS = ROWS + [
 def test_crimes_are_counted_by_area_month_and_crime_type_from_the_rows_or_their_file(tmp_path):
     from pipeline.analysis.police import count_crimes, read_counts
 
-    crimes, summary = read_police_data([write_street_csv(tmp_path / "s.csv", COUNTED_ROWS)], [area("Alphaton"), area("Betaville")])
+    crimes, summary = read_police_data(
+        [write_street_csv(tmp_path / "s.csv", COUNTED_ROWS)], [area("Alphaton"), area("Betaville")]
+    )
     # By hand: the unlocated Drugs row is in no area; Alphaton has two burglaries in February.
-    expected = pd.DataFrame({
-        "area": ["Alphaton", "Alphaton", "Alphaton", "Betaville", "Betaville"],
-        "month": ["2020-01", "2020-01", "2020-02", "2020-01", "2020-02"],
-        "crime_type": ["Anti-social behaviour", "Burglary", "Burglary", "Burglary", "Drugs"],
-        "count": [1, 1, 2, 1, 1],
-    })
+    expected = pd.DataFrame(
+        {
+            "area": ["Alphaton", "Alphaton", "Alphaton", "Betaville", "Betaville"],
+            "month": ["2020-01", "2020-01", "2020-02", "2020-01", "2020-02"],
+            "crime_type": ["Anti-social behaviour", "Burglary", "Burglary", "Burglary", "Drugs"],
+            "count": [1, 1, 2, 1, 1],
+        }
+    )
     pd.testing.assert_frame_equal(count_crimes(crimes), expected)
     coverage = coverage_for_areas(crimes, ["Alphaton", "Betaville"], "2020-01", "2020-02", ["2020-01", "2020-02"])
     write_processed(crimes, coverage, summary, tmp_path / "processed")
@@ -312,11 +335,15 @@ def test_counts_give_the_coverage_monthly_table_and_rates_the_rows_give(tmp_path
     from pipeline.analysis.police import count_crimes
     from pipeline.analysis.trends import monthly_counts, window_rates
 
-    crimes, _ = read_police_data([write_street_csv(tmp_path / "s.csv", COUNTED_ROWS)], [area("Alphaton"), area("Betaville")])
+    crimes, _ = read_police_data(
+        [write_street_csv(tmp_path / "s.csv", COUNTED_ROWS)], [area("Alphaton"), area("Betaville")]
+    )
     counts = count_crimes(crimes)
     months = ["2020-01", "2020-02"]
     by_rows = coverage_for_areas(crimes, ["Alphaton", "Betaville"], "2019-12", "2020-02", months)
-    pd.testing.assert_frame_equal(coverage_for_areas(counts, ["Alphaton", "Betaville"], "2019-12", "2020-02", months), by_rows)
+    pd.testing.assert_frame_equal(
+        coverage_for_areas(counts, ["Alphaton", "Betaville"], "2019-12", "2020-02", months), by_rows
+    )
     assert by_rows["rows"].tolist() == [0, 2, 2, 0, 1, 1]
     monthly = monthly_counts(counts, "Alphaton", months)
     pd.testing.assert_frame_equal(monthly, monthly_counts(crimes, "Alphaton", months))
@@ -364,7 +391,10 @@ def test_unreadable_police_files_say_where_and_what_was_expected(tmp_path):
     ragged = tmp_path / "ragged-street.csv"
     ragged.write_text(good + "x,2020-01,extra,values,1,2,3,4,5,6,7,8,9\n", encoding="utf-8")
     ansi = tmp_path / "ansi-street.csv"
-    ansi.write_bytes(good.encode("utf-8") + "x,2020-01,Test Police,Test Police,,,On or near Caf\u00e9 Row,,,Burglary,,\n".encode("cp1252"))
+    ansi.write_bytes(
+        good.encode("utf-8")
+        + "x,2020-01,Test Police,Test Police,,,On or near Caf\u00e9 Row,,,Burglary,,\n".encode("cp1252")
+    )
     # A header saved as Windows-1252: pyarrow reads it, and fails only when naming the columns.
     ansi_header = tmp_path / "ansi-header-street.csv"
     ansi_header.write_bytes(good.replace("Crime type", "Crime typ\u00e9").encode("cp1252"))
@@ -496,8 +526,14 @@ def test_a_batch_shares_a_kept_read_in_memory_and_loads_it_from_disk_once(tmp_pa
     got = []
     with police_reads.sharing_reads():
         with police_reads.sharing_reads():  # a batch inside a force run: still the one share
-            threads = [threading.Thread(target=lambda: got.append(
-                read_police_data([path], [area("Betaville"), area("Alphaton")], kept_reads=processed)[0])) for _ in range(4)]
+            threads = [
+                threading.Thread(
+                    target=lambda: got.append(
+                        read_police_data([path], [area("Betaville"), area("Alphaton")], kept_reads=processed)[0]
+                    )
+                )
+                for _ in range(4)
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -516,8 +552,8 @@ def test_the_areas_checks_work_out_from_a_shared_read_once_and_give_each_area_it
     area once (each area's as if checked alone); outside a share, every check works them out."""
     from types import SimpleNamespace
 
-    from pipeline.inputs import police_reads
     from pipeline.analysis import police
+    from pipeline.inputs import police_reads
     from pipeline.orchestration import checks
 
     path = write_street_csv(tmp_path / "s.csv", ROWS)
@@ -525,20 +561,32 @@ def test_the_areas_checks_work_out_from_a_shared_read_once_and_give_each_area_it
     read_police_data([path], [area("Alphaton"), area("Betaville")], kept_reads=processed)
     worked_out = []
     coverage = police.month_coverage
-    monkeypatch.setattr(police, "month_coverage", lambda crimes, name, *a: worked_out.append(name) or coverage(crimes, name, *a))
+    monkeypatch.setattr(
+        police, "month_coverage", lambda crimes, name, *a: worked_out.append(name) or coverage(crimes, name, *a)
+    )
 
     def check(first: str, second: str):
         # What police_checks reads of the params: one month of data, January 2020, in a window ending then.
         own, other = area(first), area(second)
-        params = SimpleNamespace(inputs=SimpleNamespace(police=[path]), area=own, all_areas=[own, other], processed_dir=processed,
-                                 period_end="2020-01", partial_month_threshold=0.5)
+        params = SimpleNamespace(
+            inputs=SimpleNamespace(police=[path]),
+            area=own,
+            all_areas=[own, other],
+            processed_dir=processed,
+            period_end="2020-01",
+            partial_month_threshold=0.5,
+        )
         return checks.police_checks(params)
 
     alone = {name: check(name, other) for name, other in (("Alphaton", "Betaville"), ("Betaville", "Alphaton"))}
     assert sorted(worked_out) == ["Alphaton", "Alphaton", "Betaville", "Betaville"]
     # ROWS: two located rows in Alphaton (two LSOAs), one in Betaville, all in January 2020.
     problems, _, facts, lsoas, _ = alone["Alphaton"]
-    assert problems == [] and "Alphaton 2 rows, Betaville 1 rows" in facts[0] and "1 usable month(s) for Alphaton" in facts[0]
+    assert (
+        problems == []
+        and "Alphaton 2 rows, Betaville 1 rows" in facts[0]
+        and "1 usable month(s) for Alphaton" in facts[0]
+    )
     assert {name: len(codes) for name, codes in lsoas.items()} == {"Alphaton": 2, "Betaville": 1}
     worked_out.clear()
     with police_reads.sharing_reads():

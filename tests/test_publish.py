@@ -5,20 +5,15 @@ import nbformat
 import pandas as pd
 import pytest
 
-from pipeline.documents.publish import (
-    add_table_of_contents,
-    export_html,
-    figure_html,
-    png_base64,
-    neutralise_formula,
-    replace_folder_atomically,
-    table_html,
-    write_csv,
-)
+from pipeline.documents.export import add_table_of_contents, export_html
+from pipeline.documents.figures import figure_html, png_base64
+from pipeline.documents.tables import table_html, write_csv
+from pipeline.safe_text import neutralise_formula
+from pipeline.storage.folders import replace_folder_atomically
 
 
 def test_formula_like_text_is_neutralised_but_numbers_are_not():
-    assert neutralise_formula("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert neutralise_formula('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert neutralise_formula("+1") == "'+1"
     assert neutralise_formula("-cmd") == "'-cmd"
     assert neutralise_formula("@SUM(A1)") == "'@SUM(A1)"
@@ -46,8 +41,10 @@ def test_table_html_has_caption_scoped_headers_and_escapes_text():
 
 
 def test_table_of_contents_links_every_h2_and_h3():
-    body = ("<h1>Title</h1><h2>Key findings</h2><p>x</p><h3 id='old'>Burglary &amp; theft</h3><h2>Key findings</h2>"
-            "<h2>The partnership&#x27;s threats</h2>")
+    body = (
+        "<h1>Title</h1><h2>Key findings</h2><p>x</p><h3 id='old'>Burglary &amp; theft</h3><h2>Key findings</h2>"
+        "<h2>The partnership&#x27;s threats</h2>"
+    )
     new_body, nav = add_table_of_contents(body)
     assert '<h2 id="key-findings">Key findings</h2>' in new_body
     assert '<h2 id="key-findings-2">Key findings</h2>' in new_body
@@ -58,11 +55,16 @@ def test_table_of_contents_links_every_h2_and_h3():
 
 
 def test_an_image_without_alt_text_gets_nbconverts_default_and_one_with_it_is_left(caplog):
-    from pipeline.documents.publish import NO_ALT_TEXT, _default_alt_text
+    from pipeline.documents.export import NO_ALT_TEXT, _default_alt_text
 
-    body = '<p><img src="data:image/png;base64,AAAA"></p><img alt="Crimes by month" src="x.png"><img\nsrc="y.png" ALT="">'
+    body = (
+        '<p><img src="data:image/png;base64,AAAA"></p><img alt="Crimes by month" src="x.png"><img\nsrc="y.png" ALT="">'
+    )
     fixed = _default_alt_text(body)
-    assert fixed == f'<p><img alt="{NO_ALT_TEXT}" src="data:image/png;base64,AAAA"></p><img alt="Crimes by month" src="x.png"><img\nsrc="y.png" ALT="">'
+    assert (
+        fixed == f'<p><img alt="{NO_ALT_TEXT}" src="data:image/png;base64,AAAA"></p><img alt="Crimes by month" '
+        'src="x.png"><img\nsrc="y.png" ALT="">'
+    )
     assert "Alternative text is missing on 1 image(s)" in caplog.text
 
 
@@ -114,8 +116,12 @@ def test_chart_png_is_matplotlibs_picture_cropped_to_what_is_drawn_as_rgb():
     whole = Image.open(buffer)
     plt.close(figure)
     assert whole.size == (330, 220) and np.asarray(whole)[:, :, 3].min() == 255  # opaque: RGB loses nothing
-    left, top, right, bottom = ImageChops.difference(whole.convert("RGB"), Image.new("RGB", whole.size, whole.getpixel((0, 0))[:3])).getbbox()
-    reference = whole.crop((max(0, left - 11), max(0, top - 11), min(330, right + 11), min(220, bottom + 11))).convert("RGB")
+    left, top, right, bottom = ImageChops.difference(
+        whole.convert("RGB"), Image.new("RGB", whole.size, whole.getpixel((0, 0))[:3])
+    ).getbbox()
+    reference = whole.crop((max(0, left - 11), max(0, top - 11), min(330, right + 11), min(220, bottom + 11))).convert(
+        "RGB"
+    )
     assert picture.format == "PNG" and picture.mode == "RGB"
     assert picture.size == reference.size and picture.size[0] < 330  # cropped: the blank margin is gone
     assert np.array_equal(np.asarray(picture), np.asarray(reference))
@@ -145,11 +151,8 @@ def test_chart_png_takes_in_what_reaches_outside_the_figure(reaching_outside):
 
 
 def test_chart_png_keeps_transparency_when_the_figure_has_some():
-    import base64
-    import io
 
     import numpy as np
-    from PIL import Image
 
     figure, axis = plt.subplots(figsize=(3, 2))
     figure.patch.set_alpha(0)
@@ -184,7 +187,7 @@ def test_export_has_no_code_no_internet_fetches_and_sets_lang(tmp_path):
 
 
 def test_replace_folder_atomically_swaps_and_cleans_up(tmp_path):
-    from pipeline.orchestration.safety import OWNER_MARKER, mark_as_ours
+    from pipeline.storage.folders import OWNER_MARKER, mark_as_ours
 
     final = tmp_path / "out"
     mark_as_ours(final)
@@ -198,7 +201,7 @@ def test_replace_folder_atomically_swaps_and_cleans_up(tmp_path):
 
 
 def test_replace_folder_atomically_refuses_a_folder_it_did_not_create(tmp_path):
-    from pipeline.orchestration.safety import UnsafeLocationError, mark_as_ours
+    from pipeline.storage.folders import UnsafeLocationError, mark_as_ours
 
     final = tmp_path / "out"
     final.mkdir()
@@ -213,10 +216,13 @@ def test_replace_folder_atomically_refuses_a_folder_it_did_not_create(tmp_path):
 def test_a_pdf_is_printed_with_wide_tables_on_landscape_pages(tmp_path):
     import nbformat
 
-    from pipeline.documents.publish import export_pdf, table_html
+    from pipeline.documents.export import export_pdf
+    from pipeline.documents.tables import table_html
 
     narrow = table_html(pd.DataFrame({"Crime type": ["Burglary"], "Count": [12]}), "Narrow")
-    wide = table_html(pd.DataFrame({f"A long column heading {i}": ["a value of some length"] for i in range(8)}), "Wide")
+    wide = table_html(
+        pd.DataFrame({f"A long column heading {i}": ["a value of some length"] for i in range(8)}), "Wide"
+    )
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbformat.v4.new_markdown_cell("# Report"),
@@ -225,7 +231,9 @@ def test_a_pdf_is_printed_with_wide_tables_on_landscape_pages(tmp_path):
     ]
     source = tmp_path / "report.ipynb"
     nbformat.write(notebook, source)
-    page = export_html(source, tmp_path / "report.html", "Report: Alphaton, Jan 2020 to Dec 2020", sample_label="Sample data: test")
+    page = export_html(
+        source, tmp_path / "report.html", "Report: Alphaton, Jan 2020 to Dec 2020", sample_label="Sample data: test"
+    )
     assert 'class="table-wrap wide"' in page.read_text(encoding="utf-8")
     assert '@bottom-left { content: "Report: Alphaton, Jan 2020 to Dec 2020"' in page.read_text(encoding="utf-8")
     pdf = export_pdf(page)
@@ -240,9 +248,12 @@ def test_a_pdf_is_printed_with_wide_tables_on_landscape_pages(tmp_path):
 def test_every_table_also_goes_into_one_workbook(tmp_path):
     from openpyxl import load_workbook
 
-    from pipeline.documents.publish import tables_workbook
+    from pipeline.documents.workbook import tables_workbook
 
-    write_csv(pd.DataFrame({"Crime type": ["=cmd", "Drugs"], "Count, Jan 2020 to Dec 2020 (12 months)": [5, 12]}), tmp_path / "tables/crime-by-type.csv")
+    write_csv(
+        pd.DataFrame({"Crime type": ["=cmd", "Drugs"], "Count, Jan 2020 to Dec 2020 (12 months)": [5, 12]}),
+        tmp_path / "tables/crime-by-type.csv",
+    )
     write_csv(pd.DataFrame({"Month": ["Jul 2019"], "Rows": [0]}), tmp_path / "tables" / ("m" * 40 + ".csv"))
     book = load_workbook(tables_workbook(tmp_path / "tables", tmp_path / "tables.xlsx"))
     assert book.sheetnames == ["crime-by-type", "m" * 31]
@@ -271,7 +282,9 @@ def test_the_chart_theme_is_seaborns_whitegrid_notebook_theme():
         "sns.set_theme(style='whitegrid', context='notebook'); "
         "print(json.dumps({k: str(v) for k, v in mpl.rcParams.items() if str(v) != before[k]}))"
     )
-    seaborns = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    seaborns = json.loads(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    )
     # matplotlib validates each value as it is set (a colour string stays as given).
     import matplotlib as mpl
 
@@ -286,29 +299,36 @@ def test_write_csv_writes_what_pandas_to_csv_writes_cell_for_cell(tmp_path):
     integers, booleans, quoting, formulas and symbols; a date column goes to pandas itself."""
     import numpy as np
 
-    from pipeline.documents.publish import _whole_numbers_as_integers, csv_text, write_csv
+    from pipeline.documents.tables import _whole_numbers_as_integers, csv_text, write_csv
 
     def by_pandas(frame: pd.DataFrame, path) -> bytes:
         safe = frame.copy()
         for column in safe.columns:
-            safe[column] = safe[column].map(csv_text) if safe[column].dtype == object else _whole_numbers_as_integers(safe[column])
+            safe[column] = (
+                safe[column].map(csv_text) if safe[column].dtype == object else _whole_numbers_as_integers(safe[column])
+            )
         safe.columns = [csv_text(str(c)) for c in safe.columns]
         safe.to_csv(path, index=False, encoding="utf-8-sig")
         return path.read_bytes()
 
-    frame = pd.DataFrame({
-        "threat": ["x", None, np.nan, "=SUM(A1)", "\u2713 yes", 'q"uote,comma', "line\nbreak", 0.1, 3, True],
-        "rate": [0.1, np.nan, 1e-05, 1e16, 123456789.123, -0.0, 2.5, 1 / 3, 7.25, 0.30000000000000004],
-        "count": [1.0, 2.0, np.nan, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0],
-        "rank": list(range(10)),
-        "flag": [True, False] * 5,
-        "people": pd.array([1, None, 3, 4, 5, 6, 7, 8, 9, 10], dtype="Int64"),
-        "\u2212change": np.full(10, 0.1, dtype=np.float32),
-    })
+    frame = pd.DataFrame(
+        {
+            "threat": ["x", None, np.nan, "=SUM(A1)", "\u2713 yes", 'q"uote,comma', "line\nbreak", 0.1, 3, True],
+            "rate": [0.1, np.nan, 1e-05, 1e16, 123456789.123, -0.0, 2.5, 1 / 3, 7.25, 0.30000000000000004],
+            "count": [1.0, 2.0, np.nan, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0],
+            "rank": list(range(10)),
+            "flag": [True, False] * 5,
+            "people": pd.array([1, None, 3, 4, 5, 6, 7, 8, 9, 10], dtype="Int64"),
+            "\u2212change": np.full(10, 0.1, dtype=np.float32),
+        }
+    )
     written = write_csv(frame, tmp_path / "fast.csv").read_bytes()
     assert written == by_pandas(frame, tmp_path / "reference.csv")
     assert written.decode("utf-8-sig").splitlines()[:3] == [
-        "threat,rate,count,rank,flag,people,'-change", "x,0.1,1,0,True,1,0.1", ",,2,1,False,,0.1"]
+        "threat,rate,count,rank,flag,people,'-change",
+        "x,0.1,1,0,True,1,0.1",
+        ",,2,1,False,,0.1",
+    ]
     dated = frame.assign(when=pd.date_range("2020-01-01", periods=10, freq="MS"))
     assert write_csv(dated, tmp_path / "dated.csv").read_bytes() == by_pandas(dated, tmp_path / "dated-reference.csv")
     empty = frame.iloc[:0]
@@ -322,7 +342,9 @@ def test_export_checks_the_notebook_against_the_schema_once(tmp_path, monkeypatc
 
     calls = []
     validate = exporter.Exporter._validate_preprocessor  # nbconvert's check after its preprocessors
-    monkeypatch.setattr(exporter.Exporter, "_validate_preprocessor", lambda self, *a: (calls.append(1), validate(self, *a))[1])
+    monkeypatch.setattr(
+        exporter.Exporter, "_validate_preprocessor", lambda self, *a: (calls.append(1), validate(self, *a))[1]
+    )
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_markdown_cell("# Report"), nbformat.v4.new_code_cell("1")]
     source = tmp_path / "nb.ipynb"
@@ -347,11 +369,22 @@ def test_phone_version_of_a_chart_stays_as_narrow_as_designed():
     from PIL import Image
 
     figure, axis = plt.subplots(figsize=(10, 3.8))
-    for n, label in enumerate(["assessment window", "recorded", "control limits (XmR)", "outside limits",
-                               "95% prediction interval", "80% prediction interval", "forecast"]):
+    for n, label in enumerate(
+        [
+            "assessment window",
+            "recorded",
+            "control limits (XmR)",
+            "outside limits",
+            "95% prediction interval",
+            "80% prediction interval",
+            "forecast",
+        ]
+    ):
         axis.plot([1, 2 + n, 3], label=label)
     axis.legend(ncol=3)
-    axis.set_title("Violence and sexual offences, South Gloucestershire: recorded per month, with control limits", loc="left")
+    axis.set_title(
+        "Violence and sexual offences, South Gloucestershire: recorded per month, with control limits", loc="left"
+    )
     figure.tight_layout()
     page = figure_html(figure, "Recorded crime per month")
     narrow = re.search(r'<source media="\(max-width: 40em\)" srcset="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)

@@ -5,9 +5,9 @@ one core while the other end-to-end tests run on the other."""
 import json
 
 import pytest
+from test_end_to_end import _params_with_own_moderation
 
 from pipeline.orchestration.run import cpus, run_assessment
-from test_end_to_end import _params_with_own_moderation
 
 pytestmark = pytest.mark.e2e
 
@@ -41,10 +41,16 @@ def test_a_rerun_reuses_what_did_not_change_and_publishes_what_a_full_run_would(
     # The report started once the MoRiLE stage had written its ranking, before its review page
     # was made (with a second worker free for it: one CPU runs one stage at a time).
     log_lines = (out / "run.log").read_text(encoding="utf-8").splitlines()
-    at = {key: next(i for i, line in enumerate(log_lines) if key in line)
-          for key in ("morile: processed outputs written", "] report: write the strategic assessment", "morile done in")}
+    at = {
+        key: next(i for i, line in enumerate(log_lines) if key in line)
+        for key in ("morile: processed outputs written", "] report: write the strategic assessment", "morile done in")
+    }
     if cpus() > 1:
-        assert at["morile: processed outputs written"] < at["] report: write the strategic assessment"] < at["morile done in"]
+        assert (
+            at["morile: processed outputs written"]
+            < at["] report: write the strategic assessment"]
+            < at["morile done in"]
+        )
     # No chart's data changed, so the report reused every chart it drew last time.
     charts = stages()["report"]["charts"]
     assert charts["drawn"] == 0 and charts["reused"] >= 10

@@ -28,9 +28,18 @@ def _parts(notebook, settings=None, hashes=None, code="code-1", upstream=None, p
 
 
 def test_files_named_are_those_the_settings_point_to_directly_or_by_folder():
-    hashes = {"/police/2020-01/a-street.csv": "1", "/police/2020-02/b-street.csv": "2", "/policeman.csv": "3", "/x/lookup.csv": "4"}
+    hashes = {
+        "/police/2020-01/a-street.csv": "1",
+        "/police/2020-02/b-street.csv": "2",
+        "/policeman.csv": "3",
+        "/x/lookup.csv": "4",
+    }
     settings = {"inputs": {"police": ["/police"]}, "area": {"lsoa_lookup": "/x/lookup.csv", "name": "Not a path"}}
-    assert reuse.files_named(settings, hashes) == {"/police/2020-01/a-street.csv": "1", "/police/2020-02/b-street.csv": "2", "/x/lookup.csv": "4"}
+    assert reuse.files_named(settings, hashes) == {
+        "/police/2020-01/a-street.csv": "1",
+        "/police/2020-02/b-street.csv": "2",
+        "/x/lookup.csv": "4",
+    }
 
 
 def test_an_unchanged_stage_is_reused(notebook):
@@ -49,11 +58,20 @@ def test_each_kind_of_change_is_named(notebook):
     assert reuse.why_run(before, other_file, [], False) is None
     changed_setting = _parts(notebook, settings={"area": {"name": "B"}, "morile": {"moderation": "/data/mod.xlsx"}})
     assert reuse.why_run(before, changed_setting, [], False) == "params 'area' changed"
-    assert reuse.why_run(before, _parts(notebook, code="code-2"), [], False) == "the pipeline package or a library version changed"
+    assert (
+        reuse.why_run(before, _parts(notebook, code="code-2"), [], False)
+        == "the pipeline package or a library version changed"
+    )
     assert reuse.why_run(before, _parts(notebook, pdf=True), [], False) == "a PDF was asked for"
     assert reuse.why_run(before, _parts(notebook), ["police"], False) == "stage 'police' reran"
-    assert reuse.why_run(before, _parts(notebook), ["police", "survey", "morile"], False) == "stages 'police', 'survey' and 'morile' reran"
-    assert reuse.why_run(before, _parts(notebook, upstream={"police": "p2"}), [], False) == "a stage it reads from has different results"
+    assert (
+        reuse.why_run(before, _parts(notebook), ["police", "survey", "morile"], False)
+        == "stages 'police', 'survey' and 'morile' reran"
+    )
+    assert (
+        reuse.why_run(before, _parts(notebook, upstream={"police": "p2"}), [], False)
+        == "a stage it reads from has different results"
+    )
     notebook.write_text("notebook v2", encoding="utf-8")
     assert reuse.why_run(before, _parts(notebook), [], False) == "its notebook changed"
 
@@ -66,7 +84,15 @@ def test_the_package_fingerprint_follows_library_versions():
 # Params properties that read other fields.
 PROPERTIES = {"all_areas": {"area", "comparators"}, "disruption_periods": {"disruptions"}}
 # Which stage writes what a notebook reads back.
-WRITERS = {"police": "police", "read_police": "police", "trend_models": "trends", "places": "places", "survey": "survey", "morile": "morile", "threat_profiles": "extract"}
+WRITERS = {
+    "police": "police",
+    "read_police": "police",
+    "trend_models": "trends",
+    "places": "places",
+    "survey": "survey",
+    "morile": "morile",
+    "threat_profiles": "extract",
+}
 
 
 @pytest.mark.parametrize("stage", STAGES, ids=lambda s: s.name)
@@ -81,7 +107,11 @@ def test_each_stage_declares_every_params_field_and_stage_its_notebook_reads(sta
     # "morile.threats" in reads covers p.morile.threats; "area" covers p.area.name.
     # A bare section (p.morile, tested for presence) is covered by a setting inside it.
     reads = set(stage.reads or ())
-    used = {n for n in used if n not in reads and n.split(".")[0] not in reads and not any(r.startswith(n + ".") for r in reads)}
+    used = {
+        n
+        for n in used
+        if n not in reads and n.split(".")[0] not in reads and not any(r.startswith(n + ".") for r in reads)
+    }
     passes_all_params = bool(re.search(r"\w+\([^()]*\bp\)", code))
     if stage.reads is None:
         assert stage.name == "report"  # only the report reads everything
@@ -93,9 +123,14 @@ def test_each_stage_declares_every_params_field_and_stage_its_notebook_reads(sta
     # The police stage's files, read by a function imported from its module and called.
     police_imports = re.findall(r"from pipeline\.analysis\.police import ([^\n]+)", code)
     police_names = {n.strip().split(" as ")[-1] for line in police_imports for n in line.split(",")}
-    if any(re.search(rf"\b{name}\(", code) for name in police_names & {"read_processed", "read_counts", "read_crimes", "read_later_coverage"}):
+    if any(
+        re.search(rf"\b{name}\(", code)
+        for name in police_names & {"read_processed", "read_counts", "read_crimes", "read_later_coverage"}
+    ):
         read_from.add("police")
-    assert read_from <= set(stage.after), f"{stage.notebook} reads the outputs of {sorted(read_from - set(stage.after))} without running after them"
+    assert read_from <= set(stage.after), (
+        f"{stage.notebook} reads the outputs of {sorted(read_from - set(stage.after))} without running after them"
+    )
 
 
 def test_a_passed_check_is_saved_only_when_asked_and_reused_only_for_the_same_key(tmp_path, monkeypatch):
@@ -113,7 +148,10 @@ def test_a_passed_check_is_saved_only_when_asked_and_reused_only_for_the_same_ke
     assert not list(tmp_path.iterdir())  # nothing written until the caller may write
     cache.save()
     again = checks._cached_police_checks(None, checks.CheckCache(tmp_path, {"police": "key-1"}))
-    assert again == ([], ["a warning"], ["a fact"], {"A": {"E01000001", "E01000002"}}, {"A": (-2.5, 51.5)}) and len(calls) == 1
+    assert (
+        again == ([], ["a warning"], ["a fact"], {"A": {"E01000001", "E01000002"}}, {"A": (-2.5, 51.5)})
+        and len(calls) == 1
+    )
     checks._cached_police_checks(None, checks.CheckCache(tmp_path, {"police": "key-2"}))  # inputs changed
     checks._cached_police_checks(None, checks.CheckCache(tmp_path, {"police": "key-1"}, reuse_saved=False))  # --force
     assert len(calls) == 3
@@ -121,11 +159,12 @@ def test_a_passed_check_is_saved_only_when_asked_and_reused_only_for_the_same_ke
 
 def test_each_input_check_is_made_again_exactly_when_its_own_files_or_settings_change(tmp_path):
     """The default assessment's check fingerprints: a new moderation sheet re-checks that sheet
-    alone, a partner's new scoring sheet the scoring sheets alone; new police data re-checks the police data and what reads its LSOAs (boundaries,
+    alone, a partner's new scoring sheet the scoring sheets alone; new police data re-checks the police data
+    and what reads its LSOAs (boundaries,
     force extract), not the survey, MoRiLE or delivery plan; a pass is kept, a problem never."""
     from pipeline.orchestration import checks
-    from pipeline.params import load_params
     from pipeline.orchestration.run import _check_cache, _input_hashes
+    from pipeline.params import load_params
 
     params = load_params(ROOT / "params/south-gloucestershire.yaml")
     hashes = _input_hashes(params)
@@ -155,7 +194,9 @@ def test_each_input_check_is_made_again_exactly_when_its_own_files_or_settings_c
     failing = checks.CheckCache(tmp_path, {"survey": "key-2"})
     assert checks._cached_check("survey", failing, lambda: ["a problem"]) == ["a problem"]
     failing.save()
-    assert checks._cached_check("survey", checks.CheckCache(tmp_path, {"survey": "key-2"}), lambda: ["a problem"]) == ["a problem"]
+    assert checks._cached_check("survey", checks.CheckCache(tmp_path, {"survey": "key-2"}), lambda: ["a problem"]) == [
+        "a problem"
+    ]
 
 
 def test_a_failed_check_is_never_saved(tmp_path, monkeypatch):
@@ -174,13 +215,20 @@ def test_a_warm_kernel_is_given_exactly_the_notebooks_module_level_imports(tmp_p
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbformat.v4.new_markdown_cell("import nothing from markdown"),
-        nbformat.v4.new_code_cell("%matplotlib inline\nimport pandas as pd\nfrom pipeline.documents.publish import (\n    heading,\n    paragraph,\n)\nx = 1"),
+        nbformat.v4.new_code_cell(
+            "%matplotlib inline\nimport pandas as pd\nfrom pipeline.documents.fragments import (\n    heading,\n    "
+            "paragraph,\n)\nx = 1"
+        ),
         nbformat.v4.new_code_cell("def f():\n    import scipy\n    return scipy\nfrom pathlib import Path"),
         nbformat.v4.new_code_cell("this is not python ("),
     ]
     path = tmp_path / "n.ipynb"
     nbformat.write(notebook, path)
-    assert import_statements(path).splitlines() == ["import pandas as pd", "from pipeline.documents.publish import heading, paragraph", "from pathlib import Path"]
+    assert import_statements(path).splitlines() == [
+        "import pandas as pd",
+        "from pipeline.documents.fragments import heading, paragraph",
+        "from pathlib import Path",
+    ]
 
 
 def _notebook(tmp_path, name: str, *cells: str):
@@ -204,16 +252,31 @@ def test_a_kept_kernel_runs_the_next_notebook_as_a_fresh_one_would(tmp_path):
 
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    first = _notebook(tmp_path, "first", "import json, os\nimport matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
-                      "x = 41\nplt.figure()\nos.chdir('/')\nprint(os.getpid())")
-    second = _notebook(tmp_path, "second", "import sys\nprint('x' in globals(), 'json' in globals(), 'fractions' in sys.modules)",
-                       "import os\nimport matplotlib.pyplot as plt\nimport fractions\nprint(os.getpid(), os.getcwd(), plt.get_fignums())",
-                       "import gc\nprint(gc.get_freeze_count() > 10_000)")
+    first = _notebook(
+        tmp_path,
+        "first",
+        "import json, os\nimport matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+        "x = 41\nplt.figure()\nos.chdir('/')\nprint(os.getpid())",
+    )
+    second = _notebook(
+        tmp_path,
+        "second",
+        "import sys\nprint('x' in globals(), 'json' in globals(), 'fractions' in sys.modules)",
+        "import os\nimport matplotlib.pyplot as plt\nimport fractions\nprint(os.getpid(), os.getcwd(), "
+        "plt.get_fignums())",
+        "import gc\nprint(gc.get_freeze_count() > 10_000)",
+    )
     failing = _notebook(tmp_path, "failing", "raise ValueError('stop')")
 
     def run(path, manager):
-        return papermill.execute_notebook(str(path), str(tmp_path / f"out-{path.name}"), km=manager, engine_name=register_engine(),
-                                          kernel_name="python3", progress_bar=False)
+        return papermill.execute_notebook(
+            str(path),
+            str(tmp_path / f"out-{path.name}"),
+            km=manager,
+            engine_name=register_engine(),
+            kernel_name="python3",
+            progress_bar=False,
+        )
 
     pool = KernelPool(AsyncKernelManager, "python3", folder, size=1)
     try:
@@ -258,9 +321,14 @@ def test_a_notebook_says_its_processed_outputs_are_written_after_its_tagged_cell
     go = tmp_path / "go"
 
     def notebook(name: str, tagged: str) -> Path:
-        path = _notebook(tmp_path, name, "x = 1", tagged,
-                         f"import os, time\nfor _ in range(500):\n    if os.path.exists({str(go)!r}): break\n    time.sleep(0.02)\n"
-                         "else:\n    raise RuntimeError('not told')")
+        path = _notebook(
+            tmp_path,
+            name,
+            "x = 1",
+            tagged,
+            f"import os, time\nfor _ in range(500):\n    if os.path.exists({str(go)!r}): break\n    time.sleep(0.02)\n"
+            "else:\n    raise RuntimeError('not told')",
+        )
         book = nbformat.read(path, as_version=4)
         book.cells[1].metadata["tags"] = [OUTPUTS_WRITTEN_TAG]
         nbformat.write(book, path)
@@ -272,13 +340,25 @@ def test_a_notebook_says_its_processed_outputs_are_written_after_its_tagged_cell
         calls.append(go.exists())
         go.write_text("")
 
-    papermill.execute_notebook(str(notebook("writes", "y = x + 1")), str(tmp_path / "out.ipynb"), engine_name=register_engine(),
-                               kernel_name="python3", progress_bar=False, outputs_written=written)
+    papermill.execute_notebook(
+        str(notebook("writes", "y = x + 1")),
+        str(tmp_path / "out.ipynb"),
+        engine_name=register_engine(),
+        kernel_name="python3",
+        progress_bar=False,
+        outputs_written=written,
+    )
     assert calls == [False]
     go.unlink()
     with pytest.raises(PapermillExecutionError):
-        papermill.execute_notebook(str(notebook("fails", "raise ValueError('no outputs')")), str(tmp_path / "out2.ipynb"),
-                                   engine_name=register_engine(), kernel_name="python3", progress_bar=False, outputs_written=written)
+        papermill.execute_notebook(
+            str(notebook("fails", "raise ValueError('no outputs')")),
+            str(tmp_path / "out2.ipynb"),
+            engine_name=register_engine(),
+            kernel_name="python3",
+            progress_bar=False,
+            outputs_written=written,
+        )
     assert calls == [False]
 
 
@@ -296,7 +376,11 @@ def test_only_the_morile_stage_says_its_outputs_are_written_early_and_nothing_af
             assert len(marks) == 1
             tagged[stage.name] = marks[0]
             assert "write_processed" in cells[marks[0]].source
-            assert [i for i, c in enumerate(cells) if i > marks[0] and ("write_processed" in c.source or "processed_dir" in c.source)] == []
+            assert [
+                i
+                for i, c in enumerate(cells)
+                if i > marks[0] and ("write_processed" in c.source or "processed_dir" in c.source)
+            ] == []
     assert tagged == {"morile": 2}  # after the parameters cell and the cell that fills them when exploring
 
 
@@ -341,10 +425,28 @@ def test_the_report_takes_a_free_kernel_before_the_delivery_plan_beside_it():
     from pipeline.orchestration.run import kernel_priority, stage_depth
 
     depths = {s.name: stage_depth(s) for s in STAGES}
-    assert depths == {"police": 0, "survey": 0, "morile": 0, "trends": 1, "places": 1, "extract": 1, "delivery": 1, "report": 2}
+    assert depths == {
+        "police": 0,
+        "survey": 0,
+        "morile": 0,
+        "trends": 1,
+        "places": 1,
+        "extract": 1,
+        "delivery": 1,
+        "report": 2,
+    }
     by_name = {s.name: s for s in STAGES}
     ranked = sorted(STAGES, key=kernel_priority, reverse=True)
-    assert [s.name for s in ranked] == ["report", "delivery", "extract", "places", "trends", "morile", "survey", "police"]
+    assert [s.name for s in ranked] == [
+        "report",
+        "delivery",
+        "extract",
+        "places",
+        "trends",
+        "morile",
+        "survey",
+        "police",
+    ]
     assert kernel_priority(by_name["report"]) > kernel_priority(by_name["delivery"])
 
 
@@ -353,10 +455,10 @@ def test_a_broken_moderation_sheet_and_a_broken_scoring_sheet_are_both_named_and
     reported together in the MoRiLE section, and neither check is saved as passed."""
     import yaml
 
-    from pipeline.orchestration.checks import check_inputs
     from pipeline.errors import InputDataError
-    from pipeline.params import load_params
+    from pipeline.orchestration.checks import check_inputs
     from pipeline.orchestration.run import _check_cache, _input_hashes
+    from pipeline.params import load_params
 
     settings = yaml.safe_load((ROOT / "params/south-gloucestershire.yaml").read_text(encoding="utf-8"))
     for key in ("model", "threats"):
@@ -408,7 +510,11 @@ def test_a_kept_kernel_is_ready_once_its_output_channel_is_heard_and_asked_again
             self.shell_channel.messages.append({"parent_header": {"msg_id": msg_id}, "msg_type": "kernel_info_reply"})
             if len(self.asked) > 1:  # listening from the second request on
                 self.iopub_channel.messages += [
-                    {"parent_header": {"msg_id": "earlier"}, "msg_type": "status", "content": {"execution_state": "idle"}},
+                    {
+                        "parent_header": {"msg_id": "earlier"},
+                        "msg_type": "status",
+                        "content": {"execution_state": "idle"},
+                    },
                     {"parent_header": {"msg_id": msg_id}, "msg_type": "status", "content": {"execution_state": "busy"}},
                     {"parent_header": {"msg_id": msg_id}, "msg_type": "status", "content": {"execution_state": "idle"}},
                 ]
@@ -502,7 +608,7 @@ def test_a_file_is_hashed_again_once_it_changes_even_at_the_same_size(tmp_path):
     import hashlib
     import os
 
-    from pipeline.orchestration.reuse import sha256_of
+    from pipeline.storage.fingerprints import sha256_of
 
     path = tmp_path / "scores.csv"
     path.write_text("threat,score\nA,1\n", encoding="utf-8")
@@ -522,8 +628,14 @@ def test_kernels_started_ahead_for_several_notebooks_import_what_each_imports(tm
     from pipeline.orchestration import kernels
 
     started: list[str] = []
-    monkeypatch.setattr(kernels, "_start", lambda manager_class, kernel_name, imports, stop: started.append(imports) or object())
-    monkeypatch.setattr(kernels, "import_statements", lambda notebook: "import pandas" if notebook.name != "morile" else "import openpyxl")
+    monkeypatch.setattr(
+        kernels, "_start", lambda manager_class, kernel_name, imports, stop: started.append(imports) or object()
+    )
+    monkeypatch.setattr(
+        kernels,
+        "import_statements",
+        lambda notebook: "import pandas" if notebook.name != "morile" else "import openpyxl",
+    )
     monkeypatch.setattr(kernels, "shutdown", lambda manager: None)
     pool = kernels.KernelPool(object, "python3", tmp_path, size=2)
     try:
@@ -574,8 +686,16 @@ def test_the_reports_kernel_imports_no_plotting_or_model_fitting_library_before_
 
     for stage in ("report", "delivery", "morile"):
         notebook = NOTEBOOKS_DIR / next(s.notebook for s in STAGES if s.name == stage)
-        code = import_statements(notebook) + "\nimport json, sys\nprint(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('statsmodels', 'scipy', 'geopandas') or m == 'matplotlib.pyplot')))"
-        loaded = json.loads(subprocess.run([sys.executable, "-c", code], cwd=NOTEBOOKS_DIR, capture_output=True, text=True, check=True).stdout)
+        code = (
+            import_statements(notebook)
+            + "\nimport json, sys\nprint(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('statsmodels', 'scipy', 'geopandas') or m == 'matplotlib.pyplot')))"
+        )
+        loaded = json.loads(
+            subprocess.run(
+                [sys.executable, "-c", code], cwd=NOTEBOOKS_DIR, capture_output=True, text=True, check=True
+            ).stdout
+        )
         assert loaded == [], f"{stage}: {loaded[:5]}"
 
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT, street_row, write_street_csv
+
 from pipeline.cli import main
-from pipeline.documents.publish import write_csv
-from pipeline.orchestration.safety import OWNER_MARKER, OutputLock, location_problems, mark_as_ours, writable_problem
+from pipeline.documents.tables import write_csv
+from pipeline.storage.folders import OWNER_MARKER, OutputLock, location_problems, mark_as_ours, writable_problem
 
 
 def tree_hashes(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
@@ -41,14 +41,26 @@ def small_police(folder: Path, months: list[str], areas: dict[str, int]) -> Path
     rows = []
     for month in months:
         for name, n in areas.items():
-            rows += [street_row(month, f"{name} 001A", "Burglary" if i % 2 else "Anti-social behaviour") for i in range(n)]
+            rows += [
+                street_row(month, f"{name} 001A", "Burglary" if i % 2 else "Anti-social behaviour") for i in range(n)
+            ]
     return write_street_csv(folder / "street.csv", rows)
 
 
 def small_params(folder: Path, police: list[Path], **changes) -> Path:
     settings = {
-        "area": {"name": "Alphaton", "lsoa_name_prefixes": ["Alphaton"], "population": {"value": 10000, "year": 2020, "source": "test"}},
-        "comparators": [{"name": "Betaville", "lsoa_name_prefixes": ["Betaville"], "population": {"value": 9000, "year": 2020, "source": "test"}}],
+        "area": {
+            "name": "Alphaton",
+            "lsoa_name_prefixes": ["Alphaton"],
+            "population": {"value": 10000, "year": 2020, "source": "test"},
+        },
+        "comparators": [
+            {
+                "name": "Betaville",
+                "lsoa_name_prefixes": ["Betaville"],
+                "population": {"value": 9000, "year": 2020, "source": "test"},
+            }
+        ],
         "period_end": "2020-12",
         "inputs": {"police": [str(p) for p in police]},
         "output_dir": str(folder / "outputs/alphaton"),
@@ -80,7 +92,11 @@ def project_copy(tmp_path: Path) -> Path:
 def _run_cli(project: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
     # python -m runs the copy's own package: the copy is the project being protected.
     return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args], cwd=project, capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, "PYTHONPATH": str(project)},
     )
 
@@ -114,8 +130,12 @@ def refused_runs(tmp_path_factory) -> dict:
         (copy / paths[output_dir]).write_text(yaml.safe_dump(params), encoding="utf-8")
     before = tree_hashes(copy.parent, skip=("__pycache__",))
     result = subprocess.run(
-        [sys.executable, "-c", REFUSALS_DRIVER, json.dumps(paths)], cwd=copy, capture_output=True, text=True,
-        timeout=300, env={**os.environ, "PYTHONPATH": str(copy)},
+        [sys.executable, "-c", REFUSALS_DRIVER, json.dumps(paths)],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(copy)},
     )
     assert result.returncode == 0, result.stderr
     runs = json.loads(result.stdout.strip().splitlines()[-1])
@@ -153,7 +173,9 @@ def test_location_rules_on_their_own(tmp_path):
     assert "the project folder or a folder above it" in location_problems("output_dir", tmp_path, [police], project)[0]
     assert "data/raw/" in location_problems("output_dir", project / "data", [police], project)[0]
     inside_input = location_problems("output_dir", elsewhere / "out", [elsewhere], project)
-    assert inside_input == [f"output_dir: '{elsewhere / 'out'}' sits inside the input folder '{elsewhere}'; inputs are never written into."]
+    assert inside_input == [
+        f"output_dir: '{elsewhere / 'out'}' sits inside the input folder '{elsewhere}'; inputs are never written into."
+    ]
 
 
 def test_an_existing_folder_the_pipeline_did_not_create_is_refused(tmp_path):
@@ -182,7 +204,10 @@ def test_a_second_run_on_the_same_output_folder_stops_at_once_naming_the_first(t
         before = tree_hashes(tmp_path)
         assert main(["run", str(params)]) == 1
         err = capsys.readouterr().err
-        assert f"Another run is already publishing to {(tmp_path / 'outputs/alphaton').resolve()} (process {os.getpid()}" in err
+        assert (
+            f"Another run is already publishing to {(tmp_path / 'outputs/alphaton').resolve()} (process {os.getpid()}"
+            in err
+        )
         assert "params first.yaml" in err and "Traceback" not in err
         assert tree_hashes(tmp_path) == before
 
@@ -209,7 +234,11 @@ def test_sigterm_or_ctrl_c_stops_cleanly_and_keeps_the_last_outputs(tmp_path, ho
     mark_as_ours(published)
     (published / "strategic-assessment.html").write_text("last good report", encoding="utf-8")
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "run", str(params)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "pipeline", "run", str(params)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,  # its own process group, as a terminal gives a command
     )
     deadline = time.time() + 60
@@ -243,8 +272,9 @@ def test_the_same_months_through_two_inputs_is_an_error_naming_both(tmp_path, ca
 
 
 def test_a_blank_lsoa_code_is_recovered_from_the_name_and_counted_once_everywhere(tmp_path):
-    from pipeline.analysis.police import read_police_data
     from conftest import area
+
+    from pipeline.analysis.police import read_police_data
 
     rows = [street_row("2020-01", "Alphaton 001A", lsoa_code="E01000001") for _ in range(3)]
     rows += [street_row("2020-01", "Alphaton 001A", lsoa_code="") for _ in range(2)]  # code lost, name kept
@@ -260,8 +290,15 @@ def test_a_blank_lsoa_code_is_recovered_from_the_name_and_counted_once_everywher
 def test_an_area_with_no_rows_lists_the_authorities_in_the_data_nearest_first(tmp_path, capsys):
     police = small_police(tmp_path, MONTHS_2019_2020, {"Alphaton": 8, "Betaville": 3, "Gammaford": 2})
     params = small_params(
-        tmp_path, [police],
-        comparators=[{"name": "Betavile", "lsoa_name_prefixes": ["Betavile"], "population": {"value": 9000, "year": 2020, "source": "t"}}],
+        tmp_path,
+        [police],
+        comparators=[
+            {
+                "name": "Betavile",
+                "lsoa_name_prefixes": ["Betavile"],
+                "population": {"value": 9000, "year": 2020, "source": "t"},
+            }
+        ],
     )
     assert main(["check", str(params)]) == 1
     err = capsys.readouterr().err
@@ -274,7 +311,10 @@ def test_a_window_with_no_data_is_an_error_naming_period_end(tmp_path, capsys):
     params = small_params(tmp_path, [police], period_end="2023-04")
     assert main(["check", str(params)]) == 1
     err = capsys.readouterr().err
-    assert "period_end: the assessment window May 2022 to Apr 2023 (period_end '2023-04') has no usable police data for Alphaton" in err
+    assert (
+        "period_end: the assessment window May 2022 to Apr 2023 (period_end '2023-04') has no usable police data for "
+        "Alphaton" in err
+    )
     assert "the data read covers Jan 2019 to Dec 2020" in err
 
 
@@ -285,8 +325,9 @@ def test_a_header_only_police_file_is_an_error(tmp_path, capsys):
 
 
 def test_coordinates_that_are_not_numbers_or_outside_the_uk_are_counted_and_blanked(tmp_path):
-    from pipeline.analysis.police import read_police_data
     from conftest import area
+
+    from pipeline.analysis.police import read_police_data
 
     good = street_row("2020-01", "Alphaton 001A", lsoa_code="E01000001")
     text = list(good)
@@ -301,11 +342,12 @@ def test_coordinates_that_are_not_numbers_or_outside_the_uk_are_counted_and_blan
 
 def test_csv_headers_from_inputs_cannot_become_formulas(tmp_path):
     import csv
+
     import pandas as pd
 
-    path = write_csv(pd.DataFrame({"=HYPERLINK(\"http://x\")": [1], "Burglary": [2]}), tmp_path / "t.csv")
+    path = write_csv(pd.DataFrame({'=HYPERLINK("http://x")': [1], "Burglary": [2]}), tmp_path / "t.csv")
     with open(path, encoding="utf-8-sig", newline="") as handle:
-        assert next(csv.reader(handle)) == ["'=HYPERLINK(\"http://x\")", "Burglary"]
+        assert next(csv.reader(handle)) == ['\'=HYPERLINK("http://x")', "Burglary"]
 
 
 def test_problems_in_every_input_are_reported_together_grouped_by_input(tmp_path, capsys):
@@ -316,14 +358,22 @@ def test_problems_in_every_input_are_reported_together_grouped_by_input(tmp_path
     ods = tmp_path / "partner.ods"
     ods.write_bytes(b"not a workbook")
     params = small_params(
-        tmp_path, [police],
+        tmp_path,
+        [police],
         survey={"responses": [str(survey)], "indicators": str(indicators)},
-        morile={"model": str(ROOT / "params/morile-thematic.yaml"), "threats": [{"name": "Burglary"}], "scores": [str(ods)]},
+        morile={
+            "model": str(ROOT / "params/morile-thematic.yaml"),
+            "threats": [{"name": "Burglary"}],
+            "scores": [str(ods)],
+        },
     )
     assert main(["check", str(params)]) == 1
     err = capsys.readouterr().err
     assert err.index("Police data (") < err.index("Survey (") < err.index("MoRiLE (")
     assert f"{police}: the header is not the police.uk street-level layout" in err
     assert "survey.csv, row 1 (the header): no column" in err  # the indicator columns are missing
-    assert f"{ods}: is an OpenDocument spreadsheet (.ods, from LibreOffice or OpenOffice); an .xlsx workbook is needed" in err
+    assert (
+        f"{ods}: is an OpenDocument spreadsheet (.ods, from LibreOffice or OpenOffice); an .xlsx workbook is needed"
+        in err
+    )
     assert "Traceback" not in err

@@ -7,8 +7,6 @@ import pytest
 import yaml
 from scipy import stats
 
-from pipeline.errors import InputDataError, ParamsError
-from pipeline.params import SurveySettings
 from pipeline.analysis.survey import (
     Estimate,
     difference,
@@ -21,6 +19,8 @@ from pipeline.analysis.survey import (
     subgroup_sentences,
     weighted_estimate,
 )
+from pipeline.errors import InputDataError, ParamsError
+from pipeline.params import SurveySettings
 
 INDICATOR = {
     "id": "safe",
@@ -109,7 +109,10 @@ def test_cleaning_lists_every_unknown_answer_bad_weight_and_duplicate(tmp_path):
         run_survey(_settings(tmp_path, frame))
     message = str(caught.value)
     # Spreadsheet rows: the header is row 1, so the frame's row 1 is row 3.
-    assert "survey.csv, column 'q_safe', row(s) 3, 4: answer 'Quite safe' (2 respondent(s)) is not in the definition of 'safe'" in message
+    assert (
+        "survey.csv, column 'q_safe', row(s) 3, 4: answer 'Quite safe' (2 respondent(s)) is not in the definition of "
+        "'safe'" in message
+    )
     assert "survey.csv, column 'q_safe', row(s) 5: answer '42' (1 respondent(s))" in message
     assert "expected one of 'Very safe'" in message
     assert "survey.csv, row 6, column 'weight': weight '0.0' must be a finite number above 0" in message
@@ -134,7 +137,10 @@ def test_messy_text_and_windows_1252_files_are_read(tmp_path):
 
 def test_missing_columns_are_named(tmp_path):
     frame = _respondents(3).drop(columns=["weight"])
-    with pytest.raises(InputDataError, match="row 1 \\(the header\\): no column 'weight'.*columns found: 'respondent_id', 'year', 'q_safe'"):
+    with pytest.raises(
+        InputDataError,
+        match="row 1 \\(the header\\): no column 'weight'.*columns found: 'respondent_id', 'year', 'q_safe'",
+    ):
         run_survey(_settings(tmp_path, frame))
 
 
@@ -200,7 +206,9 @@ def test_subgroups_are_compared_with_the_rest_not_the_total_and_holm_corrected(t
     assert bool(table.loc["Urban", "significant"]) and not bool(table.loc["Coastal", "significant"])
     indicator = load_indicators(settings.indicators)[0]
     sentences = subgroup_sentences(comparisons, indicator)
-    assert "Urban respondents were significantly more likely to feel safe than other respondents: 70% vs 45%." in sentences
+    assert (
+        "Urban respondents were significantly more likely to feel safe than other respondents: 70% vs 45%." in sentences
+    )
 
 
 def test_a_two_way_split_is_compared_once():
@@ -209,6 +217,8 @@ def test_a_two_way_split_is_compared_once():
     cleaned = pd.DataFrame(
         {"year": 2020, "weight": 1.0, "sex": ["Female"] * 100 + ["Male"] * 100, "safe": [1.0, 0.0] * 100}
     )
-    settings = SurveySettings.model_construct(subgroups=[type("S", (), {"column": "sex", "label": "Sex", "groups": {}})()], minimum_base=50)
+    settings = SurveySettings.model_construct(
+        subgroups=[type("S", (), {"column": "sex", "label": "Sex", "groups": {}})()], minimum_base=50
+    )
     comparisons = subgroup_comparisons(cleaned, [Indicator(**INDICATOR)], settings, 2020)
     assert list(comparisons["group"]) == ["Female"]

@@ -40,7 +40,11 @@ def test_aoristic_shares_each_range_by_the_minutes_in_each_hour():
     # Monday 00:30, one time: all of it in Monday 00:00. Tuesday 10:30-12:30: 30, 60 and 30
     # minutes of 120 in hours 10, 11, 12. Tuesday 23:30 to Wednesday 00:30: half each.
     assert cells[0] == 1
-    assert cells[TUESDAY + 10] == pytest.approx(0.25) and cells[TUESDAY + 11] == pytest.approx(0.5) and cells[TUESDAY + 12] == pytest.approx(0.25)
+    assert (
+        cells[TUESDAY + 10] == pytest.approx(0.25)
+        and cells[TUESDAY + 11] == pytest.approx(0.5)
+        and cells[TUESDAY + 12] == pytest.approx(0.25)
+    )
     assert cells[TUESDAY + 23] == pytest.approx(0.5) and cells[48] == pytest.approx(0.5)
     assert cells.sum() == pytest.approx(3)
     # The fourth has no time; the fifth spans ten days, longer than a week.
@@ -62,25 +66,43 @@ def test_severity_score_per_1000_by_hand():
 
 
 def test_harm_shares_and_scores_by_hand():
-    crimes = pd.DataFrame({"month": ["2020-01", "2020-01", "2020-02", "2019-12"], "severity_weight": [10.0, 30.0, np.nan, 500.0]})
+    crimes = pd.DataFrame(
+        {"month": ["2020-01", "2020-01", "2020-02", "2019-12"], "severity_weight": [10.0, 30.0, np.nan, 500.0]}
+    )
     masks = {"Threat": np.array([True, False, False, True])}
     table = harm_table(crimes, masks, ["2020-01", "2020-02"], population=1000).set_index("threat")
     # Window: three crimes weighing 10 + 30 (+ one unknown code). Threat: the first, 10.
     assert table.loc["Threat", "crimes"] == 1 and table.loc["Threat", "severity_weight_sum"] == 10
     assert table.loc["Threat", "css_per_1000"] == pytest.approx(10 * 6 / 1000 * 1000)
-    assert table.loc["Threat", "harm_share"] == pytest.approx(25) and table.loc["Threat", "volume_share"] == pytest.approx(100 / 3)
-    assert table.loc[ALL_EXTRACT_CRIME, "unweighted"] == 1 and table.loc[ALL_EXTRACT_CRIME, "css_per_1000"] == pytest.approx(40 * 6)
+    assert table.loc["Threat", "harm_share"] == pytest.approx(25) and table.loc[
+        "Threat", "volume_share"
+    ] == pytest.approx(100 / 3)
+    assert table.loc[ALL_EXTRACT_CRIME, "unweighted"] == 1 and table.loc[
+        ALL_EXTRACT_CRIME, "css_per_1000"
+    ] == pytest.approx(40 * 6)
 
 
 def test_monthly_counts_leave_uncovered_months_out():
     crimes = pd.DataFrame({"month": ["2020-01", "2020-01", "2020-03"]})
     table = monthly_threat_counts(crimes, {"A": np.array([True, False, True])}, ["2020-01", "2020-02", "2020-03"])
-    assert table.to_dict("index") == {"2020-01": {"A": 1, ALL_EXTRACT_CRIME: 2}, "2020-02": {"A": 0, ALL_EXTRACT_CRIME: 0}, "2020-03": {"A": 1, ALL_EXTRACT_CRIME: 1}}
+    assert table.to_dict("index") == {
+        "2020-01": {"A": 1, ALL_EXTRACT_CRIME: 2},
+        "2020-02": {"A": 0, ALL_EXTRACT_CRIME: 0},
+        "2020-03": {"A": 1, ALL_EXTRACT_CRIME: 1},
+    }
 
 
 def test_reconciliation_by_type_and_month():
-    crimes = pd.DataFrame({"month": ["2020-01", "2020-01", "2020-02", "2020-02"], "police_uk_category": pd.Categorical(["Burglary", "Burglary", "Drugs", None])})
-    police = pd.DataFrame({"Burglary": [3, 0], "Drugs": [0, 1], "Anti-social behaviour": [9, 9], "All crime (excluding ASB)": [3, 1]}, index=pd.Index(["2020-01", "2020-02"], name="month"))
+    crimes = pd.DataFrame(
+        {
+            "month": ["2020-01", "2020-01", "2020-02", "2020-02"],
+            "police_uk_category": pd.Categorical(["Burglary", "Burglary", "Drugs", None]),
+        }
+    )
+    police = pd.DataFrame(
+        {"Burglary": [3, 0], "Drugs": [0, 1], "Anti-social behaviour": [9, 9], "All crime (excluding ASB)": [3, 1]},
+        index=pd.Index(["2020-01", "2020-02"], name="month"),
+    )
     table = reconcile(crimes, police, ["2020-01", "2020-02"]).set_index(["crime_type", "month"])
     assert table.loc[("Burglary", "2020-01")].tolist() == [2, 3, -1]
     assert table.loc[("Drugs", "2020-02")].tolist() == [1, 1, 0]
@@ -102,8 +124,8 @@ def _sample_counts() -> Counter:
 
 
 def test_the_sample_extract_equals_police_uk_for_every_type_and_month():
-    from pipeline.params import load_params
     from pipeline.analysis.police import read_police_data
+    from pipeline.params import load_params
 
     params = load_params(ROOT / "params/south-gloucestershire.yaml")
     crimes, _ = read_police_data(params.inputs.police, [params.area])
@@ -111,7 +133,12 @@ def test_the_sample_extract_equals_police_uk_for_every_type_and_month():
     police = Counter(zip(crimes["crime_type"], crimes["month"]))
     sample = _sample_counts()
     assert sample == police
-    assert {month for _, month in sample} == {f"{y}-{m:02d}" for y in (2018, 2019, 2020, 2021) for m in range(1, 13) if (y, m) <= (2021, 9) and (y, m) != (2019, 7)}
+    assert {month for _, month in sample} == {
+        f"{y}-{m:02d}"
+        for y in (2018, 2019, 2020, 2021)
+        for m in range(1, 13)
+        if (y, m) <= (2021, 9) and (y, m) != (2019, 7)
+    }
     # The force published nothing for July 2019 on police.uk, so the sample has nothing either.
 
 

@@ -2,7 +2,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.months import month_range
 from pipeline.analysis.trend_models import (
     exceptions,
     fit_trend,
@@ -13,11 +12,14 @@ from pipeline.analysis.trend_models import (
     trend_findings,
     xmr_limits,
 )
+from pipeline.months import month_range
 
 MONTHS = month_range("2017-01", "2020-12")  # 48 months
 
 
-def _simulated(annual_ratio: float, amplitude: float = 0.25, level: float = 200, seed: int = 1, months=MONTHS) -> pd.Series:
+def _simulated(
+    annual_ratio: float, amplitude: float = 0.25, level: float = 200, seed: int = 1, months=MONTHS
+) -> pd.Series:
     """Poisson counts with a set annual trend and a sine-wave seasonal pattern (peak in spring)."""
     rng = np.random.default_rng(seed)
     t = np.arange(len(months))
@@ -110,14 +112,16 @@ def test_latest_months_against_expected():
     assert latest["position"].iloc[-1] == "above"
 
 
-LATEST = pd.DataFrame({
-    "month": ["2020-11", "2020-12"],
-    "actual": [1250.0, 900.0],
-    "expected": [1100.4, 1080.0],
-    "low95": [1010.2, 985.6],
-    "high95": [1195.0, 1180.3],
-    "position": ["above", "below"],
-})
+LATEST = pd.DataFrame(
+    {
+        "month": ["2020-11", "2020-12"],
+        "actual": [1250.0, 900.0],
+        "expected": [1100.4, 1080.0],
+        "low95": [1010.2, 985.6],
+        "high95": [1195.0, 1180.3],
+        "position": ["above", "below"],
+    }
+)
 
 
 def test_latest_months_sentence_gives_counts_and_the_95_percent_range():
@@ -130,23 +134,37 @@ def test_latest_months_sentence_gives_counts_and_the_95_percent_range():
 
 
 def test_trend_findings_name_rising_and_falling_types_and_latest_months():
-    summary = pd.DataFrame({
-        "crime_type": ["All crime", "Burglary", "Drugs", "Robbery"],
-        "trend": ["no clear trend", "rising about 12% a year (95% CI 4% to 21%)", "falling about 20% a year (95% CI 9% to 30%)", "no clear trend"],
-        "annual_ratio": [1.01, 1.12, 0.80, 0.98],
-        # Holm over the three types: 0.001 x 3 = 0.003, 0.02 x 2 = 0.04, 0.6 x 1 = 0.6.
-        "trend_p": [0.5, 0.001, 0.02, 0.6],
-    })
+    summary = pd.DataFrame(
+        {
+            "crime_type": ["All crime", "Burglary", "Drugs", "Robbery"],
+            "trend": [
+                "no clear trend",
+                "rising about 12% a year (95% CI 4% to 21%)",
+                "falling about 20% a year (95% CI 9% to 30%)",
+                "no clear trend",
+            ],
+            "annual_ratio": [1.01, 1.12, 0.80, 0.98],
+            # Holm over the three types: 0.001 x 3 = 0.003, 0.02 x 2 = 0.04, 0.6 x 1 = 0.6.
+            "trend_p": [0.5, 0.001, 0.02, 0.6],
+        }
+    )
     findings = trend_findings(summary, LATEST, "All crime")
     assert findings == [
         "Underlying trend of all crime over the months modelled: no clear trend.",
-        "Rising trends once seasonality and any declared disruption are allowed for, and allowing for 3 types tested at once (Holm): Burglary (about 12% a year).",
-        "Falling trends once seasonality and any declared disruption are allowed for, and allowing for 3 types tested at once (Holm): Drugs (about 20% a year).",
+        "Rising trends once seasonality and any declared disruption are allowed for, and allowing for 3 types tested "
+        "at once (Holm): Burglary (about 12% a year).",
+        "Falling trends once seasonality and any declared disruption are allowed for, and allowing for 3 types "
+        "tested at once (Holm): Drugs (about 20% a year).",
         "Latest months of all crime outside what the model expected: Nov 2020 (above), Dec 2020 (below).",
     ]
     # Drugs at p = 0.03 becomes 0.06 after Holm: no longer listed.
-    assert not any(f.startswith("Falling") for f in trend_findings(summary.assign(trend_p=[0.5, 0.001, 0.03, 0.6]), LATEST, "All crime"))
-    asb_label = trend_findings(summary.replace("All crime", "All crime (excluding ASB)"), LATEST, "All crime (excluding ASB)")
+    assert not any(
+        f.startswith("Falling")
+        for f in trend_findings(summary.assign(trend_p=[0.5, 0.001, 0.03, 0.6]), LATEST, "All crime")
+    )
+    asb_label = trend_findings(
+        summary.replace("All crime", "All crime (excluding ASB)"), LATEST, "All crime (excluding ASB)"
+    )
     assert asb_label[0] == "Underlying trend of all crime (excluding ASB) over the months modelled: no clear trend."
     within = LATEST.assign(position="within")
     assert trend_findings(summary, within, "All crime")[-1] == (
@@ -161,7 +179,10 @@ def test_trend_findings_name_rising_and_falling_types_and_latest_months():
 COVID = (("COVID-19 restrictions", "2020-03", "2021-03"),)
 
 
-def _shocked(annual_ratio: float, shift: float, seed: int, months=month_range("2017-01", "2020-12")) -> pd.Series:
+FOUR_YEARS = month_range("2017-01", "2020-12")
+
+
+def _shocked(annual_ratio: float, shift: float, seed: int, months: list[str] = FOUR_YEARS) -> pd.Series:
     """Poisson counts with a set trend, seasonality and a level shift (x ``shift``) from Mar 2020."""
     rng = np.random.default_rng(seed)
     t = np.arange(len(months))
@@ -245,7 +266,9 @@ def test_back_test_sets_the_forecast_against_what_happened():
     fit = fit_trend(history)
     later_months = month_range("2021-01", "2021-03")
     ahead = forecast(history, horizon=3).set_index("month")
-    later = pd.Series([int(ahead.loc["2021-01", "expected"]), 10, int(ahead.loc["2021-03", "high95"]) + 50], index=later_months)
+    later = pd.Series(
+        [int(ahead.loc["2021-01", "expected"]), 10, int(ahead.loc["2021-03", "high95"]) + 50], index=later_months
+    )
     months, total = back_test(fit, later)
     assert list(months["position"]) == ["within", "below", "above"]
     assert total["actual"] == later.sum()
@@ -297,5 +320,7 @@ def test_the_report_reads_back_the_window_comparison_the_trend_stage_tested(tmp_
     read = read_processed(tmp_path)["comparison"]
     pd.testing.assert_frame_equal(read, comparison)
     # Worked by hand: 2020 against 2019, like for like over all twelve months.
-    assert read.set_index("crime_type").loc["Burglary", ["comparison_count", "assessment_count", "change"]].tolist() == [84, 47, -37]
+    assert read.set_index("crime_type").loc[
+        "Burglary", ["comparison_count", "assessment_count", "change"]
+    ].tolist() == [84, 47, -37]
     assert np.isnan(read.set_index("crime_type").loc["Arson", "pct_change"])

@@ -4,12 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.months import month_range
 from pipeline.analysis.police import ALL_CRIME_EXCL_ASB, ASB
 from pipeline.analysis.trends import (
     change_significance,
-    compare_windows,
     common_months,
+    compare_windows,
     comparison_windows_text,
     financial_year_counts,
     holm_adjust,
@@ -19,6 +18,7 @@ from pipeline.analysis.trends import (
     rate_per_1000,
     window_rates,
 )
+from pipeline.months import month_range
 
 
 def test_change_without_overdispersion_matches_the_hand_worked_paired_case():
@@ -142,6 +142,7 @@ def test_rate_per_1000_annualises_when_months_are_missing():
 
 def test_window_rates_per_area():
     from conftest import area
+
     from pipeline.params import Population
 
     crimes = _crimes(
@@ -149,14 +150,22 @@ def test_window_rates_per_area():
         + [("B", m, "Burglary") for m in month_range("2020-01", "2020-11")]
     )
     usable = {"A": month_range("2020-01", "2020-12"), "B": month_range("2020-01", "2020-11")}
-    rates = window_rates(crimes, [area("A", population=4000), area("B", population=1000)], usable, "2020-12").set_index("area")
+    rates = window_rates(crimes, [area("A", population=4000), area("B", population=1000)], usable, "2020-12").set_index(
+        "area"
+    )
     assert rates.loc["A", "Burglary rate"] == pytest.approx(24 / 4000 * 1000)
     assert rates.loc["B", "months_present"] == 11
     assert rates.loc["B", "Burglary rate"] == pytest.approx(12.0)  # 11 crimes in 11 months -> 12 a year per 1,000
     # Population by year: each window uses the estimate for its own year.
-    by_year = area("A").model_copy(update={"population": [
-        Population(value=4000, year=2019, source="t"), Population(value=5000, year=2020, source="t"), Population(value=6000, year=2021, source="t"),
-    ]})
+    by_year = area("A").model_copy(
+        update={
+            "population": [
+                Population(value=4000, year=2019, source="t"),
+                Population(value=5000, year=2020, source="t"),
+                Population(value=6000, year=2021, source="t"),
+            ]
+        }
+    )
     rates_2020 = window_rates(crimes, [by_year], usable, "2020-12").set_index("area")
     assert rates_2020.loc["A", "population_year"] == 2020
     assert rates_2020.loc["A", "Burglary rate"] == pytest.approx(24 / 5000 * 1000)
@@ -171,12 +180,24 @@ def test_window_rates_count_each_area_alone_whichever_areas_are_in_the_data():
 
     # Rows of two areas interleaved, and a third area with no rows at all: A has 3 thefts in
     # Jan and 1 in Feb, B 2 in Jan; C's usable months hold nothing, so it counts 0, not B's rows.
-    crimes = _crimes([("A", "2020-01", "Theft"), ("B", "2020-01", "Theft"), ("A", "2020-01", "Theft"),
-                      ("B", "2020-01", "Theft"), ("A", "2020-02", "Theft"), ("A", "2020-01", "Theft")])
+    crimes = _crimes(
+        [
+            ("A", "2020-01", "Theft"),
+            ("B", "2020-01", "Theft"),
+            ("A", "2020-01", "Theft"),
+            ("B", "2020-01", "Theft"),
+            ("A", "2020-02", "Theft"),
+            ("A", "2020-01", "Theft"),
+        ]
+    )
     usable = {"A": ["2020-01", "2020-02"], "B": ["2020-01"], "C": ["2020-01", "2020-02"]}
-    rates = window_rates(crimes, [area("A", population=1000), area("B", population=1000), area("C", population=1000)], usable, "2020-12")
+    rates = window_rates(
+        crimes, [area("A", population=1000), area("B", population=1000), area("C", population=1000)], usable, "2020-12"
+    )
     rates = rates.set_index("area")
-    assert rates.loc["A", "Theft"] == 4 and rates.loc["A", "Theft rate"] == pytest.approx(4 * 6)  # 2 months scaled to 12
+    assert rates.loc["A", "Theft"] == 4 and rates.loc["A", "Theft rate"] == pytest.approx(
+        4 * 6
+    )  # 2 months scaled to 12
     assert rates.loc["B", "Theft"] == 2 and rates.loc["B", "Theft rate"] == pytest.approx(2 * 12)
     assert rates.loc["C", ALL_CRIME_EXCL_ASB] == 0 and math.isnan(rates.loc["C", "Theft"])
     alone = window_rates(crimes, [area("B", population=1000)], usable, "2020-12").set_index("area")
@@ -205,8 +226,16 @@ def test_financial_years_only_when_complete():
 
 def test_key_findings_sentences_come_from_the_numbers():
     def row(crime_type, window, before, after, verdict, p):
-        return {"crime_type": crime_type, "window_count": window, "comparison_count": before, "assessment_count": after,
-                "change": after - before, "pct_change": 100 * (after - before) / before, "verdict": verdict, "p_value": p}
+        return {
+            "crime_type": crime_type,
+            "window_count": window,
+            "comparison_count": before,
+            "assessment_count": after,
+            "change": after - before,
+            "pct_change": 100 * (after - before) / before,
+            "verdict": verdict,
+            "p_value": p,
+        }
 
     comparison = pd.DataFrame(
         [
@@ -217,7 +246,11 @@ def test_key_findings_sentences_come_from_the_numbers():
         ]
     )
     rates = pd.DataFrame(
-        {"area": ["Alphaton", "Betaville", "Gamma"], f"{ALL_CRIME_EXCL_ASB} rate": [21.0, 30.5, 12.25], "months_present": 12}
+        {
+            "area": ["Alphaton", "Betaville", "Gamma"],
+            f"{ALL_CRIME_EXCL_ASB} rate": [21.0, 30.5, 12.25],
+            "months_present": 12,
+        }
     )
     windows = comparison_windows_text("2020-12", month_range("2019-01", "2019-11"), month_range("2020-01", "2020-11"))
     findings = key_findings("Alphaton", comparison, rates, windows)
@@ -225,29 +258,52 @@ def test_key_findings_sentences_come_from_the_numbers():
     assert "Like-for-like comparisons cover 11 months of the 12: Dec 2020 left out" in text
     # The full window's count comes first, with its months; the like-for-like pair follows, with its own.
     assert (
-        "In Jan 2020 to Dec 2020 (12 months), police recorded 225 crimes (excluding anti-social behaviour) in Alphaton. "
-        "Over the 11 months with data in both years, 210 were recorded, up 16.7% on the same months of the year before (180): "
+        "In Jan 2020 to Dec 2020 (12 months), police recorded 225 crimes (excluding anti-social behaviour) in "
+        "Alphaton. "
+        "Over the 11 months with data in both years, 210 were recorded, up 16.7% on the same months of the year "
+        "before (180): "
         "within normal month-to-month variation (not statistically significant)."
     ) in text
-    assert "police recorded 290 anti-social behaviour incidents in Alphaton. Over the 11 months with data in both years, 270 were recorded, down 10.0%" in text
+    assert (
+        "police recorded 290 anti-social behaviour incidents in Alphaton. Over the 11 months with data in both "
+        "years, 270 were recorded, down 10.0%" in text
+    )
     assert "a statistically significant decrease" in text
-    assert "Statistically significant increases, allowing for 3 types tested at once (Holm): Burglary (+50.0%, 100 to 150)." in text
-    assert "No crime type showed a statistically significant decrease once allowance is made for testing 3 types at once (Holm)." in text
-    assert "Burglary is the largest category of crime: 71% of crimes excluding ASB in Jan 2020 to Dec 2020 (12 months)." in text
-    assert "rate of 21.0 crimes (excluding ASB) per 1,000 residents a year in Jan 2020 to Dec 2020 is lower than Betaville (30.5), and higher than or equal to Gamma (12.2)." in text
+    assert (
+        "Statistically significant increases, allowing for 3 types tested at once (Holm): Burglary (+50.0%, 100 to "
+        "150)." in text
+    )
+    assert (
+        "No crime type showed a statistically significant decrease once allowance is made for testing 3 types at "
+        "once (Holm)." in text
+    )
+    assert (
+        "Burglary is the largest category of crime: 71% of crimes excluding ASB in Jan 2020 to Dec 2020 (12 months)."
+        in text
+    )
+    assert (
+        "rate of 21.0 crimes (excluding ASB) per 1,000 residents a year in Jan 2020 to Dec 2020 is lower than "
+        "Betaville (30.5), and higher than or equal to Gamma (12.2)." in text
+    )
     # Comparator data covering only part of the window: the rates are over the shared months, and the sentence says so.
     three_months = rates.assign(area=["Alphaton", "Betaville", "Delta"], months_present=3)
     three_months.loc[2, f"{ALL_CRIME_EXCL_ASB} rate"] = 25.0
     text = "\n".join(key_findings("Alphaton", comparison, three_months, windows))
     assert (
-        "rate of 21.0 crimes (excluding ASB) per 1,000 residents a year in Jan 2020 to Dec 2020 (over the 3 months with data "
+        "rate of 21.0 crimes (excluding ASB) per 1,000 residents a year in Jan 2020 to Dec 2020 (over the 3 months "
+        "with data "
         "for every area, scaled to a year) is lower than Betaville (30.5) and Delta (25.0)."
     ) in text
     one_month = rates.assign(months_present=1)
-    assert "over the 1 month with data for every area" in "\n".join(key_findings("Alphaton", comparison, one_month, windows))
+    assert "over the 1 month with data for every area" in "\n".join(
+        key_findings("Alphaton", comparison, one_month, windows)
+    )
     no_shared = rates.assign(months_present=[12, 0, 0])
     text = "\n".join(key_findings("Alphaton", comparison, no_shared, windows))
-    assert "No month of Jan 2020 to Dec 2020 has data for Alphaton and every comparator area, so rates are not compared." in text
+    assert (
+        "No month of Jan 2020 to Dec 2020 has data for Alphaton and every comparator area, so rates are not compared."
+        in text
+    )
     assert "per 1,000 residents a year in" not in text
 
 
@@ -255,17 +311,39 @@ def test_key_findings_with_no_comparable_month_say_so_and_never_print_zero():
     # Four months of data (Jan-Apr 2024) and a window ending Apr 2024: nothing a year earlier.
     comparison = pd.DataFrame(
         [
-            {"crime_type": ASB, "window_count": 812, "comparison_count": 0, "assessment_count": 0, "change": 0,
-             "pct_change": math.nan, "verdict": "too few months to test", "p_value": math.nan},
-            {"crime_type": ALL_CRIME_EXCL_ASB, "window_count": 3020, "comparison_count": 0, "assessment_count": 0,
-             "change": 0, "pct_change": math.nan, "verdict": "too few months to test", "p_value": math.nan},
+            {
+                "crime_type": ASB,
+                "window_count": 812,
+                "comparison_count": 0,
+                "assessment_count": 0,
+                "change": 0,
+                "pct_change": math.nan,
+                "verdict": "too few months to test",
+                "p_value": math.nan,
+            },
+            {
+                "crime_type": ALL_CRIME_EXCL_ASB,
+                "window_count": 3020,
+                "comparison_count": 0,
+                "assessment_count": 0,
+                "change": 0,
+                "pct_change": math.nan,
+                "verdict": "too few months to test",
+                "p_value": math.nan,
+            },
         ]
     )
     rates = pd.DataFrame({"area": ["Alphaton"], f"{ALL_CRIME_EXCL_ASB} rate": [50.0], "months_present": 4})
     windows = comparison_windows_text("2024-04", [], [], month_range("2024-01", "2024-04"))
     text = "\n".join(key_findings("Alphaton", comparison, rates, windows))
-    assert "In Jan 2024 to Apr 2024 (4 months), police recorded 3,020 crimes (excluding anti-social behaviour) in Alphaton." in text
-    assert "No month of May 2023 to Apr 2024 has usable data a year earlier as well, so no change on the year before can be given or tested" in text
+    assert (
+        "In Jan 2024 to Apr 2024 (4 months), police recorded 3,020 crimes (excluding anti-social behaviour) in "
+        "Alphaton." in text
+    )
+    assert (
+        "No month of May 2023 to Apr 2024 has usable data a year earlier as well, so no change on the year before "
+        "can be given or tested" in text
+    )
     assert " 0 crimes" not in text and "0 of the 12" not in text and "nan" not in text.lower()
     assert "statistically significant" not in text
 
@@ -274,7 +352,11 @@ def test_compare_windows_gives_the_full_window_and_holm_across_types():
     months = [m for m in month_range("2019-01", "2020-12") if m != "2019-07"]
     rng = np.random.default_rng(3)
     monthly = pd.DataFrame(
-        {"Burglary": rng.poisson(50, len(months)), "Drugs": rng.poisson(20, len(months)), ASB: rng.poisson(80, len(months))},
+        {
+            "Burglary": rng.poisson(50, len(months)),
+            "Drugs": rng.poisson(20, len(months)),
+            ASB: rng.poisson(80, len(months)),
+        },
         index=pd.Index(months, name="month"),
     )
     monthly[ALL_CRIME_EXCL_ASB] = monthly["Burglary"] + monthly["Drugs"]
@@ -283,7 +365,9 @@ def test_compare_windows_gives_the_full_window_and_holm_across_types():
     # The full window counts all 12 months of 2020; the like-for-like pair leaves out July.
     assert table.loc["Burglary", "window_count"] == monthly.loc[year, "Burglary"].sum()
     assert table.loc["Burglary", "window_months"] == 12 and table.loc["Burglary", "months_compared"] == 11
-    assert table.loc["Burglary", "assessment_count"] == monthly.loc[[m for m in year if m != "2020-07"], "Burglary"].sum()
+    assert (
+        table.loc["Burglary", "assessment_count"] == monthly.loc[[m for m in year if m != "2020-07"], "Burglary"].sum()
+    )
     family = ["Burglary", "Drugs", ASB]
     assert table.loc[family, "p_holm"].tolist() == pytest.approx(holm_adjust(table.loc[family, "p_value"].tolist()))
     assert table.loc[ALL_CRIME_EXCL_ASB, "p_holm"] == table.loc[ALL_CRIME_EXCL_ASB, "p_value"]  # the headline test

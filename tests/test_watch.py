@@ -7,8 +7,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
 from conftest import ROOT
+
 from pipeline.orchestration import watch as watch_module
 from pipeline.orchestration.watch import CodeChanged, changed_files, snapshot, wait_for_change, watch, watched_inputs
 
@@ -96,7 +96,9 @@ def test_a_watched_rerun_after_a_moderation_edit_and_after_a_broken_one(tmp_path
     published: list[dict] = []
 
     def after_run(report: Path) -> None:
-        published.append({s["name"]: s["ran"] for s in json.loads((out / "run.json").read_text(encoding="utf-8"))["stages"]})
+        published.append(
+            {s["name"]: s["ran"] for s in json.loads((out / "run.json").read_text(encoding="utf-8"))["stages"]}
+        )
         if len(published) == 1:
             # Saved while the watch runs: the watch sees it against the files as the run began.
             edit("Corrected after the meeting: county lines referrals doubled.")
@@ -106,7 +108,9 @@ def test_a_watched_rerun_after_a_moderation_edit_and_after_a_broken_one(tmp_path
     from pipeline.orchestration.checks import input_files
     from pipeline.params import load_params
 
-    assert f"Watching {params.name} and the {len(input_files(load_params(params)))} input file(s) it names" in caplog.text
+    assert (
+        f"Watching {params.name} and the {len(input_files(load_params(params)))} input file(s) it names" in caplog.text
+    )
     assert set(published[0].values()) == {True}
     assert {name for name, ran in published[1].items() if ran} == {"morile", "report", "delivery"}
     review = (out / "morile-review.html").read_text(encoding="utf-8")

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.errors import InputDataError, list_problems
+from pipeline.inputs.delivery_plan import DeliveryPlan, Grant, Response, Risk, Source, Target, parse_target
 
 log = logging.getLogger(__name__)
 
@@ -33,113 +30,6 @@ ACHIEVED, NOT_ACHIEVED, MARGIN, NOT_AVAILABLE, NO_TARGET = (
 )
 SYMBOLS = {ACHIEVED: "\u2713", NOT_ACHIEVED: "\u2717", MARGIN: "\u2248", NOT_AVAILABLE: "?", NO_TARGET: "\u2013"}
 RISK_BANDS = ((7, "High"), (4, "Medium"), (1, "Low"))  # score from: Low 1-3, Medium 4-6, High 7-9
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Override(_Strict):
-    threat: str = Field(min_length=1)
-    priority: bool
-    reason: str = Field(min_length=1)
-
-
-class Response(_Strict):
-    response: str = ""
-    lead: str = ""
-    actions: list[str] = Field(default_factory=list)
-    partners: list[str] = Field(default_factory=list)
-
-
-class Allocation(_Strict):
-    priority: str = Field(min_length=1)
-    service: str = Field(min_length=1)
-    provider: str = ""
-    description: str = ""
-    amount: float = Field(gt=0, description="Pounds.")
-
-
-class Grant(_Strict):
-    name: str = "Police and Crime Grant"
-    total: float = Field(gt=0, description="Pounds.")
-    allocations: list[Allocation] = Field(default_factory=list)
-
-
-class Value(_Strict):
-    value: float
-    unit: str = ""
-
-
-class Source(_Strict):
-    """Where a measure's figure comes from: a survey indicator, crime types, or a value given here."""
-
-    survey: str | None = None
-    crime: list[str] | None = None
-    value: float | None = None
-    unit: str = ""
-
-    @model_validator(mode="after")
-    def _one_source(self) -> "Source":
-        if sum(x is not None for x in (self.survey, self.crime, self.value)) != 1:
-            raise ValueError("give exactly one of survey (an indicator id), crime (crime types) or value")
-        return self
-
-
-class Measure(_Strict):
-    indicator: str = Field(min_length=1)
-    actual: Source | None = None
-    previous: Source | None = None
-    target: str | None = None
-    higher_is_better: bool = True
-    comments: str = ""
-
-    @field_validator("target")
-    @classmethod
-    def _target_form(cls, text: str | None) -> str | None:
-        if text is not None:
-            parse_target(text)
-        return text
-
-
-class DeliveryPlan(_Strict):
-    """The delivery plan input file."""
-
-    financial_year: str = Field(pattern=r"^\d{4}/\d{2}$")
-    title: str = "Delivery Plan Appendix"
-    overrides: list[Override] = Field(default_factory=list)
-    priorities: list[str] = Field(default_factory=list, description="Used only when no MoRiLE stage runs.")
-    responses: dict[str, Response] = Field(default_factory=dict)
-    grant: Grant | None = None
-    performance_measures: list[Measure] = Field(default_factory=list)
-
-
-def _validation_problems(exc: ValidationError) -> list[str]:
-    """One line per problem: where, what was found, and what is expected."""
-    problems = []
-    for e in exc.errors():
-        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        message = e["msg"].removeprefix("Value error, ")
-        if e["type"] not in ("missing", "extra_forbidden") and not isinstance(e.get("input"), (dict, list)):
-            message += f" (found {e.get('input')!r})"
-        problems.append(f"{where}: {message}")
-    return problems
-
-
-def load_plan(path: Path) -> DeliveryPlan:
-    """Read and validate the delivery plan input (YAML), listing every problem at once."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        plan = DeliveryPlan.model_validate(raw)
-    except UnicodeDecodeError as exc:
-        raise InputDataError(f"{path}: byte {exc.object[exc.start:exc.start + 1]!r} at position {exc.start} is not UTF-8 text; save the file as UTF-8.") from None
-    except yaml.YAMLError as exc:
-        raise InputDataError(f"{path} is not valid YAML: {exc}") from None
-    except ValidationError as exc:
-        raise InputDataError(list_problems(f"Problems in the delivery plan input {path}:", _validation_problems(exc))) from None
-    if plan.grant:
-        check_grant(plan.grant, path)
-    return plan
 
 
 # --- priorities -------------------------------------------------------------------------
@@ -197,28 +87,6 @@ def priorities_table(priorities: pd.DataFrame, plan: DeliveryPlan) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-# --- the grant ------------------------------------------------------------------------
-
-
-def pounds(amount: float) -> str:
-    """Money as council reports print it: £92,680 (pence shown only when there are any)."""
-    sign = "-" if amount < 0 else ""
-    amount = abs(amount)
-    text = f"{amount:,.0f}" if float(amount).is_integer() else f"{amount:,.2f}"
-    return f"{sign}\u00a3{text}"
-
-
-def check_grant(grant: Grant, source: Path | str) -> None:
-    """Raise ``InputDataError`` if the allocations add up to more than the grant."""
-    allocated = sum(a.amount for a in grant.allocations)
-    if allocated > grant.total + 1e-9:
-        listed = "; ".join(f"{a.service} {pounds(a.amount)}" for a in grant.allocations)
-        raise InputDataError(
-            f"{source}: the {grant.name} allocations add up to {pounds(allocated)}, more than the grant of "
-            f"{pounds(grant.total)} (over by {pounds(allocated - grant.total)}). Allocations: {listed}."
-        )
-
-
 @dataclass(frozen=True)
 class GrantSummary:
     total: float
@@ -243,53 +111,6 @@ def grant_summary(grant: Grant, priorities: list[str]) -> tuple[pd.DataFrame, Gr
     allocated = sum(a.amount for a in grant.allocations)
     flagged = [a.service for a in grant.allocations if a.priority not in priorities]
     return pd.DataFrame(rows), GrantSummary(grant.total, allocated, grant.total - allocated, flagged)
-
-
-# --- performance measures ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Target:
-    """A target as the reports write it, parsed."""
-
-    kind: Literal["below", "at_most", "above", "at_least", "range", "same_as_last_year", "compared_elsewhere", "baseline"]
-    low: float | None = None
-    high: float | None = None
-    text: str = ""
-
-
-_NUMBER = r"(\d+(?:\.\d+)?)\s*%?"
-
-
-def parse_target(text: str) -> Target:
-    """Parse '<10%', '>= 75%', '28%-40%', 'same as last year', 'no target - ...', 'baseline to be set'.
-
-    A bare number ('65.2%') means 'at least' that value. Raises ``ValueError`` naming the
-    accepted forms for anything else.
-    """
-    clean = text.strip().lower().replace("\u2264", "<=").replace("\u2265", ">=").replace("\u2013", "-")
-    comparison = re.fullmatch(r"(<=|<|>=|>)\s*" + _NUMBER, clean)
-    if comparison:
-        kind = {"<": "below", "<=": "at_most", ">": "above", ">=": "at_least"}[comparison.group(1)]
-        value = float(comparison.group(2))
-        return Target(kind, value, value, text)
-    between = re.fullmatch(_NUMBER + r"\s*(?:-|to)\s*" + _NUMBER, clean)
-    if between:
-        low, high = sorted((float(between.group(1)), float(between.group(2))))
-        return Target("range", low, high, text)
-    if re.fullmatch(_NUMBER, clean):
-        value = float(re.fullmatch(_NUMBER, clean).group(1))
-        return Target("at_least", value, value, text)
-    if clean.startswith("same as last year"):
-        return Target("same_as_last_year", text=text)
-    if clean.startswith("no target"):
-        return Target("compared_elsewhere", text=text)
-    if "baseline" in clean:
-        return Target("baseline", text=text)
-    raise ValueError(
-        f"target {text!r} is not a form this tool reads; use one of '<10%', '<= 10%', '>= 75%', '> 75%', "
-        "'28%-40%', 'same as last year', 'no target - compared with elsewhere', 'baseline to be set'"
-    )
 
 
 def assess(
@@ -385,7 +206,11 @@ def _survey_figure(
     if bool(row["suppressed"]):
         return Figure(None, unit="%", note=f"{int(row['year'])} result suppressed (small base)")
     label = f"{'synthetic sample ' if sample else ''}survey {int(row['year'])}"
-    change = (float(row["change_ci_low"]), float(row["change_ci_high"])) if "change_ci_low" in row and not pd.isna(row["change_ci_low"]) else None
+    change = (
+        (float(row["change_ci_low"]), float(row["change_ci_high"]))
+        if "change_ci_low" in row and not pd.isna(row["change_ci_low"])
+        else None
+    )
     return Figure(float(row["percent"]), float(row["ci_low"]), float(row["ci_high"]), "%", label, change)
 
 
@@ -450,13 +275,23 @@ def performance_table(
     rows = []
     for measure in plan.performance_measures:
         actual = figure_for(measure.actual, survey_results, crime_rates, "latest", survey_is_sample)
-        previous_source = measure.previous or (measure.actual if measure.actual and measure.actual.value is None else None)
+        previous_source = measure.previous or (
+            measure.actual if measure.actual and measure.actual.value is None else None
+        )
         previous = figure_for(previous_source, survey_results, crime_rates, "previous", survey_is_sample)
         target_text = measure.target
         if target_text is None and measure.actual and measure.actual.survey and survey_targets:
             target_text = survey_targets.get(measure.actual.survey)
         target = parse_target(target_text) if target_text else None
-        verdict = assess(target, actual.value, actual.ci_low, actual.ci_high, previous.value, measure.higher_is_better, actual.change_ci)
+        verdict = assess(
+            target,
+            actual.value,
+            actual.ci_low,
+            actual.ci_high,
+            previous.value,
+            measure.higher_is_better,
+            actual.change_ci,
+        )
         actual_note = "" if _names_its_months(actual) or actual.value is None else actual.note
         comments = "; ".join(c for c in (measure.comments, actual_note) if c)
         rows.append(
@@ -473,88 +308,9 @@ def performance_table(
     return pd.DataFrame(rows)
 
 
-# --- risk register --------------------------------------------------------------------
-
-
-class Risk(_Strict):
-    ref: str = Field(min_length=1)
-    category: str = ""
-    risk: str = Field(min_length=1)
-    triggers: list[str] = Field(default_factory=list)
-    consequences: list[str] = Field(default_factory=list)
-    impact: int
-    likelihood: int
-    score: int | None = None
-    mitigations: list[str] = Field(default_factory=list)
-    further_action: list[str] = Field(default_factory=list)
-    owner: str = ""
-    review: str = ""
-    note: str = ""
-
-
 def risk_band(score: int) -> str:
     """Low 1-3, Medium 4-6, High 7-9, as in the partnership's register."""
     return next(label for minimum, label in RISK_BANDS if score >= minimum)
-
-
-def _register_rows(path: Path) -> tuple[str, list[dict[str, Any]]]:
-    if path.suffix.lower() not in (".yaml", ".yml"):
-        from pipeline.inputs.spreadsheets import open_workbook
-
-        sheet = open_workbook(path).worksheets[0]
-        values = list(sheet.iter_rows(values_only=True))
-        header = [str(h).strip().lower().replace(" ", "_") if h is not None else "" for h in values[0]]
-        rows = []
-        for record in values[1:]:
-            if all(v in (None, "") for v in record):
-                continue
-            item = {}
-            for key, value in zip(header, record):
-                if not key or value is None:
-                    continue
-                if key in ("triggers", "consequences", "mitigations", "further_action"):
-                    value = [line.strip() for line in str(value).splitlines() if line.strip()]
-                item[key] = value
-            rows.append(item)
-        return sheet.title, rows
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(raw, dict) or not isinstance(raw.get("risks"), list):
-        raise InputDataError(f"{path}: a risk register YAML needs a list of risks under the key 'risks'.")
-    return str(raw.get("title", "Risk register")), raw["risks"]
-
-
-def load_register(path: Path) -> tuple[str, list[Risk]]:
-    """Read and validate a risk register (YAML with ``risks``, or xlsx with one row per risk).
-
-    Every problem is listed at once, by row and reference: impact or likelihood off the
-    1-3 scale, a score that disagrees with impact x likelihood, a missing owner.
-    """
-    title, rows = _register_rows(path)
-    risks, problems = [], []
-    for number, row in enumerate(rows, start=1):
-        ref = str(row.get("ref", "")).strip() or f"(no reference, row {number})"
-        where = f"risk {number} ({ref})"
-        try:
-            risk = Risk.model_validate(row)
-        except ValidationError as exc:
-            problems += [f"{where}: {p}" for p in _validation_problems(exc)]
-            continue
-        for name in ("impact", "likelihood"):
-            value = getattr(risk, name)
-            if not 1 <= value <= 3:
-                problems.append(f"{where}: {name} {value} is off the scale; use 1, 2 or 3")
-        if risk.score is not None and risk.score != risk.impact * risk.likelihood:
-            problems.append(
-                f"{where}: score {risk.score} disagrees with impact x likelihood = {risk.impact} x {risk.likelihood} = {risk.impact * risk.likelihood}"
-            )
-        if not risk.owner.strip():
-            problems.append(f"{where}: no risk owner; every risk needs one")
-        risks.append(risk)
-    refs = [r.ref for r in risks]
-    problems += [f"reference {r!r} is used more than once" for r in sorted({r for r in refs if refs.count(r) > 1})]
-    if problems:
-        raise InputDataError(list_problems(f"Problems in the risk register {path}:", problems))
-    return title, risks
 
 
 def register_table(risks: list[Risk], previous: list[Risk] | None = None) -> pd.DataFrame:
@@ -607,9 +363,9 @@ def crime_rates_for_measures(crimes: pd.DataFrame, coverage: pd.DataFrame, area:
     for its own year). Each row's ``label`` names the months behind the rate and says
     when fewer than 12 were scaled up to a year.
     """
-    from pipeline.months import assessment_window, describe_months, shift_month
     from pipeline.analysis.police import usable_months
     from pipeline.analysis.trends import window_rates
+    from pipeline.months import assessment_window, describe_months, shift_month
 
     usable = {area.name: usable_months(coverage, area.name)}
     rows = []
@@ -617,6 +373,8 @@ def crime_rates_for_measures(crimes: pd.DataFrame, coverage: pd.DataFrame, area:
         row = window_rates(crimes, [area], usable, end).iloc[0]
         months = [m for m in assessment_window(end) if m in set(usable[area.name])]
         scaled = "" if len(months) in (0, 12) else f", scaled up to a year from {len(months)} months"
-        row["label"] = f"police.uk, {describe_months(months) if months else describe_months(assessment_window(end))}{scaled}"
+        row["label"] = (
+            f"police.uk, {describe_months(months) if months else describe_months(assessment_window(end))}{scaled}"
+        )
         rows.append(row.rename(key))
     return pd.DataFrame(rows)

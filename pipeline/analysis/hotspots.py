@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline.analysis.trends import rate_per_1000
 from pipeline.errors import InputDataError, list_problems
 from pipeline.inputs.police_scan import read_csv_columns
-from pipeline.analysis.trends import rate_per_1000
 
 SUPPRESSED = "*"
 
@@ -62,7 +62,9 @@ def suppress(
     Returns a new frame (object columns where anything was suppressed).
     """
     derived = derived or {}
-    out = frame.copy().astype({c: object for c in count_columns + list(derived) + ([total_column] if total_column else [])})
+    out = frame.copy().astype(
+        {c: object for c in count_columns + list(derived) + ([total_column] if total_column else [])}
+    )
     hidden = pd.DataFrame(False, index=frame.index, columns=count_columns)
     for column in count_columns:
         hidden[column] = frame[column].map(lambda v: is_small(v, threshold))
@@ -70,7 +72,9 @@ def suppress(
         for index in frame.index:
             row_hidden = hidden.loc[index]
             if row_hidden.sum() == 1:
-                candidates = [(frame.at[index, c], c) for c in count_columns if not row_hidden[c] and frame.at[index, c] > 0]
+                candidates = [
+                    (frame.at[index, c], c) for c in count_columns if not row_hidden[c] and frame.at[index, c] > 0
+                ]
                 if candidates:
                     hidden.at[index, min(candidates)[1]] = True
                 else:
@@ -89,7 +93,9 @@ def suppress(
     return out
 
 
-def lsoa_counts(crimes: pd.DataFrame, area: str, months: list[str], crime_types: list[str] | None = None) -> pd.DataFrame:
+def lsoa_counts(
+    crimes: pd.DataFrame, area: str, months: list[str], crime_types: list[str] | None = None
+) -> pd.DataFrame:
     """Crimes per LSOA of the area over the given months (every LSOA of the area, zeros included).
 
     ``crime_types`` limits the count (None means every type). Columns: lsoa_code,
@@ -155,7 +161,10 @@ def rates_note(populations: dict[str, int] | None, lsoa_codes: list[str], source
     note = f"Rates are per 1,000 residents ({source}), scaled to a full year if months are missing."
     if missing:
         listed = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-        note += f" The population file has no figure for {len(missing)} of the area's LSOAs, so they have no rate: {listed}."
+        note += (
+            f" The population file has no figure for {len(missing)} of the area's LSOAs, so they have no rate: "
+            f"{listed}."
+        )
     return note
 
 
@@ -171,7 +180,12 @@ def concentration(counts: pd.DataFrame, top_share: float = 0.10) -> tuple[float,
 
 
 def biggest_rises(
-    crimes: pd.DataFrame, area: str, before: list[str], after: list[str], crime_types: list[str] | None = None, n: int = 10
+    crimes: pd.DataFrame,
+    area: str,
+    before: list[str],
+    after: list[str],
+    crime_types: list[str] | None = None,
+    n: int = 10,
 ) -> pd.DataFrame:
     """LSOAs whose count rose most from the comparison months to the assessment months (like for like).
 
@@ -185,7 +199,9 @@ def biggest_rises(
     return rises.head(n).reset_index(drop=True)[["lsoa_code", "lsoa_name", "before", "after", "change"]]
 
 
-def repeat_locations(crimes: pd.DataFrame, area: str, months: list[str], crime_types: list[str], n: int = 10) -> pd.DataFrame:
+def repeat_locations(
+    crimes: pd.DataFrame, area: str, months: list[str], crime_types: list[str], n: int = 10
+) -> pd.DataFrame:
     """The map points ('On or near ...') with the most incidents of the given types.
 
     A map point is the location text within its LSOA (police.uk snaps incidents to

@@ -11,6 +11,10 @@ weights it, or is only shown beside it. The cycle:
 4. ``read_moderation`` / ``apply_moderation`` record the agreed values and reasons.
 5. ``score_threats`` scores, ranks (ties kept), bands and proposes priorities.
 6. ``sensitivity`` finds the ranks each threat could take if one factor moved one step.
+
+Why one module: the six steps above share the MoRiLE model (its factors, scales and
+bands) and the sheet layout that the template writes and the reader reads back; keeping
+them together keeps the template and its reader in step.
 """
 
 from __future__ import annotations
@@ -26,10 +30,10 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from pipeline.analysis.survey import normalise_answer
 from pipeline.errors import InputDataError, ParamsError, list_problems
 from pipeline.params import MorileSettings, PrioritySelection, Threat
-from pipeline.documents.publish import neutralise_formula
-from pipeline.analysis.survey import normalise_answer
+from pipeline.safe_text import neutralise_formula
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,12 @@ SCORES_SHEET = "Scores"
 MODERATION_SHEET = "Moderation"
 HEADER_ROW = 6  # the scoring sheet's column headings; threats start on the next row
 SCORER_CELL, ORGANISATION_CELL = "B2", "B3"
-EVIDENCE_HEADERS = ["Crimes in assessment window", "% change (like for like)", "Rate per 1,000", "Trend (seasonal model)"]
+EVIDENCE_HEADERS = [
+    "Crimes in assessment window",
+    "% change (like for like)",
+    "Rate per 1,000",
+    "Trend (seasonal model)",
+]
 FIRST_FACTOR_COLUMN = 2 + len(EVIDENCE_HEADERS)  # column A is the threat
 MODERATION_HEADERS = ["Threat", "Factor", "Agreed level", "Reason"]
 
@@ -86,7 +95,9 @@ class ScoringModel(_Strict):
             if len(set(labels)) != len(labels):
                 problems.append(f"scale {name!r}: two levels have the same label")
         for kind, ids in (("factor", [f.id for f in self.factors]), ("group", [g.id for g in self.groups])):
-            problems += [f"{kind} id {i!r} is used more than once" for i in sorted({i for i in ids if ids.count(i) > 1})]
+            problems += [
+                f"{kind} id {i!r} is used more than once" for i in sorted({i for i in ids if ids.count(i) > 1})
+            ]
         reserved = {"threat", "score", "rank", "band", "priority"} & {g.id for g in self.groups}
         problems += [f"group id {i!r} is reserved; choose another" for i in sorted(reserved)]
         for group in self.groups:
@@ -152,7 +163,11 @@ def evidence_headers(windows: dict[str, str] | None) -> list[str]:
     if windows is None:
         return list(EVIDENCE_HEADERS)
     months = int(windows["months_compared"])
-    change = f"% change, like for like ({windows['after_text']} against a year earlier)" if months else "% change (no month comparable)"
+    change = (
+        f"% change, like for like ({windows['after_text']} against a year earlier)"
+        if months
+        else "% change (no month comparable)"
+    )
     return [
         f"Crimes, {windows['window_text']}",
         change,
@@ -185,7 +200,9 @@ def threat_evidence(
     for threat in threats:
         types = [t for t in threat.crime_types if t in by_type.index]
         if not types:
-            records.append({"threat": threat.name, "count": np.nan, "pct_change": np.nan, "rate_per_1000": np.nan, "trend": ""})
+            records.append(
+                {"threat": threat.name, "count": np.nan, "pct_change": np.nan, "rate_per_1000": np.nan, "trend": ""}
+            )
             continue
         window = by_type.loc[types, "window_count"].sum()
         now = by_type.loc[types, "assessment_count"].sum()
@@ -204,7 +221,12 @@ def threat_evidence(
 
 
 def write_template(
-    model: ScoringModel, threats: list[Threat], evidence: pd.DataFrame, path: Path, title: str, headers: list[str] | None = None
+    model: ScoringModel,
+    threats: list[Threat],
+    evidence: pd.DataFrame,
+    path: Path,
+    title: str,
+    headers: list[str] | None = None,
 ) -> Path:
     """Write the xlsx scoring sheet partners fill in at the workshop.
 
@@ -227,9 +249,13 @@ def write_template(
     for cell in (SCORER_CELL, ORGANISATION_CELL):
         sheet[cell].protection = Protection(locked=False)
         sheet[cell].fill = fill
-    sheet["A4"] = "Choose a level from the drop-down in each yellow cell and give your rationale. Other cells are locked."
+    sheet["A4"] = (
+        "Choose a level from the drop-down in each yellow cell and give your rationale. Other cells are locked."
+    )
     factors = model.factors
-    headers = ["Threat"] + (headers or list(EVIDENCE_HEADERS)) + [model.column_header(f) for f in factors] + ["Rationale"]
+    headers = (
+        ["Threat"] + (headers or list(EVIDENCE_HEADERS)) + [model.column_header(f) for f in factors] + ["Rationale"]
+    )
     for column, header in enumerate(headers, start=1):
         cell = sheet.cell(row=HEADER_ROW, column=column, value=header)
         cell.font = Font(bold=True)
@@ -273,13 +299,29 @@ def write_template(
     if "source" in evidence.columns:
         # Where each threat's evidence comes from, with harm where a force extract gives it.
         sources = workbook.create_sheet("Evidence")
-        sources.append(["Threat", "Source of the evidence", "Crime Severity Score per 1,000 a year", "Share of the area's crimes (%)", "Share of the area's harm (%)"])
+        sources.append(
+            [
+                "Threat",
+                "Source of the evidence",
+                "Crime Severity Score per 1,000 a year",
+                "Share of the area's crimes (%)",
+                "Share of the area's harm (%)",
+            ]
+        )
         for threat in threats:
             facts = evidence.loc[threat.name] if threat.name in evidence.index else None
             if facts is None or pd.isna(facts["count"]):
-                sources.append([neutralise_formula(threat.name), "none: neither police.uk nor the force extract isolates this threat"])
+                sources.append(
+                    [
+                        neutralise_formula(threat.name),
+                        "none: neither police.uk nor the force extract isolates this threat",
+                    ]
+                )
                 continue
-            harm = [None if pd.isna(facts.get(k, np.nan)) else round(float(facts[k]), 1) for k in ("css_per_1000", "volume_share", "harm_share")]
+            harm = [
+                None if pd.isna(facts.get(k, np.nan)) else round(float(facts[k]), 1)
+                for k in ("css_per_1000", "volume_share", "harm_share")
+            ]
             sources.append([neutralise_formula(threat.name), neutralise_formula(str(facts["source"])), *harm])
         sources.protection.sheet = True
     about = workbook.create_sheet("About")
@@ -358,7 +400,10 @@ def read_scoring_sheet(path: Path, model: ScoringModel, threats: list[Threat]) -
             allowed = ", ".join(level.label for level in model.levels(factor))
             label = f"{where}, cell {cell} ({name}, {model.column_header(factor)})"
             if is_formula(value):
-                problems.append(f"{label}: holds the formula {value!r}; a score must be a level chosen from the drop-down: one of {allowed}")
+                problems.append(
+                    f"{label}: holds the formula {value!r}; a score must be a level chosen from the drop-down: one "
+                    f"of {allowed}"
+                )
             elif value is None or str(value).strip() == "":
                 problems.append(f"{label}: missing score; choose one of {allowed}")
             elif isinstance(value, (int, float)):
@@ -367,11 +412,20 @@ def read_scoring_sheet(path: Path, model: ScoringModel, threats: list[Threat]) -
                 problems.append(f"{label}: {str(value)!r} is not on the scale; choose one of {allowed}")
             else:
                 records.append(
-                    {"threat": name, "factor": factor.id, "label": str(value).strip(), "value": model.value_of(factor, str(value))}
+                    {
+                        "threat": name,
+                        "factor": factor.id,
+                        "label": str(value).strip(),
+                        "value": model.value_of(factor, str(value)),
+                    }
                 )
         note = sheet.cell(row=row, column=headers.get("Rationale", 0) or sheet.max_column).value
         rationale[name] = str(note).strip() if note else ""
-    problems += [f"{where}: threat {t.name!r} has no row; add it or remove it from the params file" for t in threats if t.name not in seen]
+    problems += [
+        f"{where}: threat {t.name!r} has no row; add it or remove it from the params file"
+        for t in threats
+        if t.name not in seen
+    ]
     if problems:
         raise InputDataError(list_problems(f"The scoring sheet {path.name} has problems:", problems))
     return ScoringSheet(path, scorer, organisation, pd.DataFrame(records), rationale)
@@ -388,7 +442,9 @@ def read_scoring_sheets(paths: list[Path], model: ScoringModel, threats: list[Th
     if problems:
         raise InputDataError("\n".join(problems))
     if not sheets:
-        raise InputDataError("No scoring sheets were given: list the filled sheets under morile.scores in the params file.")
+        raise InputDataError(
+            "No scoring sheets were given: list the filled sheets under morile.scores in the params file."
+        )
     return sheets
 
 
@@ -424,7 +480,9 @@ def read_moderation(path: Path, model: ScoringModel, threats: list[Threat]) -> p
     where = f"{path}, sheet {MODERATION_SHEET!r}"
     header = [str(c.value).strip() if c.value is not None else "" for c in sheet[1]][:4]
     if header != MODERATION_HEADERS:
-        raise InputDataError(f"{where}, row 1: expected headings {', '.join(MODERATION_HEADERS)}; found {', '.join(header)}")
+        raise InputDataError(
+            f"{where}, row 1: expected headings {', '.join(MODERATION_HEADERS)}; found {', '.join(header)}"
+        )
     by_name = {model.column_header(f): f for f in model.factors} | {f.id: f for f in model.factors}
     known = {t.name for t in threats}
     problems, records = [], []
@@ -444,13 +502,21 @@ def read_moderation(path: Path, model: ScoringModel, threats: list[Threat]) -> p
             problems.append(f"{where}, cell C{row}: holds the formula {level!r}; type one of {allowed}")
             continue
         if level is None or isinstance(level, (int, float)) or model.value_of(factor, str(level)) is None:
-            problems.append(f"{where}, cell C{row}: {level!r} is not a level of {factor_name!r}; choose one of {allowed}")
+            problems.append(
+                f"{where}, cell C{row}: {level!r} is not a level of {factor_name!r}; choose one of {allowed}"
+            )
             continue
         if not str(reason or "").strip():
             problems.append(f"{where}, cell D{row}: a moderated score needs a reason")
             continue
         records.append(
-            {"threat": threat, "factor": factor.id, "label": str(level).strip(), "value": model.value_of(factor, str(level)), "reason": str(reason).strip()}
+            {
+                "threat": threat,
+                "factor": factor.id,
+                "label": str(level).strip(),
+                "value": model.value_of(factor, str(level)),
+                "reason": str(reason).strip(),
+            }
         )
     if problems:
         raise InputDataError(list_problems(f"The moderation sheet {path.name} has problems:", problems))
@@ -479,7 +545,10 @@ def group_scores(values: pd.DataFrame, model: ScoringModel) -> pd.DataFrame:
     """Each threat's aggregate per group, from a frame with threat, factor, value."""
     wide = values.pivot(index="threat", columns="factor", values="value")
     return pd.DataFrame(
-        {g.id: wide[[f.id for f in g.factors]].apply(lambda r, how=g.aggregate: _aggregate(r, how), axis=1) for g in model.groups}
+        {
+            g.id: wide[[f.id for f in g.factors]].apply(lambda r, how=g.aggregate: _aggregate(r, how), axis=1)
+            for g in model.groups
+        }
     )
 
 
@@ -574,8 +643,13 @@ def sensitivity(values: pd.DataFrame, model: ScoringModel, settings: MorileSetti
                 score = threat_risk_score({**current_values, factor.id: moved}, model)
                 rank = 1 + int((others > score).sum())
                 ranks.append(rank)
-                if is_priority(rank, band_of(score, settings.bands), settings.priorities) != bool(base.loc[threat, "priority"]):
-                    flips.append(f"{model.column_header(factor)} {'up' if direction > 0 else 'down'} to {model.label_of(factor, moved)}")
+                if is_priority(rank, band_of(score, settings.bands), settings.priorities) != bool(
+                    base.loc[threat, "priority"]
+                ):
+                    flips.append(
+                        f"{model.column_header(factor)} {'up' if direction > 0 else 'down'} to "
+                        f"{model.label_of(factor, moved)}"
+                    )
         records.append(
             {
                 "threat": threat,
@@ -590,13 +664,16 @@ def sensitivity(values: pd.DataFrame, model: ScoringModel, settings: MorileSetti
     return pd.DataFrame(records).sort_values(["rank", "threat"]).reset_index(drop=True)
 
 
-def moderation_changes(before: pd.DataFrame, after: pd.DataFrame, moderated: pd.DataFrame, model: ScoringModel) -> pd.DataFrame:
+def moderation_changes(
+    before: pd.DataFrame, after: pd.DataFrame, moderated: pd.DataFrame, model: ScoringModel
+) -> pd.DataFrame:
     """Per moderated threat: score and rank before and after moderation, and the reasons."""
     b, a = before.set_index("threat"), after.set_index("threat")
     records = []
     for threat, rows in moderated[moderated["moderated"]].groupby("threat", sort=False):
         changes = "; ".join(
-            f"{model.column_header(next(f for f in model.factors if f.id == r['factor']))}: {r['reason']}" for _, r in rows.iterrows()
+            f"{model.column_header(next(f for f in model.factors if f.id == r['factor']))}: {r['reason']}"
+            for _, r in rows.iterrows()
         )
         records.append(
             {
@@ -608,7 +685,9 @@ def moderation_changes(before: pd.DataFrame, after: pd.DataFrame, moderated: pd.
                 "reasons": changes,
             }
         )
-    return pd.DataFrame(records, columns=["threat", "score_before", "rank_before", "score_after", "rank_after", "reasons"])
+    return pd.DataFrame(
+        records, columns=["threat", "score_before", "rank_before", "score_after", "rank_after", "reasons"]
+    )
 
 
 @dataclass
@@ -638,16 +717,27 @@ def run_workshop(settings: MorileSettings) -> WorkshopResult:
     )
     moderated = apply_moderation(combined, moderation)
     ranking = score_threats(moderated, model, settings)
-    log.info("MoRiLE: %d threats scored by %d partner(s), %d moderated value(s)", len(ranking), len(sheets), len(moderation))
+    log.info(
+        "MoRiLE: %d threats scored by %d partner(s), %d moderated value(s)", len(ranking), len(sheets), len(moderation)
+    )
     return WorkshopResult(
-        model, sheets, combined, moderated, before, ranking, moderation_changes(before, ranking, moderated, model), sensitivity(moderated, model, settings)
+        model,
+        sheets,
+        combined,
+        moderated,
+        before,
+        ranking,
+        moderation_changes(before, ranking, moderated, model),
+        sensitivity(moderated, model, settings),
     )
 
 
 def write_processed(result: WorkshopResult, folder: Path) -> None:
     """Write the ranking (with sensitivity) for the report and the delivery plan appendix."""
     folder.mkdir(parents=True, exist_ok=True)
-    ranking = result.ranking.merge(result.sensitivity[["threat", "best_rank", "worst_rank", "priority_can_change"]], on="threat")
+    ranking = result.ranking.merge(
+        result.sensitivity[["threat", "best_rank", "worst_rank", "priority_can_change"]], on="threat"
+    )
     ranking.to_parquet(folder / "morile_ranking.parquet", index=False)
 
 
@@ -657,37 +747,3 @@ def read_processed(folder: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputDataError(f"{folder}: the MoRiLE stage's output is missing ({path.name}); run it first.")
     return pd.read_parquet(path)
-
-
-def template_for(params_path: str | Path, out: str | Path | None = None) -> Path:
-    """Write the scoring sheet for a params file, with evidence from its police data.
-
-    The inputs are checked first, as for a run; the sheet is never written over an input.
-    """
-    from pipeline.orchestration.checks import check_inputs, input_files
-    from pipeline.params import load_params
-    from pipeline.analysis.police import read_police_data
-    from pipeline.analysis.trends import area_comparison, comparison_windows_text, like_for_like_months
-
-    params = load_params(params_path)
-    if params.morile is None:
-        raise ParamsError(f"{params_path} has no morile section: add the model and the threats first (see README.md).")
-    path = Path(out) if out else Path("outputs") / f"morile-scoring-sheet-{params.run_name}.xlsx"
-    if path.resolve() in set(input_files(params)):
-        raise ParamsError(f"--out {path}: that is one of the run's inputs; write the template to a new file, for example under outputs/.")
-    check_inputs(params, morile_scores=False)
-    model = load_model(params.morile.model)
-    crimes, summary = read_police_data(params.inputs.police, [params.area])
-    comparison, rates, monthly = area_comparison(params, crimes, summary)
-    before, after = like_for_like_months(params.period_end, list(monthly.index))
-    windows = comparison_windows_text(params.period_end, before, after, list(monthly.index))
-    evidence = threat_evidence(params.morile.threats, comparison, rates, monthly, params.disruption_periods)
-    evidence["source"] = "police.uk"
-    if params.force_extract is not None:
-        from pipeline.analysis.threat_profiles import extract_evidence
-
-        # The extract measures a threat directly; police.uk's broad types stand in only where it cannot.
-        from_extract = extract_evidence(params, set(crimes["lsoa_code"].dropna()))
-        evidence = pd.concat([evidence[~evidence["threat"].isin(from_extract["threat"])], from_extract], ignore_index=True)
-    title = f"MoRiLE scoring sheet: {params.area.name}, assessment window {windows['assessment']} ({model.name})"
-    return write_template(model, params.morile.threats, evidence, path, title, evidence_headers(windows))

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.analysis.hotspots import lsoa_counts
-from pipeline.months import assessment_window, shift_month
 from pipeline.analysis.trends import rate_per_1000
+from pipeline.months import assessment_window, shift_month
 
 NO_WARD = "LSOAs not in the ward lookup"
 MOST_DEPRIVED_DECILES = 2  # the "worst 20% nationally" of the partnership's own measure
@@ -73,7 +73,10 @@ def with_places(
         table = table.merge(deprivation[["lsoa_code", "imd_rank", "imd_decile", "nation"]], on="lsoa_code", how="left")
         table[["imd_rank", "imd_decile"]] = table[["imd_rank", "imd_decile"]].astype("Int64")
     else:
-        table["imd_rank"], table["imd_decile"] = pd.array([pd.NA] * len(table), dtype="Int64"), pd.array([pd.NA] * len(table), dtype="Int64")
+        table["imd_rank"], table["imd_decile"] = (
+            pd.array([pd.NA] * len(table), dtype="Int64"),
+            pd.array([pd.NA] * len(table), dtype="Int64"),
+        )
         table["nation"] = pd.NA
     table["population"] = pd.array(
         [populations.get(code) if populations else None for code in table["lsoa_code"]], dtype="Int64"
@@ -120,15 +123,21 @@ def decile_summary(places: pd.DataFrame, months: int) -> pd.DataFrame:
     out = _grouped(places, ["imd_decile"], months).set_index("imd_decile")
     deciles = pd.Index(pd.array(range(1, 11), dtype="Int64"), name="imd_decile")
     ranked = out.reindex(deciles)
-    ranked[["lsoas", "crime", "asb", "crime_before", "crime_after", "asb_before", "asb_after"]] = ranked[
-        ["lsoas", "crime", "asb", "crime_before", "crime_after", "asb_before", "asb_after"]
-    ].fillna(0).astype(int)
+    ranked[["lsoas", "crime", "asb", "crime_before", "crime_after", "asb_before", "asb_after"]] = (
+        ranked[["lsoas", "crime", "asb", "crime_before", "crime_after", "asb_before", "asb_after"]]
+        .fillna(0)
+        .astype(int)
+    )
     unranked = out[out.index.isna()]
     table = pd.concat([ranked, unranked]).reset_index()
     for column, total in (("lsoas", places.shape[0]), ("crime", places["crime"].sum()), ("asb", places["asb"].sum())):
         table[f"{column}_share"] = table[column] / total if total else math.nan
-    table["crime_per_lsoa"] = np.where(table["lsoas"] > 0, table["crime"] / table["lsoas"].where(table["lsoas"] > 0), math.nan)
-    table["asb_per_lsoa"] = np.where(table["lsoas"] > 0, table["asb"] / table["lsoas"].where(table["lsoas"] > 0), math.nan)
+    table["crime_per_lsoa"] = np.where(
+        table["lsoas"] > 0, table["crime"] / table["lsoas"].where(table["lsoas"] > 0), math.nan
+    )
+    table["asb_per_lsoa"] = np.where(
+        table["lsoas"] > 0, table["asb"] / table["lsoas"].where(table["lsoas"] > 0), math.nan
+    )
     return table
 
 
@@ -194,12 +203,12 @@ def persistent_hotspots(
         ["Persistent", "New"],
         default="",
     )
-    return table.sort_values([f"count_{years - 1}", "lsoa_code"], ascending=[False, True]).reset_index(drop=True), windows
+    return table.sort_values([f"count_{years - 1}", "lsoa_code"], ascending=[False, True]).reset_index(
+        drop=True
+    ), windows
 
 
-def write_processed(
-    places: pd.DataFrame, lsoas: Any, wards: Any, meta: dict[str, Any], folder: Path
-) -> None:
+def write_processed(places: pd.DataFrame, lsoas: Any, wards: Any, meta: dict[str, Any], folder: Path) -> None:
     """Write the places stage's outputs: places.parquet (one row per LSOA of the area),
     places.json (what the tables cover) and, when boundaries were given,
     places-lsoas.parquet and places-wards.parquet (GeoParquet, EPSG:27700)."""
@@ -236,14 +245,18 @@ def lsoa_rates(places: pd.DataFrame, column: str, months: int) -> pd.Series:
     """Rate per 1,000 residents a year of ``column`` for each LSOA (NaN where the population is not known),
     scaled up from ``months`` usable months."""
     return pd.Series(
-        [_group_rate(c, p, months) for c, p in zip(places[column], places["population"])], index=places.index, dtype=float
+        [_group_rate(c, p, months) for c, p in zip(places[column], places["population"])],
+        index=places.index,
+        dtype=float,
     )
 
 
 METHOD_NOTE = (
     "Places: each LSOA is counted from its own police.uk rows; wards are built from whole LSOAs with the ONS best-fit "
-    "lookup (an LSOA goes to the ward holding most of its residents), so ward figures can differ slightly from ones built "
+    "lookup (an LSOA goes to the ward holding most of its residents), so ward figures can differ slightly from ones "
+    "built "
     "from exact ward boundaries. Map classes are round numbers near the 20th, 40th, 60th and 80th percentiles of the "
-    "values shown, in ColorBrewer colour-blind-safe schemes. Hotspots: an LSOA is in the top 10% in a year when its rank "
+    "values shown, in ColorBrewer colour-blind-safe schemes. Hotspots: an LSOA is in the top 10% in a year when its "
+    "rank "
     "by count (ties sharing the better rank) is within the top tenth of the area's LSOAs."
 )

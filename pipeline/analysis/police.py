@@ -1,8 +1,9 @@
 """Police stage: the tidy crime table for a partnership's areas, its month coverage and the
 files the stage writes for the later stages.
 
-Reading and checking the police.uk files is ``pipeline.inputs.police_scan`` (pyarrow alone); the
-names most stages use from it are available here too. See that module for the rules on
+Reading and checking the police.uk files is ``pipeline.inputs.police_scan`` (pyarrow alone),
+and reading them once per set of files and areas is ``pipeline.inputs.police_reads``; the
+names most stages use from them are available here too. See those modules for the rules on
 how the police data is treated.
 """
 
@@ -17,9 +18,9 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.errors import InputDataError
+from pipeline.inputs.police_reads import TEXT, crimes_frame, kept_crimes, read_police_data, write_crimes
+from pipeline.inputs.police_scan import ALL_CRIME_EXCL_ASB, ASB, ScanSummary
 from pipeline.months import month_range
-from pipeline.params import AreaDefinition
-from pipeline.inputs.police_scan import ALL_CRIME_EXCL_ASB, ASB, TIDY_COLUMNS, ScanSummary, read_police_table
 
 # The crime-type names and the summary are used by every stage with the crime table.
 __all__ = [
@@ -42,60 +43,6 @@ __all__ = [
     "write_processed",
 ]
 
-TEXT = pd.StringDtype("pyarrow")
-
-
-def crimes_frame(table: pa.Table, columns: list[str] | None = None) -> pd.DataFrame:
-    """A tidy crime table (``TIDY_COLUMNS``, or only ``columns``) as pandas, its text held by
-    Arrow (``TEXT``), which holds a large read in a fraction of the memory of Python strings."""
-    return table.select(columns if columns is not None else TIDY_COLUMNS).to_pandas(types_mapper={pa.string(): TEXT, pa.large_string(): TEXT}.get)
-
-
-def read_police_data(
-    inputs: list[Path], areas: list[AreaDefinition], kept_reads: Path | None = None, keep: bool = True,
-    columns: list[str] | None = None,
-) -> tuple[pd.DataFrame, ScanSummary]:
-    """Read police.uk inputs for the given areas (``read_police_table``): tidy crimes as a
-    frame (``crimes_frame``; only ``columns`` of it, if given) and a force-wide summary.
-
-    With ``kept_reads`` (a processed folder), a read of the same files for the same areas
-    made earlier is reused (from a kept read, only ``columns`` are loaded), and with ``keep``
-    a new read is kept there (``pipeline.inputs.police_reads``)."""
-    from pipeline.inputs.police_reads import load_read, read_key, save_read
-
-    key = read_key(inputs, areas) if kept_reads is not None else None
-    kept = load_read(kept_reads, key, columns) if kept_reads is not None else None
-    if kept is not None:
-        return kept
-    table, summary = read_police_table(inputs, areas)
-    crimes = crimes_frame(table)
-    if kept_reads is not None and keep:
-        save_read(kept_reads, key, crimes, summary)
-    return (crimes[columns] if columns is not None else crimes), summary
-
-
-def kept_crimes(inputs: list[Path], areas: list[AreaDefinition], kept_reads: Path) -> pd.DataFrame | Path:
-    """For ``write_processed``: the crimes file of the read of ``inputs`` for ``areas`` kept under
-    ``kept_reads`` (``read_police_data`` keeps every read it makes there), to be copied; or, if
-    it is no longer kept, the tidy crimes read again. A force's partnerships each wrote the
-    same half a million rows out of a frame, some 0.5 s apiece; the file is copied in a few
-    milliseconds."""
-    from pipeline.inputs.police_reads import kept_file, read_key
-
-    path = kept_file(kept_reads, read_key(inputs, areas))
-    return path if path is not None else read_police_data(inputs, areas, kept_reads)[0]
-
-
-def write_crimes(crimes: pd.DataFrame, path: Path) -> None:
-    """The tidy crimes as parquet. Without pandas' metadata the text reads back as plain
-    Python strings (object), as the later stages have always had it; the reader's
-    Arrow-backed strings stay in the police stage. A kept read is written the same way, so
-    that its file is exactly what the police stage would write (``kept_crimes``)."""
-    import pyarrow.parquet as pq
-
-    pq.write_table(pa.Table.from_pandas(crimes, preserve_index=False).replace_schema_metadata(None), path)
-
-
 COUNT_KEYS = ["area", "month", "crime_type"]
 
 
@@ -115,7 +62,9 @@ def count_crimes(crimes: pd.DataFrame | Path) -> pd.DataFrame:
     else:
         table = pa.Table.from_pandas(crimes[COUNT_KEYS], preserve_index=False)
     counted = table.group_by(COUNT_KEYS).aggregate([([], "count_all")]).rename_columns([*COUNT_KEYS, "count"])
-    frame = counted.cast(pa.schema([pa.field(k, pa.string()) for k in COUNT_KEYS] + [pa.field("count", pa.int64())])).to_pandas()
+    frame = counted.cast(
+        pa.schema([pa.field(k, pa.string()) for k in COUNT_KEYS] + [pa.field("count", pa.int64())])
+    ).to_pandas()
     return frame.sort_values(COUNT_KEYS, ignore_index=True)
 
 
@@ -172,7 +121,11 @@ def usable_months(coverage: pd.DataFrame, area: str | None = None) -> list[str]:
 
 
 def write_processed(
-    crimes: pd.DataFrame | Path, coverage: pd.DataFrame, summary: ScanSummary, folder: Path, later: pd.DataFrame | None = None,
+    crimes: pd.DataFrame | Path,
+    coverage: pd.DataFrame,
+    summary: ScanSummary,
+    folder: Path,
+    later: pd.DataFrame | None = None,
     counts: pd.DataFrame | None = None,
 ) -> None:
     """Write the police stage's outputs: crimes.parquet, counts.parquet (``count_crimes``),
@@ -213,12 +166,20 @@ def read_counts(folder: Path, areas: list[str] | None = None) -> tuple[pd.DataFr
     in place of their rows: all a stage needs that counts by area, month and crime type."""
     summary = _processed_summary(folder)
     filters = [("area", "in", list(areas))] if areas is not None else None
-    return pd.read_parquet(folder / "counts.parquet", filters=filters), pd.read_parquet(folder / "coverage.parquet"), summary
+    return (
+        pd.read_parquet(folder / "counts.parquet", filters=filters),
+        pd.read_parquet(folder / "coverage.parquet"),
+        summary,
+    )
 
 
 def _processed_summary(folder: Path) -> ScanSummary:
     """The police stage's summary, once every file it writes is found in ``folder``."""
-    missing = [n for n in ("crimes.parquet", "counts.parquet", "coverage.parquet", "summary.json") if not (folder / n).is_file()]
+    missing = [
+        n
+        for n in ("crimes.parquet", "counts.parquet", "coverage.parquet", "summary.json")
+        if not (folder / n).is_file()
+    ]
     if missing:
         raise InputDataError(f"{folder}: the police stage's outputs are missing ({', '.join(missing)}); run it first.")
     return ScanSummary(**json.loads((folder / "summary.json").read_text(encoding="utf-8")))
@@ -245,8 +206,6 @@ def coverage_for_areas(
     crimes: pd.DataFrame, areas: list[str], first: str, last: str, months_in_input: list[str], threshold: float = 0.5
 ) -> pd.DataFrame:
     """``month_coverage`` for several areas, stacked, with an ``area`` column first."""
-    frames = [
-        month_coverage(crimes, area, first, last, months_in_input, threshold).assign(area=area) for area in areas
-    ]
+    frames = [month_coverage(crimes, area, first, last, months_in_input, threshold).assign(area=area) for area in areas]
     stacked = pd.concat(frames, ignore_index=True)
     return stacked[["area", "month", "rows", "status", "note"]]

@@ -27,7 +27,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 # statsmodels is imported inside the functions that test: the input check imports this
 # module to validate responses, and importing statsmodels costs it about 0.9 s a run.
-
 from pipeline.errors import InputDataError, ParamsError, list_problems
 from pipeline.params import SurveySettings
 
@@ -53,9 +52,13 @@ class Indicator(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(min_length=1)
-    label: str = Field(min_length=1, description="As printed in tables, e.g. '% residents feeling safe outside after dark'.")
+    label: str = Field(
+        min_length=1, description="As printed in tables, e.g. '% residents feeling safe outside after dark'."
+    )
     question: str = Field(min_length=1, description="The column holding the answers.")
-    phrase: str = Field(min_length=1, description="Completes 'significantly more likely to ...', e.g. 'feel safe outside after dark'.")
+    phrase: str = Field(
+        min_length=1, description="Completes 'significantly more likely to ...', e.g. 'feel safe outside after dark'."
+    )
     positive: list[str] = Field(min_length=1, description="Answers that count towards the percentage.")
     negative: list[str] = Field(min_length=1, description="Valid answers that do not count towards it.")
     excluded: list[str] = Field(default_factory=list, description="Answers left out of the base, e.g. Don't know.")
@@ -104,8 +107,19 @@ def load_indicators(path: Path) -> list[Indicator]:
     return indicators
 
 
-_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00a0": " "})
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u00a0": " ",
+    }
+)
 
 
 def normalise_answer(text: object) -> str:
@@ -149,7 +163,8 @@ def read_responses(settings: SurveySettings, indicators: list[Indicator]) -> pd.
         if missing:
             problems.append(
                 f"{survey_file.path}, row 1 (the header): no column {', '.join(repr(c) for c in missing)}, which the "
-                f"survey settings or {settings.indicators} name; columns found: {', '.join(repr(c) for c in frame.columns)}"
+                f"survey settings or {settings.indicators} name; columns found: "
+                f"{', '.join(repr(c) for c in frame.columns)}"
             )
             continue
         if survey_file.year is not None:
@@ -180,12 +195,14 @@ def clean_responses(frame: pd.DataFrame, settings: SurveySettings, indicators: l
     for index in frame.index[~(np.isfinite(weights) & (weights > 0))]:
         value = frame.at[index, settings.weight_column]
         problems.append(
-            f"{_where(frame.loc[index])}, column {settings.weight_column!r}: weight {value!r} must be a finite number above 0"
+            f"{_where(frame.loc[index])}, column {settings.weight_column!r}: weight {value!r} must be a finite "
+            "number above 0"
         )
     years = pd.to_numeric(frame[settings.year_column].str.strip(), errors="coerce")
     for index in frame.index[years.isna() | (years % 1 != 0)]:
         problems.append(
-            f"{_where(frame.loc[index])}, column {settings.year_column!r}: {frame.at[index, settings.year_column]!r} is not a year"
+            f"{_where(frame.loc[index])}, column {settings.year_column!r}: {frame.at[index, settings.year_column]!r} "
+            "is not a year"
         )
     ids = frame[settings.id_column].str.strip()
     duplicated = frame[ids.duplicated(keep=False) & ids.ne("")].assign(_id=ids, _year=years)
@@ -209,7 +226,8 @@ def clean_responses(frame: pd.DataFrame, settings: SurveySettings, indicators: l
             for (source, value), rows in unknown.groupby(["_file", indicator.question], sort=True):
                 lines = ", ".join(str(r) for r in rows["_row"].head(5)) + (" ..." if len(rows) > 5 else "")
                 problems.append(
-                    f"{source}, column {indicator.question!r}, row(s) {lines}: answer {value!r} ({len(rows)} respondent(s)) "
+                    f"{source}, column {indicator.question!r}, row(s) {lines}: answer {value!r} ({len(rows)} "
+                    "respondent(s)) "
                     f"is not in the definition of {indicator.id!r}; expected one of {allowed}, or blank"
                 )
         cleaned[indicator.id] = answers.map(outcome_of)
@@ -247,6 +265,7 @@ def weighted_estimate(outcomes: np.ndarray | pd.Series, weights: np.ndarray | pd
     p = float((w * y).sum() / w.sum())
     n_eff = kish_effective_n(w)
     from statsmodels.stats.proportion import proportion_confint
+
     low, high = proportion_confint(p * n_eff, n_eff, alpha=ALPHA, method="wilson")
     return Estimate(p, float(low), float(high), int(len(y)), n_eff)
 
@@ -266,6 +285,7 @@ def difference(first: Estimate, second: Estimate) -> Difference:
     count1, nobs1 = first.proportion * first.effective_base, first.effective_base
     count2, nobs2 = second.proportion * second.effective_base, second.effective_base
     from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
     low, high = confint_proportions_2indep(count1, nobs1, count2, nobs2, method="newcomb", compare="diff", alpha=ALPHA)
     if first.proportion == second.proportion:
         p_value = 1.0
@@ -323,8 +343,20 @@ def indicator_results(cleaned: pd.DataFrame, indicators: list[Indicator], minimu
                 previous = estimate
             records.append(record)
     columns = [
-        "indicator", "label", "year", "percent", "ci_low", "ci_high", "base", "effective_base",
-        "change_points", "change_ci_low", "change_ci_high", "change_p_value", "verdict", "suppressed",
+        "indicator",
+        "label",
+        "year",
+        "percent",
+        "ci_low",
+        "ci_high",
+        "base",
+        "effective_base",
+        "change_points",
+        "change_ci_low",
+        "change_ci_high",
+        "change_p_value",
+        "verdict",
+        "suppressed",
     ]
     return pd.DataFrame(records).reindex(columns=columns)
 
@@ -384,13 +416,25 @@ def subgroup_comparisons(
         if tested:
             p_values = [records[i]["p_value"] for i in tested]
             from statsmodels.stats.multitest import multipletests
+
             reject, adjusted, _, _ = multipletests(p_values, alpha=ALPHA, method="holm")
             for i, rejected, p_holm in zip(tested, reject, adjusted):
                 records[i]["p_holm"] = float(p_holm)
                 records[i]["significant"] = bool(rejected)
     columns = [
-        "indicator", "subgroup", "group", "who", "group_percent", "rest_percent", "difference_points",
-        "p_value", "p_holm", "significant", "group_base", "rest_base", "note",
+        "indicator",
+        "subgroup",
+        "group",
+        "who",
+        "group_percent",
+        "rest_percent",
+        "difference_points",
+        "p_value",
+        "p_holm",
+        "significant",
+        "group_base",
+        "rest_base",
+        "note",
     ]
     frame = pd.DataFrame(records).reindex(columns=columns)
     frame["significant"] = frame["significant"].fillna(False).astype(bool)

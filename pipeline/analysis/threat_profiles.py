@@ -3,6 +3,9 @@
 Works on the crimes ``pipeline.inputs.extract.read_extract`` returns for one area. Every count
 is over named months; the report applies disclosure control to everything below
 whole-area level (``pipeline.analysis.hotspots.suppress``).
+
+Why one module: a threat's profile (change, harm, time, place, people, reconciliation) is
+built from one classified extract in one pass and written together for the report.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.inputs.extract import ExtractSummary
-from pipeline.months import assessment_window, month_label
 from pipeline.inputs.offences import EvidenceStatus, evidence_status, threat_mask
+from pipeline.months import assessment_window, month_label
 from pipeline.params import AreaDefinition, ForceExtract, Params, Threat, threat_catalogue
 
 ALL_EXTRACT_CRIME = "All crime in the extract"
@@ -48,7 +51,11 @@ def threat_statuses(threats: list[Threat], flags_held: set[str]) -> pd.DataFrame
         status: EvidenceStatus = evidence_status(threat.definition, flags_held)
         definition = threat.definition
         if definition is None and threat.crime_types:
-            status = EvidenceStatus(False, False, "no extract definition is given; its evidence is police.uk's " + ", ".join(threat.crime_types))
+            status = EvidenceStatus(
+                False,
+                False,
+                "no extract definition is given; its evidence is police.uk's " + ", ".join(threat.crime_types),
+            )
         records.append(
             {
                 "threat": threat.name,
@@ -109,9 +116,7 @@ def severity_per_1000(weights: float, population: int, months_present: int) -> f
     return weights * (12 / months_present) / population * 1000
 
 
-def harm_table(
-    crimes: pd.DataFrame, masks: dict[str, np.ndarray], window: list[str], population: int
-) -> pd.DataFrame:
+def harm_table(crimes: pd.DataFrame, masks: dict[str, np.ndarray], window: list[str], population: int) -> pd.DataFrame:
     """For each threat and the whole extract, over the window's months: crimes, summed
     severity weight, Crime Severity Score per 1,000 a year, share of the area's crimes and
     of its harm (%). Crimes with an unknown offence code have no weight (and are counted in
@@ -146,7 +151,9 @@ def harm_by_group(crimes: pd.DataFrame, window: list[str]) -> pd.DataFrame:
     grouped = chosen.groupby("ons_group", observed=True).agg(crimes=("month", "size"), harm=("severity_weight", "sum"))
     grouped["volume_share"] = 100 * grouped["crimes"] / grouped["crimes"].sum()
     grouped["harm_share"] = 100 * grouped["harm"] / grouped["harm"].sum()
-    return grouped.reset_index().sort_values(["harm_share", "ons_group"], ascending=[False, True]).reset_index(drop=True)
+    return (
+        grouped.reset_index().sort_values(["harm_share", "ons_group"], ascending=[False, True]).reset_index(drop=True)
+    )
 
 
 def _hour_of_week(times: np.ndarray) -> np.ndarray:
@@ -205,18 +212,36 @@ def time_cells(
     return cells, counts
 
 
-def time_table(crimes: pd.DataFrame, masks: dict[str, np.ndarray], window: list[str], method: str, longest_hours: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def time_table(
+    crimes: pd.DataFrame, masks: dict[str, np.ndarray], window: list[str], method: str, longest_hours: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Hour-of-week cells for each threat over the window (long: threat, weekday, hour,
     crimes) and how many of its crimes were placed, exact, ranged, without time, too long."""
     in_window = crimes["month"].isin(window).to_numpy()
     parts, placement = [], []
     for name, mask in masks.items():
         chosen = mask & in_window
-        cells, counts = time_cells(crimes["committed_from"].to_numpy()[chosen], crimes["committed_to"].to_numpy()[chosen], method, longest_hours)
+        cells, counts = time_cells(
+            crimes["committed_from"].to_numpy()[chosen],
+            crimes["committed_to"].to_numpy()[chosen],
+            method,
+            longest_hours,
+        )
         grid = cells.reshape(7, 24)
-        parts.append(pd.DataFrame({"threat": name, "weekday": np.repeat(WEEKDAYS, 24), "hour": np.tile(np.arange(24), 7), "crimes": grid.ravel()}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "threat": name,
+                    "weekday": np.repeat(WEEKDAYS, 24),
+                    "hour": np.tile(np.arange(24), 7),
+                    "crimes": grid.ravel(),
+                }
+            )
+        )
         placement.append({"threat": name, "crimes": int(chosen.sum()), **counts})
-    cells_table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["threat", "weekday", "hour", "crimes"])
+    cells_table = (
+        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["threat", "weekday", "hour", "crimes"])
+    )
     return cells_table, pd.DataFrame(placement)
 
 
@@ -230,18 +255,41 @@ def month_of_year(monthly: pd.DataFrame, period_end: str, years: int = 3) -> pd.
         label = f"{month_label(assessment_window(end)[0])} to {month_label(end)}"
         for name in monthly.columns:
             for m in months:
-                parts.append({"threat": name, "window": label, "calendar_month": int(m[5:]), "month": m, "crimes": int(monthly.at[m, name])})
+                parts.append(
+                    {
+                        "threat": name,
+                        "window": label,
+                        "calendar_month": int(m[5:]),
+                        "month": m,
+                        "crimes": int(monthly.at[m, name]),
+                    }
+                )
     return pd.DataFrame(parts, columns=["threat", "window", "calendar_month", "month", "crimes"])
 
 
-def lsoa_table(crimes: pd.DataFrame, masks: dict[str, np.ndarray], window: list[str], names: dict[str, str]) -> pd.DataFrame:
+def lsoa_table(
+    crimes: pd.DataFrame, masks: dict[str, np.ndarray], window: list[str], names: dict[str, str]
+) -> pd.DataFrame:
     """Crimes per LSOA for each threat over the window (long; LSOAs with none left out)."""
     in_window = crimes["month"].isin(window).to_numpy()
     parts = []
     for name, mask in masks.items():
         counts = crimes.loc[mask & in_window, "lsoa_code"].value_counts()
-        parts.append(pd.DataFrame({"threat": name, "lsoa_code": counts.index, "lsoa_name": [names.get(c, c) for c in counts.index], "count": counts.to_numpy()}))
-    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["threat", "lsoa_code", "lsoa_name", "count"])
+        parts.append(
+            pd.DataFrame(
+                {
+                    "threat": name,
+                    "lsoa_code": counts.index,
+                    "lsoa_name": [names.get(c, c) for c in counts.index],
+                    "count": counts.to_numpy(),
+                }
+            )
+        )
+    out = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["threat", "lsoa_code", "lsoa_name", "count"])
+    )
     return out.sort_values(["threat", "count", "lsoa_code"], ascending=[True, False, True]).reset_index(drop=True)
 
 
@@ -254,8 +302,18 @@ def repeat_table(crimes: pd.DataFrame, masks: dict[str, np.ndarray], window: lis
         points = crimes.loc[mask & in_window, "point"].dropna()
         per_point = points.value_counts()
         repeats = per_point[per_point >= 2]
-        records.append({"threat": name, "located": int(len(points)), "repeat_points": int(len(repeats)), "crimes_at_repeats": int(repeats.sum()), "most_at_one_point": int(per_point.max()) if len(per_point) else 0})
-    return pd.DataFrame(records, columns=["threat", "located", "repeat_points", "crimes_at_repeats", "most_at_one_point"])
+        records.append(
+            {
+                "threat": name,
+                "located": int(len(points)),
+                "repeat_points": int(len(repeats)),
+                "crimes_at_repeats": int(repeats.sum()),
+                "most_at_one_point": int(per_point.max()) if len(per_point) else 0,
+            }
+        )
+    return pd.DataFrame(
+        records, columns=["threat", "located", "repeat_points", "crimes_at_repeats", "most_at_one_point"]
+    )
 
 
 def people_table(crimes: pd.DataFrame, masks: dict[str, np.ndarray], window: list[str]) -> pd.DataFrame:
@@ -275,7 +333,11 @@ def people_table(crimes: pd.DataFrame, masks: dict[str, np.ndarray], window: lis
         counts = chosen.groupby(["victim_age_band", "victim_sex"]).size().rename("count").reset_index()
         counts.insert(0, "threat", name)
         parts.append(counts)
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["threat", "victim_age_band", "victim_sex", "count"])
+    return (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["threat", "victim_age_band", "victim_sex", "count"])
+    )
 
 
 def outcome_table(crimes: pd.DataFrame, masks: dict[str, np.ndarray], window: list[str]) -> pd.DataFrame:
@@ -301,7 +363,9 @@ def reconcile(crimes: pd.DataFrame, police_monthly: pd.DataFrame, months: list[s
     chosen = crimes[crimes["month"].isin(months)]
     category = chosen["police_uk_category"].astype(object).fillna("Unknown offence code")
     extract = pd.crosstab(category, chosen["month"]).stack().rename("extract")
-    police = police_monthly.loc[[m for m in months if m in police_monthly.index]].drop(columns=[ASB, ALL_CRIME_EXCL_ASB], errors="ignore")
+    police = police_monthly.loc[[m for m in months if m in police_monthly.index]].drop(
+        columns=[ASB, ALL_CRIME_EXCL_ASB], errors="ignore"
+    )
     police = police.T.stack().rename("police_uk")
     police.index.names = extract.index.names = ["crime_type", "month"]
     table = pd.concat([extract, police], axis=1).fillna(0).astype(int).reset_index()
@@ -347,7 +411,9 @@ def profile_threats(
         "repeats": repeat_table(crimes, masks, window),
         "people": people_table(crimes, masks, window),
         "outcomes": outcome_table(crimes, masks, window),
-        "reconciliation": reconcile(crimes, police_monthly, shared) if police_monthly is not None and shared else pd.DataFrame(columns=["crime_type", "month", "extract", "police_uk", "difference"]),
+        "reconciliation": reconcile(crimes, police_monthly, shared)
+        if police_monthly is not None and shared
+        else pd.DataFrame(columns=["crime_type", "month", "extract", "police_uk", "difference"]),
     }
     return ThreatProfiles(summary, settings.time_method, window, tables)
 
@@ -364,12 +430,24 @@ def extract_evidence(params: Params, police_lsoas: set[str]) -> pd.DataFrame:
     from pipeline.inputs.extract import read_area_extract
 
     crimes, summary = read_area_extract(
-        params.force_extract, params.area, police_lsoas, params.period_end, params.trend_years,
-        params.partial_month_threshold, params.geography.lsoa_boundaries if params.geography else None,
+        params.force_extract,
+        params.area,
+        police_lsoas,
+        params.period_end,
+        params.trend_years,
+        params.partial_month_threshold,
+        params.geography.lsoa_boundaries if params.geography else None,
     )
     profiles = profile_threats(
-        crimes, summary, None, {}, extract_threats(params.morile.threats if params.morile else None),
-        params.force_extract, params.area, params.period_end, params.disruption_periods,
+        crimes,
+        summary,
+        None,
+        {},
+        extract_threats(params.morile.threats if params.morile else None),
+        params.force_extract,
+        params.area,
+        params.period_end,
+        params.disruption_periods,
     )
     change = profiles.tables["change"].set_index("threat")
     harm = profiles.tables["harm"].set_index("threat")
@@ -384,7 +462,13 @@ def extract_evidence(params: Params, police_lsoas: set[str]) -> pd.DataFrame:
                 "threat": threat,
                 "count": int(change.at[threat, "window_count"]),
                 "pct_change": change.at[threat, "pct_change"] if compared else np.nan,
-                "rate_per_1000": change.at[threat, "window_count"] * 12 / max(1, len(profiles.window)) / population * 1000 if profiles.window else np.nan,
+                "rate_per_1000": change.at[threat, "window_count"]
+                * 12
+                / max(1, len(profiles.window))
+                / population
+                * 1000
+                if profiles.window
+                else np.nan,
                 "trend": change.at[threat, "trend"],
                 "css_per_1000": harm.at[threat, "css_per_1000"],
                 "volume_share": harm.at[threat, "volume_share"],
@@ -392,12 +476,39 @@ def extract_evidence(params: Params, police_lsoas: set[str]) -> pd.DataFrame:
                 "source": source,
             }
         )
-    return pd.DataFrame(records, columns=["threat", "count", "pct_change", "rate_per_1000", "trend", "css_per_1000", "volume_share", "harm_share", "source"])
+    return pd.DataFrame(
+        records,
+        columns=[
+            "threat",
+            "count",
+            "pct_change",
+            "rate_per_1000",
+            "trend",
+            "css_per_1000",
+            "volume_share",
+            "harm_share",
+            "source",
+        ],
+    )
 
 
 # --- processed files ---------------------------------------------------------------------
 
-TABLES = ("statuses", "monthly", "change", "harm", "harm_groups", "time_cells", "time_placement", "month_of_year", "lsoas", "repeats", "people", "outcomes", "reconciliation")
+TABLES = (
+    "statuses",
+    "monthly",
+    "change",
+    "harm",
+    "harm_groups",
+    "time_cells",
+    "time_placement",
+    "month_of_year",
+    "lsoas",
+    "repeats",
+    "people",
+    "outcomes",
+    "reconciliation",
+)
 
 
 @dataclass

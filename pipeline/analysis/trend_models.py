@@ -18,6 +18,10 @@ and is left out.
   consecutive usable months.
 - Decomposition: STL. STL needs a gap-free series, so for that chart alone a missing
   month is filled by linear interpolation, and the chart says which.
+
+Why one module: the models, forecasts, back-tests, control limits and decomposition of a
+series are fitted and written together by the trends stage, and share its series and
+its handling of unusable months and declared disruptions.
 """
 
 from __future__ import annotations
@@ -121,7 +125,10 @@ class TrendFit:
     def reason(self) -> str:
         """Why no model was fitted, with what it would need."""
         if self.status == "too short":
-            return f"{self.months_used} usable month{'s' if self.months_used != 1 else ''}, and a seasonal trend needs at least {MIN_MONTHS}"
+            return (
+                f"{self.months_used} usable month{'s' if self.months_used != 1 else ''}, and a seasonal trend "
+                f"needs at least {MIN_MONTHS}"
+            )
         if self.status == "too sparse":
             return f"fewer than {MIN_MEAN_PER_MONTH:g} a month on average, too few for a trend"
         return ""
@@ -155,8 +162,8 @@ def fit_trend(series: pd.Series, disruptions: tuple[Period, ...] = ()) -> TrendF
     too short or too sparse.
     """
     import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
     from scipy import stats
+    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
     series = series.sort_index()
     n = len(series)
@@ -296,7 +303,12 @@ def exceptions(series: pd.Series) -> pd.DataFrame:
     """Months outside the XmR control limits: month, count, side ('above' or 'below'), limit."""
     limits = xmr_limits(series)
     rows = [
-        {"month": m, "count": int(v), "side": "above" if v > limits.upper else "below", "limit": limits.upper if v > limits.upper else limits.lower}
+        {
+            "month": m,
+            "count": int(v),
+            "side": "above" if v > limits.upper else "below",
+            "limit": limits.upper if v > limits.upper else limits.lower,
+        }
         for m, v in series.sort_index().items()
         if v > limits.upper or v < limits.lower
     ]
@@ -319,7 +331,14 @@ def stl_decomposition(series: pd.Series, first: str, last: str) -> pd.DataFrame:
     # smoother keeps the seasonal pattern close to fixed instead of chasing single months.
     result = STL(values, period=12, seasonal=35, robust=False).fit()
     return pd.DataFrame(
-        {"month": months, "observed": values, "trend": result.trend, "seasonal": result.seasonal, "remainder": result.resid, "filled": filled.to_numpy()}
+        {
+            "month": months,
+            "observed": values,
+            "trend": result.trend,
+            "seasonal": result.seasonal,
+            "remainder": result.resid,
+            "filled": filled.to_numpy(),
+        }
     )
 
 
@@ -360,7 +379,9 @@ def direction_summary(
         }
         if fit.status == "fitted" and ahead:
             total, sd = _total_interval(fit, ahead)
-            row.update(forecast_total=total, forecast_low95=max(0.0, total - 1.96 * sd), forecast_high95=total + 1.96 * sd)
+            row.update(
+                forecast_total=total, forecast_low95=max(0.0, total - 1.96 * sd), forecast_high95=total + 1.96 * sd
+            )
         rows.append(row)
     table = pd.DataFrame(rows).sort_values("window_count", ascending=False, na_position="last")
     return table.reset_index(drop=True), fits
@@ -407,9 +428,14 @@ def trend_findings(summary: pd.DataFrame, latest: pd.DataFrame, total_label: str
     types["p_holm"] = holm_adjust(list(p_values))
     tested = int(p_values.notna().sum())
     significant = types[types["p_holm"] < 0.05]
-    for label, rows in (("Rising", significant[significant["annual_ratio"] > 1]), ("Falling", significant[significant["annual_ratio"] < 1])):
+    for label, rows in (
+        ("Rising", significant[significant["annual_ratio"] > 1]),
+        ("Falling", significant[significant["annual_ratio"] < 1]),
+    ):
         if len(rows):
-            listed = "; ".join(f"{r.crime_type} (about {abs(100 * (r.annual_ratio - 1)):.0f}% a year)" for r in rows.itertuples())
+            listed = "; ".join(
+                f"{r.crime_type} (about {abs(100 * (r.annual_ratio - 1)):.0f}% a year)" for r in rows.itertuples()
+            )
             sentences.append(
                 f"{label} trends once seasonality and any declared disruption are allowed for, and allowing for "
                 f"{tested} types tested at once (Holm): {listed}."
@@ -434,7 +460,8 @@ def latest_months_sentence(latest: pd.DataFrame) -> str:
     if latest.empty:
         return ""
     listed = "; ".join(
-        f"{month_label(r.month)} {r.actual:,.0f} (expected {r.expected:,.0f}, 95% range {r.low95:,.0f} to {r.high95:,.0f}: {r.position})"
+        f"{month_label(r.month)} {r.actual:,.0f} (expected {r.expected:,.0f}, 95% range {r.low95:,.0f} to "
+        f"{r.high95:,.0f}: {r.position})"
         for r in latest.itertuples()
     )
     return f"Latest months against what the model expected from the months before: {listed}."
@@ -472,7 +499,8 @@ def back_test_sentence(total: pd.Series | dict, months: list[str], crime_type: s
     actual, low, high = total["actual"], total["low95"], total["high95"]
     verdict = "within" if low <= actual <= high else ("below" if actual < low else "above")
     return (
-        f"Back-test: the model fitted to data up to {month_label(period_end)} forecast {total['expected']:,.0f} {name} for "
+        f"Back-test: the model fitted to data up to {month_label(period_end)} forecast {total['expected']:,.0f} "
+        f"{name} for "
         f"{span} (95% interval {low:,.0f} to {high:,.0f}); {actual:,.0f} were recorded, {verdict} the interval. "
         f"{within} of {len(months)} month{'s' if len(months) != 1 else ''} fell within their monthly 95% intervals."
     )
@@ -497,11 +525,21 @@ def stage_tables(
     report reads the window comparison this stage tested rather than fitting it again.
     """
     summary, fits = direction_summary(monthly, comparison, last, disruptions)
-    forecasts, limits, exception_rows, stl_rows, latest_rows, backtest_rows, backtest_totals = [], [], [], [], [], [], []
+    forecasts, limits, exception_rows, stl_rows, latest_rows, backtest_rows, backtest_totals = (
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+    )
     for crime_type in monthly.columns:
         series = monthly[crime_type]
         control = xmr_limits(series)
-        limits.append({"crime_type": crime_type, "centre": control.centre, "lower": control.lower, "upper": control.upper})
+        limits.append(
+            {"crime_type": crime_type, "centre": control.centre, "lower": control.lower, "upper": control.upper}
+        )
         exception_rows.append(exceptions(series).assign(crime_type=crime_type))
         if crime_type in chart_types and fits[crime_type].status == "fitted":
             # The fit made for the summary gives the forecast: the same model, not fitted twice.
@@ -513,7 +551,9 @@ def stage_tables(
             if later is not None and len(later) and crime_type in later.columns:
                 months, total = back_test(fits[crime_type], later[crime_type])
                 backtest_rows.append(months.assign(crime_type=crime_type))
-                backtest_totals.append({"crime_type": crime_type, **total, "within": int((months["position"] == "within").sum())})
+                backtest_totals.append(
+                    {"crime_type": crime_type, **total, "within": int((months["position"] == "within").sum())}
+                )
 
     def stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
         kept = [f for f in frames if len(f)]
@@ -533,5 +573,7 @@ def stage_tables(
         "stl": stack(stl_rows),
         "latest": stack(latest_rows),
         "backtest": stack(backtest_rows),
-        "backtest_totals": pd.DataFrame(backtest_totals) if backtest_totals else pd.DataFrame({"crime_type": pd.Series(dtype=str)}),
+        "backtest_totals": pd.DataFrame(backtest_totals)
+        if backtest_totals
+        else pd.DataFrame({"crime_type": pd.Series(dtype=str)}),
     }

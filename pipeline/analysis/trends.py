@@ -24,18 +24,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pipeline.analysis.police import ALL_CRIME_EXCL_ASB, ASB, ScanSummary
 from pipeline.months import (
     assessment_window,
-    describe_months,
-    plural,
     comparison_window,
+    describe_months,
     financial_year,
     financial_year_months,
     month_label,
+    plural,
     shift_month,
 )
 from pipeline.params import AreaDefinition, Params
-from pipeline.analysis.police import ALL_CRIME_EXCL_ASB, ASB, ScanSummary
 
 SIGNIFICANCE_LEVEL = 0.05
 METHOD_NOTE = (
@@ -326,7 +326,9 @@ def _change_phrase(row: pd.Series) -> str:
     if row["change"] == 0:
         return "the same as in the same months of the year before"
     direction = "up" if row["change"] > 0 else "down"
-    return f"{direction} {abs(row['pct_change']):.1f}% on the same months of the year before ({row['comparison_count']:,})"
+    return (
+        f"{direction} {abs(row['pct_change']):.1f}% on the same months of the year before ({row['comparison_count']:,})"
+    )
 
 
 def _verdict_phrase(verdict: str) -> str:
@@ -342,9 +344,7 @@ def and_list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def key_findings(
-    area: str, comparison: pd.DataFrame, rates: pd.DataFrame, windows: dict[str, str]
-) -> list[str]:
+def key_findings(area: str, comparison: pd.DataFrame, rates: pd.DataFrame, windows: dict[str, str]) -> list[str]:
     """Plain-English key findings generated from the comparison and the rates.
 
     ``comparison`` is from ``compare_windows`` for the assessed area; ``rates`` from
@@ -366,42 +366,62 @@ def key_findings(
             f"Like-for-like comparisons cover {plural(months, 'month')} of the 12: {windows['left_out']} "
             "left out because the same month is missing or partial in one of the two windows."
         )
-    for label, name in ((ALL_CRIME_EXCL_ASB, "crimes (excluding anti-social behaviour)"), (ASB, "anti-social behaviour incidents")):
+    for label, name in (
+        (ALL_CRIME_EXCL_ASB, "crimes (excluding anti-social behaviour)"),
+        (ASB, "anti-social behaviour incidents"),
+    ):
         if label not in by_type.index:
             continue
         row = by_type.loc[label]
         sentence = f"In {windows['window_text']}, police recorded {int(row['window_count']):,} {name} in {area}."
         if months:
             sentence += (
-                f" Over the {plural(months, 'month')} with data in both years, {int(row['assessment_count']):,} were recorded, "
+                f" Over the {plural(months, 'month')} with data in both years, {int(row['assessment_count']):,} were "
+                "recorded, "
                 f"{_change_phrase(row)}: {_verdict_phrase(row['verdict'])}."
             )
         findings.append(sentence)
     # ASB incidents are not crimes and have their own sentence above.
     types = comparison[~comparison["crime_type"].isin([ALL_CRIME_EXCL_ASB, ASB])]
-    tested = int(comparison.loc[comparison["crime_type"] != ALL_CRIME_EXCL_ASB, "p_value"].notna().sum()) if months else 0
+    tested = (
+        int(comparison.loc[comparison["crime_type"] != ALL_CRIME_EXCL_ASB, "p_value"].notna().sum()) if months else 0
+    )
     if tested:
         for verdict, word in (("significant increase", "increases"), ("significant decrease", "decreases")):
             hits = types[types["verdict"] == verdict].sort_values("pct_change", ascending=verdict.endswith("decrease"))
             if hits.empty:
                 findings.append(
-                    f"No crime type showed a statistically significant {verdict.split()[1]} once allowance is made for testing {tested} types at once (Holm)."
+                    f"No crime type showed a statistically significant {verdict.split()[1]} once allowance is made "
+                    f"for testing {tested} types at once (Holm)."
                 )
             else:
-                listed = "; ".join(f"{r.crime_type} ({r.pct_change:+.1f}%, {r.comparison_count:,} to {r.assessment_count:,})" for r in hits.itertuples())
-                findings.append(f"Statistically significant {word}, allowing for {tested} types tested at once (Holm): {listed}.")
+                listed = "; ".join(
+                    f"{r.crime_type} ({r.pct_change:+.1f}%, {r.comparison_count:,} to {r.assessment_count:,})"
+                    for r in hits.itertuples()
+                )
+                findings.append(
+                    f"Statistically significant {word}, allowing for {tested} types tested at once (Holm): {listed}."
+                )
     total = by_type.loc[ALL_CRIME_EXCL_ASB, "window_count"] if ALL_CRIME_EXCL_ASB in by_type.index else 0
     if not types.empty and total > 0:
         top = types.sort_values("window_count", ascending=False).iloc[0]
         share = 100 * top["window_count"] / total
-        findings.append(f"{top['crime_type']} is the largest category of crime: {share:.0f}% of crimes excluding ASB in {windows['window_text']}.")
+        findings.append(
+            f"{top['crime_type']} is the largest category of crime: {share:.0f}% of crimes excluding ASB in "
+            f"{windows['window_text']}."
+        )
     rate_column = f"{ALL_CRIME_EXCL_ASB} rate"
     if len(rates) > 1 and int(rates["months_present"].min()) == 0:
-        findings.append(f"No month of {windows['assessment']} has data for {area} and every comparator area, so rates are not compared.")
+        findings.append(
+            f"No month of {windows['assessment']} has data for {area} and every comparator area, so rates are not "
+            "compared."
+        )
     elif len(rates) > 1 and rate_column in rates:
         own = rates.iloc[0][rate_column]
         shared = int(rates["months_present"].min())
-        over = "" if shared == 12 else f" (over the {plural(shared, 'month')} with data for every area, scaled to a year)"
+        over = (
+            "" if shared == 12 else f" (over the {plural(shared, 'month')} with data for every area, scaled to a year)"
+        )
         others = rates.iloc[1:].sort_values(rate_column, ascending=False)
         lower = [f"{r['area']} ({r[rate_column]:.1f})" for _, r in others.iterrows() if r[rate_column] > own]
         higher = [f"{r['area']} ({r[rate_column]:.1f})" for _, r in others.iterrows() if r[rate_column] <= own]
@@ -411,14 +431,15 @@ def key_findings(
         if higher:
             parts.append("higher than or equal to " + and_list(higher))
         findings.append(
-            f"{area}'s rate of {own:.1f} crimes (excluding ASB) per 1,000 residents a year in {windows['assessment']}{over} is "
-            + ", and ".join(parts)
-            + "."
+            f"{area}'s rate of {own:.1f} crimes (excluding ASB) per 1,000 residents a year in "
+            f"{windows['assessment']}{over} is " + ", and ".join(parts) + "."
         )
     return findings
 
 
-def area_comparison(params: Params, crimes: pd.DataFrame, summary: ScanSummary) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+def area_comparison(
+    params: Params, crimes: pd.DataFrame, summary: ScanSummary
+) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
     """The assessed area's window comparison, rates and monthly counts, from police data
     read straight from the inputs (``police.read_police_data`` for the area).
 
@@ -426,8 +447,8 @@ def area_comparison(params: Params, crimes: pd.DataFrame, summary: ScanSummary) 
     Returns (``compare_windows`` result, the area's row of ``window_rates``, usable
     monthly counts by crime type).
     """
-    from pipeline.months import history_start
     from pipeline.analysis.police import month_coverage, usable_months
+    from pipeline.months import history_start
 
     coverage = month_coverage(
         crimes,

@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from pipeline.orchestration.safety import mark_as_ours, remove_our_folder
+from pipeline.storage.folders import mark_as_ours, remove_our_folder
 
 CACHE_FOLDER = "chart-cache"
 SUMMARY_FILE = "last-run.json"
@@ -40,7 +40,7 @@ class _Unkeyable(Exception):
 def _code_sha() -> str:
     import matplotlib
 
-    from pipeline.orchestration.reuse import source_fingerprint
+    from pipeline.storage.fingerprints import source_fingerprint
 
     return hashlib.sha256(f"{source_fingerprint()} matplotlib {matplotlib.__version__}".encode("ascii")).hexdigest()
 
@@ -56,7 +56,11 @@ def _feed(digest: Any, value: Any) -> None:
     """Add ``value`` to ``digest`` by what it holds, not where it sits in memory."""
     if isinstance(value, pd.DataFrame):
         digest.update(b"frame")
-        digest.update(repr((list(value.columns), [str(t) for t in value.dtypes], value.index.names, value.columns.names)).encode("utf-8"))
+        digest.update(
+            repr((list(value.columns), [str(t) for t in value.dtypes], value.index.names, value.columns.names)).encode(
+                "utf-8"
+            )
+        )
         geometry = [c for c in value.columns if str(value[c].dtype) == "geometry"]
         plain = value.drop(columns=geometry)
         digest.update(_values_sha(plain))
@@ -92,7 +96,9 @@ def _feed(digest: Any, value: Any) -> None:
         digest.update(text.encode("utf-8"))
 
 
-def chart_key(draw: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], extra: tuple[Any, ...], code: str) -> str | None:
+def chart_key(
+    draw: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], extra: tuple[Any, ...], code: str
+) -> str | None:
     """SHA-256 (hex) naming one chart's HTML, or None if an argument cannot be keyed."""
     digest = hashlib.sha256(code.encode("ascii"))
     digest.update(f"{draw.__module__}.{draw.__qualname__}".encode("utf-8"))
@@ -117,10 +123,17 @@ class ChartCache:
         self.drawn = 0
         self.reused = 0
 
-    def html(self, draw: Callable[..., tuple[Any, str]], *args: Any, caption: str | None = None, narrow: bool = True, **kwargs: Any) -> str:
+    def html(
+        self,
+        draw: Callable[..., tuple[Any, str]],
+        *args: Any,
+        caption: str | None = None,
+        narrow: bool = True,
+        **kwargs: Any,
+    ) -> str:
         """``figure_html`` of the chart ``draw(*args, **kwargs)`` draws (a figure and its alt text),
         from the cache when the same chart was drawn before."""
-        from pipeline.documents.publish import figure_html
+        from pipeline.documents.figures import figure_html
 
         key = chart_key(draw, args, kwargs, (caption, narrow), self._code)
         path = self.folder / f"{key}.html" if key else None
@@ -138,7 +151,14 @@ class ChartCache:
             self.used.add(path.name)
         return text
 
-    def show(self, draw: Callable[..., tuple[Any, str]], *args: Any, caption: str | None = None, narrow: bool = True, **kwargs: Any) -> Any:
+    def show(
+        self,
+        draw: Callable[..., tuple[Any, str]],
+        *args: Any,
+        caption: str | None = None,
+        narrow: bool = True,
+        **kwargs: Any,
+    ) -> Any:
         """Display the chart in a notebook (see ``html``)."""
         from IPython.display import HTML
 

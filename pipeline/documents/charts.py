@@ -1,8 +1,11 @@
 """Charts for the published documents, each returned with alt text written from its data.
 
-A chart without alt text cannot be published (``publish.figure_html`` refuses it), so
+A chart without alt text cannot be published (``figures.figure_html`` refuses it), so
 every function here returns ``(figure, alt_text)``. Missing months are drawn as gaps,
 never as zeros.
+
+Why one module: every chart shares one theme (``THEME``), one palette and the same
+rules for alt text and small numbers; they are drawn by the report and the reviews alike.
 """
 
 from __future__ import annotations
@@ -41,13 +44,21 @@ THEME: dict[str, Any] = {
     "axes.labelcolor": ".15",
     "axes.labelsize": 12.0,
     "axes.linewidth": 1.25,
-    "axes.prop_cycle": cycler("color", [
-        (0.2980392156862745, 0.4470588235294118, 0.6901960784313725), (0.8666666666666667, 0.5176470588235295, 0.3215686274509804),
-        (0.3333333333333333, 0.6588235294117647, 0.40784313725490196), (0.7686274509803922, 0.3058823529411765, 0.3215686274509804),
-        (0.5058823529411764, 0.4470588235294118, 0.7019607843137254), (0.5764705882352941, 0.47058823529411764, 0.3764705882352941),
-        (0.8549019607843137, 0.5450980392156862, 0.7647058823529411), (0.5490196078431373, 0.5490196078431373, 0.5490196078431373),
-        (0.8, 0.7254901960784313, 0.4549019607843137), (0.39215686274509803, 0.7098039215686275, 0.803921568627451),
-    ]),
+    "axes.prop_cycle": cycler(
+        "color",
+        [
+            (0.2980392156862745, 0.4470588235294118, 0.6901960784313725),
+            (0.8666666666666667, 0.5176470588235295, 0.3215686274509804),
+            (0.3333333333333333, 0.6588235294117647, 0.40784313725490196),
+            (0.7686274509803922, 0.3058823529411765, 0.3215686274509804),
+            (0.5058823529411764, 0.4470588235294118, 0.7019607843137254),
+            (0.5764705882352941, 0.47058823529411764, 0.3764705882352941),
+            (0.8549019607843137, 0.5450980392156862, 0.7647058823529411),
+            (0.5490196078431373, 0.5490196078431373, 0.5490196078431373),
+            (0.8, 0.7254901960784313, 0.4549019607843137),
+            (0.39215686274509803, 0.7098039215686275, 0.803921568627451),
+        ],
+    ),
     "axes.titlesize": 12.0,
     "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
     "font.size": 12.0,
@@ -168,7 +179,9 @@ def survey_intervals(rows: pd.DataFrame, label: str, sample: bool) -> tuple[plt.
         markersize=7,
     )
     for x, (_, r) in enumerate(shown.iterrows()):
-        axis.annotate(f"{r['percent']:.0f}%", (x, r["percent"]), textcoords="offset points", xytext=(10, -3), fontsize=9)
+        axis.annotate(
+            f"{r['percent']:.0f}%", (x, r["percent"]), textcoords="offset points", xytext=(10, -3), fontsize=9
+        )
     axis.set_ylim(0, min(100, max(10, float(shown["ci_high"].max()) * 1.25)) if len(shown) else 100)
     axis.set_ylabel("weighted %")
     # A long title wraps; the sample label is never cut off.
@@ -176,14 +189,19 @@ def survey_intervals(rows: pd.DataFrame, label: str, sample: bool) -> tuple[plt.
     axis.set_title(title, fontsize=10, loc="left")
     figure.tight_layout()
     points = "; ".join(
-        f"{r['year']}: {r['percent']:.1f}% (95% CI {r['ci_low']:.1f}% to {r['ci_high']:.1f}%)" for _, r in shown.iterrows()
+        f"{r['year']}: {r['percent']:.1f}% (95% CI {r['ci_low']:.1f}% to {r['ci_high']:.1f}%)"
+        for _, r in shown.iterrows()
     )
-    alt = f"Chart of {label}{' in the synthetic sample survey' if sample else ''} by year, with 95% confidence interval bars: {points}."
+    alt = (
+        f"Chart of {label}{' in the synthetic sample survey' if sample else ''} by year, with 95% confidence "
+        f"interval bars: {points}."
+    )
     return figure, alt
 
 
 def relative_luminance(rgb: tuple[float, ...]) -> float:
     """WCAG relative luminance of an sRGB colour given as 0-1 components."""
+
     def linear(c: float) -> float:
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 
@@ -199,7 +217,11 @@ def contrast_ratio(first: tuple[float, ...], second: tuple[float, ...]) -> float
 
 def text_colour_for(background: tuple[float, ...]) -> str:
     """Black or white text, whichever has the higher contrast with ``background``."""
-    return "#0b0c0c" if contrast_ratio(background, (0.043, 0.047, 0.047)) >= contrast_ratio(background, (1, 1, 1)) else "#ffffff"
+    return (
+        "#0b0c0c"
+        if contrast_ratio(background, (0.043, 0.047, 0.047)) >= contrast_ratio(background, (1, 1, 1))
+        else "#ffffff"
+    )
 
 
 def _heatmap_colours() -> Any:
@@ -218,8 +240,15 @@ def _heatmap_colours() -> Any:
 HEATMAP_COLOURS = _heatmap_colours()
 
 
-def _heatmap(axis: Any, grid: pd.DataFrame, colours: Any, label: str, line_width: float,
-             vmin: float | None = None, vmax: float | None = None) -> None:
+def _heatmap(
+    axis: Any,
+    grid: pd.DataFrame,
+    colours: Any,
+    label: str,
+    line_width: float,
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> None:
     """A grid of cells coloured by value, as seaborn.heatmap draws one: white lines between the
     cells, the grid's first row at the top, every row and column labelled at its centre, a
     colour bar labelled ``label`` without an outline, no axis lines or grid. Blank cells are
@@ -242,7 +271,9 @@ def morile_heatmap(values: pd.DataFrame, model: Any, order: list[str], sample: b
     import matplotlib.pyplot as plt
 
     factors = model.factors
-    wide = values.pivot(index="threat", columns="factor", values="value").reindex(index=order, columns=[f.id for f in factors])
+    wide = values.pivot(index="threat", columns="factor", values="value").reindex(
+        index=order, columns=[f.id for f in factors]
+    )
     share = wide.copy()
     for f in factors:
         levels = [lv.value for lv in model.levels(f)]
@@ -257,8 +288,15 @@ def morile_heatmap(values: pd.DataFrame, model: Any, order: list[str], sample: b
             if pd.isna(value):
                 continue
             background = colours(float(share.loc[threat, factor]))
-            axis.text(column + 0.5, row + 0.5, f"{value:g}", ha="center", va="center", fontsize=9,
-                      color=text_colour_for(background))
+            axis.text(
+                column + 0.5,
+                row + 0.5,
+                f"{value:g}",
+                ha="center",
+                va="center",
+                fontsize=9,
+                color=text_colour_for(background),
+            )
     axis.set_xticklabels([model.column_header(f) for f in factors], rotation=45, ha="right", fontsize=8)
     axis.set_xlabel("")
     axis.set_ylabel("")
@@ -267,7 +305,8 @@ def morile_heatmap(values: pd.DataFrame, model: Any, order: list[str], sample: b
     top = wide.sum(axis=1).idxmax()
     alt = (
         f"Heatmap of {len(factors)} factor scores for {len(order)} threats"
-        f"{' from illustrative sample scores' if sample else ''}, threats in rank order from {order[0]} to {order[-1]}; "
+        f"{' from illustrative sample scores' if sample else ''}, threats in rank order from {order[0]} to "
+        f"{order[-1]}; "
         f"darker cells are higher on their factor's scale. The highest total of factor values is for {top}."
     )
     return figure, alt
@@ -292,16 +331,55 @@ def trend_forecast(
     position = {m: i for i, m in enumerate(months)}
     full = series.reindex(month_range(first, last)).astype(float)
     figure, axis = plt.subplots(figsize=(10, 3.8))
-    axis.axvspan(position[window[0]] - 0.5, position[window[-1]] + 0.5, color=WINDOW_COLOUR, alpha=0.3, lw=0, label="assessment window")
-    axis.plot([position[m] for m in full.index], full.to_numpy(), color=AREA_COLOUR, marker="o", markersize=2.5, label="recorded")
+    axis.axvspan(
+        position[window[0]] - 0.5,
+        position[window[-1]] + 0.5,
+        color=WINDOW_COLOUR,
+        alpha=0.3,
+        lw=0,
+        label="assessment window",
+    )
+    axis.plot(
+        [position[m] for m in full.index],
+        full.to_numpy(),
+        color=AREA_COLOUR,
+        marker="o",
+        markersize=2.5,
+        label="recorded",
+    )
     axis.axhline(limits["upper"], color="#505a5f", ls=":", lw=1, label="control limits (XmR)")
     axis.axhline(limits["lower"], color="#505a5f", ls=":", lw=1)
     if exception_months:
-        axis.scatter([position[m] for m in exception_months], series.loc[exception_months], s=60, facecolors="none", edgecolors="#d4351c", linewidths=2, label="outside limits", zorder=5)
+        axis.scatter(
+            [position[m] for m in exception_months],
+            series.loc[exception_months],
+            s=60,
+            facecolors="none",
+            edgecolors="#d4351c",
+            linewidths=2,
+            label="outside limits",
+            zorder=5,
+        )
     if horizon:
         x = [position[m] for m in horizon]
-        axis.fill_between(x, forecast["low95"], forecast["high95"], color=AREA_COLOUR, alpha=0.12, lw=0, label="95% prediction interval")
-        axis.fill_between(x, forecast["low80"], forecast["high80"], color=AREA_COLOUR, alpha=0.25, lw=0, label="80% prediction interval")
+        axis.fill_between(
+            x,
+            forecast["low95"],
+            forecast["high95"],
+            color=AREA_COLOUR,
+            alpha=0.12,
+            lw=0,
+            label="95% prediction interval",
+        )
+        axis.fill_between(
+            x,
+            forecast["low80"],
+            forecast["high80"],
+            color=AREA_COLOUR,
+            alpha=0.25,
+            lw=0,
+            label="80% prediction interval",
+        )
         axis.plot(x, forecast["expected"], color=AREA_COLOUR, ls="--", label="forecast")
     ticks = [i for i, m in enumerate(months) if m.endswith("-01")]
     axis.set_xticks(ticks, [month_label(months[i]) for i in ticks], fontsize=8)
@@ -311,7 +389,8 @@ def trend_forecast(
     axis.legend(fontsize=7, ncol=3, loc="lower left")
     figure.tight_layout()
     alt = (
-        f"Line chart of {_lower_first(crime_type)} recorded per month in {area} from {month_label(first)} to {month_label(last)}, "
+        f"Line chart of {_lower_first(crime_type)} recorded per month in {area} from {month_label(first)} to "
+        f"{month_label(last)}, "
         f"with the assessment window shaded and control limits at {limits['lower']:.0f} and {limits['upper']:.0f}."
     )
     if exception_months:
@@ -319,7 +398,8 @@ def trend_forecast(
     if horizon:
         alt += (
             f" A dashed forecast for {month_label(horizon[0])} to {month_label(horizon[-1])} runs from "
-            f"{forecast['expected'].iloc[0]:.0f} to {forecast['expected'].iloc[-1]:.0f} a month, with shaded 80% and 95% prediction intervals."
+            f"{forecast['expected'].iloc[0]:.0f} to {forecast['expected'].iloc[-1]:.0f} a month, with shaded 80% and "
+            "95% prediction intervals."
         )
     missing = [m for m in full.index if pd.isna(full[m])]
     if missing:
@@ -333,7 +413,9 @@ def stl_panels(stl: pd.DataFrame, crime_type: str, area: str) -> tuple[plt.Figur
 
     figure, axes = plt.subplots(4, 1, figsize=(10, 7), sharex=True)
     x = np.arange(len(stl))
-    for axis, column, title in zip(axes, ["observed", "trend", "seasonal", "remainder"], ["Recorded", "Trend", "Seasonal pattern", "Remainder"]):
+    for axis, column, title in zip(
+        axes, ["observed", "trend", "seasonal", "remainder"], ["Recorded", "Trend", "Seasonal pattern", "Remainder"]
+    ):
         if column == "remainder":
             axis.bar(x, stl[column], color=OTHER_COLOUR)
             axis.axhline(0, color="#0b0c0c", lw=0.8)
@@ -351,12 +433,18 @@ def stl_panels(stl: pd.DataFrame, crime_type: str, area: str) -> tuple[plt.Figur
     high, low = peak.idxmax(), peak.idxmin()
     names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     alt = (
-        f"Four stacked charts decomposing monthly {_lower_first(crime_type)} in {area} into trend, seasonal pattern and remainder. "
-        f"The trend runs from {stl['trend'].iloc[0]:.0f} to {stl['trend'].iloc[-1]:.0f} a month; the seasonal pattern peaks in "
+        f"Four stacked charts decomposing monthly {_lower_first(crime_type)} in {area} into trend, seasonal pattern "
+        "and remainder. "
+        f"The trend runs from {stl['trend'].iloc[0]:.0f} to {stl['trend'].iloc[-1]:.0f} a month; the seasonal "
+        "pattern peaks in "
         f"{names[int(high) - 1]} and is lowest in {names[int(low) - 1]}."
     )
     if filled:
-        alt += " Interpolated for this chart only (no data): " + ", ".join(month_label(stl["month"].iloc[i]) for i in filled) + ", circled."
+        alt += (
+            " Interpolated for this chart only (no data): "
+            + ", ".join(month_label(stl["month"].iloc[i]) for i in filled)
+            + ", circled."
+        )
     return figure, alt
 
 
@@ -376,7 +464,11 @@ def deprivation_shares(
     ranked = deciles[keep]
     x = np.arange(len(ranked))
     figure, axis = plt.subplots(figsize=(9, 3.8))
-    series = [("lsoas_share", "Share of the area's LSOAs", OTHER_COLOUR), ("crime_share", "Share of crime (excl. ASB)", AREA_COLOUR), ("asb_share", "Share of ASB", "#f47738")]
+    series = [
+        ("lsoas_share", "Share of the area's LSOAs", OTHER_COLOUR),
+        ("crime_share", "Share of crime (excl. ASB)", AREA_COLOUR),
+        ("asb_share", "Share of ASB", "#f47738"),
+    ]
     for offset, (column, label, colour) in zip((-0.27, 0, 0.27), series):
         masked = hidden[column].to_numpy()[keep] if column in hidden else np.zeros(len(ranked), dtype=bool)
         heights = np.where(masked, 0.0, 100 * ranked[column].fillna(0).to_numpy())
@@ -393,11 +485,16 @@ def deprivation_shares(
     worst = ranked[ranked["imd_decile"] <= 2]
     any_hidden = any(h.to_numpy()[keep].any() for h in hidden.values())
     worst_hidden = any(h.to_numpy()[keep][(ranked["imd_decile"] <= 2).to_numpy()].any() for h in hidden.values())
-    alt = f"Bar chart by national deprivation decile ({index_name}) of the share of {area}'s LSOAs, crime and ASB in {period}. "
+    alt = (
+        f"Bar chart by national deprivation decile ({index_name}) of the share of {area}'s LSOAs, crime and ASB in "
+        f"{period}. "
+    )
     if not worst_hidden:
         alt += (
-            f"Deciles 1 and 2 (the 20% most deprived nationally) hold {100 * worst['lsoas_share'].sum():.0f}% of the LSOAs, "
-            f"{100 * worst['crime_share'].sum():.0f}% of the crime and {100 * worst['asb_share'].sum():.0f}% of the ASB. "
+            f"Deciles 1 and 2 (the 20% most deprived nationally) hold {100 * worst['lsoas_share'].sum():.0f}% of the "
+            "LSOAs, "
+            f"{100 * worst['crime_share'].sum():.0f}% of the crime and {100 * worst['asb_share'].sum():.0f}% of the "
+            "ASB. "
         )
     alt += "The figures are in the table that follows."
     if any_hidden:
@@ -416,7 +513,11 @@ def time_heatmap(cells: pd.DataFrame, threat: str, period: str, sample: bool) ->
 
     from pipeline.analysis.threat_profiles import WEEKDAYS
 
-    grid = cells.pivot(index="weekday", columns="hour", values="crimes").reindex(index=WEEKDAYS, columns=range(24)).fillna(0)
+    grid = (
+        cells.pivot(index="weekday", columns="hour", values="crimes")
+        .reindex(index=WEEKDAYS, columns=range(24))
+        .fillna(0)
+    )
     figure, axis = plt.subplots(figsize=(10, 3.6))
     _heatmap(axis, grid, "Blues", "crimes", 0.3)
     # Large tick labels: the chart is redrawn narrower for phones, where 8 pt becomes unreadable.
@@ -433,11 +534,18 @@ def time_heatmap(cells: pd.DataFrame, threat: str, period: str, sample: bool) ->
     total = grid.to_numpy().sum()
     evening = by_hour.loc[18:23].sum() + by_hour.loc[0:1].sum()
     alt = (
-        f"Heatmap of {threat.lower()} crimes{' in a synthetic sample' if sample else ''} by day of the week and hour committed, {period}. "
-        f"The busiest day is {by_day.idxmax()} ({100 * by_day.max() / total:.0f}% of crimes placed) and the quietest "
-        f"{by_day.idxmin()} ({100 * by_day.min() / total:.0f}%); the busiest hour of the week is {peak_day} {peak_hour:02d}:00. "
-        f"{100 * evening / total:.0f}% fall between 18:00 and 02:00."
-    ) if total else f"Heatmap of {threat.lower()} crimes by day and hour, {period}: none could be placed in time."
+        (
+            f"Heatmap of {threat.lower()} crimes{' in a synthetic sample' if sample else ''} by day of the week and "
+            f"hour committed, {period}. "
+            f"The busiest day is {by_day.idxmax()} ({100 * by_day.max() / total:.0f}% of crimes placed) and the "
+            "quietest "
+            f"{by_day.idxmin()} ({100 * by_day.min() / total:.0f}%); the busiest hour of the week is {peak_day} "
+            f"{peak_hour:02d}:00. "
+            f"{100 * evening / total:.0f}% fall between 18:00 and 02:00."
+        )
+        if total
+        else f"Heatmap of {threat.lower()} crimes by day and hour, {period}: none could be placed in time."
+    )
     return figure, alt
 
 
@@ -455,14 +563,19 @@ def harm_against_volume(groups: pd.DataFrame, area: str, period: str, sample: bo
     axis.set_xlabel("% of the area's total")
     label = " (synthetic sample)" if sample else ""
     axis.set_title(f"Offence groups by volume and harm, {area}, {period}{label}", loc="left", fontsize=11)
-    axis.legend(ncol=2, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.5 / max(1, len(ranked) / 6)), frameon=False)
+    axis.legend(
+        ncol=2, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.5 / max(1, len(ranked) / 6)), frameon=False
+    )
     figure.tight_layout()
     top = groups.iloc[0]
     biggest = groups.sort_values("volume_share", ascending=False).iloc[0]
     alt = (
-        f"Paired bar chart of {len(groups)} ONS offence groups{' in a synthetic sample extract' if sample else ''}, {area}, {period}, "
+        f"Paired bar chart of {len(groups)} ONS offence groups{' in a synthetic sample extract' if sample else ''}, "
+        f"{area}, {period}, "
         f"ranked by share of harm (Crime Severity Score). {top['ons_group'].capitalize()} carry the most harm, "
-        f"{top['harm_share']:.0f}% of it from {top['volume_share']:.0f}% of crimes; {biggest['ons_group']} are the most numerous, "
-        f"{biggest['volume_share']:.0f}% of crimes and {biggest['harm_share']:.0f}% of harm. The figures are in the table that follows."
+        f"{top['harm_share']:.0f}% of it from {top['volume_share']:.0f}% of crimes; {biggest['ons_group']} are the "
+        "most numerous, "
+        f"{biggest['volume_share']:.0f}% of crimes and {biggest['harm_share']:.0f}% of harm. The figures are in the "
+        "table that follows."
     )
     return figure, alt

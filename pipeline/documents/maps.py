@@ -37,7 +37,7 @@ SUPPRESSED_HATCH = "////"
 EDGE_COLOUR = "#6f777b"
 WARD_COLOUR = "#0b0c0c"
 HOTSPOT_COLOURS = {"Persistent": "#bd0026", "New": "#fd8d3c", "": "#f3f2f1"}
-NARROW_HIDE = "narrow-hide"  # gid of text that the phone version of a chart leaves out (see publish._narrow_png)
+NARROW_HIDE = "narrow-hide"  # gid of text that the phone version of a chart leaves out (see figures._narrow_png)
 
 
 def nice_number(value: float) -> float:
@@ -129,18 +129,24 @@ class MapLayers:
     attribution: str
 
 
-def _draw(layers: MapLayers, colours: pd.Series, hatched: pd.Series, legend: list[tuple[str, str, bool]], title: str) -> plt.Figure:
-    import matplotlib.pyplot as plt
+def _draw(
+    layers: MapLayers, colours: pd.Series, hatched: pd.Series, legend: list[tuple[str, str, bool]], title: str
+) -> plt.Figure:
     import matplotlib.patheffects as path_effects
+    import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
     minx, miny, maxx, maxy = layers.lsoas.total_bounds
     aspect = (maxy - miny) / max(maxx - minx, 1)
     figure, axis = plt.subplots(figsize=(8, min(11, 8 * aspect + 1.6)))
     shaded = layers.lsoas.assign(colour=colours.to_numpy())
-    shaded[~hatched.to_numpy()].plot(ax=axis, color=shaded.loc[~hatched.to_numpy(), "colour"], edgecolor=EDGE_COLOUR, linewidth=0.25)
+    shaded[~hatched.to_numpy()].plot(
+        ax=axis, color=shaded.loc[~hatched.to_numpy(), "colour"], edgecolor=EDGE_COLOUR, linewidth=0.25
+    )
     if hatched.any():
-        shaded[hatched.to_numpy()].plot(ax=axis, facecolor=NONE_COLOUR, edgecolor=EDGE_COLOUR, hatch=SUPPRESSED_HATCH, linewidth=0.25)
+        shaded[hatched.to_numpy()].plot(
+            ax=axis, facecolor=NONE_COLOUR, edgecolor=EDGE_COLOUR, hatch=SUPPRESSED_HATCH, linewidth=0.25
+        )
     if layers.wards is not None and len(layers.wards):
         # Wards are clipped to the area: a ward's detached part (an island in an estuary)
         # would otherwise be drawn as a stray line off the map.
@@ -149,8 +155,17 @@ def _draw(layers: MapLayers, colours: pd.Series, hatched: pd.Series, legend: lis
         halo = [path_effects.withStroke(linewidth=2.2, foreground="white")]
         for _, ward in layers.wards.iterrows():
             point = ward.geometry.representative_point()
-            axis.text(point.x, point.y, ward["ward_name"], fontsize=6, ha="center", va="center", color=WARD_COLOUR,
-                      path_effects=halo, gid=NARROW_HIDE)
+            axis.text(
+                point.x,
+                point.y,
+                ward["ward_name"],
+                fontsize=6,
+                ha="center",
+                va="center",
+                color=WARD_COLOUR,
+                path_effects=halo,
+                gid=NARROW_HIDE,
+            )
     axis.set_axis_off()
     axis.set_aspect("equal")
     axis.set_title(_title(title), loc="left", fontsize=11)
@@ -188,7 +203,6 @@ def level_map(
     hatched as suppressed and its value takes no part in the classes. ``unit`` names what
     a value is ("crimes", "crimes per 1,000 residents a year").
     """
-    import matplotlib.pyplot as plt
 
     ward_of = ward_of or {}
     suppressed = counts.between(1, threshold) if threshold else pd.Series(False, index=counts.index)
@@ -200,7 +214,7 @@ def level_map(
     labels = level_labels(breaks, float(shown.max()) if breaks else 0.0, whole)
     legend = [(f"{label} {unit}", LEVEL_COLOURS[i], False) for i, label in enumerate(labels)]
     if ((shown == 0) & ~suppressed).any():
-        legend.insert(0, (f"None recorded", NONE_COLOUR, False))
+        legend.insert(0, ("None recorded", NONE_COLOUR, False))
     if suppressed.any():
         legend.append((f"Suppressed: 1 to {threshold} {unit.split()[0]}", NONE_COLOUR, True))
     figure = _draw(layers, colours, suppressed, legend, f"{what} by LSOA, {period}")
@@ -247,17 +261,16 @@ def change_map(
     """A map of the like-for-like change in count per LSOA (``after - before``), in five
     classes; an LSOA with either count from 1 to ``threshold`` is hatched as suppressed
     (its change would reveal the count)."""
-    import matplotlib.pyplot as plt
 
     ward_of = ward_of or {}
-    suppressed = before.between(1, threshold) | after.between(1, threshold) if threshold else pd.Series(False, index=before.index)
+    suppressed = (
+        before.between(1, threshold) | after.between(1, threshold)
+        if threshold
+        else pd.Series(False, index=before.index)
+    )
     change = (after - before).where(~suppressed)
     small, big = change_breaks(change.dropna().to_numpy())
-    index = np.select(
-        [change <= -big, change <= -small, change < small, change < big],
-        [0, 1, 2, 3],
-        default=4,
-    )
+    index = np.select([change <= -big, change <= -small, change < small, change < big], [0, 1, 2, 3], default=4)
     colours = pd.Series([CHANGE_COLOURS[i] for i in index], index=before.index)
     s, b = _number(small, True), _number(big, True)
     legend = [
@@ -280,16 +293,19 @@ def change_map(
             codes = list(layers.lsoas.loc[mask, "lsoa_code"])
             wards = _wards_of(layers, codes, ward_of)
             place = _position(layers.lsoas.loc[mask].geometry.representative_point(), layers.lsoas.total_bounds)
-            parts.append(f"{len(codes)} LSOAs {label}, {place}" + (f" (the wards with most of them: {wards})" if wards else ""))
+            parts.append(
+                f"{len(codes)} LSOAs {label}, {place}" + (f" (the wards with most of them: {wards})" if wards else "")
+            )
     alt += ("; ".join(parts) + ". ") if parts else f"No LSOA changed by as much as {b}. "
     if suppressed.any():
         alt += f"{int(suppressed.sum())} LSOAs are hatched as suppressed. "
     return figure, alt + "The changes are in the ward table and the CSV files."
 
 
-def hotspot_map(layers: MapLayers, status: pd.Series, what: str, years_text: str, ward_of: dict[str, str] | None = None) -> tuple[plt.Figure, str]:
+def hotspot_map(
+    layers: MapLayers, status: pd.Series, what: str, years_text: str, ward_of: dict[str, str] | None = None
+) -> tuple[plt.Figure, str]:
     """A map of persistent and new hotspots (``status`` "Persistent", "New" or "" per LSOA)."""
-    import matplotlib.pyplot as plt
 
     ward_of = ward_of or {}
     colours = status.map(HOTSPOT_COLOURS).fillna(HOTSPOT_COLOURS[""])
@@ -298,7 +314,13 @@ def hotspot_map(layers: MapLayers, status: pd.Series, what: str, years_text: str
         ("New: in the top 10% in the latest year only", HOTSPOT_COLOURS["New"], False),
         ("Other LSOAs", HOTSPOT_COLOURS[""], False),
     ]
-    figure = _draw(layers, colours, pd.Series(False, index=status.index), legend, f"Persistent and new hotspots of {_lower_first(what)}, {years_text}")
+    figure = _draw(
+        layers,
+        colours,
+        pd.Series(False, index=status.index),
+        legend,
+        f"Persistent and new hotspots of {_lower_first(what)}, {years_text}",
+    )
     alt = f"Map of LSOAs that are persistent or new hotspots of {_lower_first(what)}, {years_text}. "
     for label in ("Persistent", "New"):
         mask = (status == label).to_numpy()
@@ -306,7 +328,11 @@ def hotspot_map(layers: MapLayers, status: pd.Series, what: str, years_text: str
             codes = list(layers.lsoas.loc[mask, "lsoa_code"])
             wards = _wards_of(layers, codes, ward_of)
             place = _position(layers.lsoas.loc[mask].geometry.representative_point(), layers.lsoas.total_bounds)
-            alt += f"{len(codes)} {label.lower()}, {place}" + (f" (the wards with most of them: {wards})" if wards else "") + ". "
+            alt += (
+                f"{len(codes)} {label.lower()}, {place}"
+                + (f" (the wards with most of them: {wards})" if wards else "")
+                + ". "
+            )
         else:
             alt += f"No {label.lower()} hotspot. "
     return figure, alt + "They are listed in the table that follows."

@@ -13,9 +13,10 @@ from typing import Any, Callable
 import pandas as pd
 
 from pipeline.analysis.hotspots import suppress
-from pipeline.months import month_label
-from pipeline.documents.report import count, one_decimal, p_value, percent_change, top_lsoas_table
 from pipeline.analysis.threat_profiles import ALL_EXTRACT_CRIME, TIME_METHODS, ThreatProfiles
+from pipeline.documents.formats import count, one_decimal, p_value, percent_change
+from pipeline.documents.place_tables import top_lsoas_table
+from pipeline.months import month_label
 
 
 def sample_label(profiles: ThreatProfiles) -> str:
@@ -23,7 +24,9 @@ def sample_label(profiles: ThreatProfiles) -> str:
     return " (synthetic sample)" if profiles.summary.sample else ""
 
 
-def threats_to_show(profiles: ThreatProfiles, priorities: list[str] | None) -> tuple[list[str], list[str], pd.DataFrame]:
+def threats_to_show(
+    profiles: ThreatProfiles, priorities: list[str] | None
+) -> tuple[list[str], list[str], pd.DataFrame]:
     """Which threats get a section: the proposed priorities the extract evidences (in
     priority order), then the other threats it evidences; and every threat it cannot
     evidence (threat, priority, note). With no priorities, every threat counts as one."""
@@ -34,11 +37,16 @@ def threats_to_show(profiles: ThreatProfiles, priorities: list[str] | None) -> t
     others = [t for t in evidenced if t not in first]
     missing = [t for t in [*wanted, *statuses.index] if t not in evidenced]
     missing = list(dict.fromkeys(missing))
-    notes = [statuses.at[t, "note"] if t in statuses.index else "it is not among the threats defined for the extract" for t in missing]
+    notes = [
+        statuses.at[t, "note"] if t in statuses.index else "it is not among the threats defined for the extract"
+        for t in missing
+    ]
     return first, others, pd.DataFrame({"threat": missing, "priority": [t in wanted for t in missing], "note": notes})
 
 
-def overview_table(profiles: ThreatProfiles, threats: list[str], windows: dict[str, str]) -> tuple[pd.DataFrame, dict[str, Callable[[Any], str]]]:
+def overview_table(
+    profiles: ThreatProfiles, threats: list[str], windows: dict[str, str]
+) -> tuple[pd.DataFrame, dict[str, Callable[[Any], str]]]:
     """One row per threat (and the whole extract): window count, like-for-like counts and
     change with its Holm-adjusted test, trend, and harm against volume."""
     change = profiles.tables["change"].set_index("threat")
@@ -79,25 +87,35 @@ def threat_sentences(profiles: ThreatProfiles, threat: str, windows: dict[str, s
     statuses = profiles.tables["statuses"].set_index("threat").loc[threat]
     area_css = harm.at[ALL_EXTRACT_CRIME, "css_per_1000"]
     lines = [
-        f"What is counted: {statuses['description'].strip()}" + (f" Note: {statuses['note']}." if statuses["partial"] else ""),
-        f"In {windows['window_text']}, the extract records {count(change['window_count']) if change['window_count'] else 'no'} "
+        f"What is counted: {statuses['description'].strip()}"
+        + (f" Note: {statuses['note']}." if statuses["partial"] else ""),
+        f"In {windows['window_text']}, the extract records "
+        f"{count(change['window_count']) if change['window_count'] else 'no'} "
         f"crime{'' if change['window_count'] == 1 else 's'} of this kind in {area}.",
     ]
     if int(change["months_compared"]):
         pct = change["pct_change"]
-        movement = "no change" if change["assessment_count"] == change["comparison_count"] else (
-            f"{'up' if pct > 0 else 'down'} {abs(pct):.0f}%" if not math.isnan(pct) else "from none")
+        movement = (
+            "no change"
+            if change["assessment_count"] == change["comparison_count"]
+            else (f"{'up' if pct > 0 else 'down'} {abs(pct):.0f}%" if not math.isnan(pct) else "from none")
+        )
         lines.append(
             f"Like for like, {count(change['assessment_count'])} in {windows['after_text']} against "
-            f"{count(change['comparison_count'])} a year earlier: {movement}; {change['verdict']} (Holm-adjusted p {p_value(change['p_holm'])})."
+            f"{count(change['comparison_count'])} a year earlier: {movement}; {change['verdict']} (Holm-adjusted p "
+            f"{p_value(change['p_holm'])})."
         )
     else:
-        lines.append("No month of the window has usable extract data a year earlier, so no change can be given or tested.")
+        lines.append(
+            "No month of the window has usable extract data a year earlier, so no change can be given or tested."
+        )
     lines.append(f"Trend: {change['trend']}.")
     if change["window_count"] and not pd.isna(harm.at[threat, "css_per_1000"]):
         lines.append(
-            f"Harm: a Crime Severity Score of {harm.at[threat, 'css_per_1000']:,.0f} per 1,000 residents a year, against "
-            f"{area_css:,.0f} for all crime in the extract; {harm.at[threat, 'harm_share']:.1f}% of the area's harm from "
+            f"Harm: a Crime Severity Score of {harm.at[threat, 'css_per_1000']:,.0f} per 1,000 residents a year, "
+            "against "
+            f"{area_css:,.0f} for all crime in the extract; {harm.at[threat, 'harm_share']:.1f}% of the area's harm "
+            "from "
             f"{harm.at[threat, 'volume_share']:.1f}% of its crimes."
         )
     return lines
@@ -112,13 +130,17 @@ def time_sentence(profiles: ThreatProfiles, threat: str, period: str) -> str:
     """How the threat's crimes in ``period`` were placed in time, and how many could not be."""
     placement = profiles.tables["time_placement"].set_index("threat").loc[threat]
     text = (
-        f"{count(placement['placed'])} of the {count(placement['crimes'])} crimes in {period} placed by their committed time "
+        f"{count(placement['placed'])} of the {count(placement['crimes'])} crimes in {period} placed by their "
+        "committed time "
         f"({count(placement['exact'])} with one time, {count(placement['ranged'])} with a from-to range). "
         + TIME_METHODS[profiles.method]
     )
     left = int(placement["no_time"]) + int(placement["too_long"])
     if left:
-        text += f" Not placed: {count(placement['no_time'])} with no committed time and {count(placement['too_long'])} whose range is too long to say."
+        text += (
+            f" Not placed: {count(placement['no_time'])} with no committed time and "
+            f"{count(placement['too_long'])} whose range is too long to say."
+        )
     return text
 
 
@@ -139,7 +161,8 @@ def repeat_sentence(profiles: ThreatProfiles, threat: str, threshold: int, perio
     shown = row["repeat_points"] if row["repeat_points"] > threshold else f"a few (fewer than {threshold + 1})"
     return (
         f"Repeat locations: in {period}, {shown} map points each had two or more of these crimes, together "
-        f"{100 * row['crimes_at_repeats'] / row['located']:.0f}% of the crimes with a map point. The points are not listed: "
+        f"{100 * row['crimes_at_repeats'] / row['located']:.0f}% of the crimes with a map point. The points are not "
+        "listed: "
         "for offences like these a point can be someone's home."
     )
 
@@ -151,12 +174,16 @@ def people_table(profiles: ThreatProfiles, threat: str, threshold: int, period: 
     people = people[people["threat"] == threat]
     if people.empty:
         return pd.DataFrame()
-    wide = people.pivot_table(index="victim_age_band", columns="victim_sex", values="count", aggfunc="sum", fill_value=0)
+    wide = people.pivot_table(
+        index="victim_age_band", columns="victim_sex", values="count", aggfunc="sum", fill_value=0
+    )
     order = sorted(wide.index, key=lambda band: (band == "Not recorded", band != "Under 18", band))
     wide = wide.reindex(order)
     sexes = list(wide.columns)
     wide["Total"] = wide[sexes].sum(axis=1)
-    table = wide.reset_index().rename(columns={"victim_age_band": f"Victim age band, {period}", "F": "Female", "M": "Male"})
+    table = wide.reset_index().rename(
+        columns={"victim_age_band": f"Victim age band, {period}", "F": "Female", "M": "Male"}
+    )
     counts = [{"F": "Female", "M": "Male"}.get(s, s) for s in sexes]
     table.columns.name = None
     return suppress(table, counts, threshold, total_column="Total", column_totals=True)
@@ -196,7 +223,13 @@ def harm_groups_table(profiles: ThreatProfiles, period: str) -> tuple[pd.DataFra
     shares of crimes and harm, highest harm first."""
     days = f"Severity-weighted days, {period}"
     table = profiles.tables["harm_groups"].rename(
-        columns={"ons_group": "ONS offence group", "crimes": f"Crimes, {period}", "harm": days, "volume_share": "Share of crimes (%)", "harm_share": "Share of harm (%)"}
+        columns={
+            "ons_group": "ONS offence group",
+            "crimes": f"Crimes, {period}",
+            "harm": days,
+            "volume_share": "Share of crimes (%)",
+            "harm_share": "Share of harm (%)",
+        }
     )
     return table, {days: lambda v: f"{v:,.0f}", "Share of crimes (%)": one_decimal, "Share of harm (%)": one_decimal}
 
@@ -204,7 +237,13 @@ def harm_groups_table(profiles: ThreatProfiles, period: str) -> tuple[pd.DataFra
 def reconciliation_monthly_table(profiles: ThreatProfiles) -> pd.DataFrame:
     """Extract against police.uk by police.uk crime type and month (every shared month)."""
     return profiles.tables["reconciliation"].rename(
-        columns={"crime_type": "police.uk crime type", "month": "Month", "extract": "Force extract", "police_uk": "police.uk", "difference": "Difference"}
+        columns={
+            "crime_type": "police.uk crime type",
+            "month": "Month",
+            "extract": "Force extract",
+            "police_uk": "police.uk",
+            "difference": "Difference",
+        }
     )
 
 
@@ -217,7 +256,12 @@ def reconciliation_table(profiles: ThreatProfiles) -> pd.DataFrame:
     period = f"{month_label(months[0])} to {month_label(months[-1])} ({len(months)} months)"
     totals = recon.groupby("crime_type")[["extract", "police_uk", "difference"]].sum().reset_index()
     return totals.rename(
-        columns={"crime_type": "police.uk crime type", "extract": f"Force extract, {period}", "police_uk": f"police.uk, {period}", "difference": "Difference (extract minus police.uk)"}
+        columns={
+            "crime_type": "police.uk crime type",
+            "extract": f"Force extract, {period}",
+            "police_uk": f"police.uk, {period}",
+            "difference": "Difference (extract minus police.uk)",
+        }
     )
 
 
@@ -233,11 +277,17 @@ def reconciliation_sentences(profiles: ThreatProfiles) -> list[str]:
         lines.append(f"The two sources agree in every one of the {cells:,} crime-type-and-month cells.")
     else:
         worst = differing.assign(size=differing["difference"].abs()).nlargest(3, "size")
-        listed = "; ".join(f"{r.crime_type}, {month_label(r.month)}: {r.extract:,} against {r.police_uk:,}" for r in worst.itertuples())
-        lines.append(f"{len(differing):,} of {cells:,} crime-type-and-month cells differ; the largest: {listed}. The monthly figures are in the CSV.")
+        listed = "; ".join(
+            f"{r.crime_type}, {month_label(r.month)}: {r.extract:,} against {r.police_uk:,}" for r in worst.itertuples()
+        )
+        lines.append(
+            f"{len(differing):,} of {cells:,} crime-type-and-month cells differ; the largest: {listed}. The monthly "
+            "figures are in the CSV."
+        )
     lines.append(
         "Where they differ, the usual causes are: crimes reclassified or cancelled after police.uk took its monthly "
-        "snapshot; crimes police.uk could not map to a location (they stay in the extract); offence codes whose police.uk "
+        "snapshot; crimes police.uk could not map to a location (they stay in the extract); offence codes whose "
+        "police.uk "
         "crime type is not known to the lookup; and extracts cut on a different date field."
     )
     return lines

@@ -5,7 +5,7 @@ field names the extract's own heading. The reader checks every cell it uses and 
 every bad one at once (file, row, column, value, what was expected), then classifies each
 crime by its Home Office offence code (``pipeline.inputs.offences``).
 
-Rules (README.md, "The force crime extract"):
+Rules (docs/params.md, "Force crime extract"):
 - Row numbers count the heading as row 1, as a spreadsheet shows them.
 - A crime belongs to the month it was recorded (as police.uk counts it); committed dates
   and times are used only for the time-of-day and day-of-week chart.
@@ -16,6 +16,9 @@ Rules (README.md, "The force crime extract"):
   guessed. Crimes with an unknown code stay in totals by month but in no threat.
 - A location is the LSOA code; without one, coordinates are placed in an LSOA only when
   LSOA boundaries are given (``geography.lsoa_boundaries``).
+
+Why one module: the extract's reader applies every rule above in one pass over the rows,
+listing every bad cell at once; its helpers (dates, flags, codes, places) serve only it.
 """
 
 from __future__ import annotations
@@ -131,7 +134,8 @@ def _read_xlsx(settings: ForceExtract, headings: list[str]) -> tuple[list[str], 
     try:
         if settings.sheet is not None and settings.sheet not in book.sheetnames:
             raise InputDataError(
-                f"{settings.path}: no sheet named {settings.sheet!r} (force_extract.sheet); the sheets are: {', '.join(book.sheetnames)}."
+                f"{settings.path}: no sheet named {settings.sheet!r} (force_extract.sheet); the sheets are: "
+                f"{', '.join(book.sheetnames)}."
             )
         sheet = book[settings.sheet] if settings.sheet else book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
@@ -158,7 +162,9 @@ def _read_csv(settings: ForceExtract, headings: list[str]) -> tuple[list[str], p
             settings.path,
             read_options=pacsv.ReadOptions(encoding="utf8", block_size=1 << 22),
             convert_options=pacsv.ConvertOptions(
-                include_columns=wanted, column_types={h: pa.string() for h in wanted}, strings_can_be_null=False,
+                include_columns=wanted,
+                column_types={h: pa.string() for h in wanted},
+                strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         ).read_all()
@@ -179,9 +185,12 @@ def read_raw(settings: ForceExtract) -> pa.Table:
     missing = [f"{field} -> {heading!r}" for field, heading in mapped.items() if heading not in header]
     if missing:
         raise InputDataError(
-            f"{settings.path}: the column mapping (force_extract.columns / flags) names headings the extract does not have: "
+            f"{settings.path}: the column mapping (force_extract.columns / flags) names headings the extract does "
+            "not have: "
             + "; ".join(missing)
-            + ". Its headings are: " + ", ".join(repr(h) for h in header if h) + ". Edit the mapping in the params file to match."
+            + ". Its headings are: "
+            + ", ".join(repr(h) for h in header if h)
+            + ". Edit the mapping in the params file to match."
         )
     return pa.table({field: table.column(heading) for field, heading in mapped.items()})
 
@@ -285,14 +294,15 @@ def _bad_cells(
         problems.append(f"{path.name}, column {heading!r}: {len(more):,} more row(s) like this (rows {listed})")
 
 
-def _flag(
-    raw: pa.ChunkedArray, settings: ForceExtract, problems: list[str], heading: str
-) -> np.ndarray:
+def _flag(raw: pa.ChunkedArray, settings: ForceExtract, problems: list[str], heading: str) -> np.ndarray:
     text = pc.utf8_upper(_trimmed(raw))
     true = pc.is_in(text, value_set=pa.array(settings.true_values)).to_numpy(zero_copy_only=False)
     false = pc.is_in(text, value_set=pa.array(settings.false_values)).to_numpy(zero_copy_only=False)
     expected = (
-        "a flag value (true: " + ", ".join(settings.true_values) + "; false: " + ", ".join(v or "blank" for v in settings.false_values)
+        "a flag value (true: "
+        + ", ".join(settings.true_values)
+        + "; false: "
+        + ", ".join(v or "blank" for v in settings.false_values)
         + "); correct the cell, or add the value to force_extract.true_values or false_values"
     )
     _bad_cells(problems, settings.path, heading, ~(true | false), raw, expected)
@@ -325,7 +335,9 @@ def _points_to_lsoas(x: np.ndarray, y: np.ndarray, crs: str, boundaries: list[Pa
     if not ok.any():
         return out
     points = gpd.GeoDataFrame({"row": np.flatnonzero(ok)}, geometry=gpd.points_from_xy(x[ok], y[ok]), crs=crs)
-    joined = gpd.sjoin(points.to_crs(polygons.crs), polygons[["lsoa_code", "geometry"]], how="inner", predicate="within")
+    joined = gpd.sjoin(
+        points.to_crs(polygons.crs), polygons[["lsoa_code", "geometry"]], how="inner", predicate="within"
+    )
     joined = joined.drop_duplicates("row")
     out[joined["row"].to_numpy()] = joined["lsoa_code"].to_numpy()
     return out
@@ -370,18 +382,40 @@ def read_extract(
     pool.release_unused()
 
     reference = _trimmed(raw["crime_reference"]).combine_chunks()
-    _bad_cells(problems, path, mapped["crime_reference"], pc.equal(reference, "").to_numpy(zero_copy_only=False), raw.pop("crime_reference"), "a crime reference (it is blank)")
+    _bad_cells(
+        problems,
+        path,
+        mapped["crime_reference"],
+        pc.equal(reference, "").to_numpy(zero_copy_only=False),
+        raw.pop("crime_reference"),
+        "a crime reference (it is blank)",
+    )
 
     code_text = _trimmed(raw["offence_code"]).combine_chunks()
-    _bad_cells(problems, path, mapped["offence_code"], pc.equal(code_text, "").to_numpy(zero_copy_only=False), raw.pop("offence_code"), "a Home Office offence code (it is blank)")
+    _bad_cells(
+        problems,
+        path,
+        mapped["offence_code"],
+        pc.equal(code_text, "").to_numpy(zero_copy_only=False),
+        raw.pop("offence_code"),
+        "a Home Office offence code (it is blank)",
+    )
 
     recorded, bad = parse_times(raw["recorded"], settings.date_formats)
     expected_date = (
-        "a real date in one of the formats " + ", ".join(human_format(f) for f in settings.date_formats)
+        "a real date in one of the formats "
+        + ", ".join(human_format(f) for f in settings.date_formats)
         + " or an Excel serial number; correct the cell, or add its format to force_extract.date_formats"
     )
     _bad_cells(problems, path, mapped["recorded"], bad, raw["recorded"], expected_date)
-    _bad_cells(problems, path, mapped["recorded"], np.isnat(recorded) & ~bad, raw.pop("recorded"), "a date (the recorded date is blank)")
+    _bad_cells(
+        problems,
+        path,
+        mapped["recorded"],
+        np.isnat(recorded) & ~bad,
+        raw.pop("recorded"),
+        "a date (the recorded date is blank)",
+    )
 
     times = {}
     for name in ("committed_from", "committed_to"):
@@ -401,7 +435,14 @@ def read_extract(
         text = pc.utf8_upper(_trimmed(raw["lsoa_code"]))
         blank = pc.equal(text, "").to_numpy(zero_copy_only=False)
         valid = pc.match_substring_regex(text, LSOA_PATTERN).to_numpy(zero_copy_only=False)
-        _bad_cells(problems, path, mapped["lsoa_code"], ~blank & ~valid, raw.pop("lsoa_code"), "an LSOA code (E01... or W01..., 9 characters)")
+        _bad_cells(
+            problems,
+            path,
+            mapped["lsoa_code"],
+            ~blank & ~valid,
+            raw.pop("lsoa_code"),
+            "an LSOA code (E01... or W01..., 9 characters)",
+        )
         lsoa = _shared_strings(text)
         lsoa[~valid] = None
         del text
@@ -411,16 +452,26 @@ def read_extract(
             coordinates[kind] = _numbers(raw[kind], kind, path, mapped[kind], problems)
 
     if problems:
-        raise InputDataError(list_problems(f"{path}: {len(problems)} problem(s) in the force extract:", problems, limit=80))
+        raise InputDataError(
+            list_problems(f"{path}: {len(problems)} problem(s) in the force extract:", problems, limit=80)
+        )
     pool.release_unused()
 
     point = np.full(n, None, dtype=object)
-    pair = ("easting", "northing") if "easting" in coordinates else ("latitude", "longitude") if "latitude" in coordinates else None
+    pair = (
+        ("easting", "northing")
+        if "easting" in coordinates
+        else ("latitude", "longitude")
+        if "latitude" in coordinates
+        else None
+    )
     if pair:
         a, b = coordinates[pair[0]], coordinates[pair[1]]
         ok = ~(np.isnan(a) | np.isnan(b))
         # A map point is the coordinates as written: the same point is written the same way.
-        point = _shared_strings(pc.binary_join_element_wise(_trimmed(raw.pop(pair[0])), _trimmed(raw.pop(pair[1])), ","))
+        point = _shared_strings(
+            pc.binary_join_element_wise(_trimmed(raw.pop(pair[0])), _trimmed(raw.pop(pair[1])), ",")
+        )
         point[~ok] = None
         unplaced = pd.isna(lsoa) & ok
         if unplaced.any() and boundaries:
@@ -435,7 +486,9 @@ def read_extract(
     month_numbers = recorded.astype("datetime64[M]")
     labels, inverse = np.unique(month_numbers, return_inverse=True)
     month = np.asarray(np.datetime_as_string(labels, unit="M"), dtype=object)[inverse]
-    summary.rows_by_month = {str(m): int(c) for m, c in zip(np.datetime_as_string(labels, unit="M"), np.bincount(inverse))}
+    summary.rows_by_month = {
+        str(m): int(c) for m, c in zip(np.datetime_as_string(labels, unit="M"), np.bincount(inverse))
+    }
 
     # Which rows are kept, every reason counted; the frame is built once, from them only.
     references = pc.dictionary_encode(reference).indices.to_numpy(zero_copy_only=False)
@@ -488,14 +541,20 @@ def read_extract(
     unknown = [i for i, code in enumerate(resolved) if code is None]
     if unknown:
         rows_per_code = np.bincount(index[~duplicated], minlength=len(distinct))
-        summary.unknown_codes = {distinct[i]: int(rows_per_code[i]) for i in sorted(unknown, key=lambda i: -rows_per_code[i]) if rows_per_code[i]}
+        summary.unknown_codes = {
+            distinct[i]: int(rows_per_code[i])
+            for i in sorted(unknown, key=lambda i: -rows_per_code[i])
+            if rows_per_code[i]
+        }
     index = index[rows]
     lookup = offence_codes()
     columns["raw_code"] = pd.Categorical.from_codes(index, distinct)
     columns["offence_code"] = _from_distinct(resolved, index)
     for column in ("offence", "ons_group", "ons_subgroup", "police_uk_category"):
         columns[column] = _from_distinct([lookup.at[c, column] if c else None for c in resolved], index)
-    columns["severity_weight"] = np.array([lookup.at[c, "severity_weight"] if c else np.nan for c in resolved], dtype=float)[index]
+    columns["severity_weight"] = np.array(
+        [lookup.at[c, "severity_weight"] if c else np.nan for c in resolved], dtype=float
+    )[index]
     # One frame built once: adding columns one by one would copy the others each time.
     frame = pd.DataFrame(columns, copy=False)
     del columns
@@ -575,19 +634,38 @@ def quality_facts(summary: ExtractSummary, area: str) -> list[str]:
     if summary.unknown_codes:
         listed = ", ".join(f"{code!r} ({count:,})" for code, count in list(summary.unknown_codes.items())[:10])
         facts.append(
-            f"{sum(summary.unknown_codes.values()):,} crime(s) have an offence code not in the Home Office lookup: {listed}. "
+            f"{sum(summary.unknown_codes.values()):,} crime(s) have an offence code not in the Home Office lookup: "
+            f"{listed}. "
             "They count in totals but in no threat and carry no severity weight; map them with force_extract.code_map."
         )
     if summary.in_partial_months:
         partial = ", ".join(month_label(m) for m in summary.partial_months)
-        facts.append(f"{summary.in_partial_months:,} crime(s) in {area} were recorded in {partial}, which the extract holds only part of; those months are left out, not counted short.")
+        facts.append(
+            f"{summary.in_partial_months:,} crime(s) in {area} were recorded in {partial}, which the extract holds "
+            "only part of; those months are left out, not counted short."
+        )
     counted = (
-        (summary.committed_after_recorded, "crime(s) have a committed date after the date they were recorded; they are left out of the time charts."),
-        (summary.committed_from_after_to, "crime(s) have a committed-to date before the committed-from date; they are left out of the time charts."),
-        (summary.located_from_points, "crime(s) with coordinates but no LSOA code were placed in an LSOA from the LSOA boundaries."),
-        (summary.no_location, f"row(s) have no usable location, so cannot be placed in {area} or any other area; they are not counted."),
+        (
+            summary.committed_after_recorded,
+            "crime(s) have a committed date after the date they were recorded; they are left out of the time charts.",
+        ),
+        (
+            summary.committed_from_after_to,
+            "crime(s) have a committed-to date before the committed-from date; they are left out of the time charts.",
+        ),
+        (
+            summary.located_from_points,
+            "crime(s) with coordinates but no LSOA code were placed in an LSOA from the LSOA boundaries.",
+        ),
+        (
+            summary.no_location,
+            f"row(s) have no usable location, so cannot be placed in {area} or any other area; they are not counted.",
+        ),
         (summary.outside_area, f"row(s) are in LSOAs outside {area}; they are not counted."),
-        (summary.outside_months, f"row(s) in {area} were recorded outside the months this assessment looks at; they are not counted."),
+        (
+            summary.outside_months,
+            f"row(s) in {area} were recorded outside the months this assessment looks at; they are not counted.",
+        ),
     )
     facts.extend(f"{count:,} {text}" for count, text in counted if count)
     return facts

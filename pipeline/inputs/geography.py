@@ -77,16 +77,26 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
         text = raw.decode("cp1252")  # saved from Excel as "CSV": codes and numbers read the same
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h for h in (reader.fieldnames or [])]
-    rows = [(line, {k: (v or "").strip() for k, v in row.items() if k is not None}) for line, row in enumerate(reader, start=2)]
+    rows = [
+        (line, {k: (v or "").strip() for k, v in row.items() if k is not None})
+        for line, row in enumerate(reader, start=2)
+    ]
     return header, rows
 
 
-def _columns(path: Path, header: list[str], wanted: dict[str, tuple], what: str, optional: tuple[str, ...] = ()) -> dict[str, str]:
+def _columns(
+    path: Path, header: list[str], wanted: dict[str, tuple], what: str, optional: tuple[str, ...] = ()
+) -> dict[str, str]:
     found = {field: find_column(header, candidates) for field, candidates in wanted.items()}
-    missing = [f"{field} ({_describe(wanted[field])})" for field, column in found.items() if column is None and field not in optional]
+    missing = [
+        f"{field} ({_describe(wanted[field])})"
+        for field, column in found.items()
+        if column is None and field not in optional
+    ]
     if missing:
         raise InputDataError(
-            f"{path}: {what} needs column(s) {', '.join(missing)}; found {', '.join(h for h in header if h) or 'no header'}."
+            f"{path}: {what} needs column(s) {', '.join(missing)}; found "
+            f"{', '.join(h for h in header if h) or 'no header'}."
         )
     return {field: column for field, column in found.items() if column is not None}
 
@@ -98,16 +108,23 @@ def read_ward_lookup(path: Path) -> pd.DataFrame:
     ward code given two names.
     """
     header, rows = read_table(path)
-    columns = _columns(path, header, {"lsoa_code": LSOA_CODE, "ward_code": WARD_CODE, "ward_name": WARD_NAME}, "an LSOA to ward lookup")
+    columns = _columns(
+        path, header, {"lsoa_code": LSOA_CODE, "ward_code": WARD_CODE, "ward_name": WARD_NAME}, "an LSOA to ward lookup"
+    )
     problems: list[str] = []
     wards: dict[str, tuple[str, str]] = {}
     names: dict[str, str] = {}
     for line, row in rows:
         lsoa, ward, name = (row.get(columns[f], "") for f in ("lsoa_code", "ward_code", "ward_name"))
         if not lsoa or not ward or not name:
-            problems.append(f"row {line}: lsoa_code {lsoa!r}, ward_code {ward!r}, ward_name {name!r}: all three are needed")
+            problems.append(
+                f"row {line}: lsoa_code {lsoa!r}, ward_code {ward!r}, ward_name {name!r}: all three are needed"
+            )
         elif lsoa in wards and wards[lsoa][0] != ward:
-            problems.append(f"row {line}: LSOA {lsoa} is given to ward {ward} and, on an earlier row, to ward {wards[lsoa][0]}; a best-fit lookup gives each LSOA one ward")
+            problems.append(
+                f"row {line}: LSOA {lsoa} is given to ward {ward} and, on an earlier row, to ward {wards[lsoa][0]}; "
+                "a best-fit lookup gives each LSOA one ward"
+            )
         elif ward in names and names[ward] != name:
             problems.append(f"row {line}: ward {ward} is called {name!r} here and {names[ward]!r} on an earlier row")
         else:
@@ -129,8 +146,11 @@ def read_deprivation(path: Path) -> pd.DataFrame:
     """
     header, rows = read_table(path)
     columns = _columns(
-        path, header, {"lsoa_code": LSOA_CODE, "imd_rank": IMD_RANK, "imd_decile": IMD_DECILE, "nation": NATION},
-        "a deprivation file", optional=("nation",),
+        path,
+        header,
+        {"lsoa_code": LSOA_CODE, "imd_rank": IMD_RANK, "imd_decile": IMD_DECILE, "nation": NATION},
+        "a deprivation file",
+        optional=("nation",),
     )
     problems: list[str] = []
     records: dict[str, tuple[int, int, str]] = {}
@@ -159,7 +179,8 @@ def _crs_problem(path: Path, frame: "gpd.GeoDataFrame") -> str | None:
     """Why a boundary file's coordinates cannot be trusted, or None."""
     if frame.crs is None:
         return (
-            f"{path}: the file does not say which coordinate reference system its coordinates are in; save it as GeoJSON "
+            f"{path}: the file does not say which coordinate reference system its coordinates are in; save it as "
+            "GeoJSON "
             "(WGS84 longitude and latitude) or as a GeoPackage, which record it."
         )
     if frame.empty:
@@ -171,10 +192,17 @@ def _crs_problem(path: Path, frame: "gpd.GeoDataFrame") -> str | None:
         box, unit = UK_BOUNDS[BRITISH_NATIONAL_GRID], "British National Grid metres"
     else:
         return None
-    if minx < box[0] or miny < box[1] or maxx > box[2] or maxy > box[3] or _looks_like_degrees(frame, minx, miny, maxx, maxy):
+    if (
+        minx < box[0]
+        or miny < box[1]
+        or maxx > box[2]
+        or maxy > box[3]
+        or _looks_like_degrees(frame, minx, miny, maxx, maxy)
+    ):
         return (
             f"{path}: the file says its coordinates are {unit} ({frame.crs.to_string()}), but they run from "
-            f"({minx:,.1f}, {miny:,.1f}) to ({maxx:,.1f}, {maxy:,.1f}), {_what_coordinates_look_like(minx, miny, maxx, maxy)}. "
+            f"({minx:,.1f}, {miny:,.1f}) to ({maxx:,.1f}, {maxy:,.1f}), "
+            f"{_what_coordinates_look_like(minx, miny, maxx, maxy)}. "
             "The coordinate reference system it declares is probably wrong: re-export the file with its true one "
             "(EPSG:27700 for eastings and northings in metres, EPSG:4326 for longitude and latitude)."
         )
@@ -221,7 +249,9 @@ def read_boundaries(paths: list[Path], code_fields: tuple, name_fields: tuple, w
         try:
             frame = gpd.read_file(path, engine="pyogrio")
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
-            problems.append(f"{path}: cannot be read as {what} (GeoJSON or GeoPackage expected): {str(exc).splitlines()[0]}")
+            problems.append(
+                f"{path}: cannot be read as {what} (GeoJSON or GeoPackage expected): {str(exc).splitlines()[0]}"
+            )
             continue
         header = [c for c in frame.columns if c != "geometry"]
         code_column, name_column = find_column(header, code_fields), find_column(header, name_fields)
@@ -240,14 +270,24 @@ def read_boundaries(paths: list[Path], code_fields: tuple, name_fields: tuple, w
         for index in frame.index[~kinds.isin(["Polygon", "MultiPolygon"])]:
             problems.append(f"{path}: feature {index + 1} ({codes[index]}) is a {kinds[index]}, not a polygon")
         for index in frame.index[kinds.isin(["Polygon", "MultiPolygon"]) & (~geometry.is_valid | geometry.is_empty)]:
-            problems.append(f"{path}: feature {index + 1} ({codes[index]}) is not a valid polygon (it crosses itself or is empty)")
+            problems.append(
+                f"{path}: feature {index + 1} ({codes[index]}) is not a valid polygon (it crosses itself or is empty)"
+            )
         names = frame[name_column].astype("string").str.strip() if name_column else codes
-        parts.append(gpd.GeoDataFrame({"code": codes, "name": names, "source": str(path)}, geometry=geometry, crs=frame.crs).to_crs(BRITISH_NATIONAL_GRID))
+        parts.append(
+            gpd.GeoDataFrame(
+                {"code": codes, "name": names, "source": str(path)}, geometry=geometry, crs=frame.crs
+            ).to_crs(BRITISH_NATIONAL_GRID)
+        )
     if parts:
         combined = pd.concat(parts, ignore_index=True)
-        repeated = combined[combined["code"].duplicated(keep=False) & combined["code"].notna() & (combined["code"] != "")]
+        repeated = combined[
+            combined["code"].duplicated(keep=False) & combined["code"].notna() & (combined["code"] != "")
+        ]
         for code, rows in repeated.groupby("code"):
-            problems.append(f"{code} has {len(rows)} polygons (in {', '.join(sorted(set(rows['source'])))}); each code needs one")
+            problems.append(
+                f"{code} has {len(rows)} polygons (in {', '.join(sorted(set(rows['source'])))}); each code needs one"
+            )
     if problems:
         raise InputDataError(list_problems(f"Problems in the {what}:", problems))
     return gpd.GeoDataFrame(combined.drop(columns="source"), geometry="geometry", crs=BRITISH_NATIONAL_GRID)
@@ -300,7 +340,9 @@ def read_geography(settings: object) -> Geography:
     return Geography(**results, lsoa_sources=tuple(settings.lsoa_boundaries or ()))  # type: ignore[arg-type]
 
 
-def coverage_problems(geography: Geography, area: str, lsoa_codes: set[str], setting: str) -> tuple[list[str], list[str]]:
+def coverage_problems(
+    geography: Geography, area: str, lsoa_codes: set[str], setting: str
+) -> tuple[list[str], list[str]]:
     """Problems and warnings in how the geography covers an area's LSOAs (those in its police data).
 
     Boundaries must cover every LSOA of the area, or none of them (the area then gets
@@ -320,19 +362,28 @@ def coverage_problems(geography: Geography, area: str, lsoa_codes: set[str], set
         missing = lsoa_codes - set(geography.lsoas["lsoa_code"])
         if missing and missing != lsoa_codes:
             problems.append(
-                f"geography.lsoa_boundaries: {len(missing)} of {area}'s {len(lsoa_codes)} LSOAs in the police data have no "
-                f"boundary: {listed(missing)}. A map would have holes. Check the files cover the whole area and are the "
+                f"geography.lsoa_boundaries: {len(missing)} of {area}'s {len(lsoa_codes)} LSOAs in the police data "
+                "have no "
+                f"boundary: {listed(missing)}. A map would have holes. Check the files cover the whole area and are "
+                "the "
                 "same LSOA edition as the police data (2011 LSOA codes until police.uk moved to 2021 LSOAs)."
             )
         elif missing:
-            warnings.append(f"{setting} ({area}): none of its LSOAs is in geography.lsoa_boundaries, so its report has tables but no maps.")
-    for field, frame, label in (("lsoa_wards", geography.ward_lookup, "ward"), ("deprivation", geography.deprivation, "deprivation rank")):
+            warnings.append(
+                f"{setting} ({area}): none of its LSOAs is in geography.lsoa_boundaries, so its report has tables "
+                "but no maps."
+            )
+    for field, frame, label in (
+        ("lsoa_wards", geography.ward_lookup, "ward"),
+        ("deprivation", geography.deprivation, "deprivation rank"),
+    ):
         if frame is None:
             continue
         missing = lsoa_codes - set(frame["lsoa_code"])
         if missing:
             warnings.append(
-                f"geography.{field}: {len(missing)} of {area}'s {len(lsoa_codes)} LSOAs have no {label}: {listed(missing)}; "
+                f"geography.{field}: {len(missing)} of {area}'s {len(lsoa_codes)} LSOAs have no {label}: "
+                f"{listed(missing)}; "
                 "the report counts them separately."
             )
     return problems, warnings
@@ -343,7 +394,9 @@ def coverage_problems(geography: Geography, area: str, lsoa_codes: set[str], set
 PLACEMENT_MARGIN_METRES = 5_000.0
 
 
-def placement_problem(geography: Geography, area: str, lsoa_codes: set[str], centre: tuple[float, float] | None) -> str | None:
+def placement_problem(
+    geography: Geography, area: str, lsoa_codes: set[str], centre: tuple[float, float] | None
+) -> str | None:
     """Whether the area's LSOA boundaries lie where its police data are, or why not.
 
     ``centre`` is the median longitude and latitude (degrees, WGS84) of the area's located
@@ -362,12 +415,17 @@ def placement_problem(geography: Geography, area: str, lsoa_codes: set[str], cen
     away = max(minx - x, x - maxx, miny - y, y - maxy, 0.0)
     if away <= PLACEMENT_MARGIN_METRES:
         return None
-    sources = ", ".join(str(p) for p in sorted(set(geography.lsoa_sources))) if geography.lsoa_sources else "the LSOA boundaries"
+    sources = (
+        ", ".join(str(p) for p in sorted(set(geography.lsoa_sources)))
+        if geography.lsoa_sources
+        else "the LSOA boundaries"
+    )
     return (
-        f"geography.lsoa_boundaries ({sources}): {area}'s {len(own)} LSOA polygon(s) lie {away / 1000:,.0f} km from where "
+        f"geography.lsoa_boundaries ({sources}): {area}'s {len(own)} LSOA polygon(s) lie {away / 1000:,.0f} km from "
+        "where "
         f"its police data are (around longitude {centre[0]:.3f}, latitude {centre[1]:.3f}, British National Grid "
-        f"{x:,.0f}, {y:,.0f}); in British National Grid they run from ({minx:,.0f}, {miny:,.0f}) to ({maxx:,.0f}, {maxy:,.0f}). "
+        f"{x:,.0f}, {y:,.0f}); in British National Grid they run from ({minx:,.0f}, {miny:,.0f}) to ({maxx:,.0f}, "
+        f"{maxy:,.0f}). "
         "The file's coordinates are probably in another system than it declares (axes swapped, or another grid): "
         "re-export it with its true coordinate reference system."
     )
-

@@ -90,13 +90,19 @@ def read_code_map(path: Path) -> dict[str, str]:
         raise InputDataError(f"{path}: cannot read the offence code map ({exc}).") from None
     missing = [c for c in ("extract_code", "offence_code") if c not in table.columns]
     if missing:
-        raise InputDataError(f"{path}: the offence code map needs columns extract_code and offence_code; found {', '.join(table.columns)}.")
+        raise InputDataError(
+            f"{path}: the offence code map needs columns extract_code and offence_code; found "
+            f"{', '.join(table.columns)}."
+        )
     problems = []
     mapping = {}
     for row, (extract_code, code) in enumerate(zip(table["extract_code"], table["offence_code"]), start=2):
         known = normalise_code(code)
         if known is None:
-            problems.append(f"row {row}, column offence_code: {code!r} is not a Home Office offence code in pipeline/data/offence_codes.csv")
+            problems.append(
+                f"row {row}, column offence_code: {code!r} is not a Home Office offence code in "
+                "pipeline/data/offence_codes.csv"
+            )
         else:
             mapping[extract_code.strip().upper()] = known
     if problems:

@@ -7,7 +7,7 @@ inside the requested areas are kept, so memory grows with the areas' rows, not t
 force's. The result is an Arrow table; the police stage (``pipeline.analysis.police``) makes the
 pandas frame the later stages use.
 
-Rules (see README.md, "How the police data is treated"):
+Rules (see docs/methods.md, "How the numbers are made"):
 - An area is a set of LSOAs, picked by local authority name or by a lookup CSV.
 - Rows with no LSOA cannot be attributed to any area; they are counted, not guessed.
 - A row with an LSOA name but no code gets the code other rows of its file pair with that
@@ -18,6 +18,10 @@ Rules (see README.md, "How the police data is treated"):
 - A row found, value for value, in two different input files means the inputs overlap:
   that is an error, never a double count.
 - Crime types are kept as published; legacy labels are mapped by ``crime_types.csv``.
+
+Why one module: it is the one reader of police.uk files, and its checks (columns, months,
+coordinates, repeats, overlaps) run together in one pass over every row with pyarrow;
+split, each check would read the rows again or pass half-built tables between modules.
 """
 
 from __future__ import annotations
@@ -161,7 +165,8 @@ def find_street_files(paths: Iterable[Path]) -> list[StreetFile]:
 
 
 def read_csv_columns(path: Path, columns: tuple[str, ...], what: str) -> list[tuple[int, dict[str, str]]]:
-    """The rows of a small CSV (UTF-8, BOM allowed; gzipped if named .gz) as (file line number, {column: stripped text}).
+    """The rows of a small CSV (UTF-8, BOM allowed; gzipped if named .gz) as (file line number, {column:
+    stripped text}).
 
     Raises ``InputDataError`` naming the file and ``what`` it should be if a column is missing.
     """
@@ -179,9 +184,7 @@ def read_csv_columns(path: Path, columns: tuple[str, ...], what: str) -> list[tu
         if any(c not in header for c in columns):
             wanted = " and ".join(f"'{c}'" for c in columns)
             raise InputDataError(f"{path}: {what} needs columns {wanted}; found {', '.join(header) or 'no header'}.")
-        return [
-            (line, {c: (row.get(c) or "").strip() for c in columns}) for line, row in enumerate(reader, start=2)
-        ]
+        return [(line, {c: (row.get(c) or "").strip() for c in columns}) for line, row in enumerate(reader, start=2)]
 
 
 def read_lsoa_lookup(path: Path) -> dict[str, str]:
@@ -239,7 +242,9 @@ class AreaSelector:
         if self.by_authority:
             result = by_value(
                 table["LSOA name"],
-                lambda names: _lookup(pc.replace_substring_regex(names, pattern=LSOA_SUFFIX_REGEX, replacement=""), self.by_authority),
+                lambda names: _lookup(
+                    pc.replace_substring_regex(names, pattern=LSOA_SUFFIX_REGEX, replacement=""), self.by_authority
+                ),
             )
         if self.by_code:
             by_code = by_value(table["LSOA code"], lambda codes: _lookup(codes, self.by_code))
@@ -305,7 +310,11 @@ def _read_table(street_file: StreetFile, numbers: bool = False, threads: bool = 
         try:
             with street_file.opener() as handle:
                 table = pacsv.read_csv(handle, read_options=read, convert_options=convert)
-            if all(pc.all(_inside_uk(table[c], c)).as_py() is not False for c in COORDINATE_COLUMNS if c in table.column_names):
+            if all(
+                pc.all(_inside_uk(table[c], c)).as_py() is not False
+                for c in COORDINATE_COLUMNS
+                if c in table.column_names
+            ):
                 return table if threads else table.combine_chunks()
         except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError, zipfile.BadZipFile):
             pass  # read as text below: that read names the problem, or bad_coordinates reports the values as written
@@ -344,7 +353,9 @@ def by_value(column: pa.ChunkedArray, function: Callable[[pa.Array], pa.Array]) 
 
 def decoded(table: pa.Table) -> pa.Table:
     """The table with every dictionary-encoded column as plain text (what the rest of the pipeline reads)."""
-    return table.cast(pa.schema([pa.field(f.name, pa.string()) if pa.types.is_dictionary(f.type) else f for f in table.schema]))
+    return table.cast(
+        pa.schema([pa.field(f.name, pa.string()) if pa.types.is_dictionary(f.type) else f for f in table.schema])
+    )
 
 
 def _unreadable(street_file: StreetFile, exc: Exception) -> str:
@@ -363,10 +374,12 @@ def _unreadable(street_file: StreetFile, exc: Exception) -> str:
                 try:
                     line.decode("utf-8")
                 except UnicodeDecodeError as bad:
-                    byte = line[bad.start:bad.start + 1].hex()
+                    byte = line[bad.start : bad.start + 1].hex()
                     return (
-                        f"{street_file.label}, row {number}: byte 0x{byte} is not UTF-8 text (the file was probably saved "
-                        "as Windows-1252 / ANSI by a spreadsheet); police.uk files are UTF-8: use the file as downloaded, "
+                        f"{street_file.label}, row {number}: byte 0x{byte} is not UTF-8 text (the file was probably "
+                        "saved "
+                        "as Windows-1252 / ANSI by a spreadsheet); police.uk files are UTF-8: use the file as "
+                        "downloaded, "
                         "or save it again as 'CSV UTF-8'."
                     )
     except (OSError, EOFError, zipfile.BadZipFile) as again:
@@ -377,10 +390,14 @@ def _unreadable(street_file: StreetFile, exc: Exception) -> str:
             if len(row) != len(POLICE_UK_COLUMNS):
                 return (
                     f"{street_file.label}, row {number}: has {len(row)} values ({','.join(row)[:80]!r}); expected the "
-                    f"{len(POLICE_UK_COLUMNS)} police.uk columns. The file may have been edited or cut short: download it again."
+                    f"{len(POLICE_UK_COLUMNS)} police.uk columns. The file may have been edited or cut short: "
+                    "download it again."
                 )
     detail = str(exc).splitlines()[0]
-    return f"{street_file.label}: could not be read as a police.uk CSV file ({detail}); expected 12 comma-separated columns per row. Download it again."
+    return (
+        f"{street_file.label}: could not be read as a police.uk CSV file ({detail}); expected 12 comma-separated "
+        "columns per row. Download it again."
+    )
 
 
 def _header_problem(label: str, names: list[str]) -> str | None:
@@ -402,10 +419,14 @@ def _bad_months(label: str, months: pa.ChunkedArray) -> list[str]:
     if len(wrong) == 0:
         return []
     rows = np.flatnonzero(pc.is_in(months, value_set=wrong).to_numpy(zero_copy_only=False))
-    return [f"{label}, row {r + 2}, column 'Month': {months[int(r)].as_py()!r} is not a month written YYYY-MM" for r in rows]
+    return [
+        f"{label}, row {r + 2}, column 'Month': {months[int(r)].as_py()!r} is not a month written YYYY-MM" for r in rows
+    ]
 
 
-def checked_table(street_file: StreetFile, numbers: bool = False, threads: bool = True) -> tuple[pa.Table | None, list[str]]:
+def checked_table(
+    street_file: StreetFile, numbers: bool = False, threads: bool = True
+) -> tuple[pa.Table | None, list[str]]:
     """One file read (see ``_read_table``) and checked: (table with the police.uk column
     names, []) or (None, the problems: a wrong header, a header but no rows, rows whose
     month is not ``YYYY-MM``). A file that cannot be read at all raises ``InputDataError``."""
@@ -421,7 +442,10 @@ def checked_table(street_file: StreetFile, numbers: bool = False, threads: bool 
 
 
 def _listed_twice(street_file: StreetFile) -> str:
-    return f"{street_file.label}: listed twice in inputs.police (directly or inside a folder or zip also listed); list it once."
+    return (
+        f"{street_file.label}: listed twice in inputs.police (directly or inside a folder or zip also listed); "
+        "list it once."
+    )
 
 
 def _first_listings(files: list[StreetFile]) -> list[bool]:
@@ -476,7 +500,11 @@ def recover_lsoa(table: pa.Table) -> tuple[pa.Table, int, int, int]:
         return table, 0, 0, 0  # every row has both halves or neither: nothing to recover
     codes, names = table["LSOA code"].cast(pa.string()), table["LSOA name"].cast(pa.string())
     both = pc.and_(pc.not_equal(codes, ""), pc.not_equal(names, ""))
-    pairs = pa.table({"code": pc.filter(codes, both), "name": pc.filter(names, both)}).group_by(["name", "code"]).aggregate([])
+    pairs = (
+        pa.table({"code": pc.filter(codes, both), "name": pc.filter(names, both)})
+        .group_by(["name", "code"])
+        .aggregate([])
+    )
     code_missing = pc.and_(pc.equal(codes, ""), pc.not_equal(names, ""))
     name_missing = pc.and_(pc.not_equal(codes, ""), pc.equal(names, ""))
     n_code_missing = pc.sum(code_missing).as_py() or 0
@@ -530,7 +558,9 @@ def _row_texts(table: pa.Table) -> pa.Array:
     """Each row's 12 police.uk values joined into one string (a unit separator between them),
     to find rows that two inputs both hold. ``table`` is as ``_plain`` makes it: a coordinate
     is compared as the text of its number, so "-2.5" and "-2.50" are the same point."""
-    columns = [pc.fill_null(table[c].cast(pa.string()), "") if c in COORDINATE_COLUMNS else table[c] for c in POLICE_UK_COLUMNS]
+    columns = [
+        pc.fill_null(table[c].cast(pa.string()), "") if c in COORDINATE_COLUMNS else table[c] for c in POLICE_UK_COLUMNS
+    ]
     joined = pc.binary_join_element_wise(*columns, "\x1f")
     return pa.concat_arrays(joined.chunks) if joined.num_chunks else pa.array([], pa.string())
 
@@ -587,7 +617,9 @@ class _OverlapFinder:
         # Each distinct row becomes a number (its place in one dictionary of every compared
         # file's rows); one sort of each file's distinct numbers finds the rows held by more than
         # one file (comparing each file with every earlier one grew with the square of the files).
-        numbers = pc.dictionary_encode(pa.concat_arrays([texts[i] for i in compared])).indices.to_numpy(zero_copy_only=False)
+        numbers = pc.dictionary_encode(pa.concat_arrays([texts[i] for i in compared])).indices.to_numpy(
+            zero_copy_only=False
+        )
         ends = np.cumsum([len(texts[i]) for i in compared])
         row_numbers = dict(zip(compared, np.split(numbers.astype(np.int64), ends[:-1])))
         distinct = [np.unique(row_numbers[i]) for i in compared]
@@ -598,19 +630,23 @@ class _OverlapFinder:
         repeated = np.flatnonzero(values[1:] == values[:-1])
         shared: dict[tuple[int, int], set[int]] = {}
         for value in np.unique(values[repeated]):
-            owned = owners[np.searchsorted(values, value, "left"):np.searchsorted(values, value, "right")]
+            owned = owners[np.searchsorted(values, value, "left") : np.searchsorted(values, value, "right")]
             for later in range(1, len(owned)):
                 for earlier in range(later):
                     shared.setdefault((int(owned[later]), int(owned[earlier])), set()).add(int(value))
         problems = []
         for (later, earlier), found in sorted(shared.items()):
             rows = np.isin(row_numbers[later], np.fromiter(found, np.int64))
-            months = pa.chunked_array([*self._unlocated(later)["Month"].chunks, *self.rows[later]["Month"].chunks], pa.string())
+            months = pa.chunked_array(
+                [*self._unlocated(later)["Month"].chunks, *self.rows[later]["Month"].chunks], pa.string()
+            )
             in_both = sorted(set(pc.filter(months, pa.array(rows)).to_pylist()))
             span = in_both[0] if len(in_both) == 1 else f"{in_both[0]} to {in_both[-1]}"
             problems.append(
-                f"{self.files[later].label} and {self.files[earlier].label} both hold the same {len(found):,} row(s) (months {span}): the inputs overlap, "
-                "so those crimes would be counted twice. Remove one of them (or the months they share) from inputs.police."
+                f"{self.files[later].label} and {self.files[earlier].label} both hold the same {len(found):,} row(s) "
+                f"(months {span}): the inputs overlap, "
+                "so those crimes would be counted twice. Remove one of them (or the months they share) from "
+                "inputs.police."
             )
         return problems
 
@@ -651,11 +687,15 @@ def _scan_file(street_file: StreetFile, selector: AreaSelector, threads: bool) -
     if scan.bad_coordinates:
         first = int(np.flatnonzero(coordinates.to_numpy(zero_copy_only=False))[0])
         scan.bad_coordinate_example = (
-            f"{street_file.label}, row {first + 2}: longitude {table['Longitude'][first].as_py()!r}, latitude {table['Latitude'][first].as_py()!r}"
+            f"{street_file.label}, row {first + 2}: longitude "
+            f"{table['Longitude'][first].as_py()!r}, latitude "
+            f"{table['Latitude'][first].as_py()!r}"
         )
     located = given(table["LSOA code"])
     # Each distinct LSOA name is counted and tested against the areas once, not once per row.
-    table = table.set_column(table.schema.get_field_index("LSOA name"), "LSOA name", pc.dictionary_encode(table["LSOA name"]))
+    table = table.set_column(
+        table.schema.get_field_index("LSOA name"), "LSOA name", pc.dictionary_encode(table["LSOA name"])
+    )
     scan.unlocated_repeats = pc.sum(unlocated_repeats(table, located)).as_py() or 0
     scan.unlocated = (pc.sum(pc.invert(located)).as_py() or 0) - scan.unlocated_repeats
     counts = pc.value_counts(pc.filter(table["LSOA name"], located))
@@ -721,7 +761,9 @@ def scan_street_files(files: list[StreetFile], selector: AreaSelector) -> tuple[
                 summary.unlocated_repeat_rows += scan.unlocated_repeats
                 summary.unlocated_rows += scan.unlocated
                 names.append(scan.names)
-                rows = scan.kept.set_column(scan.kept.schema.get_field_index("_order"), "_order", pc.add(scan.kept["_order"], order))
+                rows = scan.kept.set_column(
+                    scan.kept.schema.get_field_index("_order"), "_order", pc.add(scan.kept["_order"], order)
+                )
                 order += scan.rows
                 kept.append(rows)
                 overlaps.add(street_file, scan.keys, scan.unlocated_rows, rows)
@@ -754,7 +796,9 @@ def _plain(table: pa.Table) -> pa.Table:
         values.append(number)
         inside = pc.and_(inside, pc.fill_null(_inside_uk(number, column), False))
     for column, number in zip(COORDINATE_COLUMNS, values):
-        table = table.set_column(table.schema.get_field_index(column), column, pc.if_else(inside, number, pa.scalar(None, pa.float64())))
+        table = table.set_column(
+            table.schema.get_field_index(column), column, pc.if_else(inside, number, pa.scalar(None, pa.float64()))
+        )
     return table
 
 
@@ -873,7 +917,9 @@ def tidy_crimes(rows: pa.Table, summary: ScanSummary) -> pa.Table:
     seen: set[tuple[str, str]] = set()
     dropped = []
     # ``repeated`` is in input order, so the first row of each (area, ID) is the one kept.
-    for key, order in zip(zip(repeated["area"].to_pylist(), repeated["Crime ID"].to_pylist()), repeated["_order"].to_pylist()):
+    for key, order in zip(
+        zip(repeated["area"].to_pylist(), repeated["Crime ID"].to_pylist()), repeated["_order"].to_pylist()
+    ):
         if key in seen:
             dropped.append(order)
         seen.add(key)
@@ -882,7 +928,9 @@ def tidy_crimes(rows: pa.Table, summary: ScanSummary) -> pa.Table:
     summary.repeat_profile = repeat_profile(repeated)
     if dropped:
         # Only the columns the tidy table keeps are copied without the dropped rows.
-        rows = rows.select(list(TIDY_SOURCES.values())).filter(pc.invert(pc.is_in(rows["_order"], value_set=pa.array(dropped, pa.int64()))))
+        rows = rows.select(list(TIDY_SOURCES.values())).filter(
+            pc.invert(pc.is_in(rows["_order"], value_set=pa.array(dropped, pa.int64())))
+        )
 
     # A dozen labels among tens of thousands of rows: each distinct label is mapped once.
     type_map = crime_type_map()
@@ -912,7 +960,10 @@ def _repeated_id_rows(rows: pa.Table) -> pa.Table:
     for area in pc.unique(rows["area"]).to_pylist():
         in_area = pc.equal(rows["area"], area)
         counts = pc.value_counts(pc.filter(rows["Crime ID"], in_area))
-        ids = pc.filter(counts.field("values"), pc.and_(pc.greater(counts.field("counts"), 1), pc.not_equal(counts.field("values"), "")))
+        ids = pc.filter(
+            counts.field("values"),
+            pc.and_(pc.greater(counts.field("counts"), 1), pc.not_equal(counts.field("values"), "")),
+        )
         if len(ids):
             chosen |= pc.and_(in_area, pc.is_in(rows["Crime ID"], value_set=ids)).to_numpy(zero_copy_only=False)
     return rows.filter(pa.array(chosen)).select([*POLICE_UK_COLUMNS, "area", "_order"])

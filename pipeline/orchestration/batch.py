@@ -22,14 +22,18 @@ from pathlib import Path
 
 from pipeline.errors import PipelineError
 from pipeline.orchestration.kernels import KernelPool
-from pipeline.orchestration.safety import OutputLock, RunLockedError, UnsafeLocationError
+from pipeline.storage.folders import OutputLock, RunLockedError, UnsafeLocationError
 
 log = logging.getLogger(__name__)
 
 INDEX_MARKER = "<!-- strategic-assessment-pipeline index -->"
 TOTAL_ROW = "All crime (excluding ASB)"
-DOCUMENT_LABELS = {"strategic-assessment": "Strategic assessment", "delivery-plan-appendix": "Delivery plan appendix",
-                   "morile-review": "MoRiLE review", "tables": "Every table"}
+DOCUMENT_LABELS = {
+    "strategic-assessment": "Strategic assessment",
+    "delivery-plan-appendix": "Delivery plan appendix",
+    "morile-review": "MoRiLE review",
+    "tables": "Every table",
+}
 DOCUMENT_ORDER = {"strategic-assessment": 0, "delivery-plan-appendix": 1, "morile-review": 2, "tables": 3}
 
 
@@ -74,13 +78,18 @@ def headline(output_dir: Path) -> str:
     return f"{line}; {amount} like for like{compared} ({significance or 'significance not tested'})."
 
 
-def run_area(path: str | Path, pdf: bool = False, force: bool = False, workers: int | None = None,
-             kernel_pool: KernelPool | None = None) -> AreaResult:
+def run_area(
+    path: str | Path,
+    pdf: bool = False,
+    force: bool = False,
+    workers: int | None = None,
+    kernel_pool: KernelPool | None = None,
+) -> AreaResult:
     """One params file's run, its failure caught and kept: what ``run_batch`` does per area,
     in this process or on a Dask worker. With ``kernel_pool`` the run's
     stages use (and leave ready for the next area) that pool's kernels."""
-    from pipeline.params import load_params
     from pipeline.orchestration.run import run_assessment
+    from pipeline.params import load_params
 
     result = AreaResult(Path(path))
     try:
@@ -92,7 +101,7 @@ def run_area(path: str | Path, pdf: bool = False, force: bool = False, workers: 
         result.headline = headline(result.output_dir)
     except PipelineError as exc:
         from pipeline.orchestration.run import RunInterrupted
-        from pipeline.orchestration.safety import RunLockedError
+        from pipeline.storage.folders import RunLockedError
 
         result.error = str(exc)
         result.locked_out = isinstance(exc, RunLockedError)
@@ -122,7 +131,9 @@ class _LabelledFormatter(logging.Formatter):
         return f"{self.formatTime(record, '%H:%M:%S')} {'[' + label + '] ' if label else ''}{record.getMessage()}"
 
 
-def _side_by_side(paths: list[str], pdf: bool, force: bool, parallel: int, pool: KernelPool | None = None) -> list[AreaResult]:
+def _side_by_side(
+    paths: list[str], pdf: bool, force: bool, parallel: int, pool: KernelPool | None = None
+) -> list[AreaResult]:
     """Several areas' runs at once in this process, their stages sharing ``parallel`` kernels
     (``pool``'s, if given: it is closed when the batch ends, as its own would be).
 
@@ -134,11 +145,17 @@ def _side_by_side(paths: list[str], pdf: bool, force: bool, parallel: int, pool:
     from concurrent.futures import ThreadPoolExecutor
 
     from pipeline.inputs.police_reads import sharing_reads
-    from pipeline.orchestration.run import STOPPING, RunInterrupted, _install_signal_handlers, _stop_kernels, new_kernel_pool
+    from pipeline.orchestration.run import (
+        STOPPING,
+        RunInterrupted,
+        install_signal_handlers,
+        new_kernel_pool,
+        stop_kernels,
+    )
 
     STOPPING.clear()
     pool = pool or new_kernel_pool(parallel)
-    previous_handlers = _install_signal_handlers()  # SIGTERM stops the batch as Ctrl-C does
+    previous_handlers = install_signal_handlers()  # SIGTERM stops the batch as Ctrl-C does
     handlers = logging.getLogger().handlers
     formatters = [h.formatter for h in handlers]
     for handler in handlers:
@@ -157,7 +174,7 @@ def _side_by_side(paths: list[str], pdf: bool, force: bool, parallel: int, pool:
         STOPPING.set()
         areas.shutdown(wait=False, cancel_futures=True)
         pool.close()
-        _stop_kernels()
+        stop_kernels()
         areas.shutdown(wait=True)
         done = [f.result() for f in futures if f.done() and not f.cancelled() and f.exception() is None]
         published = [r.area for r in done if not r.error]
@@ -178,13 +195,21 @@ def _side_by_side(paths: list[str], pdf: bool, force: bool, parallel: int, pool:
             signal.signal(signum, previous)
 
 
-def run_batch(params_paths: list[str | Path], index: Path, pdf: bool = False, force: bool = False,
-              workers: int | None = None, parallel: int = 1, scheduler: str | None = None,
-              kernel_pool: KernelPool | None = None) -> list[AreaResult]:
+def run_batch(
+    params_paths: list[str | Path],
+    index: Path,
+    pdf: bool = False,
+    force: bool = False,
+    workers: int | None = None,
+    parallel: int = 1,
+    scheduler: str | None = None,
+    kernel_pool: KernelPool | None = None,
+) -> list[AreaResult]:
     """Run every params file and write the index page at ``index``.
 
     With ``parallel`` above 1, areas run side by side in this process, their stages sharing
-    ``parallel`` kernels (``_side_by_side``); with 1, one after another. With ``scheduler`` (a Dask distributed scheduler's address, such as
+    ``parallel`` kernels (``_side_by_side``); with 1, one after another. With ``scheduler`` (a Dask distributed
+    scheduler's address, such as
     ``tcp://10.0.0.5:8786``) each area is a task on that cluster instead, so a national run
     spreads over as many machines as the cluster has. Every worker must see the same paths
     (a shared file system). A run that fails is reported in the index and the log and does
@@ -221,18 +246,35 @@ def _refuse_repeats(paths: list[str]) -> None:
         except PipelineError:
             continue  # the area's own run reports its params' problems in the index
         if output_dir in folders:
-            problems.append(f"{path}: publishes to {output_dir}, as {folders[output_dir]} does; give each area its own output_dir.")
+            problems.append(
+                f"{path}: publishes to {output_dir}, as {folders[output_dir]} does; give each area its own output_dir."
+            )
         else:
             folders[output_dir] = path
     if problems:
         raise PipelineError("The batch was not run (nothing was changed):\n" + "\n".join(f"- {p}" for p in problems))
 
 
-def _run_batch_locked(paths: list[str], index: Path, pdf: bool, force: bool, workers: int | None, parallel: int,
-                      scheduler: str | None, kernel_pool: KernelPool | None) -> list[AreaResult]:
+def _run_batch_locked(
+    paths: list[str],
+    index: Path,
+    pdf: bool,
+    force: bool,
+    workers: int | None,
+    parallel: int,
+    scheduler: str | None,
+    kernel_pool: KernelPool | None,
+) -> list[AreaResult]:
     """``run_batch`` once the index is this batch's (its lock held)."""
-    log.info("%d area(s): %s", len(paths), "on the Dask cluster at " + scheduler if scheduler
-             else f"{parallel} at a time" if parallel > 1 else "one after another")
+    log.info(
+        "%d area(s): %s",
+        len(paths),
+        "on the Dask cluster at " + scheduler
+        if scheduler
+        else f"{parallel} at a time"
+        if parallel > 1
+        else "one after another",
+    )
     if scheduler:
         results = _on_dask(paths, scheduler, pdf, force, workers)
     elif parallel > 1 and len(paths) > 1:
@@ -250,8 +292,11 @@ def _run_batch_locked(paths: list[str], index: Path, pdf: bool, force: bool, wor
             pool.close()
     if all(r.locked_out for r in results):
         # Every area is another run's just now: this batch made nothing, so it writes nothing.
-        raise RunLockedError("No area was run: " + " ".join(dict.fromkeys(r.error for r in results))
-                             + f" The index {index} was not written.")
+        raise RunLockedError(
+            "No area was run: "
+            + " ".join(dict.fromkeys(r.error for r in results))
+            + f" The index {index} was not written."
+        )
     write_index(results, index)
     failed = [r for r in results if r.error]
     log.info("%d of %d areas published; index: %s", len(results) - len(failed), len(results), index)
@@ -272,12 +317,16 @@ def _on_dask(paths: list[str], scheduler: str, pdf: bool, force: bool, workers: 
     try:
         from distributed import Client
     except ImportError:
-        raise PipelineError("--scheduler needs Dask distributed: pip install 'distributed' in the environment, then run again.") from None
+        raise PipelineError(
+            "--scheduler needs Dask distributed: pip install 'distributed' in the environment, then run again."
+        ) from None
     try:
         client = Client(scheduler, timeout="20s")
     except OSError as exc:
-        raise PipelineError(f"--scheduler {scheduler}: no Dask scheduler answered ({exc}). Start one (dask scheduler) "
-                            "and its workers, or leave --scheduler out to run on this machine.") from None
+        raise PipelineError(
+            f"--scheduler {scheduler}: no Dask scheduler answered ({exc}). Start one (dask scheduler) "
+            "and its workers, or leave --scheduler out to run on this machine."
+        ) from None
     with client:
         # pure=False: a rerun of the same file is a new task, not a cached result.
         futures = client.map(run_area, paths, pdf=pdf, force=force, workers=workers, pure=False, retries=0)
@@ -286,7 +335,9 @@ def _on_dask(paths: list[str], scheduler: str, pdf: bool, force: bool, workers: 
 
 def _check_index_path(index: Path) -> None:
     """Refuse to overwrite a file at ``index`` that the pipeline did not write."""
-    if index.exists() and (index.is_dir() or INDEX_MARKER not in index.read_text(encoding="utf-8", errors="replace")[:500]):
+    if index.exists() and (
+        index.is_dir() or INDEX_MARKER not in index.read_text(encoding="utf-8", errors="replace")[:500]
+    ):
         raise UnsafeLocationError(
             f"{index} exists and was not written by this pipeline, so it was not replaced. "
             "Choose another place for the index with --index."
@@ -298,7 +349,7 @@ def write_index(results: list[AreaResult], index: Path) -> Path:
 
     Written to a temporary file beside it and then renamed over it, so a reader never sees
     half a page."""
-    from pipeline.documents.publish import CSP_META
+    from pipeline.documents.export import CSP_META
 
     rows = []
     for result in results:
@@ -306,9 +357,16 @@ def write_index(results: list[AreaResult], index: Path) -> Path:
         if result.error:
             lines = [line.strip() for line in result.error.strip().splitlines() if line.strip()]
             problems = "".join(f"<li>{html.escape(line.lstrip('- '))}</li>" for line in lines[1:6])
-            more = f"<li>and {len(lines) - 6} more (run <code>python -m pipeline check {html.escape(str(result.params))}</code>)</li>" if len(lines) > 6 else ""
-            detail = (f"<td>Not published ({html.escape(str(result.params))}): {html.escape(lines[0])}"
-                      f"{'<ul>' + problems + more + '</ul>' if problems else ''}</td><td></td>")
+            more = (
+                f"<li>and {len(lines) - 6} more (run <code>python -m pipeline check "
+                f"{html.escape(str(result.params))}</code>)</li>"
+                if len(lines) > 6
+                else ""
+            )
+            detail = (
+                f"<td>Not published ({html.escape(str(result.params))}): {html.escape(lines[0])}"
+                f"{'<ul>' + problems + more + '</ul>' if problems else ''}</td><td></td>"
+            )
         else:
             links = []
             for document in sorted(result.documents, key=lambda d: (DOCUMENT_ORDER.get(d.rsplit(".", 1)[0], 9), d)):
@@ -361,19 +419,31 @@ a {{ color: #1d70b8; }} a:focus {{ outline: 3px solid #ffdd00; }}
     return index
 
 
-def run_force(force_file: str | Path, pdf: bool = False, force: bool = False, parallel: int | None = None,
-              scheduler: str | None = None) -> tuple[list[AreaResult], Path]:
+def run_force(
+    force_file: str | Path,
+    pdf: bool = False,
+    force: bool = False,
+    parallel: int | None = None,
+    scheduler: str | None = None,
+) -> tuple[list[AreaResult], Path]:
     """Every partnership of the force a force file names (``pipeline.orchestration.force_run``): their params
     files written and validated, then run as a batch. Returns the results and the index page."""
-    from pipeline.orchestration.force_run import area_settings, load_force_file, slug, write_area_params
     from pipeline.inputs.police_reads import sharing_reads
-    from pipeline.orchestration.run import NOTEBOOKS_DIR, STAGES, cpus, new_kernel_pool, quietly
+    from pipeline.orchestration.force_run import area_settings, load_force_file, slug, write_area_params
+    from pipeline.orchestration.run import cpus, new_kernel_pool, quietly
+    from pipeline.orchestration.stages import NOTEBOOKS_DIR, STAGES
 
     raw = load_force_file(force_file)
     settings, root, index = area_settings(Path(force_file), raw)
     processed = Path(next(iter(settings.values()))["processed_dir"])
     paths = write_area_params(settings, processed / f"force-{slug(str(raw['force']))}-params")
-    log.info("%s: %d partnership(s) of %s; their params files are in %s", force_file, len(paths), raw["force"], paths[0].parent)
+    log.info(
+        "%s: %d partnership(s) of %s; their params files are in %s",
+        force_file,
+        len(paths),
+        raw["force"],
+        paths[0].parent,
+    )
     parallel = parallel or cpus()
     # While the force's files are read, load what every area's run needs in this process
     # (papermill, nbconvert and its compiled template), on the other CPU.
@@ -394,7 +464,9 @@ def run_force(force_file: str | Path, pdf: bool = False, force: bool = False, pa
             _read_force_once(paths[0])
             if warm.ident is not None:
                 warm.join()
-            return run_batch(paths, index, pdf=pdf, force=force, parallel=parallel, scheduler=scheduler, kernel_pool=pool), index
+            return run_batch(
+                paths, index, pdf=pdf, force=force, parallel=parallel, scheduler=scheduler, kernel_pool=pool
+            ), index
     finally:
         if pool is not None:
             pool.close()  # already closed by the batch, unless the read failed
@@ -402,8 +474,8 @@ def run_force(force_file: str | Path, pdf: bool = False, force: bool = False, pa
 
 def _warm_up_for_runs() -> None:
     """Import papermill and the kernel engine, and compile nbconvert's template."""
+    from pipeline.documents.export import warm_up_exporter
     from pipeline.orchestration.kernels import register_engine
-    from pipeline.documents.publish import warm_up_exporter
 
     importlib.import_module("papermill")
     register_engine()
@@ -413,8 +485,8 @@ def _warm_up_for_runs() -> None:
 def _read_force_once(params_path: Path) -> None:
     """Read the force's files once, for every partnership, and keep the read: each area's run
     lists the same areas (itself and the others as comparators), so every run reuses it."""
-    from pipeline.params import load_params
     from pipeline.analysis.police import read_police_data
+    from pipeline.params import load_params
 
     params = load_params(params_path)
     try:

@@ -7,6 +7,9 @@ risk registers validate. Problems from every input are gathered into one message
 grouped by input, so an analyst fixes them in one pass; nothing runs and nothing is
 changed while any remain. Things that are allowed but limit the report (a short
 window, unlocated rows) come back as warnings.
+
+Why one module: every input is checked here before any notebook runs, so that one message
+lists every problem in every input; the checks share the check cache and its keys.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from pipeline.errors import InputDataError, PipelineError
 from pipeline.months import assessment_window, comparison_window, month_label
 from pipeline.params import AreaDefinition, Params
-from pipeline.orchestration.safety import location_problems, replaceable_problems, writable_problem
+from pipeline.storage.folders import location_problems, replaceable_problems, writable_problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,7 +56,9 @@ def input_files(params: Params) -> list[Path]:
         paths.extend([params.morile.model, *params.morile.scores])
         paths.extend([params.morile.moderation] if params.morile.moderation else [])
     if params.force_extract is not None:
-        paths.extend([params.force_extract.path, *([params.force_extract.code_map] if params.force_extract.code_map else [])])
+        paths.extend(
+            [params.force_extract.path, *([params.force_extract.code_map] if params.force_extract.code_map else [])]
+        )
     if params.delivery is not None:
         paths.extend([params.delivery.plan, params.delivery.risk_register])
         paths.extend([params.delivery.previous_risk_register] if params.delivery.previous_risk_register else [])
@@ -83,11 +88,14 @@ def _empty_area_problem(index: int, area: AreaDefinition, authority_rows: dict[s
     if area.lsoa_name_prefixes:
         named = ", ".join(repr(p) for p in area.lsoa_name_prefixes)
         return (
-            f"{setting}.lsoa_name_prefixes: {named} (area {area.name!r}) matches no row of the police data; expected the "
-            f"local authority name as it starts the 'LSOA name' column. {authorities_hint(area.lsoa_name_prefixes, authority_rows)}"
+            f"{setting}.lsoa_name_prefixes: {named} (area {area.name!r}) matches no row of the police data; expected "
+            "the "
+            "local authority name as it starts the 'LSOA name' column. "
+            f"{authorities_hint(area.lsoa_name_prefixes, authority_rows)}"
         )
     return (
-        f"{setting}.lsoa_lookup: none of the LSOAs that {area.lsoa_lookup} gives to {area.name!r} appears in the police data; "
+        f"{setting}.lsoa_lookup: none of the LSOAs that {area.lsoa_lookup} gives to {area.name!r} appears in the "
+        "police data; "
         "check the lookup's area names and that the police files cover this area. "
         + authorities_hint([area.name], authority_rows)
     )
@@ -99,29 +107,36 @@ def police_checks(
     """Read the police inputs as the run will and check they can carry the assessment.
 
     Returns (problems, warnings, facts, the LSOA codes of each area in the data, the assessed
-    area's centre: its located rows' median longitude and latitude, see ``area_centre``). Problems: unreadable or overlapping files, an
+    area's centre: its located rows' median longitude and latitude, see ``area_centre``). Problems: unreadable
+    or overlapping files, an
     area or comparator with no rows, a window with no usable data for any area.
     Warnings: fewer than 12 usable months, no like-for-like months, coordinates outside
     the UK, LSOA names without codes.
     """
     from pipeline.analysis.police import month_coverage, read_police_data, usable_months
-    from pipeline.inputs.police_reads import from_shared_read
     from pipeline.analysis.trends import like_for_like_months
+    from pipeline.inputs.police_reads import from_shared_read
 
     problems: list[str] = []
     warnings: list[str] = []
     try:
         # A read kept by an earlier run (or another area's run) is reused; a new one is kept only
         # once every input has passed (``on_read``), as a refused run writes nothing.
-        crimes, summary = read_police_data(params.inputs.police, params.all_areas, kept_reads=params.processed_dir, keep=False)
+        crimes, summary = read_police_data(
+            params.inputs.police, params.all_areas, kept_reads=params.processed_dir, keep=False
+        )
     except PipelineError as exc:
         return [str(exc)], warnings, [], {}, {}
     if on_read is not None:
         on_read(crimes, summary)
     rows = from_shared_read(crimes, "rows per area", lambda: crimes["area"].value_counts())
     lsoas = from_shared_read(
-        crimes, "LSOAs per area",
-        lambda: {name: frozenset(codes) for name, codes in crimes.groupby("area", observed=True)["lsoa_code"].unique().items()},
+        crimes,
+        "LSOAs per area",
+        lambda: {
+            name: frozenset(codes)
+            for name, codes in crimes.groupby("area", observed=True)["lsoa_code"].unique().items()
+        },
     )
     area_lsoas = {name: set(codes) for name, codes in lsoas.items()}
     for index, area in enumerate(params.all_areas):
@@ -134,12 +149,17 @@ def police_checks(
     first = min(summary.months_in_input[0], previous[0])
 
     def usable_of(name: str) -> list[str]:
-        return usable_months(month_coverage(crimes, name, first, params.period_end, summary.months_in_input, params.partial_month_threshold))
+        return usable_months(
+            month_coverage(
+                crimes, name, first, params.period_end, summary.months_in_input, params.partial_month_threshold
+            )
+        )
 
     # Worked out once for all areas while a batch shares the read (police_reads.from_shared_read).
     depends_on = (first, params.period_end, tuple(summary.months_in_input), params.partial_month_threshold)
     usable_by_area = {
-        a.name: from_shared_read(crimes, ("usable months", a.name, *depends_on), lambda a=a: usable_of(a.name)) for a in params.all_areas
+        a.name: from_shared_read(crimes, ("usable months", a.name, *depends_on), lambda a=a: usable_of(a.name))
+        for a in params.all_areas
     }
     data_span = f"{month_label(summary.months_in_input[0])} to {month_label(summary.months_in_input[-1])}"
     for index, area in enumerate(params.all_areas):
@@ -159,7 +179,8 @@ def police_checks(
         left_out = [month_label(m) for m in window if m not in set(in_window)]
         warnings.append(
             f"Only {len(in_window)} of the 12 months of the window have usable data for {params.area.name} "
-            f"(not usable: {', '.join(left_out)}). Counts cover those months and say so; rates are scaled to a year and say so."
+            f"(not usable: {', '.join(left_out)}). Counts cover those months and say so; rates are scaled to a year "
+            "and say so."
         )
     _, after = like_for_like_months(params.period_end, own)
     if not after:
@@ -171,18 +192,21 @@ def police_checks(
     if summary.bad_coordinates:
         examples = "; ".join(summary.bad_coordinate_examples)
         warnings.append(
-            f"{summary.bad_coordinates:,} police row(s) have a longitude or latitude that is not a number or lies outside "
+            f"{summary.bad_coordinates:,} police row(s) have a longitude or latitude that is not a number or lies "
+            "outside "
             f"the UK (for example {examples}); their map points are left blank. Counts by LSOA are not affected."
         )
     if summary.lsoa_name_without_code:
         warnings.append(
-            f"{summary.lsoa_name_without_code:,} police row(s) name an LSOA but have no LSOA code that could be recovered from "
+            f"{summary.lsoa_name_without_code:,} police row(s) name an LSOA but have no LSOA code that could be "
+            "recovered from "
             "other rows; they are counted as having no location."
         )
     facts = [
         f"Police data: {summary.force_rows:,} rows in {len(summary.files)} file(s), {data_span}; "
         + ", ".join(f"{a.name} {int(rows.get(a.name, 0)):,} rows" for a in params.all_areas)
-        + f". Window {month_label(window[0])} to {month_label(window[-1])}: {len(in_window)} usable month(s) for {params.area.name}."
+        + f". Window {month_label(window[0])} to {month_label(window[-1])}: {len(in_window)} usable month(s) for "
+        f"{params.area.name}."
     ]
     return problems, warnings, facts, area_lsoas, centres
 
@@ -196,8 +220,9 @@ def area_centre(crimes: pd.DataFrame, area: str) -> tuple[float, float] | None:
     return float(rows["longitude"].median()), float(rows["latitude"].median())
 
 
-def geography_checks(params: Params, area_lsoas: dict[str, set[str]],
-                     centre: tuple[float, float] | None = None) -> tuple[list[str], list[str]]:
+def geography_checks(
+    params: Params, area_lsoas: dict[str, set[str]], centre: tuple[float, float] | None = None
+) -> tuple[list[str], list[str]]:
     """Problems in the geography files, in how they cover the assessed area's LSOAs
     (see ``geography.coverage_problems``) and in where they lie against the area's police
     data (``centre``: its rows' median longitude and latitude; ``geography.placement_problem``);
@@ -239,8 +264,13 @@ def extract_checks(params: Params, area_lsoas: dict[str, set[str]]) -> list[str]
         return []  # the police checks already report an area with no rows
     try:
         read_area_extract(
-            params.force_extract, params.area, area_lsoas.get(params.area.name, set()), params.period_end,
-            params.trend_years, params.partial_month_threshold, params.geography.lsoa_boundaries if params.geography else None,
+            params.force_extract,
+            params.area,
+            area_lsoas.get(params.area.name, set()),
+            params.period_end,
+            params.trend_years,
+            params.partial_month_threshold,
+            params.geography.lsoa_boundaries if params.geography else None,
         )
     except PipelineError as exc:
         return [str(exc)]
@@ -307,16 +337,16 @@ def moderation_checks(params: Params) -> list[str]:
 
 def delivery_checks(params: Params) -> list[str]:
     """Problems in the delivery plan input (grant included) and the risk registers."""
-    from pipeline.analysis import delivery
+    from pipeline.inputs import delivery_plan
 
     settings = params.delivery
     if settings is None:
         return []
     problems = []
     for reader, path in (
-        (delivery.load_plan, settings.plan),
-        (delivery.load_register, settings.risk_register),
-        (delivery.load_register, settings.previous_risk_register),
+        (delivery_plan.load_plan, settings.plan),
+        (delivery_plan.load_register, settings.risk_register),
+        (delivery_plan.load_register, settings.previous_risk_register),
     ):
         if path is None:
             continue
@@ -328,7 +358,7 @@ def delivery_checks(params: Params) -> list[str]:
 
 
 def location_checks(params: Params) -> list[str]:
-    """Whether the output and processed folders are safe and writable (see ``pipeline.orchestration.safety``)."""
+    """Whether the output and processed folders are safe and writable (see ``pipeline.storage.folders``)."""
     inputs = [*input_files(params), *(p.resolve() for p in params.inputs.police)]
     output_dir = params.output_dir.resolve()
     problems = location_problems("output_dir", output_dir, inputs)
@@ -341,7 +371,8 @@ def location_checks(params: Params) -> list[str]:
         problems += replaceable_problems(output_dir)
         if output_dir == processed or output_dir in processed.parents or processed in output_dir.parents:
             problems.append(
-                f"processed_dir: {str(processed)!r} and output_dir {str(output_dir)!r} are nested; publishing would replace "
+                f"processed_dir: {str(processed)!r} and output_dir {str(output_dir)!r} are nested; publishing would "
+                "replace "
                 "the stage outputs. Keep them apart (the defaults are data/processed and outputs/<name>)."
             )
     if not problems:
@@ -363,7 +394,9 @@ class CheckCache:
     fingerprint is unchanged is not made again. See ``pipeline.orchestration.run``."""
 
     folder: Path
-    keys: dict[str, str]  # check name ("police", "geography", "survey", ...) -> fingerprint of its params fields and files
+    keys: dict[
+        str, str
+    ]  # check name ("police", "geography", "survey", ...) -> fingerprint of its params fields and files
     reuse_saved: bool = True  # False (run --force): check again, and save the new results
     pending: dict[str, Any] = field(default_factory=dict)
     deferred: list[Callable[[], None]] = field(default_factory=list)  # writes made only if every input passes
@@ -387,18 +420,29 @@ class CheckCache:
         """Write the kept results: called once every input has passed, so a refused run writes nothing."""
         for name, result in self.pending.items():
             self.folder.mkdir(parents=True, exist_ok=True)
-            (self.folder / f"check-{name}.json").write_text(json.dumps({"key": self.keys[name], "result": result}), encoding="utf-8")
+            (self.folder / f"check-{name}.json").write_text(
+                json.dumps({"key": self.keys[name], "result": result}), encoding="utf-8"
+            )
         self.pending.clear()
         for write in self.deferred:
             write()
         self.deferred.clear()
 
 
-def _cached_police_checks(params: Params, cache: CheckCache | None) -> tuple[list[str], list[str], list[str], dict[str, set[str]], dict]:
+def _cached_police_checks(
+    params: Params, cache: CheckCache | None
+) -> tuple[list[str], list[str], list[str], dict[str, set[str]], dict]:
     saved = cache.get("police") if cache else None
     if saved is not None:
         centres = {area: tuple(point) if point else None for area, point in saved.get("centres", {}).items()}
-        return [], saved["warnings"], saved["facts"], {area: set(codes) for area, codes in saved["area_lsoas"].items()}, centres
+        return (
+            [],
+            saved["warnings"],
+            saved["facts"],
+            {area: set(codes) for area, codes in saved["area_lsoas"].items()},
+            centres,
+        )
+
     def keep_read(crimes: pd.DataFrame, summary: Any) -> None:
         from pipeline.inputs.police_reads import read_key, save_read
 
@@ -407,13 +451,21 @@ def _cached_police_checks(params: Params, cache: CheckCache | None) -> tuple[lis
 
     problems, warnings, facts, area_lsoas, centres = police_checks(params, keep_read if cache else None)
     if cache and not problems:
-        cache.put("police", {"warnings": warnings, "facts": facts, "area_lsoas": {a: sorted(c) for a, c in area_lsoas.items()},
-                             "centres": centres})
+        cache.put(
+            "police",
+            {
+                "warnings": warnings,
+                "facts": facts,
+                "area_lsoas": {a: sorted(c) for a, c in area_lsoas.items()},
+                "centres": centres,
+            },
+        )
     return problems, warnings, facts, area_lsoas, centres
 
 
-def _cached_geography_checks(params: Params, area_lsoas: dict[str, set[str]], centres: dict,
-                             cache: CheckCache | None) -> tuple[list[str], list[str]]:
+def _cached_geography_checks(
+    params: Params, area_lsoas: dict[str, set[str]], centres: dict, cache: CheckCache | None
+) -> tuple[list[str], list[str]]:
     saved = cache.get("geography") if cache else None
     if saved is not None:
         return [], saved
@@ -458,10 +510,12 @@ def check_inputs(params: Params, morile_scores: bool = True, cache: CheckCache |
         sections["LSOA populations (area.lsoa_population)"] = lsoa_population_checks(params)
     if params.force_extract is not None:
         sections[f"Force crime extract (force_extract: {params.force_extract.path})"] = _cached_check(
-            "extract", cache, lambda: extract_checks(params, area_lsoas))
+            "extract", cache, lambda: extract_checks(params, area_lsoas)
+        )
     if params.survey:
         sections[f"Survey ({', '.join(str(f.path) for f in params.survey.responses)})"] = _cached_check(
-            "survey", cache, lambda: survey_checks(params))
+            "survey", cache, lambda: survey_checks(params)
+        )
     if params.morile:
         # Checked apart, so that a corrected moderation sheet is the only MoRiLE file read again.
         sections["MoRiLE (model, scoring sheets and moderation sheet)"] = _cached_check(
@@ -469,11 +523,14 @@ def check_inputs(params: Params, morile_scores: bool = True, cache: CheckCache |
         ) + (_cached_check("moderation", cache, lambda: moderation_checks(params)) if morile_scores else [])
     if params.delivery:
         sections["Delivery plan appendix (plan and risk registers)"] = _cached_check(
-            "delivery", cache, lambda: delivery_checks(params))
+            "delivery", cache, lambda: delivery_checks(params)
+        )
     failed = {name: problems for name, problems in sections.items() if problems}
     if failed:
         count = sum(len(p) for p in failed.values())
-        parts = [f"{count} problem(s) in the inputs; nothing was run and nothing was changed. Fix them all and run again."]
+        parts = [
+            f"{count} problem(s) in the inputs; nothing was run and nothing was changed. Fix them all and run again."
+        ]
         for name, problems in failed.items():
             parts.append(f"\n{name}:")
             parts.extend(_indent(p if p.lstrip().startswith("-") else "- " + p) for p in problems)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PipelineError
-from pipeline.orchestration.safety import PROJECT_ROOT, mark_as_ours, remove_our_folder
+from pipeline.storage.folders import PROJECT_ROOT, mark_as_ours, remove_our_folder
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,9 @@ def chosen_params_file() -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
-def stage_parameters(notebook: str, params: dict[str, Any], run_dir: str, processed_dir: str) -> tuple[dict[str, Any], str, str]:
+def stage_parameters(
+    notebook: str, params: dict[str, Any], run_dir: str, processed_dir: str
+) -> tuple[dict[str, Any], str, str]:
     """The parameters a stage notebook runs on: papermill's, when it injected them (a run);
     otherwise (JupyterLab, ``nbconvert --execute``) those of the chosen params file's last run,
     with a scratch processed folder and a scratch output folder for the stage.
@@ -69,12 +71,14 @@ def stage_parameters(notebook: str, params: dict[str, Any], run_dir: str, proces
     if params:
         return params, run_dir, processed_dir
     from pipeline.orchestration.reuse import StageStore
-    from pipeline.orchestration.run import STAGES
+    from pipeline.orchestration.stages import STAGES
     from pipeline.params import load_params, params_as_dict
 
     stage = next((s for s in STAGES if s.notebook == notebook), None)
     if stage is None:
-        raise PipelineError(f"{notebook} is not a stage notebook; the stages are {', '.join(s.notebook for s in STAGES)}.")
+        raise PipelineError(
+            f"{notebook} is not a stage notebook; the stages are {', '.join(s.notebook for s in STAGES)}."
+        )
     path = chosen_params_file()
     # Params files name their inputs relative to the project folder (where `make` runs);
     # JupyterLab's kernel starts in notebooks/.
@@ -96,10 +100,16 @@ def stage_parameters(notebook: str, params: dict[str, Any], run_dir: str, proces
     remove_our_folder(stage_folder)
     mark_as_ours(stage_folder)
     log.info("Exploring %s with %s: reading the run's results from a scratch copy in %s", notebook, path, scratch)
-    chosen = "as make lab PARAMS=... chose" if os.environ.get(PARAMS_VARIABLE, "").strip() else "the default; make lab PARAMS=... chooses another"
-    print(f"Exploring with {os.path.relpath(path, PROJECT_ROOT)} ({chosen}). "
-          f"This notebook reads and writes a scratch copy of the last run's results ({scratch}); "
-          "nothing a run made or published is changed.")
+    chosen = (
+        "as make lab PARAMS=... chose"
+        if os.environ.get(PARAMS_VARIABLE, "").strip()
+        else "the default; make lab PARAMS=... chooses another"
+    )
+    print(
+        f"Exploring with {os.path.relpath(path, PROJECT_ROOT)} ({chosen}). "
+        f"This notebook reads and writes a scratch copy of the last run's results ({scratch}); "
+        "nothing a run made or published is changed."
+    )
     return settings, str(stage_folder), str(scratch)
 
 
@@ -143,7 +153,9 @@ def strip_outputs_before_save(model: dict[str, Any], path: str, contents_manager
     if file.is_file():
         # The kernel chosen and its version are the analyst's session's, not the notebook's.
         try:
-            content["metadata"] = json.loads(file.read_text(encoding="utf-8")).get("metadata", content.get("metadata", {}))
+            content["metadata"] = json.loads(file.read_text(encoding="utf-8")).get(
+                "metadata", content.get("metadata", {})
+            )
         except ValueError:
             pass
     for cell in content.get("cells", []):

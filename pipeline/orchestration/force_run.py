@@ -73,8 +73,14 @@ def area_settings(force_file: Path, raw: dict[str, Any]) -> tuple[dict[str, dict
     force = str(raw.get("force", "")).strip()
     if force not in forces:
         near = difflib.get_close_matches(force, list(forces), n=3, cutoff=0.5)
-        problems.append(f"force: {force!r} is not a police force in the ONS lookup"
-                        + (f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else f"; the forces are: {', '.join(sorted(forces))}"))
+        problems.append(
+            f"force: {force!r} is not a police force in the ONS lookup"
+            + (
+                f"; did you mean {' or '.join(repr(n) for n in near)}?"
+                if near
+                else f"; the forces are: {', '.join(sorted(forces))}"
+            )
+        )
         raise ParamsError(list_problems(f"Problems in {force_file}:", problems))
     chosen = raw.get("partnerships", "all")
     everyone = forces[force]
@@ -84,7 +90,10 @@ def area_settings(force_file: Path, raw: dict[str, Any]) -> tuple[dict[str, dict
         areas = [str(a) for a in chosen]
         for name in areas:
             if name not in everyone:
-                problems.append(f"partnerships: {name!r} is not a partnership of {force}; its partnerships are: {'; '.join(everyone)}")
+                problems.append(
+                    f"partnerships: {name!r} is not a partnership of {force}; its partnerships are: "
+                    f"{'; '.join(everyone)}"
+                )
     else:
         problems.append("partnerships: write 'all' or a list of partnership names")
         areas = []
@@ -96,13 +105,21 @@ def area_settings(force_file: Path, raw: dict[str, Any]) -> tuple[dict[str, dict
     if missing:
         problems.append(
             f"populations: no population for {'; '.join(missing)}. Every partnership of the force needs one (each is "
-            "a comparator of the others). Add, for example:\n      " + "\n      ".join(
-                f"{name}: {{value: <residents>, year: <year>, source: ONS mid-year population estimate}}" for name in missing[:3]))
+            "a comparator of the others). Add, for example:\n      "
+            + "\n      ".join(
+                f"{name}: {{value: <residents>, year: <year>, source: ONS mid-year population estimate}}"
+                for name in missing[:3]
+            )
+        )
     for name in populations:
         if name not in everyone:
-            problems.append(f"populations: {name!r} is not a partnership of {force}; its partnerships are: {'; '.join(everyone)}")
+            problems.append(
+                f"populations: {name!r} is not a partnership of {force}; its partnerships are: {'; '.join(everyone)}"
+            )
     if "output_dir" not in raw:
-        problems.append("output_dir: name the folder for the force's documents (each partnership gets a folder inside it)")
+        problems.append(
+            "output_dir: name the folder for the force's documents (each partnership gets a folder inside it)"
+        )
     if "area" in raw or "comparators" in raw:
         problems.append("area, comparators: a force file takes its areas from the lookup; remove these settings")
     common = {k: v for k, v in raw.items() if k not in FORCE_KEYS and k not in ("area", "comparators")}
@@ -118,7 +135,9 @@ def area_settings(force_file: Path, raw: dict[str, Any]) -> tuple[dict[str, dict
     settings: dict[str, dict[str, Any]] = {}
     for name in areas:
         one = copy.deepcopy(common)
-        one["title"] = str(common.get("title", "{area} Strategic Assessment of Crime and Disorder")).replace("{area}", name)
+        one["title"] = str(common.get("title", "{area} Strategic Assessment of Crime and Disorder")).replace(
+            "{area}", name
+        )
         one["area"] = definition(name)
         one["comparators"] = [definition(other) for other in everyone if other != name]
         one["output_dir"] = str(root / slug(name))
@@ -138,14 +157,17 @@ def area_settings(force_file: Path, raw: dict[str, Any]) -> tuple[dict[str, dict
 
 def write_area_params(settings: dict[str, dict[str, Any]], folder: Path) -> list[Path]:
     """Each partnership's params as a YAML file in ``folder`` (the pipeline's own); returns their paths."""
-    from pipeline.orchestration.safety import mark_as_ours
+    from pipeline.storage.folders import mark_as_ours
 
     mark_as_ours(folder)
     paths = []
     for name, one in settings.items():
         path = folder / f"{slug(name)}.yaml"
-        path.write_text(f"# Written by `python -m pipeline run-force` for {name}; edit the force file, not this.\n"
-                        + yaml.safe_dump(one, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        path.write_text(
+            f"# Written by `python -m pipeline run-force` for {name}; edit the force file, not this.\n"
+            + yaml.safe_dump(one, sort_keys=False, allow_unicode=True),
+            encoding="utf-8",
+        )
         paths.append(path)
     return paths
 

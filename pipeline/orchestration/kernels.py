@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from pipeline.documents.export import OUTPUTS_WRITTEN_TAG
+
 log = logging.getLogger(__name__)
 
 # Kernel history in memory: kernels running side by side do not share ~/.ipython's database.
@@ -155,7 +157,13 @@ def _start(manager_class: type, kernel_name: str, imports: str, stop: threading.
 def _reset(manager: Any, folder: Path, imports: str, stop: threading.Event) -> Any:
     """The kernel, reset for another notebook and with ``imports`` done; shut down if that fails."""
     try:
-        _run_silently(manager, RESET.format(folder=str(folder)) + "\n" + _imported_aside(imports), stop, "being reset", started=True)
+        _run_silently(
+            manager,
+            RESET.format(folder=str(folder)) + "\n" + _imported_aside(imports),
+            stop,
+            "being reset",
+            started=True,
+        )
     except BaseException:
         shutdown(manager)
         raise
@@ -173,9 +181,9 @@ def shutdown(manager: Any) -> None:
 
 
 ENGINE_NAME = "kept-kernel"
-# The tag of the cell after which a stage's processed outputs are all written: the stages that
-# read them may start then, while the rest of its notebook (charts, tables) and its HTML are made.
-OUTPUTS_WRITTEN_TAG = "processed-outputs-written"
+# OUTPUTS_WRITTEN_TAG (``pipeline.documents.export``) tags the cell after which a stage's processed
+# outputs are all written: the stages that read them may start then, while the rest of its
+# notebook (charts, tables) and its HTML are made.
 
 
 async def _heard(client: Any, timeout: float) -> None:
@@ -199,8 +207,11 @@ async def _heard(client: Any, timeout: float) -> None:
         try:
             while True:
                 message = await ensure_async(client.iopub_channel.get_msg(timeout=0.2))
-                if (message["parent_header"].get("msg_id") == msg_id and message["msg_type"] == "status"
-                        and message["content"].get("execution_state") == "idle"):
+                if (
+                    message["parent_header"].get("msg_id") == msg_id
+                    and message["msg_type"] == "status"
+                    and message["content"].get("execution_state") == "idle"
+                ):
                     return
         except Empty:
             continue  # published before the channel was listening: ask again
@@ -251,14 +262,30 @@ def register_engine() -> str:
 
     class KeptKernelEngine(NBClientEngine):
         @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
-                                     start_timeout=60, execution_timeout=None, **kwargs):
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            **kwargs,
+        ):
             for unused in ("input_path", "timeout", "startup_timeout"):
                 kwargs.pop(unused, None)
             outputs_written = kwargs.pop("outputs_written", None)
             client = KeptKernelClient(
-                nb_man, timeout=execution_timeout, startup_timeout=start_timeout, kernel_name=kernel_name,
-                log=logging.getLogger("papermill"), log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file, **kwargs,
+                nb_man,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logging.getLogger("papermill"),
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+                **kwargs,
             )
             client.outputs_written = outputs_written
             # papermill writes the whole executed notebook to disk as each cell starts and ends,
@@ -328,12 +355,17 @@ class KernelPool:
             for key, notebook in stages:
                 self._to_come[key] = import_statements(notebook)
             room = self.size - len(self._waiting) - self._busy
-            for key, _ in stages[:max(0, room)]:
+            for key, _ in stages[: max(0, room)]:
                 first = self.started == 0
                 self.started += 1
                 future = self._starter.submit(self._start_when_released, first, self._to_come[key])
                 self._waiting.append(_Kernel(future, key))
-        log.debug("Kernel pool: %d started, %d in all, for %s", self.started, len(self._waiting) + self._busy, [k for k, _ in stages])
+        log.debug(
+            "Kernel pool: %d started, %d in all, for %s",
+            self.started,
+            len(self._waiting) + self._busy,
+            [k for k, _ in stages],
+        )
 
     def start_ahead(self, *notebooks: Path) -> None:
         """Start as many kernels as the pool has room for, now, each with the ``notebooks``'
@@ -346,7 +378,9 @@ class KernelPool:
                 self.started += 1
                 self._waiting.append(_Kernel(self._starter.submit(self._start_when_released, first, imports), None))
         self._released.set()
-        log.debug("Kernel pool: %d started ahead with the imports of %s", self.started, ", ".join(n.name for n in notebooks))
+        log.debug(
+            "Kernel pool: %d started ahead with the imports of %s", self.started, ", ".join(n.name for n in notebooks)
+        )
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Return once every kernel no stage is using has started (or been reset) and done its

@@ -15,84 +15,18 @@ leaves no record and runs again next time.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import shutil
-import threading
 from pathlib import Path
 from typing import Any
 
-from pipeline.orchestration.safety import mark_as_ours, remove_our_folder
+from pipeline.storage.fingerprints import bytes_sha, code_fingerprint, json_sha, sha256_of, source_fingerprint
+from pipeline.storage.folders import mark_as_ours, remove_our_folder
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
+__all__ = ["code_fingerprint", "sha256_of", "source_fingerprint"]  # used with the stage records
+
 STAGES_FOLDER = "stages"
 NOTHING_CHANGED = "nothing it depends on changed"
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _json_sha(value: Any) -> str:
-    return _sha(json.dumps(value, sort_keys=True, default=str).encode("utf-8"))
-
-
-# Digests already worked out in this process, by file and its size, modification time and
-# inode: a force's batch hashed its police archive some fifteen times (each area's input
-# hashes and read keys), and every stage decision hashed the package's files again.
-_digests: dict[tuple[str, int, int, int], str] = {}
-_digests_lock = threading.Lock()
-
-
-def _stat_key(path: Path) -> tuple[str, int, int, int]:
-    status = os.stat(path)
-    return (os.path.abspath(path), status.st_size, status.st_mtime_ns, status.st_ino)
-
-
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in 1 MB blocks (once per process while the file's
-    size, modification time and inode stay the same)."""
-    key = _stat_key(path)
-    with _digests_lock:
-        known = _digests.get(key)
-    if known is not None:
-        return known
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    with _digests_lock:
-        _digests[key] = digest.hexdigest()
-    return _digests[key]
-
-
-SOURCE_SUFFIXES = (".py", ".csv", ".gz", ".yaml", ".html", ".css", ".tpl", ".j2")
-
-
-def package_files() -> list[Path]:
-    """The pipeline package's own files, sorted: its code and the data it ships (offence
-    codes, threat catalogue, partnership lookup)."""
-    return [p for p in sorted(PACKAGE_DIR.rglob("*")) if p.suffix in SOURCE_SUFFIXES and "__pycache__" not in p.parts and p.is_file()]
-
-
-def source_fingerprint() -> str:
-    """SHA-256 over the pipeline package's files (``package_files``: names and bytes). What
-    every kept result that the package computed depends on: stage results, kept police
-    reads, cached charts."""
-    digest = hashlib.sha256()
-    for path in package_files():
-        digest.update(str(path.relative_to(PACKAGE_DIR)).encode("utf-8"))
-        digest.update(sha256_of(path).encode("ascii"))
-    return digest.hexdigest()
-
-
-def code_fingerprint(versions: dict[str, str]) -> str:
-    """SHA-256 over the pipeline package's files (``source_fingerprint``) and the library versions.
-
-    The whole package counts, not only the modules a stage imports: a stage's notebook may
-    reach any of them through the others, and a rerun is cheaper than a stale result."""
-    return _json_sha({"source": source_fingerprint(), "versions": versions})
 
 
 def _strings(value: Any) -> list[str]:
@@ -132,8 +66,8 @@ def fingerprint(
     gives them); ``file_hashes`` every input file of the run; ``upstream`` the digests of the
     stages it reads from."""
     return {
-        "notebook": _sha(notebook.read_bytes()),
-        "params": {name: _json_sha(value) for name, value in sorted(settings.items())},
+        "notebook": bytes_sha(notebook.read_bytes()),
+        "params": {name: json_sha(value) for name, value in sorted(settings.items())},
         "files": files_named(settings, file_hashes),
         "code": code,
         "upstream": dict(sorted(upstream.items())),
@@ -143,14 +77,16 @@ def fingerprint(
 
 def digest_of(parts: dict[str, Any]) -> str:
     """One SHA-256 for a fingerprint."""
-    return _json_sha(parts)
+    return json_sha(parts)
 
 
 def _short(path: str) -> str:
     return Path(path).name
 
 
-def why_run(previous: dict[str, Any] | None, parts: dict[str, Any], reran_upstream: list[str], force: bool) -> str | None:
+def why_run(
+    previous: dict[str, Any] | None, parts: dict[str, Any], reran_upstream: list[str], force: bool
+) -> str | None:
     """Why a stage must run (a sentence), or None when its last results can be reused."""
     if force:
         return "--force was given"
@@ -173,7 +109,9 @@ def why_run(previous: dict[str, Any] | None, parts: dict[str, Any], reran_upstre
     old_files, new_files = before.get("files", {}), parts["files"]
     changed_files = sorted({p for p in set(old_files) | set(new_files) if old_files.get(p) != new_files.get(p)})
     if changed_files:
-        shown = ", ".join(_short(p) for p in changed_files[:3]) + (f" and {len(changed_files) - 3} more" if len(changed_files) > 3 else "")
+        shown = ", ".join(_short(p) for p in changed_files[:3]) + (
+            f" and {len(changed_files) - 3} more" if len(changed_files) > 3 else ""
+        )
         reasons.append(f"input file(s) {shown} changed")
     if before.get("code") != parts["code"]:
         reasons.append("the pipeline package or a library version changed")

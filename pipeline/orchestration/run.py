@@ -7,7 +7,11 @@ document has been published does the staging folder replace the output folder, s
 failed run leaves the last good outputs exactly as they were; the failed run's folder
 is kept as ``<output>.failed`` for diagnosis. Ctrl-C or SIGTERM removes the unfinished
 staging folder and leaves the outputs alone. Only folders the pipeline marked are
-ever deleted (``pipeline.orchestration.safety``).
+ever deleted (``pipeline.storage.folders``).
+
+Why one module: it is the run's scheduler, from the input check to the published folder;
+the stage table is ``pipeline.orchestration.stages``, kernels ``kernels``, reuse
+``reuse`` and the folders ``pipeline.storage.folders``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import functools
 import json
 import logging
 import os
-import platform
 import shutil
 import signal
 import sys
@@ -26,7 +29,6 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
@@ -36,13 +38,14 @@ from typing import Any, Callable
 # the "iri" string formats, which the notebook schema does not use, so a run does without it.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
+from pipeline.errors import PipelineError, StageError
 from pipeline.orchestration import reuse  # noqa: E402
 from pipeline.orchestration.checks import CheckCache, check_inputs, input_files
-from pipeline.errors import PipelineError, StageError
 from pipeline.orchestration.kernels import KernelPool, register_engine
+from pipeline.orchestration.stages import CHART_CACHE_STAGE, KERNEL_NAME, NOTEBOOKS_DIR, STAGES, Stage, package_versions
 from pipeline.params import Params, load_params, params_as_dict
-from pipeline.orchestration.reuse import sha256_of
-from pipeline.orchestration.safety import OutputLock, mark_as_ours, remove_our_folder, sibling_folders
+from pipeline.storage.fingerprints import sha256_of
+from pipeline.storage.folders import OutputLock, mark_as_ours, remove_our_folder, sibling_folders
 
 log = logging.getLogger(__name__)
 
@@ -53,129 +56,6 @@ RUN_LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("run_label", def
 # Set when a batch of runs side by side is stopped (Ctrl-C, SIGTERM): its runs then end as
 # interrupted runs (their unfinished folders removed), not as failed ones.
 STOPPING = threading.Event()
-
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
-KERNEL_NAME = "python3"
-KEY_PACKAGES = (
-    "pandas",
-    "numpy",
-    "pyarrow",
-    "statsmodels",
-    "scipy",
-    "matplotlib",
-    "seaborn",
-    "papermill",
-    "nbconvert",
-    "pydantic",
-    "openpyxl",
-    "geopandas",
-    "shapely",
-    "pyogrio",
-    "pyproj",
-)
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One notebook of the assessment, run in the order listed in ``STAGES``."""
-
-    name: str
-    notebook: str
-    description: str
-    publishes: str | None = None  # HTML file name, if the notebook is a published document
-    needs: str | None = None  # a params section the stage needs; the stage is skipped without it
-    title: str | None = None  # the published page's title, if not the params title
-    after: tuple[str, ...] = ()  # stages whose processed outputs it reads (it runs after them)
-    # The params fields its notebook reads (None: all of them). A test checks this against
-    # the notebook, so a stage is never reused after a change to a field it reads.
-    reads: tuple[str, ...] | None = None
-
-    def applies_to(self, params: Params) -> bool:
-        """Whether this run includes the stage."""
-        return self.needs is None or getattr(params, self.needs) is not None
-
-
-STAGES: tuple[Stage, ...] = (
-    Stage(
-        "police",
-        "01_police_data.ipynb",
-        "read police.uk data and check month coverage",
-        reads=("area", "comparators", "inputs", "partial_month_threshold", "period_end", "processed_dir", "trend_years"),
-    ),
-    Stage("survey", "02_survey.ipynb", "weighted survey indicators and significance", needs="survey", reads=("survey",)),
-    Stage(
-        "morile",
-        "04_morile.ipynb",
-        "MoRiLE scores, ranks, moderation and sensitivity",
-        publishes="morile-review.html",
-        needs="morile",
-        title="MoRiLE prioritisation review",
-        reads=("area", "morile", "period_end", "title"),
-    ),
-    Stage(
-        "trends",
-        "03_trends.ipynb",
-        "seasonal trend models, forecasts and exceptions",
-        after=("police",),
-        reads=("area", "disruptions", "period_end", "trend_years"),
-    ),
-    Stage(
-        "places",
-        "05_places.ipynb",
-        "crime by LSOA, ward and deprivation; persistent hotspots",
-        needs="geography",
-        after=("police",),
-        reads=("area", "geography", "period_end"),
-    ),
-    Stage(
-        "extract",
-        "06_force_extract.ipynb",
-        "force crime extract: threats, harm, time, place, reconciliation",
-        needs="force_extract",
-        after=("police",),
-        # Only the threat list of the MoRiLE section: a moderation change must not rerun it.
-        reads=("area", "disruptions", "force_extract", "geography", "morile.threats", "partial_month_threshold", "period_end", "trend_years"),
-    ),
-    Stage(
-        "report",
-        "10_strategic_assessment.ipynb",
-        "write the strategic assessment",
-        publishes="strategic-assessment.html",
-        after=("police", "survey", "morile", "trends", "places", "extract"),
-    ),
-    Stage(
-        "delivery",
-        "20_delivery_plan.ipynb",
-        "write the delivery plan appendix",
-        publishes="delivery-plan-appendix.html",
-        needs="delivery",
-        title="Delivery plan appendix",
-        after=("police", "survey", "morile"),
-        reads=("area", "delivery", "morile", "period_end", "survey", "title"),
-    ),
-)
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of Python and the key packages, for run.json."""
-    return dict(_package_versions())
-
-
-@functools.cache
-def _package_versions() -> dict[str, str]:
-    # Looked up once per process: each lookup searches the installed packages' metadata, and
-    # a batch asked for them at every area's check and every stage's decision.
-    versions = {"python": platform.python_version()}
-    for name in KEY_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
-# The stage whose notebook reuses unchanged charts (pipeline.documents.chart_cache).
-CHART_CACHE_STAGE = "report"
 
 
 def quietly(task: Any) -> Any:
@@ -209,7 +89,8 @@ def _stage_failure(stage: Stage, error: Exception, output_dir: Path) -> StageErr
     return StageError(
         f"Stage '{stage.name}' failed in notebook {stage.notebook}, {where}:\n"
         f"{ename}: {evalue}\n"
-        f"The executed notebook is kept at {_failed_folder(output_dir) / 'notebooks' / stage.notebook} for inspection.\n"
+        f"The executed notebook is kept at {_failed_folder(output_dir) / 'notebooks' / stage.notebook} for "
+        "inspection.\n"
         f"The last published outputs in {output_dir} were left unchanged."
     )
 
@@ -243,7 +124,7 @@ def _quiet_kernel_manager(log_path: Path) -> type:
 _RUNNING_KERNELS: set[Any] = set()
 
 
-def _stop_kernels() -> None:
+def stop_kernels() -> None:
     for process in list(_RUNNING_KERNELS):
         try:
             if process.poll() is None:
@@ -291,8 +172,13 @@ def kernel_priority(stage: Stage) -> int:
     return stage_depth(stage) * len(STAGES) + STAGES.index(stage)
 
 
-def _execute(stage: Stage, run_dir: Path, parameters: dict[str, Any], kernels: RunKernels,
-             outputs_written: Callable[[], None] | None = None) -> Path:
+def _execute(
+    stage: Stage,
+    run_dir: Path,
+    parameters: dict[str, Any],
+    kernels: RunKernels,
+    outputs_written: Callable[[], None] | None = None,
+) -> Path:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -354,7 +240,7 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
-def _install_signal_handlers() -> dict[int, Any]:
+def install_signal_handlers() -> dict[int, Any]:
     """Treat SIGTERM like Ctrl-C, so either stops the run cleanly (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         return {}
@@ -383,7 +269,9 @@ def _input_hashes(params: Params) -> dict[str, str] | None:
         return None
 
 
-def _check_cache(params: Params, processed: Path, file_hashes: dict[str, str] | None, reuse_saved: bool) -> CheckCache | None:
+def _check_cache(
+    params: Params, processed: Path, file_hashes: dict[str, str] | None, reuse_saved: bool
+) -> CheckCache | None:
     """Fingerprints of the input checks: the police data check depends on the police stage's
     params fields and files; the boundary and force extract checks on those and their own
     settings and files; the survey, MoRiLE and delivery checks on their own section and files
@@ -395,10 +283,15 @@ def _check_cache(params: Params, processed: Path, file_hashes: dict[str, str] | 
     params_dict = params_as_dict(params)
 
     def key(settings: dict[str, Any], after: str = "") -> str:
-        return reuse.digest_of({"after": after, "settings": settings, "files": reuse.files_named(settings, file_hashes), "code": code})
+        return reuse.digest_of(
+            {"after": after, "settings": settings, "files": reuse.files_named(settings, file_hashes), "code": code}
+        )
 
     police = key(_stage_settings(next(s for s in STAGES if s.name == "police"), params_dict))
-    extract = {name: params_dict.get(name) for name in ("area", "force_extract", "geography", "period_end", "trend_years", "partial_month_threshold")}
+    extract = {
+        name: params_dict.get(name)
+        for name in ("area", "force_extract", "geography", "period_end", "trend_years", "partial_month_threshold")
+    }
     keys = {
         "police": police,
         "geography": key({"area": params_dict["area"], "geography": params_dict.get("geography")}, after=police),
@@ -447,12 +340,19 @@ def cpus() -> int:
     return max(1, min(4, available))
 
 
-def _run_one(stage: Stage, params: Params, folder: Path, parameters: dict[str, Any], pdf: bool, kernels: RunKernels,
-             outputs_written: Callable[[], None] | None = None) -> None:
+def _run_one(
+    stage: Stage,
+    params: Params,
+    folder: Path,
+    parameters: dict[str, Any],
+    pdf: bool,
+    kernels: RunKernels,
+    outputs_written: Callable[[], None] | None = None,
+) -> None:
     """Execute a stage's notebook writing into ``folder`` and publish its document there;
     ``outputs_written`` is called once its processed outputs are all written, if its notebook
     tags the cell that finishes them (``pipeline.orchestration.kernels.OUTPUTS_WRITTEN_TAG``)."""
-    from pipeline.documents.publish import export_html, export_pdf
+    from pipeline.documents.export import export_html, export_pdf
 
     executed = _execute(stage, folder, parameters, kernels, outputs_written)
     if stage.publishes:
@@ -477,20 +377,30 @@ def _decide(
 ) -> tuple[dict[str, Any], str, str | None]:
     """A stage's fingerprint, its digest, and why it must run (None: reuse its last results)."""
     upstream = {d: digests[d] for d in stage.after if d in digests}
-    parts = reuse.fingerprint(NOTEBOOKS_DIR / stage.notebook, _stage_settings(stage, params_dict), file_hashes, code, upstream, pdf)
+    parts = reuse.fingerprint(
+        NOTEBOOKS_DIR / stage.notebook, _stage_settings(stage, params_dict), file_hashes, code, upstream, pdf
+    )
     reason = reuse.why_run(store.record(stage.name), parts, [d for d in stage.after if d in reran], force)
     return parts, reuse.digest_of(parts), reason
 
 
 def _expected_to_run(
-    stages: tuple[Stage, ...], params: Params, processed: Path, file_hashes: dict[str, str], versions: dict[str, str], pdf: bool, force: bool
+    stages: tuple[Stage, ...],
+    params: Params,
+    processed: Path,
+    file_hashes: dict[str, str],
+    versions: dict[str, str],
+    pdf: bool,
+    force: bool,
 ) -> list[Stage]:
     """The stages a run will run rather than reuse, in the listed order (which puts each after those it reads)."""
     store, params_dict, code = reuse.StageStore(processed), params_as_dict(params), reuse.code_fingerprint(versions)
     digests: dict[str, str] = {}
     runs: set[str] = set()
     for stage in stages:
-        _, digests[stage.name], reason = _decide(stage, store, params_dict, file_hashes, code, digests, runs, pdf, force)
+        _, digests[stage.name], reason = _decide(
+            stage, store, params_dict, file_hashes, code, digests, runs, pdf, force
+        )
         if reason is not None:
             runs.add(stage.name)
     return [s for s in stages if s.name in runs]
@@ -522,7 +432,7 @@ def _run_stages(
     nothing, so a stage that started on the outputs of one that then failed is never used."""
     from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-    from pipeline.documents.publish import warm_up_exporter
+    from pipeline.documents.export import warm_up_exporter
 
     store = reuse.StageStore(processed)
     params_dict = params_as_dict(params)
@@ -549,7 +459,9 @@ def _run_stages(
             while progressed:  # a reused stage can make others ready at once
                 progressed = False
                 for stage in [s for s in pending if all(d in digests or d not in included for d in s.after)]:
-                    parts, digest, reason = _decide(stage, store, params_dict, file_hashes, code, digests, reran, pdf, force)
+                    parts, digest, reason = _decide(
+                        stage, store, params_dict, file_hashes, code, digests, reran, pdf, force
+                    )
                     if reason is not None and len(running) >= workers:
                         continue  # it starts when a worker is free
                     pending.remove(stage)
@@ -571,8 +483,19 @@ def _run_stages(
                     parameters = {"params": params_dict, "run_dir": str(folder), "processed_dir": str(processed)}
                     outputs: Future = Future()
                     written[outputs] = (stage, digest)
-                    future = pool.submit(_as_part_of, CURRENT_RUN.get(), RUN_LABEL.get(), _run_one, stage, params, folder, parameters, pdf,
-                                         kernels, functools.partial(_set_once, outputs))
+                    future = pool.submit(
+                        _as_part_of,
+                        CURRENT_RUN.get(),
+                        RUN_LABEL.get(),
+                        _run_one,
+                        stage,
+                        params,
+                        folder,
+                        parameters,
+                        pdf,
+                        kernels,
+                        functools.partial(_set_once, outputs),
+                    )
                     running[future] = (stage, parts, digest, reason, time.perf_counter())
             if not running:
                 continue
@@ -606,7 +529,7 @@ def _run_stages(
         # Stop what is still running by killing its kernels, without waiting for the worker
         # threads: their notebooks fail on the dead kernel, and nothing they write is used
         # (a stage's results are recorded by this thread, only on success).
-        _stop_kernels()
+        stop_kernels()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     except BaseException:
@@ -652,7 +575,7 @@ def run_assessment(
     pool = kernel_pool or new_kernel_pool(workers)
     # The kernels' stderr goes to the pool's temporary file; this run's part is kept (see _run_locked).
     kernels = RunKernels(pool, str(processed), pool.log.stat().st_size if pool.log else 0)
-    previous_handlers = _install_signal_handlers()
+    previous_handlers = install_signal_handlers()
     interrupted = False
     try:
         if file_hashes is not None:
@@ -674,15 +597,27 @@ def run_assessment(
             _tidy_stale_staging(output_dir)
             if check_cache:
                 check_cache.save()  # only now: a refused or locked-out run writes nothing
-            return _run_locked(params, params_path, output_dir, stages, started, clock, checked.warnings, pdf, force,
-                               workers, file_hashes, kernels)
+            return _run_locked(
+                params,
+                params_path,
+                output_dir,
+                stages,
+                started,
+                clock,
+                checked.warnings,
+                pdf,
+                force,
+                workers,
+                file_hashes,
+                kernels,
+            )
     except (KeyboardInterrupt, RunInterrupted):
         interrupted = True
         raise
     finally:
         if kernel_pool is None or interrupted:
             pool.close()
-            _stop_kernels()
+            stop_kernels()
         CURRENT_RUN.reset(run_token)
         for signum, handler in previous_handlers.items():
             signal.signal(signum, handler)
@@ -705,7 +640,8 @@ def _run_locked(
     # Imported here, not with the module: they load pandas (0.5 s), and the run's kernels
     # start sooner if the run gets to them first (run_assessment's expect).
     from pipeline.documents import chart_cache
-    from pipeline.documents.publish import replace_folder_atomically, tables_workbook
+    from pipeline.documents.workbook import tables_workbook
+    from pipeline.storage.folders import replace_folder_atomically
 
     staging = output_dir.with_name(f".{output_dir.name}.running-{os.getpid()}")
     mark_as_ours(staging)
@@ -750,14 +686,21 @@ def _run_locked(
         chart_cache.clear_counts(processed)
         if force:
             chart_cache.clear(processed)  # --force redraws every chart too
-        outcomes = _run_stages(stages, params, staging, processed, file_hashes, record["versions"], pdf, force, workers, kernels)
+        outcomes = _run_stages(
+            stages, params, staging, processed, file_hashes, record["versions"], pdf, force, workers, kernels
+        )
         charts = chart_cache.last_counts(processed)
         published = []
         for stage in stages:  # in the listed order, whatever order they finished in
             outcome = outcomes[stage.name]
             if stage.name == CHART_CACHE_STAGE and outcome["ran"] and charts is not None:
                 outcome["charts"] = charts
-                log.info("%s: %d chart(s) drawn, %d reused from the last run (same data and code)", stage.name, charts["drawn"], charts["reused"])
+                log.info(
+                    "%s: %d chart(s) drawn, %d reused from the last run (same data and code)",
+                    stage.name,
+                    charts["drawn"],
+                    charts["reused"],
+                )
             record["stages"].append({"name": stage.name, "notebook": stage.notebook, **outcome})
             if stage.publishes:
                 published.append(staging / stage.publishes)
@@ -781,16 +724,27 @@ def _run_locked(
         # because their kernels were stopped: an interrupted run, not a failed one.
         if isinstance(exc, KeyboardInterrupt) or STOPPING.is_set():
             remove_our_folder(staging)
-            how = ("with the batch" if not isinstance(exc, KeyboardInterrupt)
-                   else "by a termination signal (SIGTERM)" if str(exc) == "SIGTERM" else "by Ctrl-C")
-            kept = f"the last published outputs in {output_dir} are unchanged" if output_dir.exists() else "nothing had been published yet"
+            how = (
+                "with the batch"
+                if not isinstance(exc, KeyboardInterrupt)
+                else "by a termination signal (SIGTERM)"
+                if str(exc) == "SIGTERM"
+                else "by Ctrl-C"
+            )
+            kept = (
+                f"the last published outputs in {output_dir} are unchanged"
+                if output_dir.exists()
+                else "nothing had been published yet"
+            )
             raise RunInterrupted(f"Stopped {how}: the unfinished run was removed; {kept}.") from None
         failed = _failed_folder(output_dir)
         remove_our_folder(failed)
         staging.rename(failed)
         raise
     # The strategic assessment is the run's main document: print its path.
-    main_document = next((p for p in published if p.name == "strategic-assessment.html"), published[0] if published else None)
+    main_document = next(
+        (p for p in published if p.name == "strategic-assessment.html"), published[0] if published else None
+    )
     report = output_dir / main_document.name if main_document else output_dir
     log.info("Finished in %.1f s. Published in %s:", record["seconds"], output_dir)
     for document in published:

@@ -23,8 +23,8 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from pipeline.errors import PipelineError, file_system_refusal
 
@@ -48,8 +48,13 @@ def snapshot(paths: Iterable[Path]) -> dict[Path, FileState]:
         path = Path(path)
         try:
             if path.is_dir():
-                states[path] = tuple(sorted(
-                    (str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns) for p in path.rglob("*") if p.is_file()))
+                states[path] = tuple(
+                    sorted(
+                        (str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns)
+                        for p in path.rglob("*")
+                        if p.is_file()
+                    )
+                )
             else:
                 stat = os.stat(path)
                 states[path] = (stat.st_size, stat.st_mtime_ns)
@@ -79,8 +84,13 @@ def watched_inputs(params_path: Path, last: list[Path]) -> list[Path]:
     return [params_path, *named]
 
 
-def wait_for_change(files: list[Path], before: dict[Path, FileState], code: dict[Path, FileState], poll: float,
-                    sleep: Callable[[float], None] = time.sleep) -> list[Path]:
+def wait_for_change(
+    files: list[Path],
+    before: dict[Path, FileState],
+    code: dict[Path, FileState],
+    poll: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Path]:
     """Wait until one of ``files`` differs from ``before``, then until no file changes for one
     more ``poll`` seconds (a spreadsheet program may write a file in several steps); the changed
     files. Raises ``CodeChanged`` if the package's files differ from ``code`` meanwhile."""
@@ -102,8 +112,14 @@ def wait_for_change(files: list[Path], before: dict[Path, FileState], code: dict
         now = settled
 
 
-def watch(params_path: str | Path, pdf: bool = False, workers: int | None = None, poll: float = 0.1,
-          runs: int | None = None, on_published: Callable[[Path], None] | None = None) -> int:
+def watch(
+    params_path: str | Path,
+    pdf: bool = False,
+    workers: int | None = None,
+    poll: float = 0.1,
+    runs: int | None = None,
+    on_published: Callable[[Path], None] | None = None,
+) -> int:
     """Run the assessment for ``params_path`` now and again after each change to it or its
     inputs, until Ctrl-C (or, for tests, ``runs`` runs). ``poll``: seconds between looks at the
     files. ``on_published`` is given each published report's path. Returns how many runs
@@ -111,8 +127,15 @@ def watch(params_path: str | Path, pdf: bool = False, workers: int | None = None
     reuses what an earlier run left, as ``run`` does; so does each rerun. Raises
     ``ParamsError`` at once if the params file does not exist, ``CodeChanged`` if the
     package's code changes, and ``RunInterrupted`` if Ctrl-C stops a run."""
-    from pipeline.orchestration.run import (NOTEBOOKS_DIR, STAGES, RunInterrupted, _install_signal_handlers, _stop_kernels, cpus, new_kernel_pool,
-                              run_assessment)
+    from pipeline.orchestration.run import (
+        RunInterrupted,
+        cpus,
+        install_signal_handlers,
+        new_kernel_pool,
+        run_assessment,
+        stop_kernels,
+    )
+    from pipeline.orchestration.stages import NOTEBOOKS_DIR, STAGES
 
     params_path = Path(params_path).resolve()
     if not params_path.is_file():
@@ -121,13 +144,13 @@ def watch(params_path: str | Path, pdf: bool = False, workers: int | None = None
 
         load_params(params_path)  # raises ParamsError naming the file and what to do
     pool = new_kernel_pool(workers or cpus())
-    from pipeline.orchestration.reuse import package_files
+    from pipeline.storage.fingerprints import package_files
 
     code = snapshot(package_files())  # what the kernels have loaded
     files: list[Path] = [params_path]
     failures = done = 0
     # A termination signal stops the watch as Ctrl-C does, so its kernels are shut down.
-    previous_handlers = _install_signal_handlers()
+    previous_handlers = install_signal_handlers()
     try:
         while True:
             files = watched_inputs(params_path, files)
@@ -153,8 +176,11 @@ def watch(params_path: str | Path, pdf: bool = False, workers: int | None = None
             # Said once they are ready: a change saved from then on runs at once. One saved
             # sooner is not missed (the files are compared with how they were as the run began).
             pool.wait_ready(timeout=120)
-            log.info("Watching %s and the %d input file(s) it names; save a change to run again (Ctrl-C stops).",
-                     params_path.name, sum(1 for p in files[1:] if not p.is_dir()))
+            log.info(
+                "Watching %s and the %d input file(s) it names; save a change to run again (Ctrl-C stops).",
+                params_path.name,
+                sum(1 for p in files[1:] if not p.is_dir()),
+            )
             try:
                 changes = wait_for_change(files, before, code, poll)
             except KeyboardInterrupt:
@@ -163,7 +189,7 @@ def watch(params_path: str | Path, pdf: bool = False, workers: int | None = None
             log.info("Changed: %s. Running again ...", ", ".join(p.name for p in changes))
     finally:
         try:
-            _close_through_interrupts(pool, _stop_kernels)
+            _close_through_interrupts(pool, stop_kernels)
         finally:
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)

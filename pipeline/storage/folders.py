@@ -47,7 +47,9 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def location_problems(setting: str, target: Path, inputs: Iterable[Path], project_root: Path = PROJECT_ROOT) -> list[str]:
+def location_problems(
+    setting: str, target: Path, inputs: Iterable[Path], project_root: Path = PROJECT_ROOT
+) -> list[str]:
     """Why ``target`` (an output or processed folder) is unsafe to write into, or [] if it is safe.
 
     ``setting`` names the params setting in messages; ``inputs`` are every input file or
@@ -56,22 +58,37 @@ def location_problems(setting: str, target: Path, inputs: Iterable[Path], projec
     target = target.resolve()
     shown = f"{setting}: {str(target)!r}"
     if target == Path(target.anchor) or target == Path.home().resolve():
-        return [f"{shown} is the top of a drive or your home folder; name a folder of its own, such as outputs/<area>-<period>."]
+        return [
+            f"{shown} is the top of a drive or your home folder; name a folder of its own, such as "
+            "outputs/<area>-<period>."
+        ]
     if _inside(project_root, target):
-        return [f"{shown} is the project folder or a folder above it; publishing there would replace the project. Use a folder under outputs/."]
+        return [
+            f"{shown} is the project folder or a folder above it; publishing there would replace the project. Use a "
+            "folder under outputs/."
+        ]
     problems = []
     clashes = [
         f"{name}/"
         for name in PROTECTED_IN_PROJECT
-        if (project_root / name).exists() and (_inside(target, (project_root / name).resolve()) or _inside((project_root / name).resolve(), target))
+        if (project_root / name).exists()
+        and (_inside(target, (project_root / name).resolve()) or _inside((project_root / name).resolve(), target))
     ]
     if clashes:
-        problems.append(f"{shown} is, holds or sits inside the project's own {', '.join(clashes)} folder; use a folder under outputs/.")
+        problems.append(
+            f"{shown} is, holds or sits inside the project's own {', '.join(clashes)} folder; use a folder under "
+            "outputs/."
+        )
     held = sorted({str(Path(i).resolve()) for i in inputs if _inside(Path(i).resolve(), target)})
     if held:
         examples = ", ".join(repr(h) for h in held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
-        problems.append(f"{shown} holds {len(held)} input(s) ({examples}); the run would write over them. Use a folder under outputs/.")
-    containing = sorted({str(Path(i).resolve()) for i in inputs if Path(i).is_dir() and _inside(target, Path(i).resolve())})
+        problems.append(
+            f"{shown} holds {len(held)} input(s) ({examples}); the run would write over them. Use a folder under "
+            "outputs/."
+        )
+    containing = sorted(
+        {str(Path(i).resolve()) for i in inputs if Path(i).is_dir() and _inside(target, Path(i).resolve())}
+    )
     for folder in containing:
         problems.append(f"{shown} sits inside the input folder {folder!r}; inputs are never written into.")
     return problems
@@ -229,3 +246,26 @@ def _unlock(handle: IO[str]) -> None:
             msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
         except OSError:
             pass
+
+
+def replace_folder_atomically(staging: Path, final: Path) -> None:
+    """Put a finished run's folder in place of the last published one.
+
+    The old folder is moved aside first and removed only once the new one is in place,
+    so at every moment one complete set of outputs exists; on failure the old one is
+    put back. Only folders the pipeline created (``pipeline.storage.folders``) are ever removed:
+    anything else in the way is refused, never deleted.
+    """
+    previous = sibling_folders(final)["previous"]
+    remove_our_folder(previous)
+    if final.exists():
+        if not final.is_dir() or (any(final.iterdir()) and not is_pipeline_folder(final)):
+            raise UnsafeLocationError(f"{final} was not created by this pipeline, so it was not replaced.")
+        final.rename(previous)
+    try:
+        staging.rename(final)
+    except OSError:
+        if previous.exists():
+            previous.rename(final)
+        raise
+    remove_our_folder(previous)

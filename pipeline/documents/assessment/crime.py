@@ -1,0 +1,272 @@
+"""The crime sections: title, key findings, crime by type, monthly trend, trends and forecasts,
+financial years, comparisons with other areas, and the monthly counts appendix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.analysis import trend_models, trends
+from pipeline.analysis.police import ALL_CRIME_EXCL_ASB
+from pipeline.documents import charts, crime_tables, trend_tables
+from pipeline.documents.assessment.context import Assessment
+from pipeline.documents.formats import slug
+from pipeline.documents.fragments import bullet_list, heading, paragraph
+from pipeline.months import describe_months, month_label, plural
+
+
+def title(a: Assessment) -> list[Any]:
+    """The document's title and what it covers."""
+    return [
+        heading(a.p.title, 1),
+        paragraph(
+            f"Assessment window: {a.windows['assessment']}, compared with {a.windows['comparison']}. "
+            "Source: police recorded crime and anti-social behaviour published on data.police.uk."
+        ),
+    ]
+
+
+def key_findings(a: Assessment) -> Any:
+    """The key findings, generated from the comparison and trend tables."""
+    latest = a.trend_tables["latest"]
+    total_latest = latest.query("crime_type == @ALL_CRIME_EXCL_ASB") if len(latest) else latest
+    return bullet_list(
+        trends.key_findings(a.p.area.name, a.comparison, a.area_rates, a.windows)
+        + trend_models.trend_findings(a.trend_tables["summary"], total_latest, ALL_CRIME_EXCL_ASB)
+    )
+
+
+def context_notes(a: Assessment) -> list[Any]:
+    """The params' notes on the period, if any."""
+    return [bullet_list(a.p.context_notes)] if a.p.context_notes else []
+
+
+def crime_in_window(a: Assessment) -> list[Any]:
+    """Crime by type in the window, with the like-for-like change and rates."""
+    p, windows = a.p, a.windows
+    months_counted = len(a.assessment_months)
+    scaled = "" if months_counted == 12 else f", scaled up to a year from {months_counted} months"
+    shown = [
+        paragraph(
+            f"Each crime type's count over every usable month of the assessment window: {windows['window_text']}. "
+            + (
+                f"Beside it, the like-for-like pair: the {windows['months_compared']} calendar months with usable "
+                "data in both "
+                f"windows, {windows['after_text']} against {windows['before_text']}, tested for change with months "
+                "paired; a change "
+                "is called significant only when it is larger than normal month-to-month variation would explain, "
+                "allowing for "
+                "testing every crime type at once (see Methods). "
+                if a.compared
+                else "No change on the year before is shown: none of these months has usable data a year earlier, "
+                "and a change "
+                "needs the same calendar months in both years (at least 2 such months to test it). "
+            )
+            + f"Rates per 1,000 residents a year use the same months as the count{scaled}."
+        )
+    ]
+    table, formats = crime_tables.comparison_table(a.comparison, a.rates.iloc[0], windows)
+    population = p.area.population_for(a.window)
+    # The page leaves out the change in crimes and the unadjusted p (both in the CSV) so the table fits a page.
+    columns = [column for column in table.columns if column not in ("Change (like for like)", "p (unadjusted)")]
+    shown.append(
+        a.tables.show(
+            table,
+            "crime-by-type",
+            f"Police recorded crime by type, {p.area.name}, {windows['window_text']}",
+            formats,
+            note=f"Rates use the population estimate for {population.year} ({population.value:,}; "
+            f"{population.source}). " + crime_tables.repeat_note(a.summary),
+            display_columns=columns,
+        )
+    )
+    return shown
+
+
+def monthly_trend(a: Assessment) -> list[Any]:
+    """The main crime types month by month."""
+    main_types = list(a.comparison.query("crime_type != @ALL_CRIME_EXCL_ASB").nlargest(6, "window_count")["crime_type"])
+    return [
+        a.charts.show(
+            charts.monthly_small_multiples,
+            a.monthly,
+            a.first_month,
+            a.p.period_end,
+            a.window,
+            a.p.area.name,
+            [ALL_CRIME_EXCL_ASB] + main_types[:5],
+            caption=f"Monthly police recorded crime, {a.p.area.name}, {month_label(a.first_month)} to "
+            f"{month_label(a.p.period_end)}.",
+        )
+    ]
+
+
+def trends_summary(a: Assessment) -> Any:
+    """Each crime type's change, trend and forecast."""
+    table, formats = trend_tables.trend_summary_table(a.trend_tables["summary"], a.windows, a.forecast_text)
+    return a.tables.show(
+        table,
+        "trends-summary",
+        f"Crime types by volume: change, trend and forecast, {a.p.area.name}",
+        formats,
+        note=f"The forecast covers the same calendar months as the count, a year later ({a.forecast_text}), so the "
+        "two compare directly.",
+    )
+
+
+def series_charts(a: Assessment) -> list[Any]:
+    """Each charted series: its trend, latest months, forecast chart and back-test."""
+    t, p, shown = a.trend_tables, a.p, []
+    trend_summary = t["summary"].set_index("crime_type")
+    limits = t["limits"].set_index("crime_type")
+    backtest_totals = t["backtest_totals"].set_index("crime_type") if len(t["backtest_totals"]) else None
+    for crime_type in t["forecasts"]["crime_type"].unique() if len(t["forecasts"]) else []:
+        shown += [heading(crime_type, 3), paragraph(f"Trend: {trend_summary.loc[crime_type, 'trend']}.")]
+        latest = trend_models.latest_months_sentence(t["latest"].query("crime_type == @crime_type"))
+        if latest:
+            shown.append(paragraph(latest))
+        ahead = t["forecasts"].query("crime_type == @crime_type")
+        flagged = list(t["exceptions"].query("crime_type == @crime_type")["month"])
+        shown.append(
+            a.charts.show(
+                charts.trend_forecast,
+                a.monthly[crime_type],
+                a.first_month,
+                ahead,
+                limits.loc[crime_type],
+                flagged,
+                a.window,
+                crime_type,
+                p.area.name,
+                caption=f"{crime_type}: recorded per month, control limits and 12-month forecast.",
+            )
+        )
+        if backtest_totals is not None and crime_type in backtest_totals.index:
+            tested = t["backtest"].query("crime_type == @crime_type")
+            total = backtest_totals.loc[crime_type]
+            shown.append(
+                paragraph(trend_models.back_test_sentence(total, list(tested["month"]), crime_type, p.period_end))
+            )
+            shown.append(
+                a.tables.show(
+                    trend_tables.back_test_table(tested),
+                    f"backtest-{slug(crime_type)}",
+                    f"{crime_type}: forecast made at {month_label(p.period_end)} against what was recorded",
+                )
+            )
+    return shown
+
+
+def seasonal_pattern(a: Assessment) -> list[Any]:
+    """The seasonal-trend decomposition of all crime, where the trend stage made one."""
+    stl = a.trend_tables["stl"]
+    stl = stl.query("crime_type == @ALL_CRIME_EXCL_ASB") if len(stl) else stl
+    if not len(stl):
+        return []
+    return [
+        heading("Seasonal pattern", 3),
+        a.charts.show(
+            charts.stl_panels,
+            stl.reset_index(drop=True),
+            ALL_CRIME_EXCL_ASB,
+            a.p.area.name,
+            caption="Seasonal-trend decomposition of all crime excluding ASB.",
+        ),
+    ]
+
+
+def exceptional_months(a: Assessment) -> list[Any]:
+    """Months outside the control limits."""
+    shown = [
+        heading("Exceptional months", 3),
+        paragraph(
+            "Months outside the XmR control limits (mean plus or minus 2.66 times the average month-to-month change) "
+            "for any "
+            "crime type: worth a look for a cause, such as an operation, a recording change or an event. Seasonal "
+            "peaks can "
+            "also appear here."
+        ),
+    ]
+    exceptions = a.trend_tables["exceptions"]
+    if len(exceptions):
+        shown.append(
+            a.tables.show(
+                trend_tables.exceptions_table(exceptions),
+                "trends-exceptions",
+                f"Months outside control limits, {a.p.area.name}",
+            )
+        )
+    else:
+        shown.append(paragraph("No month fell outside the control limits."))
+    return shown
+
+
+def financial_years(a: Assessment) -> list[Any]:
+    """Counts for each financial year the data covers completely."""
+    fy_counts, incomplete = trends.financial_year_counts(a.monthly)
+    shown = []
+    if incomplete:
+        shown.append(
+            paragraph(
+                "Not shown, because the data does not cover all 12 months: "
+                + ", ".join(f"{year} ({plural(n, 'month')})" for year, n in incomplete.items())
+                + "."
+            )
+        )
+    if fy_counts.shape[1]:
+        shown.append(
+            a.tables.show(
+                crime_tables.financial_year_table(fy_counts),
+                "financial-years",
+                f"Police recorded crime by financial year, {a.p.area.name}",
+                note=crime_tables.repeat_note(a.summary),
+            )
+        )
+    else:
+        shown.append(paragraph("No complete financial year is available in the data."))
+    return shown
+
+
+def compared_with_elsewhere(a: Assessment) -> list[Any]:
+    """Rates per 1,000 residents beside the comparator areas, over the months every area has."""
+    p, shared = a.p, a.shared_months
+    shown = []
+    if p.comparators and len(shared) < 12:
+        left_out = [month_label(m) for m in a.window if m not in shared]
+        shown.append(
+            paragraph(
+                f"Like for like: these rates use the {len(shared)} months of the window with data for every area, "
+                "scaled to a "
+                f"full year; left out: {', '.join(left_out)}. {p.area.name}'s rate elsewhere in this report uses all "
+                "its own "
+                "months, so it can differ.",
+                "note",
+            )
+        )
+    shown.append(
+        a.tables.show(
+            crime_tables.comparator_table(a.area_rates, p),
+            "comparator-rates",
+            f"Rates per 1,000 residents a year, {describe_months(shared)}",
+        )
+    )
+    shown += [paragraph(caveat, "note") for caveat in crime_tables.population_caveats(p)]
+    if len(a.area_rates) > 1 and len(shared):
+        shown.append(
+            a.charts.show(
+                charts.comparator_bars,
+                a.area_rates,
+                f"{ALL_CRIME_EXCL_ASB} rate",
+                "Crimes excluding ASB per 1,000 residents",
+                p.area.name,
+                caption=f"Crimes excluding ASB per 1,000 residents a year, {describe_months(shared)}.",
+            )
+        )
+    return shown
+
+
+def monthly_counts(a: Assessment) -> Any:
+    """Every usable month by crime type, for analysts."""
+    table = a.monthly.reset_index().rename(columns={"month": "Month"})
+    return a.tables.show(
+        table, "monthly-counts", f"Police recorded crime per month by type, {a.p.area.name} (usable months only)"
+    )

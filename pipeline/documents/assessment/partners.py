@@ -1,0 +1,305 @@
+"""The partners' sections: the resident survey, the MoRiLE prioritisation and the threats in the force crime extract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.analysis import hotspots, morile, survey, threat_profiles, trends
+from pipeline.documents import charts, morile_tables, survey_tables, threat_report
+from pipeline.documents.assessment.context import Assessment
+from pipeline.documents.formats import slug
+from pipeline.documents.fragments import bullet_list, heading, paragraph
+
+
+def survey_section(a: Assessment) -> list[Any]:
+    """The resident survey's indicators by year, and subgroups (with a survey)."""
+    p = a.p
+    if not p.survey:
+        return []
+    results, subgroups = survey.read_processed(a.processed)
+    sample_note = " (synthetic sample)" if p.survey.sample else ""
+    shown = [heading(f"{p.survey.name}{sample_note}", 2)]
+    if p.survey.sample:
+        shown.append(
+            paragraph(
+                "Synthetic sample: the survey results in this section are invented test data made by "
+                "scripts/make_sample_survey.py, not the views of real residents. Replace them with your survey "
+                "extract.",
+                "sample",
+            )
+        )
+    shown.append(
+        paragraph(
+            "Weighted results for each indicator by survey year, with 95% confidence intervals. The verdict says "
+            "whether "
+            "the change since the previous year is statistically significant or within the margin of error. Results "
+            "based "
+            f"on fewer than {p.survey.minimum_base} respondents are not published."
+        )
+    )
+    return shown
+
+
+def survey_indicators(a: Assessment) -> list[Any]:
+    """Each survey indicator: its table, chart and subgroups."""
+    p = a.p
+    if not p.survey:
+        return []
+    results, subgroups = survey.read_processed(a.processed)
+    sample_note = " (synthetic sample)" if p.survey.sample else ""
+    shown = []
+    for indicator in survey.load_indicators(p.survey.indicators):
+        shown.append(heading(indicator.label, 3))
+        table, formats = survey_tables.survey_table(results, indicator.id)
+        shown.append(
+            a.tables.show(table, f"survey-{indicator.id}", f"{indicator.label}, by year{sample_note}", formats)
+        )
+        rows = results[results["indicator"] == indicator.id]
+        shown.append(a.charts.show(charts.survey_intervals, rows, indicator.label, p.survey.sample))
+        sentences = survey.subgroup_sentences(subgroups, indicator)
+        latest = int(subgroups["year"].max())
+        shown.append(
+            paragraph(
+                f"Subgroups in {latest}: "
+                + (
+                    " ".join(sentences)
+                    if sentences
+                    else "no group differed significantly from the rest of the district."
+                )
+            )
+        )
+        table, formats = survey_tables.subgroup_table(subgroups, indicator.id)
+        shown.append(
+            a.tables.show(
+                table,
+                f"survey-{indicator.id}-subgroups",
+                f"{indicator.label}: each group against the rest of the district, {latest}{sample_note}",
+                formats,
+            )
+        )
+    return shown
+
+
+def prioritisation(a: Assessment) -> tuple[list[str] | None, list[Any]]:
+    """The MoRiLE ranking and the proposed priorities (with a MoRiLE section); returns the priorities too."""
+    p = a.p
+    if not p.morile:
+        return None, []
+    model = morile.load_model(p.morile.model)
+    ranking = morile.read_processed(a.processed)
+    sample = " (illustrative sample)" if p.morile.sample else ""
+    shown = [heading(f"Prioritisation (MoRiLE){sample}", 2)]
+    if p.morile.sample:
+        shown.append(
+            paragraph(
+                "Illustrative sample: these workshop scores are invented to show the method; they are not "
+                "the partnership's real scores.",
+                "sample",
+            )
+        )
+    priorities = list(ranking.loc[ranking["priority"], "threat"])
+    shown.append(
+        paragraph(
+            f"Partners scored {len(ranking)} threats with the {model.name} (harm x likelihood, with organisational "
+            f"position and confidence beside it), and a moderation meeting reviewed the scores. "
+            f"Proposed priorities, in rank order: {', '.join(priorities)}. The facilitators' review "
+            "(morile-review.html) shows "
+            "partners' disagreements, the moderation changes and how sensitive each rank is."
+        )
+    )
+    table, formats = morile_tables.morile_ranking_table(ranking, model)
+    shown.append(a.tables.show(table, "priorities-ranking", f"Threats ranked by MoRiLE risk score{sample}", formats))
+    return priorities, shown
+
+
+@dataclass
+class Threats:
+    """The threat profiles from the force extract, and which threats the report shows."""
+
+    profiles: Any
+    label: str
+    windows: dict[str, Any]
+    priorities: list[str] | None
+    shown_priorities: list[str]
+    shown_others: list[str]
+
+    @property
+    def period(self) -> str:
+        return self.windows["window_text"]
+
+    @property
+    def shown(self) -> list[str]:
+        return self.shown_priorities + self.shown_others
+
+
+def threats_overview(a: Assessment, priorities: list[str] | None) -> tuple[Threats | None, list[Any]]:
+    """The threats the force extract evidences: volume, change, harm and months (with an extract)."""
+    p = a.p
+    if not p.force_extract:
+        return None, []
+    profiles = threat_profiles.read_processed(a.processed)
+    label = threat_report.sample_label(profiles)
+    windows = trends.comparison_windows_text(
+        p.period_end, *trends.like_for_like_months(p.period_end, profiles.months), profiles.months
+    )
+    shown_priorities, shown_others, not_evidenced = threat_report.threats_to_show(profiles, priorities)
+    found = Threats(profiles, label, windows, priorities, shown_priorities, shown_others)
+    period = found.period
+    shown = [heading(f"The partnership's threats in the force crime extract{label}", 2)]
+    if profiles.summary.sample:
+        shown.append(
+            paragraph(
+                "Synthetic sample: no force's offence-level extract can be published, so this section uses an "
+                "invented extract "
+                "made by scripts/make_sample_extract.py. Its counts by police.uk crime type and month are the real "
+                "police.uk "
+                "counts, but its offence codes, flags, times and victims are invented. Do not read them as facts "
+                "about the area.",
+                "sample",
+            )
+        )
+    shown.append(
+        paragraph(
+            f"police.uk gives 14 broad crime types by month only. The {profiles.summary.name}{label} gives each "
+            "crime's "
+            "Home Office offence code, flags (such as domestic abuse and hate crime) and committed time, so the "
+            "threats the "
+            f"partnership {'proposes as priorities' if priorities is not None else 'defines'} can be measured "
+            "directly. "
+            "Harm is the ONS Crime Severity Score; changes are tested as for the crime types above, Holm-adjusted "
+            "across the threats."
+        )
+    )
+    if priorities is not None:
+        shown.append(
+            paragraph(
+                "Proposed priorities the extract evidences: "
+                f"{trends.and_list(shown_priorities) if shown_priorities else 'none'}. "
+                + (
+                    "The other threats scored at the workshop that it evidences follow them: "
+                    f"{trends.and_list(shown_others)}."
+                    if shown_others
+                    else ""
+                )
+            )
+        )
+    if len(not_evidenced):
+        shown.append(
+            paragraph(
+                "Not evidenced by the extract: "
+                + "; ".join(
+                    f"{r.threat}{' (a proposed priority)' if r.priority and priorities is not None else ''}: {r.note}"
+                    for r in not_evidenced.itertuples()
+                )
+                + "."
+            )
+        )
+    if found.shown:
+        table, formats = threat_report.overview_table(profiles, found.shown, windows)
+        shown.append(
+            a.tables.show(
+                table,
+                "threats-overview",
+                f"Threats from the force extract: volume, change and harm, {p.area.name}{label}",
+                formats,
+                note="Crime Severity Score: ONS severity weights summed and divided by the population, per 1,000 "
+                "residents a year.",
+            )
+        )
+        shown.append(
+            a.charts.show(
+                charts.harm_against_volume,
+                profiles.tables["harm_groups"],
+                p.area.name,
+                period,
+                profiles.summary.sample,
+                caption=f"Offence groups by share of crimes and share of harm, {period}{label}",
+            )
+        )
+        table, formats = threat_report.harm_groups_table(profiles, period)
+        shown.append(
+            a.tables.show(
+                table, "harm-by-offence-group", f"Offence groups by volume and harm, {p.area.name}{label}", formats
+            )
+        )
+        three_years, latest, latest_label = threat_report.month_of_year_tables(profiles, found.shown)
+        a.tables.show(
+            three_years, "threats-by-month-three-years", "Threats by calendar month, last three 12-month windows"
+        )
+        shown.append(
+            a.tables.show(
+                latest,
+                "threats-by-month",
+                f"Threats by calendar month, {latest_label}{label}",
+                note="'no data': the extract does not cover that month in full, so no count is given. The two "
+                "12-month windows "
+                "before are in tables/threats-by-month-three-years.csv.",
+            )
+        )
+    return found, shown
+
+
+def threat_profiles_section(a: Assessment, found: Threats | None) -> list[Any]:
+    """Each shown threat: change, time, place, victims and outcomes."""
+    if found is None:
+        return []
+    p, profiles, label, period, priorities = a.p, found.profiles, found.label, found.period, found.priorities
+    threshold, note = p.suppression_threshold, hotspots.suppression_note(p.suppression_threshold)
+    shown = []
+    for threat in found.shown:
+        name = slug(threat)
+        if priorities is not None and threat in found.shown_others and threat == found.shown_others[0]:
+            shown += [
+                heading(f"Other threats the extract evidences{label}", 3),
+                paragraph("Scored at the workshop but not among the proposed priorities; given for completeness."),
+            ]
+        priority = priorities is not None and threat in found.shown_priorities
+        shown.append(
+            heading(
+                f"{threat}{' (proposed priority)' if priority else ''}{label}",
+                3 if priorities is None or threat in found.shown_priorities else 4,
+            )
+        )
+        shown.append(bullet_list(threat_report.threat_sentences(profiles, threat, found.windows, p.area.name)))
+        if not threat_report.crimes_in_window(profiles, threat):
+            shown.append(
+                paragraph(
+                    "With no crimes of this kind in the window, there is no time, place or victim breakdown to give."
+                )
+            )
+            continue
+        cells = profiles.tables["time_cells"].query("threat == @threat")
+        shown.append(
+            a.charts.show(
+                charts.time_heatmap,
+                cells,
+                threat,
+                period,
+                profiles.summary.sample,
+                caption=f"{threat} by day of the week and hour committed, {period}{label}",
+            )
+        )
+        shown.append(paragraph(threat_report.time_sentence(profiles, threat, period)))
+        shown.append(
+            a.tables.show(
+                threat_report.lsoa_table(profiles, threat, 5, threshold, period),
+                f"threat-{name}-lsoas",
+                f"{threat}: the five LSOAs with most crimes{label}",
+                note=note,
+            )
+        )
+        shown.append(paragraph(threat_report.repeat_sentence(profiles, threat, threshold, period)))
+        people = threat_report.people_table(profiles, threat, threshold, period)
+        if len(people):
+            shown.append(
+                a.tables.show(
+                    people, f"threat-{name}-victims", f"{threat}: victims by age band and sex{label}", note=note
+                )
+            )
+        outcomes = threat_report.outcome_table(profiles, threat, threshold, period)
+        if len(outcomes):
+            shown.append(
+                a.tables.show(outcomes, f"threat-{name}-outcomes", f"{threat}: outcomes recorded{label}", note=note)
+            )
+    return shown

@@ -1,0 +1,96 @@
+"""The MoRiLE sections (review and assessment): ranking, scorers' spread, moderation changes, sensitivity and scores.
+
+Each function returns a frame with the column names the report prints (the CSV beside
+the HTML gets the same columns, with numbers left as numbers) or plain sentences.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pandas as pd
+
+from pipeline.documents.formats import one_decimal
+
+
+def morile_ranking_table(ranking: pd.DataFrame, model: Any) -> tuple[pd.DataFrame, dict[str, Callable[[Any], str]]]:
+    """Ranked threats: rank (ties share a rank), group scores, risk score, band, proposed priority."""
+    # The threat names the row (it is the row header); the rank is a value like the scores.
+    columns: dict[str, Any] = {"Threat": ranking["threat"], "Rank": ranking["rank"]}
+    for group in model.groups:
+        columns[group.label + ("" if group.role != "shown" else " (shown, not scored)")] = ranking[group.id].round(2)
+    columns["Risk score"] = ranking["score"].round(2)
+    columns["Band"] = ranking["band"]
+    columns["Proposed priority"] = ["Yes" if p else "No" for p in ranking["priority"]]
+    if "best_rank" in ranking:
+        columns["Rank if one score moved one step"] = [
+            f"{b} to {w}" for b, w in zip(ranking["best_rank"], ranking["worst_rank"])
+        ]
+    formats = {
+        name: one_decimal
+        for name in columns
+        if name not in ("Rank", "Threat", "Band", "Proposed priority", "Rank if one score moved one step")
+    }
+    return pd.DataFrame(columns).reset_index(drop=True), formats
+
+
+def morile_spread_table(combined: pd.DataFrame, model: Any, minimum_spread: float = 0.0) -> pd.DataFrame:
+    """Partners' scores per threat and factor: combined value, lowest and highest, as level labels."""
+    factors = {f.id: f for f in model.factors}
+    rows = combined[combined["spread"] >= minimum_spread]
+    return pd.DataFrame(
+        {
+            "Threat": rows["threat"],
+            "Factor": [model.column_header(factors[f]) for f in rows["factor"]],
+            "Combined": [model.label_of(factors[f], v) for f, v in zip(rows["factor"], rows["value"])],
+            "Lowest score": [model.label_of(factors[f], v) for f, v in zip(rows["factor"], rows["min"])],
+            "Highest score": [model.label_of(factors[f], v) for f, v in zip(rows["factor"], rows["max"])],
+            "Scorers": rows["scorers"],
+        }
+    ).reset_index(drop=True)
+
+
+def morile_changes_table(changes: pd.DataFrame) -> pd.DataFrame:
+    """Moderation: each changed threat's score and rank before and after, with the reasons."""
+    return pd.DataFrame(
+        {
+            "Threat": changes["threat"],
+            "Score before": changes["score_before"].round(2),
+            "Rank before": changes["rank_before"],
+            "Score after": changes["score_after"].round(2),
+            "Rank after": changes["rank_after"],
+            "What changed and why": changes["reasons"],
+        }
+    )
+
+
+def morile_sensitivity_table(sensitivity: pd.DataFrame) -> pd.DataFrame:
+    """Rank ranges under a one-step change of any single score, and whether priority status hangs on it."""
+    return pd.DataFrame(
+        {
+            "Threat": sensitivity["threat"],
+            "Rank": sensitivity["rank"],
+            "Best rank": sensitivity["best_rank"],
+            "Worst rank": sensitivity["worst_rank"],
+            "Proposed priority": ["Yes" if p else "No" for p in sensitivity["priority"]],
+            "Priority status hangs on a single score": [
+                "Yes" if c else "No" for c in sensitivity["priority_can_change"]
+            ],
+            "One-step changes that would change it": sensitivity["deciding_moves"],
+        }
+    )
+
+
+def morile_scores_table(values: pd.DataFrame, model: Any, order: list[str]) -> pd.DataFrame:
+    """The heatmap's numbers as a table: one row per threat (in rank order), one column per factor."""
+    factors = model.factors
+    wide = values.pivot(index="threat", columns="factor", values="value").reindex(
+        index=order, columns=[f.id for f in factors]
+    )
+    table = (
+        wide.rename(columns={f.id: model.column_header(f) for f in factors})
+        .reset_index()
+        .rename(columns={"threat": "Threat"})
+    )
+    table.columns.name = None
+    return table

@@ -1,0 +1,50 @@
+"""Command-line jobs that are not a run: writing the MoRiLE workshop's scoring sheet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.analysis import morile
+from pipeline.analysis.threat_profiles import extract_evidence
+from pipeline.analysis.trends import area_comparison, comparison_windows_text, like_for_like_months
+from pipeline.errors import ParamsError
+from pipeline.inputs.police_reads import read_police_data
+from pipeline.orchestration.checks import check_inputs, input_files
+from pipeline.params import load_params
+
+
+def template_for(params_path: str | Path, out: str | Path | None = None) -> Path:
+    """Write the scoring sheet for a params file, with evidence from its police data.
+
+    The inputs are checked first, as for a run; the sheet is never written over an input.
+    """
+    params = load_params(params_path)
+    if params.morile is None:
+        raise ParamsError(
+            f"{params_path} has no morile section: add the model and the threats first (see docs/params.md, 'MoRiLE "
+            "prioritisation')."
+        )
+    path = Path(out) if out else Path("outputs") / f"morile-scoring-sheet-{params.run_name}.xlsx"
+    if path.resolve() in set(input_files(params)):
+        raise ParamsError(
+            f"--out {path}: that is one of the run's inputs; write the template to a new file, for example under "
+            "outputs/."
+        )
+    check_inputs(params, morile_scores=False)
+    model = morile.load_model(params.morile.model)
+    crimes, summary = read_police_data(params.inputs.police, [params.area])
+    comparison, rates, monthly = area_comparison(params, crimes, summary)
+    before, after = like_for_like_months(params.period_end, list(monthly.index))
+    windows = comparison_windows_text(params.period_end, before, after, list(monthly.index))
+    evidence = morile.threat_evidence(params.morile.threats, comparison, rates, monthly, params.disruption_periods)
+    evidence["source"] = "police.uk"
+    if params.force_extract is not None:
+        # The extract measures a threat directly; police.uk's broad types stand in only where it cannot.
+        from_extract = extract_evidence(params, set(crimes["lsoa_code"].dropna()))
+        evidence = pd.concat(
+            [evidence[~evidence["threat"].isin(from_extract["threat"])], from_extract], ignore_index=True
+        )
+    title = f"MoRiLE scoring sheet: {params.area.name}, assessment window {windows['assessment']} ({model.name})"
+    return morile.write_template(model, params.morile.threats, evidence, path, title, morile.evidence_headers(windows))
