@@ -68,6 +68,7 @@ benchmark: venv
 	$(PY) benchmarks/bench_runs.py
 	$(PY) benchmarks/bench_extract.py
 	$(PY) benchmarks/bench_force.py
+	$(PY) benchmarks/bench_forecasts.py
 	$(PY) benchmarks/targets.py
 
 clean:

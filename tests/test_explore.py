@@ -94,6 +94,10 @@ def test_every_stage_notebook_runs_top_to_bottom_after_a_default_run_and_changes
     monkeypatch.setenv(explore.PARAMS_VARIABLE, str(params))
     run_assessment(params)
     published = _fingerprints(tmp_path / "outputs")
+    # The default run's tables: no suppressed cell can be worked back out (pipeline.documents.disclosure).
+    from pipeline.documents.disclosure import check_run
+
+    assert check_run(tmp_path / "outputs/south-gloucestershire-2020-12") == []
     run = tmp_path / "processed/south-gloucestershire-2020-12"
     # The stage table declares what each stage writes for the others: a run's processed folder
     # holds exactly that, beside the run's own records (stage records, input checks, kernel log).

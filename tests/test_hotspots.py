@@ -144,10 +144,28 @@ def test_lsoa_rates_by_hand_scaled_for_missing_months():
 
 
 def test_top_lsoas_by_type_with_rates():
+    rows = (
+        [("A", "2020-01", "L1", "One", "Burglary", "x")] * 8
+        + [("A", "2020-01", "L3", "Three", "Burglary", "x")] * 7
+        + [("A", "2020-01", "L4", "Four", "Burglary", "x")] * 6
+        + [("A", "2020-01", "L2", "Two", "Burglary", "x")] * 2
+    )
+    populations = {"L1": 2000, "L2": 1000, "L3": 1000, "L4": 1000}
+    table = top_lsoas_by_type(_crimes(rows), "A", ["2020-01"], ["Burglary"], 3, 5, populations)
+    assert table.values.tolist() == [
+        ["Burglary", "One", "L1", 8, 2000, 48.0],  # 8 in one month, x 12 / 2,000 x 1,000
+        ["Burglary", "Three", "L3", 7, 1000, 84.0],
+        ["Burglary", "Four", "L4", 6, 1000, 72.0],
+    ]
+
+
+def test_a_type_whose_lsoas_are_all_listed_hides_a_second_count_so_its_total_reveals_none():
+    # Burglary in two LSOAs only (8 and 2): both are listed, and the area's burglary total (10) is
+    # published in the crime table, so 10 - 8 would reveal the 2: the 8 is suppressed as well.
     rows = [("A", "2020-01", "L1", "One", "Burglary", "x")] * 8 + [("A", "2020-01", "L2", "Two", "Burglary", "x")] * 2
     table = top_lsoas_by_type(_crimes(rows), "A", ["2020-01"], ["Burglary"], 3, 5, {"L1": 2000, "L2": 1000})
     assert table.values.tolist() == [
-        ["Burglary", "One", "L1", 8, 2000, 48.0],  # 8 in one month, x 12 / 2,000 x 1,000
+        ["Burglary", "One", "L1", SUPPRESSED, 2000, SUPPRESSED],
         ["Burglary", "Two", "L2", SUPPRESSED, 1000, SUPPRESSED],
     ]
 

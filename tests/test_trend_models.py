@@ -87,21 +87,33 @@ def test_overdispersion_widens_the_trend_interval():
 
 
 def test_xmr_limits_by_hand():
-    # Mean 99/7 = 14.1429; moving ranges 2,1,2,1,1,19, mean 26/6 = 4.3333;
-    # limits 14.1429 -/+ 2.66 x 4.3333 = 2.6162 and 25.6695.
-    series = pd.Series([10, 12, 11, 13, 12, 11, 30], index=month_range("2020-01", "2020-07"))
+    # Sum 157 over 12 months, mean 13.0833; moving ranges 2,1,2,1,1,1,2,1,2,1,18: 32/11 = 2.90909;
+    # limits 13.0833 -/+ 2.66 x 2.90909 = 5.34512 and 20.82155.
+    series = pd.Series([10, 12, 11, 13, 12, 11, 10, 12, 11, 13, 12, 30], index=month_range("2020-01", "2020-12"))
     limits = xmr_limits(series)
-    assert limits.centre == pytest.approx(14.142857, abs=1e-5)
-    assert limits.mean_moving_range == pytest.approx(4.333333, abs=1e-5)
-    assert (limits.lower, limits.upper) == (pytest.approx(2.61619, abs=1e-4), pytest.approx(25.66952, abs=1e-4))
+    assert limits.centre == pytest.approx(13.083333, abs=1e-5) and limits.points == 12
+    assert limits.mean_moving_range == pytest.approx(2.909091, abs=1e-5)
+    assert (limits.lower, limits.upper) == (pytest.approx(5.34512, abs=1e-4), pytest.approx(20.82155, abs=1e-4))
     flagged = exceptions(series)
-    assert flagged[["month", "count", "side"]].values.tolist() == [["2020-07", 30, "above"]]
+    assert flagged[["month", "count", "side"]].values.tolist() == [["2020-12", 30, "above"]]
+
+
+def test_xmr_lower_limit_is_never_below_zero_and_needs_a_year_of_points():
+    # Mean 23/12 = 1.9167; ranges ten 0s and 11: mean 1.0; 1.9167 - 2.66 = -0.74, floored at 0; upper 4.5767.
+    series = pd.Series([1] * 11 + [12], index=month_range("2020-01", "2020-12"))
+    limits = xmr_limits(series)
+    assert limits.lower == 0.0 and limits.upper == pytest.approx(4.576667, abs=1e-5)
+    short = xmr_limits(series.iloc[:11])
+    assert short.points == 11 and np.isnan(short.lower) and np.isnan(short.upper)
+    assert exceptions(series.iloc[:11]).empty  # no limits, so no month is called exceptional
 
 
 def test_xmr_moving_ranges_skip_gaps():
-    # Mar 2020 is missing: no moving range between Feb (20) and Apr (10). Ranges: |20-10| = 10, |12-10| = 2.
-    series = pd.Series([10, 20, 10, 12], index=["2020-01", "2020-02", "2020-04", "2020-05"])
-    assert xmr_limits(series).mean_moving_range == pytest.approx(6.0)
+    # Mar 2020 is missing: no moving range between Feb (20) and Apr (10). Ranges: |20-10| = 10, |12-10| = 2,
+    # then eight of 0 (May 2020 to Jan 2021 at 12): 12 / 10 = 1.2 (2.0 if the gap were bridged: 22 / 11).
+    months = ["2020-01", "2020-02", *month_range("2020-04", "2021-01")]
+    series = pd.Series([10, 20, 10] + [12] * 9, index=months)
+    assert xmr_limits(series).mean_moving_range == pytest.approx(1.2)
 
 
 def test_latest_months_against_expected():
@@ -146,6 +158,8 @@ def test_trend_findings_name_rising_and_falling_types_and_latest_months():
             "annual_ratio": [1.01, 1.12, 0.80, 0.98],
             # Holm over the three types: 0.001 x 3 = 0.003, 0.02 x 2 = 0.04, 0.6 x 1 = 0.6.
             "trend_p": [0.5, 0.001, 0.02, 0.6],
+            # The like-for-like changes run the same way as the significant trends.
+            "pct_change": [1.0, 8.0, -15.0, -2.0],
         }
     )
     findings = trend_findings(summary, LATEST, "All crime")
@@ -170,6 +184,12 @@ def test_trend_findings_name_rising_and_falling_types_and_latest_months():
     assert trend_findings(summary, within, "All crime")[-1] == (
         "The latest 2 months of all crime were within what the model expected from the months before."
     )
+    # Burglary's trend rises while its like-for-like change fell: not headlined as a rise; listed apart, with why.
+    against = trend_findings(summary.assign(pct_change=[1.0, -14.8, -15.0, -2.0]), LATEST, "All crime")
+    assert not any("Burglary" in f and f.startswith("Rising") for f in against)
+    apart = [f for f in against if f.startswith("Trends that run against the window's change")]
+    assert apart and "Burglary (trend rising about 12% a year; like for like -14.8%)" in apart[0]
+    assert "a level of their own, so it describes the months outside the disruption" in apart[0]
     short = summary.assign(trend=["not modelled: 4 usable months, and a seasonal trend needs at least 24"] * 4)
     assert trend_findings(short, LATEST.iloc[0:0], "All crime")[0] == (
         "All crime was not modelled: 4 usable months, and a seasonal trend needs at least 24."
@@ -259,23 +279,29 @@ def test_autocorrelated_residuals_widen_the_interval():
     assert fit.ci_high == pytest.approx(np.exp(12 * (poisson.params[1] + critical * se)), rel=1e-6)
 
 
-def test_back_test_sets_the_forecast_against_what_happened():
-    from pipeline.analysis.trend_models import back_test, back_test_sentence
+def test_back_test_sets_the_published_forecast_against_what_happened():
+    from pipeline.analysis.forecasting import forecast_series
+    from pipeline.analysis.trend_models import back_test_sentence
+    from pipeline.analysis.trend_stage import back_test
 
     history = _shocked(1.0, 1.0, seed=15)
-    fit = fit_trend(history)
     later_months = month_range("2021-01", "2021-03")
-    ahead = forecast(history, horizon=3).set_index("month")
+    published = forecast_series(history, later_months)
+    ahead = published.months.set_index("month")
     later = pd.Series(
-        [int(ahead.loc["2021-01", "expected"]), 10, int(ahead.loc["2021-03", "high95"]) + 50], index=later_months
+        [int(ahead.loc["2021-01", "expected"]), 0, int(ahead.loc["2021-03", "high95"]) + 50], index=later_months
     )
-    months, total = back_test(fit, later)
+    months, total = back_test(published, later)
     assert list(months["position"]) == ["within", "below", "above"]
     assert total["actual"] == later.sum()
     assert total["expected"] == pytest.approx(ahead["expected"].sum())
     total["within"] = int((months["position"] == "within").sum())
+    total["method"] = "seasonal naive"
     sentence = back_test_sentence(total, later_months, "All crime (excluding ASB)", "2020-12")
-    assert sentence.startswith("Back-test: the model fitted to data up to Dec 2020 forecast ")
+    assert sentence.startswith(
+        "Back-test: the forecast published with the data up to Dec 2020, made by repeating the same months of the "
+        "year before, was "
+    )
     assert "1 of 3 months fell within their monthly 95% intervals." in sentence
     assert " crimes for Jan 2021 to Mar 2021 (95% interval " in sentence
 
@@ -293,7 +319,8 @@ def test_stl_fills_gaps_for_the_chart_only_and_says_so():
 def test_a_table_with_no_rows_keeps_its_columns_through_the_processed_files(tmp_path):
     """A steady series has no month outside its control limits: the exceptions table is empty
     but still has its month column, so the report can select from it (it failed on such data)."""
-    from pipeline.analysis.trend_models import read_processed, stage_tables, write_processed
+    from pipeline.analysis.trend_models import read_processed, write_processed
+    from pipeline.analysis.trend_stage import stage_tables
     from pipeline.analysis.trends import compare_windows
 
     months = month_range("2019-01", "2020-12")
@@ -309,7 +336,8 @@ def test_the_report_reads_back_the_window_comparison_the_trend_stage_tested(tmp_
     """The report takes the window comparison from the trend stage's files instead of fitting
     it again: what it reads is, value for value, what ``compare_windows`` gave (parquet keeps
     float64 exactly), including the NaN of a type with no crimes in one window."""
-    from pipeline.analysis.trend_models import read_processed, stage_tables, write_processed
+    from pipeline.analysis.trend_models import read_processed, write_processed
+    from pipeline.analysis.trend_stage import stage_tables
     from pipeline.analysis.trends import compare_windows
 
     months = month_range("2019-01", "2020-12")

@@ -49,48 +49,74 @@ def suppress(
 ) -> pd.DataFrame:
     """Replace small counts with ``*`` and protect them from being worked back out.
 
-    - Primary: any count from 1 to ``threshold`` in ``count_columns`` is suppressed.
-    - Secondary, across a row with a ``total_column``: if exactly one count in the row is
-      suppressed, the total would reveal it, so the smallest other non-zero count in the
-      row is suppressed as well.
+    - Primary: any count from 1 to ``threshold`` in ``count_columns``, and in
+      ``total_column`` (a row total is a count too), is suppressed.
+    - Secondary, across a row with a ``total_column``: a row whose total is published must not
+      have exactly one suppressed count, or the total less the others would reveal it: the
+      smallest other non-zero count is suppressed as well (or, with none, the total).
     - Secondary, down a column with ``column_totals``: when the rows split a total that is
-      published elsewhere (wards or deprivation deciles of the whole area), one suppressed
-      count in a column could be worked out from that total, so the smallest other
-      non-zero count in the column is suppressed as well.
-    - Derived: ``derived`` maps a column (e.g. a change) to the counts it is computed
+      published (here or elsewhere: wards or deprivation deciles of the whole area, every LSOA
+      of a small area, a threat's victims), one suppressed count in a column could be worked
+      out from it, so the smallest other non-zero count in the column is suppressed as well;
+      the row totals are one more such column.
+    - The two are repeated until neither changes anything, as a cell suppressed for a column
+      can leave its row with one suppressed count, and the other way round.
+    - Derived: ``derived`` maps a column (e.g. a share or a change) to the counts it is computed
       from; it is suppressed whenever any of them is.
     Returns a new frame (object columns where anything was suppressed).
     """
     derived = derived or {}
-    out = frame.copy().astype(
-        {c: object for c in count_columns + list(derived) + ([total_column] if total_column else [])}
-    )
-    hidden = pd.DataFrame(False, index=frame.index, columns=count_columns)
-    for column in count_columns:
+    totals = [total_column] if total_column else []
+    out = frame.copy().astype({c: object for c in count_columns + list(derived) + totals})
+    checked = count_columns + totals
+    hidden = pd.DataFrame(False, index=frame.index, columns=checked)
+    for column in checked:
         hidden[column] = frame[column].map(lambda v: is_small(v, threshold))
-    if total_column:
-        for index in frame.index:
-            row_hidden = hidden.loc[index]
-            if row_hidden.sum() == 1:
-                candidates = [
-                    (frame.at[index, c], c) for c in count_columns if not row_hidden[c] and frame.at[index, c] > 0
-                ]
-                if candidates:
-                    hidden.at[index, min(candidates)[1]] = True
-                else:
-                    out.at[index, total_column] = SUPPRESSED  # the total alone would reveal the one count
-    if column_totals:
-        for column in count_columns:
-            if hidden[column].sum() == 1:
-                others = frame.loc[~hidden[column] & (frame[column] > 0), column]
-                if len(others):
-                    hidden.at[others.astype(float).idxmin(), column] = True
-    for column in count_columns:
+
+    def hide_smallest(cells: pd.Series, rows_or_columns: list) -> bool:
+        """Hide the smallest visible non-zero cell among ``rows_or_columns`` of ``cells``; False if none."""
+        candidates = [(float(cells[k]), str(k), k) for k in rows_or_columns if cells[k] > 0]
+        if not candidates:
+            return False
+        return min(candidates)[2]
+
+    changed = True
+    while changed:
+        changed = False
+        if total_column:
+            for index in frame.index:
+                row_hidden = hidden.loc[index, count_columns]
+                if row_hidden.sum() == 1 and not hidden.at[index, total_column]:
+                    visible = [c for c in count_columns if not row_hidden[c]]
+                    pick = hide_smallest(frame.loc[index], visible)
+                    hidden.at[index, pick if pick is not False else total_column] = True
+                    changed = True
+        if column_totals:
+            for column in checked:
+                if hidden[column].sum() == 1:
+                    visible = list(frame.index[~hidden[column]])
+                    pick = hide_smallest(frame[column], visible)
+                    if pick is False and visible:
+                        # Every other cell is 0: hiding the zeros too leaves the count's row unknown.
+                        hidden.loc[visible, column] = True
+                        changed = True
+                    elif pick is not False:
+                        hidden.at[pick, column] = True
+                        changed = True
+    for column in checked:
         out.loc[hidden[column], column] = SUPPRESSED
     for column, sources in derived.items():
         mask = hidden[sources].any(axis=1)
         out.loc[mask, column] = SUPPRESSED
+    # A table of one row splitting a published total cannot hide its count: the caller must not show it.
+    out.attrs["unprotected"] = bool(column_totals and any(hidden[c].sum() == 1 for c in checked) and len(frame) == 1)
     return out
+
+
+def protected(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` as ``suppress`` made it, or no rows when it could not be protected (a single
+    row splitting a published total: its small count is the total)."""
+    return table.iloc[0:0] if table.attrs.get("unprotected") else table
 
 
 def lsoa_counts(

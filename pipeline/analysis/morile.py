@@ -193,7 +193,7 @@ def threat_evidence(
     every usable month of the assessment window (the same months as the rate); the %
     change is over the like-for-like months, and is blank when none could be compared.
     """
-    from pipeline.analysis.trend_models import fit_trend
+    from pipeline.analysis.trend_models import fit_trend, holm_verdicts
 
     by_type = comparison.set_index("crime_type")
     records = []
@@ -214,9 +214,14 @@ def threat_evidence(
                 "count": int(window),
                 "pct_change": 100 * (now - before) / before if compared and before else np.nan,
                 "rate_per_1000": float(sum(rates.get(f"{t} rate", 0.0) for t in types)),
-                "trend": fit_trend(monthly[types].sum(axis=1), disruptions).verdict if monthly is not None else "",
+                "trend": fit_trend(monthly[types].sum(axis=1), disruptions) if monthly is not None else "",
             }
         )
+    # One policy for every trend verdict: the threats' trends are tested together, Holm-adjusted.
+    fits = {r["threat"]: r["trend"] for r in records if not isinstance(r["trend"], str)}
+    holm_verdicts(fits)
+    for record in records:
+        record["trend"] = record["trend"] if isinstance(record["trend"], str) else record["trend"].verdict
     return pd.DataFrame(records)
 
 

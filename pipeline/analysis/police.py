@@ -103,7 +103,7 @@ def month_coverage(
         neighbours = [rows[j] for j in range(max(0, i - 3), min(len(months), i + 4)) if j != i and rows[j] > 0]
         median = float(np.median(neighbours)) if neighbours else float("nan")
         if neighbours and rows[i] < threshold * median:
-            note = f"{rows[i]} rows against a median of {median:.0f} in the months around it"
+            note = f"{rows[i]:,} rows against a median of {median:,.0f} in the months around it"
             records.append((month, rows[i], "partial", note))
         else:
             records.append((month, rows[i], "present", ""))

@@ -90,9 +90,10 @@ def change_and_trend(monthly: pd.DataFrame, period_end: str, disruptions: tuple 
 
     The same method as the police.uk crime types (``trends.compare_windows``: quasi-Poisson
     with calendar months paired, Holm-adjusted across the threats; the all-crime total is
-    not adjusted) and the same seasonal trend model (``trend_models.fit_trend``).
+    not adjusted) and the same seasonal trend model (``trend_models.fit_trend``), its trends
+    Holm-adjusted across the threats in the same way.
     """
-    from pipeline.analysis.trend_models import fit_trend
+    from pipeline.analysis.trend_models import fit_trend, holm_verdicts
     from pipeline.analysis.trends import ALL_CRIME_EXCL_ASB, compare_windows
 
     # compare_windows leaves its all-crime column out of the Holm family.
@@ -100,7 +101,9 @@ def change_and_trend(monthly: pd.DataFrame, period_end: str, disruptions: tuple 
     table = compare_windows(renamed, period_end)
     table["crime_type"] = table["crime_type"].replace({ALL_CRIME_EXCL_ASB: ALL_EXTRACT_CRIME})
     table = table.rename(columns={"crime_type": "threat"})
-    table["trend"] = [fit_trend(monthly[c], disruptions).verdict for c in monthly.columns]
+    fits = {c: fit_trend(monthly[c], disruptions) for c in monthly.columns}
+    holm_verdicts(fits, alone=(ALL_EXTRACT_CRIME,))  # one policy: trends Holm-adjusted across the threats
+    table["trend"] = [fits[c].verdict for c in monthly.columns]
     return table
 
 

@@ -41,21 +41,23 @@ from pipeline.months import month_label, month_range, shift_month
 # before a rerun after a moderation edit, which fits nothing.
 
 MIN_MONTHS = 24  # two years, so every month of the year is seen at least twice
+# An underlying trend needs three years: with two, the trend is only the second year against
+# the first (13 parameters leave 11 degrees of freedom), which the like-for-like change says.
+MIN_TREND_MONTHS = 36
 MIN_MEAN_PER_MONTH = 3.0  # sparser series are shown as counts only
 XMR_CONSTANT = 2.66
 METHOD_NOTE = (
     "Trends: a quasi-Poisson regression (statsmodels GLM) of monthly counts on a linear time trend and "
     "month-of-year terms, over the usable months only, with a level-shift term for each declared period of "
-    "disruption (its months keep their own level, so the trend is the underlying one and a forecast does not "
-    "carry the disruption forward); the trend is the annual rate ratio with a 95% confidence interval. Standard "
-    "errors are inflated for autocorrelation: the quasi-Poisson variance is multiplied by (1 + r) / (1 - r), where r "
-    "is the lag-1 autocorrelation of the Pearson residuals (the AR(1) variance inflation factor). Forecasts: the "
-    "same model's expected counts for the same calendar months a year after the assessment window, with 95% "
-    "prediction intervals from a normal approximation combining over-dispersed Poisson variation (correlated "
-    "between months as AR(1) with the same r) and uncertainty in the mean (delta method). When the data runs past "
-    "the window, a back-test sets that forecast against what was then recorded. Exceptions: XmR control chart, "
-    "limits at the mean plus or minus 2.66 times the mean moving range. Decomposition: STL (seasonal-trend "
-    "decomposition using LOESS). Series shorter "
+    "disruption (its months keep their own level, so the trend is the underlying one); the trend is the annual rate "
+    "ratio with a 95% confidence interval, given only for a series of at least "
+    f"{MIN_TREND_MONTHS} usable months (with fewer, a trend cannot be told apart from the year-on-year change). "
+    "Standard errors are inflated for autocorrelation: the quasi-Poisson variance is multiplied by (1 + r) / (1 - r), "
+    "where r is the lag-1 autocorrelation of the Pearson residuals (the AR(1) variance inflation factor). The crime "
+    "types' trends are tested together, so their p-values are Holm-adjusted (the all-crime total is tested alone), "
+    "as the changes are. Exceptions: XmR control chart, limits at the mean plus or minus 2.66 times the mean moving "
+    f"range (the lower limit at least 0), drawn only on at least {12} months. Decomposition: STL (seasonal-trend "
+    "decomposition using LOESS), only on at least 24 usable months with at most 10% of them filled in. Series shorter "
     f"than {MIN_MONTHS} usable months or averaging fewer than {MIN_MEAN_PER_MONTH:g} a month are shown as "
     "counts only. Police recorded crime reflects recording and reporting practice as well as crime."
 )
@@ -105,21 +107,37 @@ class TrendFit:
     autocorrelation: float = 0.0  # lag-1, of the Pearson residuals
     disruptions: tuple[Period, ...] = ()  # the declared disruptions with a level of their own in this fit
     disruption_ratios: dict[str, float] | None = None  # each disruption's level against the trend
+    # The p-value the verdict uses when several trends are tested together (Holm-adjusted,
+    # see ``holm_verdicts``); NaN: the trend was tested alone and ``p_value`` is used.
+    p_adjusted: float = math.nan
+
+    @property
+    def has_trend(self) -> bool:
+        """Whether the fit can give an underlying trend: fitted on ``MIN_TREND_MONTHS`` or more."""
+        return self.status == "fitted" and self.months_used >= MIN_TREND_MONTHS
 
     @property
     def verdict(self) -> str:
         """Plain words: 'rising about 6% a year (95% CI 2% to 10%)' or 'no clear trend ...'."""
         if self.status != "fitted":
             return f"not modelled: {self.reason}"
+        if not self.has_trend:
+            return (
+                f"no trend given: {self.months_used} usable months, too few to separate a trend from the "
+                f"year-on-year change (at least {MIN_TREND_MONTHS} are needed)"
+            )
         change = 100 * (self.annual_ratio - 1)
         interval = f"95% CI {_signed_percent(self.ci_low)} to {_signed_percent(self.ci_high)} a year"
         from pipeline.analysis.trends import and_list
 
         allowing = f", allowing for {and_list([name for name, _, _ in self.disruptions])}" if self.disruptions else ""
-        if self.p_value < 0.05:
+        adjusted = math.isfinite(self.p_adjusted)
+        p = self.p_adjusted if adjusted else self.p_value
+        holm = ", Holm-adjusted" if adjusted else ""
+        if p < 0.05:
             direction = "rising" if change > 0 else "falling"
-            return f"{direction} about {abs(change):.0f}% a year ({interval}{allowing})"
-        return f"no clear trend ({interval}{allowing})"
+            return f"{direction} about {abs(change):.0f}% a year ({interval}{allowing}{holm})"
+        return f"no clear trend ({interval}{allowing}{holm})"
 
     @property
     def reason(self) -> str:
@@ -151,7 +169,18 @@ def _usable_disruptions(months: list[str], disruptions: tuple[Period, ...]) -> t
     return tuple(usable)
 
 
-def fit_trend(series: pd.Series, disruptions: tuple[Period, ...] = ()) -> TrendFit:
+def holm_verdicts(fits: dict[str, TrendFit], alone: tuple[str, ...] = ()) -> None:
+    """Give every fit with a trend (except those named in ``alone``, such as the all-crime
+    total) its Holm-adjusted p-value across all of them, as their trends are tested together:
+    the one adjustment policy for every trend verdict (table, sections, key findings, threats)."""
+    from pipeline.analysis.trends import holm_adjust
+
+    tested = [name for name, fit in fits.items() if fit.has_trend and name not in alone]
+    for name, p in zip(tested, holm_adjust([fits[name].p_value for name in tested])):
+        fits[name].p_adjusted = float(p)
+
+
+def fit_trend(series: pd.Series, disruptions: tuple[Period, ...] = (), min_months: int = MIN_MONTHS) -> TrendFit:
     """Fit the seasonal quasi-Poisson trend model to monthly counts indexed by 'YYYY-MM'.
 
     ``series`` holds usable months only. Each declared disruption (name, first, last)
@@ -167,7 +196,7 @@ def fit_trend(series: pd.Series, disruptions: tuple[Period, ...] = ()) -> TrendF
 
     series = series.sort_index()
     n = len(series)
-    if n < MIN_MONTHS:
+    if n < min_months:
         return TrendFit("too short", n)
     if series.mean() < MIN_MEAN_PER_MONTH:
         return TrendFit("too sparse", n)
@@ -205,17 +234,25 @@ def fit_trend(series: pd.Series, disruptions: tuple[Period, ...] = ()) -> TrendF
     )
 
 
-def predict(fit: TrendFit, months: list[str]) -> pd.DataFrame:
+def predict(fit: TrendFit, months: list[str], hold_trend_at: str | None = None) -> pd.DataFrame:
     """Expected counts with 80% and 95% prediction intervals for the given months.
 
-    A month inside a declared disruption gets that disruption's level. Columns: month,
-    expected, low80, high80, low95, high95 (lower bounds floored at 0).
+    A month inside a declared disruption gets that disruption's level. With ``hold_trend_at``
+    (a month), months after it keep that month's trend level and disruption levels: neither the
+    trend nor the end of a disruption is extrapolated.
+    Columns: month, expected, low80, high80, low95, high95 (lower bounds floored at 0).
     """
     from scipy import stats
 
     if fit.status != "fitted":
         raise ValueError("no model was fitted for this series")
     design = _design(months, fit.origin, fit.disruptions)
+    if hold_trend_at is not None:
+        # After the held month, the trend and each disruption's level stay as they were in that
+        # month: the forecast assumes neither a trend going on nor a return to the level before.
+        held = _design([hold_trend_at], fit.origin, fit.disruptions)[0]
+        after = np.array([m > hold_trend_at for m in months])
+        design[np.ix_(after, [1, *range(13, design.shape[1])])] = held[[1, *range(13, design.shape[1])]]
     eta = design @ fit.params
     eta_variance = np.einsum("ij,jk,ik->i", design, fit.covariance, design)
     mean = np.exp(eta)
@@ -247,36 +284,15 @@ def latest_against_expected(series: pd.Series, last_n: int = 3, disruptions: tup
     fit = fit_trend(series.iloc[:-last_n], disruptions)
     if fit.status != "fitted":
         return pd.DataFrame(columns=["month", "actual", "expected", "low95", "high95", "position"])
-    frame = predict(fit, list(held_out.index))[["month", "expected", "low95", "high95"]]
+    # The trend and disruption levels are held at the last month fitted, as for a forecast.
+    frame = predict(fit, list(held_out.index), hold_trend_at=series.index[-last_n - 1])[
+        ["month", "expected", "low95", "high95"]
+    ]
     frame.insert(1, "actual", held_out.to_numpy())
     frame["position"] = np.where(
         frame["actual"] > frame["high95"], "above", np.where(frame["actual"] < frame["low95"], "below", "within")
     )
     return frame
-
-
-def back_test(fit: TrendFit, later: pd.Series) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Last year's forecast against what then happened, month by month and in total.
-
-    ``fit`` is the model fitted up to the end of the assessment window; ``later`` the
-    actual counts of the usable months after it (up to 12). Returns the months (month,
-    actual, expected, low95, high95, position) and the total: actual, expected, low95,
-    high95 (autocorrelation allowed for).
-    """
-    months = list(later.sort_index().index)
-    frame = predict(fit, months)[["month", "expected", "low95", "high95"]]
-    frame.insert(1, "actual", later.sort_index().to_numpy())
-    frame["position"] = np.where(
-        frame["actual"] > frame["high95"], "above", np.where(frame["actual"] < frame["low95"], "below", "within")
-    )
-    expected, sd = _total_interval(fit, months)
-    total = {
-        "actual": float(later.sum()),
-        "expected": expected,
-        "low95": max(0.0, expected - 1.96 * sd),
-        "high95": expected + 1.96 * sd,
-    }
-    return frame, total
 
 
 @dataclass(frozen=True)
@@ -285,22 +301,35 @@ class ControlLimits:
     lower: float
     upper: float
     mean_moving_range: float
+    points: int = 0  # the months the limits are worked out on
+
+
+# An XmR chart needs a year of points for its limits to mean anything.
+MIN_XMR_POINTS = 12
 
 
 def xmr_limits(series: pd.Series) -> ControlLimits:
-    """XmR chart limits: mean +/- 2.66 x mean moving range (ranges between consecutive months only)."""
+    """XmR chart limits: mean +/- 2.66 x mean moving range (ranges between consecutive months
+    only), the lower limit floored at 0 (a count cannot be negative). With fewer than
+    ``MIN_XMR_POINTS`` months the limits are NaN: too few points to set them."""
     series = series.sort_index()
+    if len(series) < MIN_XMR_POINTS:
+        return ControlLimits(
+            float(series.mean()) if len(series) else math.nan, math.nan, math.nan, math.nan, len(series)
+        )
     index = _month_index(series.index, series.index[0])
     values = series.to_numpy(dtype=float)
     consecutive = np.diff(index) == 1
     ranges = np.abs(np.diff(values))[consecutive]
     mean_range = float(ranges.mean()) if len(ranges) else math.nan
     centre = float(values.mean())
-    return ControlLimits(centre, centre - XMR_CONSTANT * mean_range, centre + XMR_CONSTANT * mean_range, mean_range)
+    lower = max(0.0, centre - XMR_CONSTANT * mean_range)
+    return ControlLimits(centre, lower, centre + XMR_CONSTANT * mean_range, mean_range, len(series))
 
 
 def exceptions(series: pd.Series) -> pd.DataFrame:
-    """Months outside the XmR control limits: month, count, side ('above' or 'below'), limit."""
+    """Months outside the XmR control limits: month, count, side ('above' or 'below'), limit
+    (none when the limits could not be set)."""
     limits = xmr_limits(series)
     rows = [
         {
@@ -313,6 +342,19 @@ def exceptions(series: pd.Series) -> pd.DataFrame:
         if v > limits.upper or v < limits.lower
     ]
     return pd.DataFrame(rows, columns=["month", "count", "side", "limit"])
+
+
+# STL is drawn only on a series with this many usable months, at most this share of them filled in.
+MIN_STL_MONTHS = 24
+MAX_STL_FILLED = 0.10
+
+
+def stl_usable(series: pd.Series, first: str, last: str) -> bool:
+    """Whether the months ``first`` to ``last`` hold enough usable months of ``series`` for STL:
+    at least ``MIN_STL_MONTHS``, and at most ``MAX_STL_FILLED`` of the span filled in."""
+    span = month_range(first, last)
+    present = sum(m in set(series.index) for m in span)
+    return present >= MIN_STL_MONTHS and (len(span) - present) <= MAX_STL_FILLED * len(span)
 
 
 def stl_decomposition(series: pd.Series, first: str, last: str) -> pd.DataFrame:
@@ -342,51 +384,6 @@ def stl_decomposition(series: pd.Series, first: str, last: str) -> pd.DataFrame:
     )
 
 
-def direction_summary(
-    monthly: pd.DataFrame, comparison: pd.DataFrame, period_end: str, disruptions: tuple[Period, ...] = ()
-) -> tuple[pd.DataFrame, dict[str, TrendFit]]:
-    """One row per crime type: volume, like-for-like change, trend verdict, and the forecast
-    for the same calendar months a year after the assessment window's usable months.
-
-    ``monthly`` is the area's usable monthly counts (all history up to the window's end)
-    and ``comparison`` the window comparison. The forecast covers exactly the months the
-    window count covers, moved on a year, so the two can be set side by side. Sorted by
-    the window count. Columns: crime_type, window_count, window_months, pct_change,
-    change_verdict, annual_ratio, trend_ci_low, trend_ci_high, trend, trend_p,
-    forecast_total, forecast_low95, forecast_high95.
-    """
-    from pipeline.months import assessment_window
-
-    by_type = comparison.set_index("crime_type")
-    window = [m for m in assessment_window(period_end) if m in set(monthly.index)]
-    ahead = [shift_month(m, 12) for m in window]
-    rows, fits = [], {}
-    for crime_type in monthly.columns:
-        fit = fit_trend(monthly[crime_type], disruptions)
-        fits[crime_type] = fit
-        known = crime_type in by_type.index
-        row = {
-            "crime_type": crime_type,
-            "window_count": int(by_type.loc[crime_type, "window_count"]) if known else np.nan,
-            "window_months": len(window),
-            "pct_change": by_type.loc[crime_type, "pct_change"] if known else np.nan,
-            "change_verdict": by_type.loc[crime_type, "verdict"] if known else "",
-            "annual_ratio": fit.annual_ratio,
-            "trend_ci_low": fit.ci_low,
-            "trend_ci_high": fit.ci_high,
-            "trend": fit.verdict,
-            "trend_p": fit.p_value,
-        }
-        if fit.status == "fitted" and ahead:
-            total, sd = _total_interval(fit, ahead)
-            row.update(
-                forecast_total=total, forecast_low95=max(0.0, total - 1.96 * sd), forecast_high95=total + 1.96 * sd
-            )
-        rows.append(row)
-    table = pd.DataFrame(rows).sort_values("window_count", ascending=False, na_position="last")
-    return table.reset_index(drop=True), fits
-
-
 def _total_interval(fit: TrendFit, months: list[str]) -> tuple[float, float]:
     """Expected total over several months and its predictive standard deviation.
 
@@ -409,7 +406,10 @@ def trend_findings(summary: pd.DataFrame, latest: pd.DataFrame, total_label: str
     """Short sentences for the report's summary: the overall trend, significant trends, the latest months.
 
     Rising and falling trends of the individual types are listed only when significant
-    after Holm's adjustment across every type modelled, since they are tested together.
+    after Holm's adjustment across every type with a trend, since they are tested together
+    (the same policy as the trend column). A trend whose direction runs against the window's
+    like-for-like change is not headlined as a rise or fall: it is listed apart, with the
+    reason the two can differ.
     """
     from pipeline.analysis.trends import holm_adjust
 
@@ -421,16 +421,23 @@ def trend_findings(summary: pd.DataFrame, latest: pd.DataFrame, total_label: str
         trend = by_type.loc[total_label, "trend"]
         if trend.startswith("not modelled"):
             sentences.append(f"{total_label} was {trend}.")
+        elif trend.startswith("no trend given"):
+            sentences.append(f"{total_label}: {trend}.")
         else:
             sentences.append(f"Underlying trend of {name} over the months modelled: {trend}.")
+            against = _runs_against(by_type.loc[total_label])
+            if against:
+                sentences.append(f"{total_label}: {against}")
     types = summary[summary["crime_type"] != total_label].copy()
     p_values = types["trend_p"] if "trend_p" in types else pd.Series(np.nan, index=types.index)
     types["p_holm"] = holm_adjust(list(p_values))
     tested = int(p_values.notna().sum())
     significant = types[types["p_holm"] < 0.05]
+    against = significant[[bool(_runs_against(r)) for _, r in significant.iterrows()]]
+    agreeing = significant.drop(against.index)
     for label, rows in (
-        ("Rising", significant[significant["annual_ratio"] > 1]),
-        ("Falling", significant[significant["annual_ratio"] < 1]),
+        ("Rising", agreeing[agreeing["annual_ratio"] > 1]),
+        ("Falling", agreeing[agreeing["annual_ratio"] < 1]),
     ):
         if len(rows):
             listed = "; ".join(
@@ -440,6 +447,15 @@ def trend_findings(summary: pd.DataFrame, latest: pd.DataFrame, total_label: str
                 f"{label} trends once seasonality and any declared disruption are allowed for, and allowing for "
                 f"{tested} types tested at once (Holm): {listed}."
             )
+    if len(against):
+        listed = "; ".join(
+            f"{r.crime_type} (trend {'rising' if r.annual_ratio > 1 else 'falling'} about "
+            f"{abs(100 * (r.annual_ratio - 1)):.0f}% a year; like for like {r.pct_change:+.1f}%)"
+            for r in against.itertuples()
+        )
+        sentences.append(
+            "Trends that run against the window's change, so neither is a headline: " + listed + ". " + AGAINST_REASON
+        )
     if len(latest):
         outside = latest[latest["position"] != "within"]
         if outside.empty:
@@ -450,6 +466,24 @@ def trend_findings(summary: pd.DataFrame, latest: pd.DataFrame, total_label: str
             listed = ", ".join(f"{month_label(r.month)} ({r.position})" for r in outside.itertuples())
             sentences.append(f"Latest months of {name} outside what the model expected: {listed}.")
     return sentences
+
+
+AGAINST_REASON = (
+    "The trend is fitted over every usable month with each declared disruption's months given a level of their own, "
+    "so it describes the months outside the disruption; the like-for-like change compares the window's months with "
+    "the same months a year before, disruption included."
+)
+
+
+def _runs_against(row: pd.Series) -> str:
+    """Why a significant trend and the like-for-like change point opposite ways, or ""."""
+    ratio, change = row.get("annual_ratio", np.nan), row.get("pct_change", np.nan)
+    if pd.isna(ratio) or pd.isna(change) or change == 0 or (ratio > 1) == (change > 0):
+        return ""
+    return (
+        f"the trend ({'rising' if ratio > 1 else 'falling'}) runs against the like-for-like change ({change:+.1f}%). "
+        + AGAINST_REASON
+    )
 
 
 def latest_months_sentence(latest: pd.DataFrame) -> str:
@@ -486,10 +520,10 @@ def read_processed(folder: Path) -> dict[str, pd.DataFrame]:
 
 
 def back_test_sentence(total: pd.Series | dict, months: list[str], crime_type: str, period_end: str) -> str:
-    """One sentence: did the forecast made at the end of the window hold for the months since?
+    """One sentence: did the forecast published at the end of the window hold for the months since?
 
     ``total`` is a row of the stage's back-test totals (actual, expected, low95, high95,
-    within: how many months fell inside their monthly 95% intervals).
+    within: how many months fell inside their monthly 95% intervals; method).
     """
     from pipeline.analysis.police import ALL_CRIME_EXCL_ASB, ASB
 
@@ -497,83 +531,15 @@ def back_test_sentence(total: pd.Series | dict, months: list[str], crime_type: s
     within = int(total["within"])
     span = f"{month_label(months[0])} to {month_label(months[-1])}" if len(months) > 1 else month_label(months[0])
     actual, low, high = total["actual"], total["low95"], total["high95"]
-    verdict = "within" if low <= actual <= high else ("below" if actual < low else "above")
+    method = total.get("method", "") if hasattr(total, "get") else ""
+    how = "by repeating the same months of the year before" if method == "seasonal naive" else f"by {method}"
+    if pd.isna(low):
+        verdict = f"{actual:,.0f} were recorded (no interval: too little history to measure forecast errors)."
+    else:
+        where = "within" if low <= actual <= high else ("below" if actual < low else "above")
+        verdict = f"(95% interval {low:,.0f} to {high:,.0f}); {actual:,.0f} were recorded, {where} the interval."
     return (
-        f"Back-test: the model fitted to data up to {month_label(period_end)} forecast {total['expected']:,.0f} "
-        f"{name} for "
-        f"{span} (95% interval {low:,.0f} to {high:,.0f}); {actual:,.0f} were recorded, {verdict} the interval. "
+        f"Back-test: the forecast published with the data up to {month_label(period_end)}, made {how}, was "
+        f"{total['expected']:,.0f} {name} for {span} {verdict} "
         f"{within} of {len(months)} month{'s' if len(months) != 1 else ''} fell within their monthly 95% intervals."
     )
-
-
-def stage_tables(
-    monthly: pd.DataFrame,
-    comparison: pd.DataFrame,
-    first: str,
-    last: str,
-    chart_types: list[str],
-    disruptions: tuple[Period, ...] = (),
-    later: pd.DataFrame | None = None,
-) -> dict[str, pd.DataFrame]:
-    """Everything the report needs from the trend models, as tables.
-
-    ``monthly``: usable months (rows) by crime type, up to ``last`` (the window's end);
-    ``chart_types``: the series that get forecast, exception, STL and back-test detail
-    (the rest appear in the summary only); ``later``: usable months after the window,
-    by crime type, for the back-test (None or empty when the data ends with the window).
-    ``comparison`` (``trends.compare_windows`` of ``monthly``) is among the tables, so the
-    report reads the window comparison this stage tested rather than fitting it again.
-    """
-    summary, fits = direction_summary(monthly, comparison, last, disruptions)
-    forecasts, limits, exception_rows, stl_rows, latest_rows, backtest_rows, backtest_totals = (
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-    )
-    for crime_type in monthly.columns:
-        series = monthly[crime_type]
-        control = xmr_limits(series)
-        limits.append(
-            {"crime_type": crime_type, "centre": control.centre, "lower": control.lower, "upper": control.upper}
-        )
-        exception_rows.append(exceptions(series).assign(crime_type=crime_type))
-        if crime_type in chart_types and fits[crime_type].status == "fitted":
-            # The fit made for the summary gives the forecast: the same model, not fitted twice.
-            ahead = month_range(shift_month(series.index.max(), 1), shift_month(series.index.max(), 12))
-            forecasts.append(predict(fits[crime_type], ahead).assign(crime_type=crime_type))
-            latest_rows.append(latest_against_expected(series, disruptions=disruptions).assign(crime_type=crime_type))
-            if len(month_range(first, last)) >= MIN_MONTHS:
-                stl_rows.append(stl_decomposition(series, first, last).assign(crime_type=crime_type))
-            if later is not None and len(later) and crime_type in later.columns:
-                months, total = back_test(fits[crime_type], later[crime_type])
-                backtest_rows.append(months.assign(crime_type=crime_type))
-                backtest_totals.append(
-                    {"crime_type": crime_type, **total, "within": int((months["position"] == "within").sum())}
-                )
-
-    def stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
-        kept = [f for f in frames if len(f)]
-        if kept:
-            return pd.concat(kept, ignore_index=True)
-        # No rows (e.g. no month outside the control limits): keep the columns, so the
-        # report can still select from the table.
-        columns = list(dict.fromkeys(["crime_type", *(c for f in frames for c in f.columns)]))
-        return pd.DataFrame({c: pd.Series(dtype=str if c in ("crime_type", "month") else float) for c in columns})
-
-    return {
-        "comparison": comparison,
-        "summary": summary,
-        "forecasts": stack(forecasts),
-        "limits": pd.DataFrame(limits),
-        "exceptions": stack(exception_rows),
-        "stl": stack(stl_rows),
-        "latest": stack(latest_rows),
-        "backtest": stack(backtest_rows),
-        "backtest_totals": pd.DataFrame(backtest_totals)
-        if backtest_totals
-        else pd.DataFrame({"crime_type": pd.Series(dtype=str)}),
-    }

@@ -347,8 +347,10 @@ def trend_forecast(
         markersize=2.5,
         label="recorded",
     )
-    axis.axhline(limits["upper"], color="#505a5f", ls=":", lw=1, label="control limits (XmR)")
-    axis.axhline(limits["lower"], color="#505a5f", ls=":", lw=1)
+    has_limits = bool(np.isfinite(limits["upper"]))
+    if has_limits:
+        axis.axhline(limits["upper"], color="#505a5f", ls=":", lw=1, label="control limits (XmR)")
+        axis.axhline(limits["lower"], color="#505a5f", ls=":", lw=1)
     if exception_months:
         axis.scatter(
             [position[m] for m in exception_months],
@@ -371,16 +373,9 @@ def trend_forecast(
             lw=0,
             label="95% prediction interval",
         )
-        axis.fill_between(
-            x,
-            forecast["low80"],
-            forecast["high80"],
-            color=AREA_COLOUR,
-            alpha=0.25,
-            lw=0,
-            label="80% prediction interval",
-        )
-        axis.plot(x, forecast["expected"], color=AREA_COLOUR, ls="--", label="forecast")
+        method = forecast["method"].iloc[0] if "method" in forecast else "forecast"
+        label = "forecast: last year's months" if method == "seasonal naive" else f"forecast ({method})"
+        axis.plot(x, forecast["expected"], color=AREA_COLOUR, ls="--", label=label)
     ticks = [i for i, m in enumerate(months) if m.endswith("-01")]
     axis.set_xticks(ticks, [month_label(months[i]) for i in ticks], fontsize=8)
     axis.set_ylim(bottom=0)
@@ -391,15 +386,25 @@ def trend_forecast(
     alt = (
         f"Line chart of {_lower_first(crime_type)} recorded per month in {area} from {month_label(first)} to "
         f"{month_label(last)}, "
-        f"with the assessment window shaded and control limits at {limits['lower']:.0f} and {limits['upper']:.0f}."
+        "with the assessment window shaded"
+        + (
+            f" and control limits at {limits['lower']:,.0f} and {limits['upper']:,.0f}."
+            if has_limits
+            else "; no control limits: fewer than 12 months."
+        )
     )
     if exception_months:
         alt += " Months outside the limits, circled: " + ", ".join(month_label(m) for m in exception_months) + "."
     if horizon:
         alt += (
             f" A dashed forecast for {month_label(horizon[0])} to {month_label(horizon[-1])} runs from "
-            f"{forecast['expected'].iloc[0]:.0f} to {forecast['expected'].iloc[-1]:.0f} a month, with shaded 80% and "
-            "95% prediction intervals."
+            f"{forecast['expected'].iloc[0]:,.0f} to {forecast['expected'].iloc[-1]:,.0f} a month ("
+            + (
+                "last year's months repeated"
+                if "method" in forecast and forecast["method"].iloc[0] == "seasonal naive"
+                else f"{forecast['method'].iloc[0] if 'method' in forecast else 'the model'}"
+            )
+            + "), with a shaded 95% prediction interval."
         )
     missing = [m for m in full.index if pd.isna(full[m])]
     if missing:
@@ -435,7 +440,7 @@ def stl_panels(stl: pd.DataFrame, crime_type: str, area: str) -> tuple[plt.Figur
     alt = (
         f"Four stacked charts decomposing monthly {_lower_first(crime_type)} in {area} into trend, seasonal pattern "
         "and remainder. "
-        f"The trend runs from {stl['trend'].iloc[0]:.0f} to {stl['trend'].iloc[-1]:.0f} a month; the seasonal "
+        f"The trend runs from {stl['trend'].iloc[0]:,.0f} to {stl['trend'].iloc[-1]:,.0f} a month; the seasonal "
         "pattern peaks in "
         f"{names[int(high) - 1]} and is lowest in {names[int(low) - 1]}."
     )

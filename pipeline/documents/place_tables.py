@@ -24,7 +24,7 @@ def top_lsoas_table(counts: pd.DataFrame, n: int, threshold: int, period: str) -
     """The ``n`` LSOAs with most crime, their share of the area's total and, when LSOA
     populations were given, their rate per 1,000 residents; small counts suppressed with
     every figure worked out from them."""
-    from pipeline.analysis.hotspots import suppress
+    from pipeline.analysis.hotspots import protected, suppress
 
     total = counts["count"].sum()
     top = counts.head(n)
@@ -39,7 +39,10 @@ def top_lsoas_table(counts: pd.DataFrame, n: int, threshold: int, period: str) -
     )
     table = _lsoa_rate_columns(table, top)
     derived = {c: [column] for c in ("Share of the area (%)", "Rate per 1,000 residents") if c in table.columns}
-    return suppress(table, [column], threshold, derived=derived)
+    # A table listing every LSOA of the area splits the area's total, which is published: one
+    # suppressed count could be worked out from it, so a second is suppressed (column totals).
+    complete = len(counts) <= n
+    return protected(suppress(table, [column], threshold, derived=derived, column_totals=complete))
 
 
 def top_lsoas_by_type(
@@ -53,7 +56,7 @@ def top_lsoas_by_type(
     period: str = "",
 ) -> pd.DataFrame:
     """For each crime type, its ``n`` top LSOAs (with rates when ``populations`` is given), small counts suppressed."""
-    from pipeline.analysis.hotspots import suppress, with_rates
+    from pipeline.analysis.hotspots import protected, suppress, with_rates
 
     parts = []
     column = f"Count, {period}" if period else "Count"
@@ -78,13 +81,16 @@ def top_lsoas_by_type(
         table = pd.DataFrame(
             {"Crime type": crime_type, "LSOA": top["lsoa_name"], "LSOA code": top["lsoa_code"], column: top["count"]}
         )
-        parts.append(_lsoa_rate_columns(table, top))
+        table = _lsoa_rate_columns(table, top)
+        # When a type's LSOAs are all listed (n or fewer have any), the rows split its published total.
+        complete = int((by_type["crime_type"] == crime_type).sum()) <= n
+        derived = {"Rate per 1,000 residents": [column]} if populations is not None else None
+        # A type with one small count in one LSOA cannot be listed without revealing it: left out.
+        parts.append(protected(suppress(table, [column], threshold, derived=derived, column_totals=complete)))
     columns = ["Crime type", "LSOA", "LSOA code", column] + (
         ["Residents", "Rate per 1,000 residents"] if populations is not None else []
     )
-    table = pd.concat(parts, ignore_index=True).reindex(columns=columns) if parts else pd.DataFrame(columns=columns)
-    derived = {"Rate per 1,000 residents": [column]} if populations is not None else None
-    return suppress(table, [column], threshold, derived=derived)
+    return pd.concat(parts, ignore_index=True).reindex(columns=columns) if parts else pd.DataFrame(columns=columns)
 
 
 def rises_table(rises: pd.DataFrame, threshold: int, windows: dict[str, str]) -> pd.DataFrame:

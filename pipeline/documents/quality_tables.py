@@ -12,7 +12,7 @@ import pandas as pd
 
 from pipeline.analysis.police import ScanSummary
 from pipeline.documents.crime_tables import repeat_note
-from pipeline.months import month_label
+from pipeline.months import month_label, plural
 
 
 def coverage_table(coverage: pd.DataFrame) -> pd.DataFrame:
@@ -43,7 +43,7 @@ def data_quality_facts(
     own = coverage[coverage["area"] == area]
     present = own[own["status"] == "present"]
     facts = [
-        f"{summary.force_rows:,} rows were read from {len(summary.files)} police.uk file(s), "
+        f"{plural(summary.force_rows, 'row')} were read from {len(summary.files)} police.uk file(s), "
         f"covering {len(summary.months_in_input)} months "
         f"({month_label(summary.months_in_input[0])} to {month_label(summary.months_in_input[-1])})."
         if summary.months_in_input
@@ -65,31 +65,35 @@ def data_quality_facts(
     else:
         whose = f"{share} of the rows read"
     facts.append(
-        f"{summary.unlocated_rows:,} rows ({whose}) have no location "
+        f"{plural(summary.unlocated_rows, 'row')} ({whose}) have no location "
         "and cannot be attributed to any area; they are left out of every count, so counts for the area "
         "are slightly lower than the crimes its residents reported."
     )
     if summary.unlocated_repeat_rows:
         facts.append(
-            f"{summary.unlocated_repeat_rows:,} further rows with no location repeat the Crime ID of a located "
+            f"{plural(summary.unlocated_repeat_rows, 'further row')} with no location "
+            f"{'repeats' if summary.unlocated_repeat_rows == 1 else 'repeat'} the Crime ID of a located "
             "row in the same file and were not counted twice."
         )
     if summary.lsoa_codes_recovered or summary.lsoa_name_without_code:
         facts.append(
-            f"{summary.lsoa_codes_recovered + summary.lsoa_name_without_code:,} rows named an LSOA but had no LSOA "
+            f"{plural(summary.lsoa_codes_recovered + summary.lsoa_name_without_code, 'row')} named an LSOA but had "
+            "no LSOA "
             "code: "
             f"{summary.lsoa_codes_recovered:,} were given the code other rows of the same file pair with that name; "
             f"{summary.lsoa_name_without_code:,} could not be and are counted as having no location."
         )
     if summary.lsoa_names_recovered:
         facts.append(
-            f"{summary.lsoa_names_recovered:,} rows had an LSOA code but no LSOA name and were given the name other "
+            f"{plural(summary.lsoa_names_recovered, 'row')} had an LSOA code but no LSOA name and were given the "
+            "name other "
             "rows "
             "of the same file pair with that code."
         )
     if summary.bad_coordinates:
         facts.append(
-            f"{summary.bad_coordinates:,} rows had a longitude or latitude that is not a number or lies outside the "
+            f"{plural(summary.bad_coordinates, 'row')} had a longitude or latitude that is not a number or lies "
+            "outside the "
             "UK; "
             "their map points are left blank (their LSOA counts are unaffected)."
         )
@@ -99,11 +103,11 @@ def data_quality_facts(
         "share a map point."
     )
     if summary.legacy_labels:
-        mapped = ", ".join(f"'{k}' ({v:,} rows)" for k, v in sorted(summary.legacy_labels.items()))
+        mapped = ", ".join(f"'{k}' ({plural(v, 'row')})" for k, v in sorted(summary.legacy_labels.items()))
         facts.append(f"Legacy crime-type labels were mapped to current police.uk categories: {mapped}.")
     else:
         facts.append("No legacy crime-type labels were found; all crime types are as currently published.")
     if summary.unknown_crime_types:
-        listed = ", ".join(f"'{k}' ({v:,} rows)" for k, v in sorted(summary.unknown_crime_types.items()))
+        listed = ", ".join(f"'{k}' ({plural(v, 'row')})" for k, v in sorted(summary.unknown_crime_types.items()))
         facts.append(f"Crime types not in the police.uk list were kept as published: {listed}.")
     return facts

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from pipeline.analysis.hotspots import suppress
+from pipeline.analysis.hotspots import protected, suppress
 from pipeline.analysis.threat_profiles import ALL_EXTRACT_CRIME, TIME_METHODS, ThreatProfiles
 from pipeline.documents.formats import count, one_decimal, p_value, percent_change
 from pipeline.documents.place_tables import top_lsoas_table
@@ -186,7 +186,7 @@ def people_table(profiles: ThreatProfiles, threat: str, threshold: int, period: 
     )
     counts = [{"F": "Female", "M": "Male"}.get(s, s) for s in sexes]
     table.columns.name = None
-    return suppress(table, counts, threshold, total_column="Total", column_totals=True)
+    return protected(suppress(table, counts, threshold, total_column="Total", column_totals=True))
 
 
 def outcome_table(profiles: ThreatProfiles, threat: str, threshold: int, period: str) -> pd.DataFrame:
@@ -195,7 +195,7 @@ def outcome_table(profiles: ThreatProfiles, threat: str, threshold: int, period:
     outcomes = outcomes[outcomes["threat"] == threat]
     column = f"Crimes, {period}"
     table = pd.DataFrame({"Outcome": outcomes["outcome"].to_numpy(), column: outcomes["count"].to_numpy()})
-    return suppress(table, [column], threshold, column_totals=True)
+    return protected(suppress(table, [column], threshold, column_totals=True))
 
 
 def month_of_year_tables(profiles: ThreatProfiles, threats: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, str]:

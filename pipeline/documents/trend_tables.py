@@ -30,9 +30,17 @@ def trend_summary_table(
 
     def interval(row: pd.Series) -> str:
         low, high = row.get("forecast_low95", math.nan), row.get("forecast_high95", math.nan)
+        if pd.isna(row.get("forecast_total", math.nan)):
+            return "not computed: too few months or crimes for a forecast (see trend)"
         if pd.isna(low):
-            return "not computed: no trend model (see trend)"
+            return "not computed: too little history to measure forecast errors"
         return f"{low:,.0f} to {high:,.0f}"
+
+    def method(row: pd.Series) -> str:
+        chosen = row.get("forecast_method", "")
+        if not isinstance(chosen, str) or not chosen:
+            return "none"
+        return "last year's months (seasonal naive)" if chosen == "seasonal naive" else chosen
 
     table = pd.DataFrame(
         {
@@ -40,18 +48,26 @@ def trend_summary_table(
             window_column: summary["window_count"],
             change_column: summary["pct_change"].round(1) if months else "not computed: no month comparable",
             "Change verdict (Holm-adjusted)": summary["change_verdict"] if months else "not tested",
-            "Trend (seasonal model)": summary["trend"],
+            "Trend (seasonal model)": summary["trend"].map(_short_trend),
             forecast_column: [
                 "not computed" if pd.isna(v) else int(round(v))
                 for v in (summary["forecast_total"] if "forecast_total" in summary else [math.nan] * len(summary))
             ],
             "Forecast 95% interval": summary.apply(interval, axis=1),
+            "Forecast method": summary.apply(method, axis=1),
         }
     )
     formats = {window_column: count, forecast_column: lambda v: v if isinstance(v, str) else f"{v:,.0f}"}
     if months:
         formats[change_column] = percent_change
     return table, formats
+
+
+def _short_trend(verdict: str) -> str:
+    """A trend verdict for a table cell: "no trend given" verdicts shortened (the note says why)."""
+    if verdict.startswith("no trend given"):
+        return "not given: fewer than 36 usable months"
+    return verdict
 
 
 def exceptions_table(exceptions: pd.DataFrame) -> pd.DataFrame:
@@ -63,6 +79,30 @@ def exceptions_table(exceptions: pd.DataFrame) -> pd.DataFrame:
             "Month": rows["month"].map(month_label),
             "Recorded": rows["count"],
             "Outside": rows["side"] + " the limit of " + rows["limit"].map(lambda v: f"{v:,.1f}"),
+        }
+    ).reset_index(drop=True)
+
+
+def back_tests_table(totals: pd.DataFrame, months_text: str) -> pd.DataFrame:
+    """Every published forecast's back-test in one table: the forecast total for the months
+    recorded since the window, its 95% interval, what was recorded, and last year's months."""
+    rows = totals.sort_values("actual", ascending=False)
+    return pd.DataFrame(
+        {
+            "Crime type": rows["crime_type"],
+            "Forecast method": rows["method"].map(
+                lambda m: "last year's months (seasonal naive)" if m == "seasonal naive" else m
+            ),
+            f"Forecast, {months_text}": rows["expected"].round(0).astype(int),
+            "95% interval": [
+                "not computed" if pd.isna(lo) else f"{lo:,.0f} to {hi:,.0f}"
+                for lo, hi in zip(rows["low95"], rows["high95"])
+            ],
+            f"Recorded, {months_text}": rows["actual"].astype(int),
+            "Recorded against the interval": [
+                "not tested" if pd.isna(lo) else ("within" if lo <= a <= hi else ("below" if a < lo else "above"))
+                for a, lo, hi in zip(rows["actual"], rows["low95"], rows["high95"])
+            ],
         }
     ).reset_index(drop=True)
 

@@ -109,8 +109,36 @@ def trends_summary(a: Assessment) -> Any:
         f"Crime types by volume: change, trend and forecast, {a.p.area.name}",
         formats,
         note=f"The forecast covers the same calendar months as the count, a year later ({a.forecast_text}), so the "
-        "two compare directly.",
+        "two compare directly. A trend is given only for a series of at least 36 usable months: with fewer, it cannot "
+        "be told apart from the year-on-year change (the like-for-like column). Trends are Holm-adjusted across the "
+        "crime types, as the changes are.",
     )
+
+
+def forecast_back_tests(a: Assessment) -> list[Any]:
+    """Every published forecast against what was recorded since, when the data runs past the window."""
+    totals, tested = a.trend_tables["backtest_totals"], a.trend_tables["backtest"]
+    if not len(totals):
+        return []
+    months = sorted(set(tested["month"]))
+    span = describe_months(months)
+    inside = totals.dropna(subset=["low95"])
+    held = int(((inside["actual"] >= inside["low95"]) & (inside["actual"] <= inside["high95"])).sum())
+    return [
+        heading("Last year's forecasts against what was recorded", 3),
+        paragraph(
+            "The data runs past the window, so each forecast published with the data up to "
+            f"{month_label(a.p.period_end)} "
+            f"can be checked against the {plural(len(months), 'month')} recorded since ({span}): "
+            f"{held} of {len(inside)} forecast totals held within their 95% intervals."
+        ),
+        a.tables.show(
+            trend_tables.back_tests_table(totals, span),
+            "forecast-back-tests",
+            f"Forecasts published with the data up to {month_label(a.p.period_end)} against what was recorded, "
+            f"{a.p.area.name}",
+        ),
+    ]
 
 
 def series_charts(a: Assessment) -> list[Any]:
@@ -119,13 +147,15 @@ def series_charts(a: Assessment) -> list[Any]:
     trend_summary = t["summary"].set_index("crime_type")
     limits = t["limits"].set_index("crime_type")
     backtest_totals = t["backtest_totals"].set_index("crime_type") if len(t["backtest_totals"]) else None
+    shown += forecast_back_tests(a)
     for crime_type in t["forecasts"]["crime_type"].unique() if len(t["forecasts"]) else []:
         shown += [heading(crime_type, 3), paragraph(f"Trend: {trend_summary.loc[crime_type, 'trend']}.")]
         latest = trend_models.latest_months_sentence(t["latest"].query("crime_type == @crime_type"))
         if latest:
             shown.append(paragraph(latest))
         ahead = t["forecasts"].query("crime_type == @crime_type")
-        flagged = list(t["exceptions"].query("crime_type == @crime_type")["month"])
+        # Only months the chart shows (from the trend charts' first month) can be circled.
+        flagged = [m for m in t["exceptions"].query("crime_type == @crime_type")["month"] if m >= a.first_month]
         shown.append(
             a.charts.show(
                 charts.trend_forecast,

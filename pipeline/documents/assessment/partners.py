@@ -281,14 +281,22 @@ def threat_profiles_section(a: Assessment, found: Threats | None) -> list[Any]:
             )
         )
         shown.append(paragraph(threat_report.time_sentence(profiles, threat, period)))
-        shown.append(
-            a.tables.show(
-                threat_report.lsoa_table(profiles, threat, 5, threshold, period),
-                f"threat-{name}-lsoas",
-                f"{threat}: the five LSOAs with most crimes{label}",
-                note=note,
+        lsoas = threat_report.lsoa_table(profiles, threat, 5, threshold, period)
+        if len(lsoas):
+            shown.append(
+                a.tables.show(
+                    lsoas, f"threat-{name}-lsoas", f"{threat}: the five LSOAs with most crimes{label}", note=note
+                )
             )
-        )
+        else:
+            shown.append(
+                paragraph(
+                    f"Where these crimes were is not shown: all of them were in one LSOA, and its count ({threshold} "
+                    "or "
+                    "fewer) would be the area's total, which is published.",
+                    "note",
+                )
+            )
         shown.append(paragraph(threat_report.repeat_sentence(profiles, threat, threshold, period)))
         people = threat_report.people_table(profiles, threat, threshold, period)
         if len(people):

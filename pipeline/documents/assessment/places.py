@@ -39,10 +39,9 @@ def lsoa_hotspots(a: Assessment) -> tuple[Hotspots, list[Any]]:
     for label, counts in (("crime (excluding ASB)", all_crime), ("ASB", asb)):
         share, n_top, n_all = hotspots.concentration(counts)
         if counts["count"].sum():
-            sentences.append(
-                f"{100 * share:.0f}% of {label} in {windows['window_text']} was recorded in the top 10% "
-                f"of LSOAs ({n_top} of {n_all})."
-            )
+            # With fewer than ten LSOAs "the top 10%" is one LSOA, more than a tenth of them: say which it is.
+            where = f"the top 10% of LSOAs ({n_top} of {n_all})" if n_all >= 10 else f"the busiest of its {n_all} LSOAs"
+            sentences.append(f"{100 * share:.0f}% of {label} in {windows['window_text']} was recorded in {where}.")
     shown.append(bullet_list(sentences))
     if populations is not None:
         all_crime = hotspots.with_rates(all_crime, populations, len(a.assessment_months))
@@ -58,6 +57,16 @@ def lsoa_hotspots(a: Assessment) -> tuple[Hotspots, list[Any]]:
             )
         )
     return Hotspots(all_crime, asb, populations), shown
+
+
+# The largest rises are picked from many LSOAs, so some are chance: regression to the mean.
+RISES_CAVEAT = (
+    "Read with care: picking the largest rises among many LSOAs picks some that rose by chance, and an LSOA whose "
+    "count "
+    "was unusually low the year before tends to rise back (regression to the mean). A rise of a few crimes in one "
+    "LSOA is within ordinary variation: two years' counts of about 10 differ by up to 9 either way by chance alone "
+    "(Poisson: 95% of differences within 1.96 x the square root of 20)."
+)
 
 
 def hotspots_by_type(a: Assessment, found: Hotspots) -> list[Any]:
@@ -92,7 +101,7 @@ def hotspots_by_type(a: Assessment, found: Hotspots) -> list[Any]:
                 "hotspots-rises",
                 f"LSOAs where crime (excluding ASB) rose most, like-for-like months ({windows['after_text']} against "
                 f"{windows['before_text']})",
-                note=note,
+                note=RISES_CAVEAT + " " + note,
             )
         )
     else:
@@ -301,7 +310,8 @@ def persistent_hotspots(a: Assessment, found: Places | None) -> list[Any]:
             "(ties at the edge included). Persistent: a hotspot in each of the last three years. New: a hotspot in "
             "the latest year "
             "and in neither of the two before. A persistent hotspot needs a lasting response; a new one, a look at "
-            "what changed."
+            "what changed. The top-10% line is a count, not a test: an LSOA just below it one year and just above it "
+            'the next can be "new" by ordinary year-to-year variation alone, so read a new hotspot with its counts.'
         ),
     ]
     for label, column in (("crime (excluding ASB)", "crime"), ("ASB", "asb")):
