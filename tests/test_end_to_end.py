@@ -271,6 +271,7 @@ def test_run_record_and_log(published, tiny_police_folder):
         "morile",
         "trends",
         "places",
+        "hotspots",
         "extract",
         "report",
         "delivery",
@@ -289,7 +290,7 @@ def test_run_record_and_log(published, tiny_police_folder):
     )
     assert record["versions"]["python"] == platform.python_version()
     assert record["params"]["period_end"] == "2020-12"
-    assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 8
+    assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 9
     assert sorted(p.name for p in (report.parent / "notebooks").iterdir()) == [
         "01_police_data.ipynb",
         "02_survey.ipynb",
@@ -297,6 +298,7 @@ def test_run_record_and_log(published, tiny_police_folder):
         "04_morile.ipynb",
         "05_places.ipynb",
         "06_force_extract.ipynb",
+        "07_hotspots.ipynb",
         "10_strategic_assessment.ipynb",
         "20_delivery_plan.ipynb",
     ]

@@ -7,6 +7,7 @@ from pipeline.analysis.hotspots import (
     SUPPRESSED,
     biggest_rises,
     concentration,
+    counts_by_type,
     lsoa_counts,
     rates_note,
     read_lsoa_population,
@@ -151,7 +152,8 @@ def test_top_lsoas_by_type_with_rates():
         + [("A", "2020-01", "L2", "Two", "Burglary", "x")] * 2
     )
     populations = {"L1": 2000, "L2": 1000, "L3": 1000, "L4": 1000}
-    table = top_lsoas_by_type(_crimes(rows), "A", ["2020-01"], ["Burglary"], 3, 5, populations)
+    by_type = with_rates(counts_by_type(_crimes(rows), "A", ["2020-01"]), populations, 1)
+    table = top_lsoas_by_type(by_type, ["Burglary"], 3, 5)
     assert table.values.tolist() == [
         ["Burglary", "One", "L1", 8, 2000, 48.0],  # 8 in one month, x 12 / 2,000 x 1,000
         ["Burglary", "Three", "L3", 7, 1000, 84.0],
@@ -163,7 +165,8 @@ def test_a_type_whose_lsoas_are_all_listed_hides_a_second_count_so_its_total_rev
     # Burglary in two LSOAs only (8 and 2): both are listed, and the area's burglary total (10) is
     # published in the crime table, so 10 - 8 would reveal the 2: the 8 is suppressed as well.
     rows = [("A", "2020-01", "L1", "One", "Burglary", "x")] * 8 + [("A", "2020-01", "L2", "Two", "Burglary", "x")] * 2
-    table = top_lsoas_by_type(_crimes(rows), "A", ["2020-01"], ["Burglary"], 3, 5, {"L1": 2000, "L2": 1000})
+    by_type = with_rates(counts_by_type(_crimes(rows), "A", ["2020-01"]), {"L1": 2000, "L2": 1000}, 1)
+    table = top_lsoas_by_type(by_type, ["Burglary"], 3, 5)
     assert table.values.tolist() == [
         ["Burglary", "One", "L1", SUPPRESSED, 2000, SUPPRESSED],
         ["Burglary", "Two", "L2", SUPPRESSED, 1000, SUPPRESSED],
@@ -182,7 +185,7 @@ def test_top_lsoas_by_type_order_ties_limit_and_types_with_none():
         + [("A", "2019-12", "L1", "One", "Drugs", "x")] * 20  # outside the months
         + [("B", "2020-01", "M1", "Other", "Drugs", "x")] * 30  # another area
     )
-    table = top_lsoas_by_type(_crimes(rows), "A", ["2020-01"], ["Drugs", "Burglary", "Arson"], 3, 5)
+    table = top_lsoas_by_type(counts_by_type(_crimes(rows), "A", ["2020-01"]), ["Drugs", "Burglary", "Arson"], 3, 5)
     assert table.values.tolist() == [
         ["Drugs", "One", "L1", 6],
         ["Burglary", "Four", "L4", 9],

@@ -82,13 +82,18 @@ def test_the_package_fingerprint_follows_library_versions():
 
 
 # Params properties that read other fields.
-PROPERTIES = {"all_areas": {"area", "comparators"}, "disruption_periods": {"disruptions"}}
+PROPERTIES = {
+    "all_areas": {"area", "comparators"},
+    "disruption_periods": {"disruptions"},
+    "windows": {"period_end", "trend_years"},
+}
 # Which stage writes what a notebook reads back.
 WRITERS = {
     "police": "police",
     "read_police": "police",
     "trend_models": "trends",
     "places": "places",
+    "hotspots": "hotspots",
     "survey": "survey",
     "morile": "morile",
     "threat_profiles": "extract",
@@ -431,6 +436,7 @@ def test_the_report_takes_a_free_kernel_before_the_delivery_plan_beside_it():
         "morile": 0,
         "trends": 1,
         "places": 1,
+        "hotspots": 1,
         "extract": 1,
         "delivery": 1,
         "report": 2,
@@ -441,6 +447,7 @@ def test_the_report_takes_a_free_kernel_before_the_delivery_plan_beside_it():
         "report",
         "delivery",
         "extract",
+        "hotspots",
         "places",
         "trends",
         "morile",

@@ -13,8 +13,11 @@ LSOA with no crime in the window still counts as one of the area's LSOAs.
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -238,3 +241,99 @@ def repeat_locations(
     chosen = chosen[chosen["location"].str.len() > 0]
     counts = chosen.groupby(["location", "lsoa_name"]).size().rename("count").reset_index()
     return counts.sort_values(["count", "location"], ascending=[False, True]).head(n).reset_index(drop=True)
+
+
+@dataclass
+class HotspotTables:
+    """What the hotspots stage works out for the report (see ``stage_tables``)."""
+
+    crime: pd.DataFrame  # every LSOA of the area: lsoa_code, lsoa_name, count (and rates, with populations)
+    asb: pd.DataFrame
+    by_type: pd.DataFrame  # crime_type, lsoa_code, lsoa_name, count (rates too): every LSOA with a crime of the type
+    rises: pd.DataFrame  # ``biggest_rises``; no rows when no month has a like-for-like pair
+    points: dict[str, pd.DataFrame]  # ``repeat_locations`` of ASB ("asb") and violence ("violence")
+    meta: dict[str, Any]  # rates_note, concentration of crime and ASB, the months counted
+
+    FRAMES = ("crime", "asb", "by_type", "rises")
+
+
+def counts_by_type(crimes: pd.DataFrame, area: str, months: list[str]) -> pd.DataFrame:
+    """The area's crimes in ``months`` by crime type and LSOA (LSOAs with none of a type left
+    out), most first within each type and ties by LSOA code; each LSOA named as first written
+    in these rows, as ``lsoa_counts`` names it. Columns: crime_type, lsoa_code, lsoa_name, count."""
+    own = crimes[(crimes["area"] == area) & crimes["month"].isin(months)]
+    names = own.drop_duplicates("lsoa_code").set_index("lsoa_code")["lsoa_name"]
+    by_type = own.groupby(["crime_type", "lsoa_code"]).size().rename("count").reset_index()
+    by_type = by_type.sort_values(["crime_type", "count", "lsoa_code"], ascending=[True, False, True])
+    by_type["lsoa_name"] = names.loc[by_type["lsoa_code"]].to_numpy()
+    return by_type[["crime_type", "lsoa_code", "lsoa_name", "count"]].reset_index(drop=True)
+
+
+def stage_tables(
+    crimes: pd.DataFrame,
+    area: str,
+    months: list[str],
+    before: list[str],
+    after: list[str],
+    crime_types: list[str],
+    populations: dict[str, int] | None = None,
+    population_source: str = "",
+) -> HotspotTables:
+    """Everything the report shows of hotspots, worked out once by the hotspots stage.
+
+    ``months``: the usable months of the window; ``before``/``after``: the like-for-like pairs;
+    ``crime_types``: the crime types (ASB apart) of the area's data. LSOA rates per 1,000
+    residents when ``populations`` is given (``population_source`` names it)."""
+    from pipeline.analysis.police import ASB
+
+    crime = lsoa_counts(crimes, area, months, crime_types)
+    asb = lsoa_counts(crimes, area, months, [ASB])
+    meta: dict[str, Any] = {
+        "rates_note": rates_note(populations, list(crime["lsoa_code"]), population_source),
+        "months": months,
+        "concentration": {},
+    }
+    for name, counts in (("crime", crime), ("asb", asb)):
+        share, n_top, n_all = concentration(counts)
+        meta["concentration"][name] = {
+            "share": share,
+            "top": n_top,
+            "lsoas": n_all,
+            "total": int(counts["count"].sum()),
+        }
+    by_type = counts_by_type(crimes, area, months)
+    if populations is not None:
+        crime, asb = with_rates(crime, populations, len(months)), with_rates(asb, populations, len(months))
+        by_type = with_rates(by_type, populations, len(months))
+    rises = (
+        biggest_rises(crimes, area, before, after, crime_types)
+        if after
+        else pd.DataFrame(columns=["lsoa_code", "lsoa_name", "before", "after", "change"])
+    )
+    points = {
+        "asb": repeat_locations(crimes, area, months, [ASB]),
+        "violence": repeat_locations(crimes, area, months, ["Violence and sexual offences"]),
+    }
+    return HotspotTables(crime, asb, by_type, rises, points, meta)
+
+
+def write_processed(tables: HotspotTables, folder: Path) -> None:
+    """Write the hotspots stage's tables under ``folder/hotspots/`` (parquet, and meta.json)."""
+    target = folder / "hotspots"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in HotspotTables.FRAMES:
+        getattr(tables, name).to_parquet(target / f"{name}.parquet", index=False)
+    for name, frame in tables.points.items():
+        frame.to_parquet(target / f"points-{name}.parquet", index=False)
+    (target / "meta.json").write_text(json.dumps(tables.meta, indent=2), encoding="utf-8")
+
+
+def read_processed(folder: Path) -> HotspotTables:
+    """Read what ``write_processed`` wrote."""
+    target = folder / "hotspots"
+    if not (target / "meta.json").is_file():
+        raise InputDataError(f"{folder}: the hotspots stage's outputs are missing; run it first.")
+    frames = {name: pd.read_parquet(target / f"{name}.parquet") for name in HotspotTables.FRAMES}
+    points = {name: pd.read_parquet(target / f"points-{name}.parquet") for name in ("asb", "violence")}
+    meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+    return HotspotTables(**frames, points=points, meta=meta)

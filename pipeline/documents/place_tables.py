@@ -46,50 +46,31 @@ def top_lsoas_table(counts: pd.DataFrame, n: int, threshold: int, period: str) -
 
 
 def top_lsoas_by_type(
-    crimes: pd.DataFrame,
-    area: str,
-    months: list[str],
-    crime_types: list[str],
-    n: int,
-    threshold: int,
-    populations: dict[str, int] | None = None,
-    period: str = "",
+    by_type: pd.DataFrame, crime_types: list[str], n: int, threshold: int, period: str = ""
 ) -> pd.DataFrame:
-    """For each crime type, its ``n`` top LSOAs (with rates when ``populations`` is given), small counts suppressed."""
-    from pipeline.analysis.hotspots import protected, suppress, with_rates
+    """For each crime type, its ``n`` top LSOAs, with residents and rates when ``by_type`` has
+    them, small counts suppressed.
+
+    ``by_type``: the hotspots stage's counts by type and LSOA (``hotspots.counts_by_type``:
+    most first within each type, ties by LSOA code; rates from ``hotspots.with_rates``)."""
+    from pipeline.analysis.hotspots import protected, suppress
 
     parts = []
     column = f"Count, {period}" if period else "Count"
-    # The area's crimes in the months, counted by type and LSOA once rather than once per type
-    # (only LSOAs with a crime of the type are listed, so the LSOAs with none are not needed).
-    # Each LSOA is named as first written in these rows, as ``hotspots.lsoa_counts`` names it.
-    own = crimes[(crimes["area"] == area) & crimes["month"].isin(months)]
-    names = own.drop_duplicates("lsoa_code").set_index("lsoa_code")["lsoa_name"]
-    by_type = own.groupby(["crime_type", "lsoa_code"]).size().rename("count").reset_index()
-    by_type = by_type.sort_values(["crime_type", "count", "lsoa_code"], ascending=[True, False, True])
+    rates = "rate_per_1000" in by_type.columns
     for crime_type in crime_types:
-        top = by_type[by_type["crime_type"] == crime_type].head(n)
-        top = pd.DataFrame(
-            {
-                "lsoa_code": top["lsoa_code"].to_numpy(),
-                "lsoa_name": names.loc[top["lsoa_code"]].to_numpy(),
-                "count": top["count"].to_numpy(),
-            }
-        )
-        if populations is not None:
-            top = with_rates(top, populations, len(months))
+        rows = by_type[by_type["crime_type"] == crime_type]
+        top = rows.head(n).reset_index(drop=True)
         table = pd.DataFrame(
             {"Crime type": crime_type, "LSOA": top["lsoa_name"], "LSOA code": top["lsoa_code"], column: top["count"]}
         )
         table = _lsoa_rate_columns(table, top)
         # When a type's LSOAs are all listed (n or fewer have any), the rows split its published total.
-        complete = int((by_type["crime_type"] == crime_type).sum()) <= n
-        derived = {"Rate per 1,000 residents": [column]} if populations is not None else None
+        complete = len(rows) <= n
+        derived = {"Rate per 1,000 residents": [column]} if rates else None
         # A type with one small count in one LSOA cannot be listed without revealing it: left out.
         parts.append(protected(suppress(table, [column], threshold, derived=derived, column_totals=complete)))
-    columns = ["Crime type", "LSOA", "LSOA code", column] + (
-        ["Residents", "Rate per 1,000 residents"] if populations is not None else []
-    )
+    columns = ["Crime type", "LSOA", "LSOA code", column] + (["Residents", "Rate per 1,000 residents"] if rates else [])
     return pd.concat(parts, ignore_index=True).reindex(columns=columns) if parts else pd.DataFrame(columns=columns)
 
 

@@ -109,6 +109,14 @@ STAGES: tuple[Stage, ...] = (
         writes=("places.parquet", "places-lsoas.parquet", "places-wards.parquet", "places.json"),
     ),
     Stage(
+        "hotspots",
+        "07_hotspots.ipynb",
+        "crime and ASB by LSOA, crime type and map point; the largest rises",
+        after=("police",),
+        reads=("area", "period_end", "trend_years"),
+        writes=("hotspots/",),
+    ),
+    Stage(
         "extract",
         "06_force_extract.ipynb",
         "force crime extract: threats, harm, time, place, reconciliation",
@@ -132,7 +140,7 @@ STAGES: tuple[Stage, ...] = (
         "10_strategic_assessment.ipynb",
         "write the strategic assessment",
         publishes="strategic-assessment.html",
-        after=("police", "survey", "morile", "trends", "places", "extract"),
+        after=("police", "survey", "morile", "trends", "hotspots", "places", "extract"),
         writes=("chart-cache/",),  # charts kept for the next run (pipeline.documents.chart_cache)
     ),
     Stage(

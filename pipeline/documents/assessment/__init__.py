@@ -30,7 +30,6 @@ from pipeline.documents.assessment.partners import (
     threats_overview,
 )
 from pipeline.documents.assessment.places import (
-    Hotspots,
     Places,
     deprivation_section,
     hotspots_by_type,
@@ -57,7 +56,6 @@ __all__ = [
     "financial_years",
     "compared_with_elsewhere",
     "monthly_counts",
-    "Hotspots",
     "lsoa_hotspots",
     "hotspots_by_type",
     "repeat_locations",

@@ -8,8 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.analysis import trend_models, trends
-from pipeline.analysis.police import ScanSummary, read_counts, read_crimes, usable_months
+from pipeline.analysis import hotspots, trend_models, trends
+from pipeline.analysis.police import ScanSummary, read_counts, usable_months
 from pipeline.documents.chart_cache import ChartCache
 from pipeline.documents.tables import ReportTables
 from pipeline.months import describe_months, shift_month
@@ -36,7 +36,7 @@ class Assessment:
     rates: pd.DataFrame
     shared_months: list[str]
     area_rates: pd.DataFrame
-    area_crimes: pd.DataFrame
+    hotspots: hotspots.HotspotTables  # the hotspots stage's tables
     forecast_text: str
     processed: Path
 
@@ -90,9 +90,7 @@ def load_assessment(params: dict[str, Any], run_dir: str, processed_dir: str) ->
         rates=trends.window_rates(counts, [p.area], usable, p.period_end),
         shared_months=shared_months,
         area_rates=trends.window_rates(counts, p.all_areas, {a.name: shared_months for a in p.all_areas}, p.period_end),
-        area_crimes=read_crimes(
-            processed, ["area", "month", "crime_type", "lsoa_code", "lsoa_name", "location"], [p.area.name]
-        ),
+        hotspots=hotspots.read_processed(processed),
         forecast_text=describe_months([shift_month(m, 12) for m in assessment_months]),
         processed=processed,
     )

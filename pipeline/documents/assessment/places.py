@@ -8,46 +8,34 @@ from typing import Any
 import pandas as pd
 
 from pipeline.analysis import hotspots, places, trends
-from pipeline.analysis.police import ALL_CRIME_EXCL_ASB, ASB
+from pipeline.analysis.police import ALL_CRIME_EXCL_ASB
 from pipeline.documents import charts, maps, place_tables
 from pipeline.documents.assessment.context import Assessment
 from pipeline.documents.fragments import bullet_list, heading, paragraph
 from pipeline.months import month_label, shift_month
 
 
-@dataclass
-class Hotspots:
-    """The area's LSOA counts of crime and ASB in the window (with rates where LSOA
-    populations were given), as the hotspot sections show them."""
-
-    crime: pd.DataFrame
-    asb: pd.DataFrame
-    populations: pd.DataFrame | None
-
-
-def lsoa_hotspots(a: Assessment) -> tuple[Hotspots, list[Any]]:
-    """The LSOAs with most crime and ASB: the concentration sentences and the two tables."""
-    p, windows, threshold = a.p, a.windows, a.p.suppression_threshold
-    types = [t for t in a.monthly.columns if t not in (ASB, ALL_CRIME_EXCL_ASB)]
-    all_crime = hotspots.lsoa_counts(a.area_crimes, p.area.name, a.assessment_months, types)
-    asb = hotspots.lsoa_counts(a.area_crimes, p.area.name, a.assessment_months, [ASB])
-    lsoa_population = p.area.lsoa_population
-    populations = hotspots.read_lsoa_population(lsoa_population.path) if lsoa_population else None
-    source = f"{lsoa_population.source}, {lsoa_population.year}" if lsoa_population else ""
-    shown = [paragraph(hotspots.rates_note(populations, list(all_crime["lsoa_code"]), source))]
+def lsoa_hotspots(a: Assessment) -> list[Any]:
+    """The LSOAs with most crime and ASB: the concentration sentences and the two tables, from
+    the hotspots stage."""
+    windows, threshold, found = a.windows, a.p.suppression_threshold, a.hotspots
+    shown = [paragraph(found.meta["rates_note"])]
     sentences = []
-    for label, counts in (("crime (excluding ASB)", all_crime), ("ASB", asb)):
-        share, n_top, n_all = hotspots.concentration(counts)
-        if counts["count"].sum():
+    for label, name in (("crime (excluding ASB)", "crime"), ("ASB", "asb")):
+        held = found.meta["concentration"][name]
+        if held["total"]:
             # With fewer than ten LSOAs "the top 10%" is one LSOA, more than a tenth of them: say which it is.
-            where = f"the top 10% of LSOAs ({n_top} of {n_all})" if n_all >= 10 else f"the busiest of its {n_all} LSOAs"
-            sentences.append(f"{100 * share:.0f}% of {label} in {windows['window_text']} was recorded in {where}.")
+            where = (
+                f"the top 10% of LSOAs ({held['top']} of {held['lsoas']})"
+                if held["lsoas"] >= 10
+                else f"the busiest of its {held['lsoas']} LSOAs"
+            )
+            sentences.append(
+                f"{100 * held['share']:.0f}% of {label} in {windows['window_text']} was recorded in {where}."
+            )
     shown.append(bullet_list(sentences))
-    if populations is not None:
-        all_crime = hotspots.with_rates(all_crime, populations, len(a.assessment_months))
-        asb = hotspots.with_rates(asb, populations, len(a.assessment_months))
     note = hotspots.suppression_note(threshold)
-    for counts, name, what in ((all_crime, "crime", "crime (excluding ASB)"), (asb, "asb", "ASB")):
+    for counts, name, what in ((found.crime, "crime", "crime (excluding ASB)"), (found.asb, "asb", "ASB")):
         shown.append(
             a.tables.show(
                 place_tables.top_lsoas_table(counts, 10, threshold, windows["window_text"]),
@@ -56,7 +44,7 @@ def lsoa_hotspots(a: Assessment) -> tuple[Hotspots, list[Any]]:
                 note=note,
             )
         )
-    return Hotspots(all_crime, asb, populations), shown
+    return shown
 
 
 # The largest rises are picked from many LSOAs, so some are chance: regression to the mean.
@@ -69,35 +57,25 @@ RISES_CAVEAT = (
 )
 
 
-def hotspots_by_type(a: Assessment, found: Hotspots) -> list[Any]:
+def hotspots_by_type(a: Assessment) -> list[Any]:
     """The top LSOAs of each crime type, and where crime rose most."""
-    p, windows, threshold = a.p, a.windows, a.p.suppression_threshold
+    windows, threshold = a.windows, a.p.suppression_threshold
     note = hotspots.suppression_note(threshold)
     types = [
         t for t in a.comparison.sort_values("window_count", ascending=False)["crime_type"] if t != ALL_CRIME_EXCL_ASB
     ]
     shown = [
         a.tables.show(
-            place_tables.top_lsoas_by_type(
-                a.area_crimes,
-                p.area.name,
-                a.assessment_months,
-                types,
-                3,
-                threshold,
-                found.populations,
-                windows["window_text"],
-            ),
+            place_tables.top_lsoas_by_type(a.hotspots.by_type, types, 3, threshold, windows["window_text"]),
             "hotspots-by-type",
             f"The three LSOAs with most of each crime type, {windows['window_text']}",
             note=note,
         )
     ]
     if a.compared:
-        rises = hotspots.biggest_rises(a.area_crimes, p.area.name, a.before, a.after, [t for t in types if t != ASB])
         shown.append(
             a.tables.show(
-                place_tables.rises_table(rises, threshold, windows),
+                place_tables.rises_table(a.hotspots.rises, threshold, windows),
                 "hotspots-rises",
                 f"LSOAs where crime (excluding ASB) rose most, like-for-like months ({windows['after_text']} against "
                 f"{windows['before_text']})",
@@ -116,15 +94,14 @@ def hotspots_by_type(a: Assessment, found: Hotspots) -> list[Any]:
 def repeat_locations(a: Assessment) -> list[Any]:
     """The map points with most ASB and most violence."""
     shown, threshold, period = [], a.p.suppression_threshold, a.windows["window_text"]
-    for label, kinds in (
-        ("anti-social behaviour", [ASB]),
-        ("violence and sexual offences", ["Violence and sexual offences"]),
+    for label, name, table in (
+        ("anti-social behaviour", "anti-social", "asb"),
+        ("violence and sexual offences", "violence", "violence"),
     ):
-        points = hotspots.repeat_locations(a.area_crimes, a.p.area.name, a.assessment_months, kinds)
         shown.append(
             a.tables.show(
-                place_tables.repeat_locations_table(points, threshold, period),
-                f"hotspots-points-{kinds[0].split()[0].lower()}",
+                place_tables.repeat_locations_table(a.hotspots.points[table], threshold, period),
+                f"hotspots-points-{name}",
                 f"Map points with the most {label}, {period}",
                 note=hotspots.suppression_note(threshold),
             )
