@@ -6,7 +6,7 @@ PARAMS ?= params/south-gloucestershire.yaml
 KERNEL := strategic-assessment
 OUTPUT ?= outputs/south-gloucestershire-2020-12
 
-.PHONY: run pdf test lab venv default-data geography offence-codes csp-lookup sample-extract benchmark check-documents clean
+.PHONY: run pdf test lab venv default-data geography offence-codes population csp-lookup sample-extract benchmark check-documents clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "). Set PYTHON=/path/to/python3.11 (or 3.12, 3.13)")'
@@ -55,6 +55,10 @@ offence-codes: venv
 	$(PY) scripts/build_offence_codes.py
 
 # Rebuild the shipped LSOA -> partnership -> force lookup from ../shared/reference-data.
+# Rebuild the bundled ONS district populations and LSOA-name -> district lookup (maintainers).
+population: venv
+	$(PY) scripts/build_population.py
+
 csp-lookup: venv
 	$(PY) scripts/build_csp_lookup.py
 

@@ -20,6 +20,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from pipeline.errors import ParamsError, list_problems
 from pipeline.months import Windows
+from pipeline.reference import (
+    district_names,
+    districts_named,
+    nearest,
+    official_area_lsoas,
+    partnership_names,
+    population_of,
+)
 
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -106,7 +114,9 @@ def mid_window_year(months: list[str]) -> int:
 class AreaDefinition(_Strict):
     """A Community Safety Partnership area, defined by LSOAs.
 
-    Either ``lsoa_name_prefixes`` (local authority names as they start the police.uk
+    By official geography (``partnership``, a Community Safety Partnership as ONS names it,
+    or ``districts``, by name or code: their 2011 LSOAs from the bundled ONS lookup), or by
+    ``lsoa_name_prefixes`` (local authority names as they start the police.uk
     ``LSOA name`` column, e.g. ``South Gloucestershire`` for ``South Gloucestershire 012B``)
     or ``lsoa_lookup`` (a CSV with columns ``lsoa_code`` and ``area``; rows whose ``area``
     equals this area's ``name`` belong to it).
@@ -115,8 +125,16 @@ class AreaDefinition(_Strict):
     name: str = Field(min_length=1)
     lsoa_name_prefixes: list[str] = Field(default_factory=list)
     lsoa_lookup: ExistingFile | None = None
+    partnership: str | None = Field(
+        default=None, description="A Community Safety Partnership as ONS names it, e.g. 'Somerset' (2011 LSOAs)."
+    )
+    districts: list[str] = Field(
+        default_factory=list, description="Local authority districts by name or code, e.g. [Mendip, E07000188]."
+    )
     population: list[Population] = Field(
-        description="One population figure, or a list of figures for different years (each window uses its own year)."
+        default_factory=list,
+        description="One population figure, or a list of figures for different years (each window uses its own "
+        "year). Optional for an area named by its districts: the bundled ONS mid-year estimates are used.",
     )
     lsoa_population: LsoaPopulation | None = Field(
         default=None, description="Residents per LSOA; without it the hotspot tables give counts only."
@@ -124,12 +142,41 @@ class AreaDefinition(_Strict):
 
     @model_validator(mode="after")
     def _one_definition(self) -> "AreaDefinition":
-        if bool(self.lsoa_name_prefixes) == (self.lsoa_lookup is not None):
+        given = [
+            bool(self.lsoa_name_prefixes),
+            self.lsoa_lookup is not None,
+            self.partnership is not None,
+            bool(self.districts),
+        ]
+        if sum(given) != 1:
             raise ValueError(
-                "give exactly one of lsoa_name_prefixes (local authority names) or "
-                "lsoa_lookup (a CSV of lsoa_code, area)"
+                "give exactly one of partnership (a Community Safety Partnership's ONS name), districts (names or "
+                "codes), lsoa_name_prefixes (local authority names as police.uk's LSOA names start) or lsoa_lookup "
+                "(a CSV of lsoa_code, area)"
+            )
+        if self.partnership is not None and self.partnership not in partnership_names():
+            raise ValueError(
+                f"partnership: {self.partnership!r} is not a Community Safety Partnership in the bundled ONS lookup "
+                f"(December 2019); the nearest names: {', '.join(nearest(self.partnership, partnership_names()))}"
+            )
+        unknown = [d for d in self.districts if d not in district_names()]
+        if unknown:
+            raise ValueError(
+                "districts: "
+                + "; ".join(
+                    f"{d!r} is not a district in the bundled ONS lookup (nearest: "
+                    f"{', '.join(nearest(d, sorted(district_names())))})"
+                    for d in unknown
+                )
             )
         return self
+
+    @property
+    def official_lsoas(self) -> set[str]:
+        """The 2011 LSOA codes of an area named as a partnership or by districts (empty otherwise)."""
+        if self.partnership is None and not self.districts:
+            return set()
+        return official_area_lsoas(self.partnership, self.districts)[0]
 
     @field_validator("population", mode="before")
     @classmethod
@@ -140,13 +187,31 @@ class AreaDefinition(_Strict):
     @field_validator("population")
     @classmethod
     def _one_figure_a_year(cls, value: list[Population]) -> list[Population]:
-        if not value:
-            raise ValueError("give at least one population figure")
         years = [p.year for p in value]
         repeated = sorted({y for y in years if years.count(y) > 1})
         if repeated:
             raise ValueError("each year needs one population figure; repeated: " + ", ".join(map(str, repeated)))
         return value
+
+    @model_validator(mode="after")
+    def _a_population(self) -> "AreaDefinition":
+        if self.population:
+            return self
+        if self.lsoa_lookup is not None:
+            raise ValueError(
+                "population: give the area's population (value, year, source): an area defined by an LSOA lookup has "
+                "no district whose ONS estimate could be used"
+            )
+        if self.partnership is not None or self.districts:
+            return self  # its districts' estimates, from the lookup
+        _, unknown = districts_named(self.lsoa_name_prefixes)
+        if unknown:
+            raise ValueError(
+                "population: not given, and " + ", ".join(repr(n) for n in unknown) + " is not a district name the "
+                "bundled ONS estimates know (as 2011 or 2021 LSOA names spell it); give the area's population "
+                "(value, year, source)"
+            )
+        return self
 
     @property
     def populations(self) -> list[Population]:
@@ -155,9 +220,22 @@ class AreaDefinition(_Strict):
 
     def population_for(self, months: list[str]) -> Population:
         """The population figure for a window: the estimate for the year of its middle month,
-        or the nearest year given (the earlier one when two are equally near)."""
-        year = mid_window_year(months) if months else self.populations[-1].year
-        return min(self.populations, key=lambda p: (abs(p.year - year), p.year))
+        or the nearest year given (the earlier one when two are equally near). Without a typed
+        figure, the sum of the area's districts' bundled ONS mid-year estimates for that year
+        (or the nearest year held, which its source says)."""
+        if self.population:
+            year = mid_window_year(months) if months else self.populations[-1].year
+            return min(self.populations, key=lambda p: (abs(p.year - year), p.year))
+        year = mid_window_year(months) if months else 2020
+        if self.partnership is not None or self.districts:
+            codes = {"2011": official_area_lsoas(self.partnership, self.districts)[1]}
+        else:
+            codes, _ = districts_named(self.lsoa_name_prefixes)
+        found = population_of(codes, year)
+        if found is None:
+            raise ValueError(f"{self.name}: no ONS estimate is bundled for its districts ({', '.join(codes)})")
+        value, used, source = found
+        return Population(value=value, year=used, source=source)
 
 
 class Inputs(_Strict):
@@ -347,6 +425,16 @@ class ExtractColumns(_Strict):
 STANDARD_FLAGS = ("domestic_abuse", "hate_crime", "alcohol", "knife")
 
 
+class PublishedScore(_Strict):
+    """A Crime Severity Score ONS published for the area, to set beside the extract's."""
+
+    value: float = Field(gt=0, description="The score on ONS's scale (severity weights per resident a year).")
+    period: str = Field(
+        min_length=1, description="The period it covers, as ONS names it, e.g. 'year ending March 2021'."
+    )
+    source: str = Field(min_length=1, description="Where it is published.")
+
+
 class ForceExtract(_Strict):
     """The force's offence-level crime extract (CSV or xlsx) and how to read it."""
 
@@ -386,6 +474,9 @@ class ForceExtract(_Strict):
         description="Ranges longer than this are too uncertain for the time chart and are counted apart.",
     )
     sample: bool = Field(default=False, description="True for a synthetic sample: every output that shows it says so.")
+    published_crime_severity: PublishedScore | None = Field(
+        default=None, description="ONS's published Crime Severity Score for the area, shown beside the extract's."
+    )
 
     @field_validator("true_values", "false_values")
     @classmethod

@@ -20,6 +20,7 @@ LAYERS = {
     "pipeline.months": 0,
     "pipeline.safe_text": 0,
     "pipeline.storage": 1,
+    "pipeline.reference": 1,
     "pipeline.params": 2,
     "pipeline.inputs": 3,
     "pipeline.analysis": 4,

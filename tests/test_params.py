@@ -34,7 +34,8 @@ def test_the_default_params_file_is_valid():
     params = load_params(ROOT / "params/south-gloucestershire.yaml")
     assert params.area.name == "South Gloucestershire"
     assert params.period_end == "2020-12"
-    assert params.area.populations[0].value == 277600 and params.area.population_for(["2020-06"]).year == 2016
+    # No typed figure: the bundled ONS mid-2020 estimate for the district (ONS published 287,816).
+    assert params.area.populations == [] and params.area.population_for(["2020-06"]).value == 287_816
     assert [c.name for c in params.comparators] == ["Bristol", "Bath and North East Somerset", "North Somerset"]
 
 
@@ -80,7 +81,7 @@ def test_month_given_as_a_number_is_rejected(tmp_path):
 def test_area_needs_exactly_one_definition(tmp_path):
     settings = _valid(tmp_path)
     del settings["area"]["lsoa_name_prefixes"]
-    with pytest.raises(ParamsError, match="give exactly one of lsoa_name_prefixes"):
+    with pytest.raises(ParamsError, match="give exactly one of partnership .*, districts .*, lsoa_name_prefixes"):
         load_params(_write(tmp_path, settings))
 
 

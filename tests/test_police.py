@@ -638,3 +638,30 @@ def test_a_shared_row_is_found_when_one_file_must_be_read_as_text(tmp_path):
     odd_row = crimes[crimes["crime_id"] == "id3"].iloc[0]
     assert pd.isna(odd_row["longitude"]) and pd.isna(odd_row["latitude"])
     assert crimes.loc[crimes["crime_id"] == "id1", "longitude"].tolist() == [-2.5]
+
+
+def test_a_district_name_that_matches_no_row_is_an_error_even_when_the_area_has_rows(tmp_path):
+    """Somerset's case: one of a partnership's districts misspelt (or named as after 2019) must not
+    silently drop that district's crimes."""
+    from types import SimpleNamespace
+
+    from pipeline.orchestration import checks
+
+    path = write_street_csv(tmp_path / "s.csv", ROWS)
+    own = area("Partnership", ["Alphaton", "Alfaton Vale"])
+    params = SimpleNamespace(
+        inputs=SimpleNamespace(police=[path]),
+        area=own,
+        all_areas=[own],
+        processed_dir=tmp_path,
+        period_end="2020-01",
+        partial_month_threshold=0.5,
+    )
+    problems = checks.police_checks(params)[0]
+    assert len(problems) == 1
+    assert problems[0].startswith(
+        "area.lsoa_name_prefixes: 'Alfaton Vale' (area 'Partnership') matches no row of the police data, so that "
+        "district's crimes would be left out of Partnership's counts."
+    )
+    # The nearest spelling in the data comes first, with its rows.
+    assert "Local authorities in the police data, nearest spellings first: Alphaton (" in problems[0]

@@ -207,3 +207,20 @@ def test_comparator_table_shows_the_population_each_rate_was_worked_out_with():
     assert table["Population"].tolist() == [2000, 2000] and table["Population year"].tolist() == [2021, 2021]
     # 12 crimes in 3 months, scaled to a year (48), per 2,000 residents x 1,000 = 24.0.
     assert table.iloc[0, 1] == 24.0
+
+
+def test_a_published_crime_severity_score_is_set_beside_the_extracts():
+    from types import SimpleNamespace
+
+    from pipeline.documents.assessment.partners import published_score_note
+    from pipeline.params import PublishedScore
+
+    score = PublishedScore(value=7.2, period="year ending March 2021", source="ONS Crime Severity Score data tool")
+    p = SimpleNamespace(
+        area=SimpleNamespace(name="South Gloucestershire"),
+        force_extract=SimpleNamespace(published_crime_severity=score),
+    )
+    assert published_score_note(p) == (
+        " ONS published 7.20 for South Gloucestershire, year ending March 2021 (ONS Crime Severity Score data tool)."
+    )
+    assert published_score_note(SimpleNamespace(force_extract=None)) == ""

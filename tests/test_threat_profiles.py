@@ -13,10 +13,10 @@ import pytest
 
 from pipeline.analysis.threat_profiles import (
     ALL_EXTRACT_CRIME,
+    crime_severity_score,
     harm_table,
     monthly_threat_counts,
     reconcile,
-    severity_per_1000,
     time_cells,
 )
 
@@ -59,10 +59,10 @@ def test_from_and_midpoint_place_each_range_whole():
     assert middle[TUESDAY + 11] == 1 and middle[48] == 1 and middle.sum() == 3
 
 
-def test_severity_score_per_1000_by_hand():
-    # 1,000 weighted days over 6 months, doubled to a year, for 2,000 residents: 2,000 / 2,000 x 1,000.
-    assert severity_per_1000(1000, 2000, 6) == pytest.approx(1000)
-    assert np.isnan(severity_per_1000(1000, 2000, 0))
+def test_crime_severity_score_on_the_ons_scale_by_hand():
+    # 1,000 days over 6 months is 2,000 a year; over 2,000 residents, 1.0 per resident (ONS's scale).
+    assert crime_severity_score(1000, 2000, 6) == pytest.approx(1.0)
+    assert np.isnan(crime_severity_score(1000, 2000, 0))
 
 
 def test_harm_shares_and_scores_by_hand():
@@ -73,13 +73,14 @@ def test_harm_shares_and_scores_by_hand():
     table = harm_table(crimes, masks, ["2020-01", "2020-02"], population=1000).set_index("threat")
     # Window: three crimes weighing 10 + 30 (+ one unknown code). Threat: the first, 10.
     assert table.loc["Threat", "crimes"] == 1 and table.loc["Threat", "severity_weight_sum"] == 10
-    assert table.loc["Threat", "css_per_1000"] == pytest.approx(10 * 6 / 1000 * 1000)
+    # ONS's scale: 10 days over 2 months, x 12 / 2 for a year, over 1,000 residents: 0.06 per resident.
+    assert table.loc["Threat", "css"] == pytest.approx(10 * 6 / 1000)
     assert table.loc["Threat", "harm_share"] == pytest.approx(25) and table.loc[
         "Threat", "volume_share"
     ] == pytest.approx(100 / 3)
-    assert table.loc[ALL_EXTRACT_CRIME, "unweighted"] == 1 and table.loc[
-        ALL_EXTRACT_CRIME, "css_per_1000"
-    ] == pytest.approx(40 * 6)
+    assert table.loc[ALL_EXTRACT_CRIME, "unweighted"] == 1 and table.loc[ALL_EXTRACT_CRIME, "css"] == pytest.approx(
+        40 * 6 / 1000
+    )
 
 
 def test_monthly_counts_leave_uncovered_months_out():

@@ -308,7 +308,7 @@ def write_template(
             [
                 "Threat",
                 "Source of the evidence",
-                "Crime Severity Score per 1,000 a year",
+                "Crime Severity Score a year (ONS scale)",
                 "Share of the area's crimes (%)",
                 "Share of the area's harm (%)",
             ]
@@ -324,8 +324,8 @@ def write_template(
                 )
                 continue
             harm = [
-                None if pd.isna(facts.get(k, np.nan)) else round(float(facts[k]), 1)
-                for k in ("css_per_1000", "volume_share", "harm_share")
+                None if pd.isna(facts.get(k, np.nan)) else round(float(facts[k]), 2 if k == "css" else 1)
+                for k in ("css", "volume_share", "harm_share")
             ]
             sources.append([neutralise_formula(threat.name), neutralise_formula(str(facts["source"])), *harm])
         sources.protection.sheet = True

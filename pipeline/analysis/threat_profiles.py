@@ -107,21 +107,21 @@ def change_and_trend(monthly: pd.DataFrame, period_end: str, disruptions: tuple 
     return table
 
 
-def severity_per_1000(weights: float, population: int, months_present: int) -> float:
-    """Crime Severity Score per 1,000 residents a year (ONS method).
+def crime_severity_score(weights: float, population: int, months_present: int) -> float:
+    """Crime Severity Score a year on ONS's scale: severity weights per resident.
 
     ``weights`` is the sum of the ONS severity weights (days) of the crimes over
-    ``months_present`` months; scaled to 12 months when fewer, divided by the population,
-    times 1,000. ONS publishes the same quantity per resident (divide by 1,000).
+    ``months_present`` months; scaled to 12 months when fewer and divided by the population,
+    as ONS publishes it (England 13.34 in 2017/18), so the two can be set side by side.
     """
     if months_present == 0 or population <= 0:
         return math.nan
-    return weights * (12 / months_present) / population * 1000
+    return weights * (12 / months_present) / population
 
 
 def harm_table(crimes: pd.DataFrame, masks: dict[str, np.ndarray], window: list[str], population: int) -> pd.DataFrame:
     """For each threat and the whole extract, over the window's months: crimes, summed
-    severity weight, Crime Severity Score per 1,000 a year, share of the area's crimes and
+    severity weight, Crime Severity Score a year (ONS scale), share of the area's crimes and
     of its harm (%). Crimes with an unknown offence code have no weight (and are counted in
     ``unweighted``)."""
     in_window = crimes["month"].isin(window).to_numpy()
@@ -139,7 +139,7 @@ def harm_table(crimes: pd.DataFrame, masks: dict[str, np.ndarray], window: list[
                 "crimes": int(chosen.sum()),
                 "unweighted": int((chosen & np.isnan(weights)).sum()),
                 "severity_weight_sum": harm,
-                "css_per_1000": severity_per_1000(harm, population, months_present),
+                "css": crime_severity_score(harm, population, months_present),
                 "volume_share": 100 * chosen.sum() / total_count if total_count else math.nan,
                 "harm_share": 100 * harm / total_harm if total_harm else math.nan,
             }
@@ -427,7 +427,7 @@ def extract_evidence(params: Params, police_lsoas: set[str]) -> pd.DataFrame:
     places in the area.
 
     Columns: threat, count (full window), pct_change (like for like), rate_per_1000 (a
-    year), trend, css_per_1000, volume_share, harm_share, source. Threats the extract
+    year), trend, css, volume_share, harm_share, source. Threats the extract
     cannot evidence are left out (their police.uk evidence stands).
     """
     from pipeline.inputs.extract import read_area_extract
@@ -473,7 +473,7 @@ def extract_evidence(params: Params, police_lsoas: set[str]) -> pd.DataFrame:
                 if profiles.window
                 else np.nan,
                 "trend": change.at[threat, "trend"],
-                "css_per_1000": harm.at[threat, "css_per_1000"],
+                "css": harm.at[threat, "css"],
                 "volume_share": harm.at[threat, "volume_share"],
                 "harm_share": harm.at[threat, "harm_share"],
                 "source": source,
@@ -487,7 +487,7 @@ def extract_evidence(params: Params, police_lsoas: set[str]) -> pd.DataFrame:
             "pct_change",
             "rate_per_1000",
             "trend",
-            "css_per_1000",
+            "css",
             "volume_share",
             "harm_share",
             "source",

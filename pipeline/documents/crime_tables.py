@@ -111,7 +111,7 @@ def comparator_table(rates: pd.DataFrame, params: Params) -> pd.DataFrame:
     rows = []
     for _, r in rates.iterrows():
         # The figure the rate was worked out with (window_rates records its year).
-        population = next(p for p in areas[r["area"]].populations if p.year == r["population_year"])
+        population = areas[r["area"]].population_for(params.windows.assessment)  # as window_rates chose it
         source = f"{population.source} ({population.year})"
         if population.illustrative:
             source += " - illustrative, not checked against the source"
@@ -151,9 +151,11 @@ def population_caveats(params: Params) -> list[str]:
         notes.append(
             f"The window's year is {target}, but the nearest population estimate given is for another year for: "
             + ", ".join(off_year)
-            + ". Add the estimate for "
-            + str(target)
-            + " to the params file's population list."
+            + (
+                ". Add the estimate for " + str(target) + " to the params file's population list."
+                if any(a.population for a in params.all_areas)
+                else ": the bundled ONS estimates go no nearer."
+            )
         )
     illustrative = [name for name, p in used.items() if p.illustrative]
     if illustrative:

@@ -63,7 +63,7 @@ def overview_table(
             "p (Holm)": [change.at[t, "p_holm"] for t in rows],
             "Verdict": [change.at[t, "verdict"] for t in rows],
             "Trend (seasonal model)": [change.at[t, "trend"] for t in rows],
-            "Crime Severity Score per 1,000 a year": [harm.at[t, "css_per_1000"] for t in rows],
+            "Crime Severity Score a year (ONS scale)": [harm.at[t, "css"] for t in rows],
             "Share of the area's crimes (%)": [harm.at[t, "volume_share"] for t in rows],
             "Share of the area's harm (%)": [harm.at[t, "harm_share"] for t in rows],
         }
@@ -73,7 +73,7 @@ def overview_table(
     formats = {
         "Change (%)": percent_change,
         "p (Holm)": p_value,
-        "Crime Severity Score per 1,000 a year": lambda v: "not available" if pd.isna(v) else f"{v:,.0f}",
+        "Crime Severity Score a year (ONS scale)": lambda v: "not available" if pd.isna(v) else f"{v:,.2f}",
         "Share of the area's crimes (%)": one_decimal,
         "Share of the area's harm (%)": one_decimal,
     }
@@ -85,7 +85,7 @@ def threat_sentences(profiles: ThreatProfiles, threat: str, windows: dict[str, s
     change = profiles.tables["change"].set_index("threat").loc[threat]
     harm = profiles.tables["harm"].set_index("threat")
     statuses = profiles.tables["statuses"].set_index("threat").loc[threat]
-    area_css = harm.at[ALL_EXTRACT_CRIME, "css_per_1000"]
+    area_css = harm.at[ALL_EXTRACT_CRIME, "css"]
     lines = [
         f"What is counted: {statuses['description'].strip()}"
         + (f" Note: {statuses['note']}." if statuses["partial"] else ""),
@@ -110,11 +110,11 @@ def threat_sentences(profiles: ThreatProfiles, threat: str, windows: dict[str, s
             "No month of the window has usable extract data a year earlier, so no change can be given or tested."
         )
     lines.append(f"Trend: {change['trend']}.")
-    if change["window_count"] and not pd.isna(harm.at[threat, "css_per_1000"]):
+    if change["window_count"] and not pd.isna(harm.at[threat, "css"]):
         lines.append(
-            f"Harm: a Crime Severity Score of {harm.at[threat, 'css_per_1000']:,.0f} per 1,000 residents a year, "
-            "against "
-            f"{area_css:,.0f} for all crime in the extract; {harm.at[threat, 'harm_share']:.1f}% of the area's harm "
+            f"Harm: a Crime Severity Score of {harm.at[threat, 'css']:,.2f} a year (ONS's scale: severity weights "
+            f"per resident), against {area_css:,.2f} for all crime in the extract; "
+            f"{harm.at[threat, 'harm_share']:.1f}% of the area's harm "
             "from "
             f"{harm.at[threat, 'volume_share']:.1f}% of its crimes."
         )

@@ -572,6 +572,8 @@ def area_lsoas(area: AreaDefinition, police_lsoas: set[str]) -> set[str]:
         from pipeline.inputs.police_scan import read_lsoa_lookup
 
         return {code for code, name in read_lsoa_lookup(area.lsoa_lookup).items() if name == area.name}
+    if area.official_lsoas:
+        return set(area.official_lsoas)
     return set(police_lsoas)
 
 

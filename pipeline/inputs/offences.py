@@ -24,8 +24,8 @@ SEVERITY_METHOD = (
     "Harm is measured with the ONS Crime Severity Score: each crime is weighted by the ONS severity weight of its "
     "Home Office offence code (the average days of custody its sentences carry, with non-custodial sentences at their "
     "custody equivalent), the weights are summed and divided by the resident population (ONS, 'Developing a Crime "
-    "Severity Score for England and Wales', 2016). ONS publishes the score per resident (England and Wales 2015/16: "
-    "10.1); here it is given per 1,000 residents a year, so 10.1 per resident reads as 10,100."
+    "Severity Score for England and Wales', 2016). It is given on ONS's scale, per resident a year (England 9.88 in "
+    "2015/16, 13.34 in 2017/18), so it can be set beside ONS's published scores."
 )
 
 _CLASS_SUBCLASS = re.compile(r"^0*(\d{1,3})\s*[/.\-]\s*0*(\d{1,2})$")

@@ -118,7 +118,12 @@ def read_key(inputs: Iterable[Path], areas: list["AreaDefinition"]) -> str | Non
         for file in files:
             digest.update(f"{file.name} {sha256_of(file)}".encode("utf-8"))
     for area in sorted(areas, key=lambda a: a.name):
-        digest.update(json.dumps({"name": area.name, "prefixes": area.lsoa_name_prefixes}).encode("utf-8"))
+        named = {"name": area.name, "prefixes": area.lsoa_name_prefixes}
+        if area.partnership is not None or area.districts:
+            # the bundled lookup: in the code's
+            # fingerprint
+            named.update(partnership=area.partnership, districts=area.districts)
+        digest.update(json.dumps(named).encode("utf-8"))
         if area.lsoa_lookup is not None:
             if not Path(area.lsoa_lookup).is_file():
                 return None

@@ -225,8 +225,11 @@ class AreaSelector:
                 if name in self.by_authority:
                     overlaps.append(f"'{name}' is in both {self.by_authority[name]} and {area.name}")
                 self.by_authority[name] = area.name
-            if area.lsoa_lookup is not None:
-                codes = [c for c, a in read_lsoa_lookup(area.lsoa_lookup).items() if a == area.name]
+            if area.lsoa_lookup is not None or area.official_lsoas:
+                if area.lsoa_lookup is not None:
+                    codes = [c for c, a in read_lsoa_lookup(area.lsoa_lookup).items() if a == area.name]
+                else:
+                    codes = sorted(area.official_lsoas)
                 if not codes:
                     overlaps.append(f"the lookup {area.lsoa_lookup} has no rows with area '{area.name}'")
                 for code in codes:

@@ -93,11 +93,28 @@ def _empty_area_problem(index: int, area: AreaDefinition, authority_rows: dict[s
             "local authority name as it starts the 'LSOA name' column. "
             f"{authorities_hint(area.lsoa_name_prefixes, authority_rows)}"
         )
+    if area.official_lsoas:
+        named = f"partnership {area.partnership!r}" if area.partnership else f"districts {', '.join(area.districts)}"
+        return (
+            f"{setting}: none of the {len(area.official_lsoas):,} 2011 LSOAs of {named} (area {area.name!r}) appears "
+            "in the police data; check the police files cover this area (police.uk files from 2023 on use 2021 "
+            "LSOAs, which the bundled lookup does not hold: use lsoa_name_prefixes for those). "
+            + authorities_hint([area.name], authority_rows)
+        )
     return (
         f"{setting}.lsoa_lookup: none of the LSOAs that {area.lsoa_lookup} gives to {area.name!r} appears in the "
         "police data; "
         "check the lookup's area names and that the police files cover this area. "
         + authorities_hint([area.name], authority_rows)
+    )
+
+
+def _unmatched_prefix_problem(index: int, area: AreaDefinition, name: str, authority_rows: dict[str, int]) -> str:
+    return (
+        f"{_area_setting(index)}.lsoa_name_prefixes: {name!r} (area {area.name!r}) matches no row of the police data, "
+        f"so that district's crimes would be left out of {area.name}'s counts. Expected a local authority name as the "
+        f"LSOA names in the files spell it (the 2011 LSOAs use the districts of 2011). "
+        f"{authorities_hint([name], authority_rows)}"
     )
 
 
@@ -142,6 +159,14 @@ def police_checks(
     for index, area in enumerate(params.all_areas):
         if int(rows.get(area.name, 0)) == 0:
             problems.append(_empty_area_problem(index, area, summary.authority_rows))
+        else:
+            # A name that matches nothing would leave its district out without a word (Somerset's
+            # "Somerset West and Taunton" in 2011 LSOA names, which say "Taunton Deane").
+            problems += [
+                _unmatched_prefix_problem(index, area, name, summary.authority_rows)
+                for name in area.lsoa_name_prefixes
+                if name not in summary.authority_rows
+            ]
     if problems:
         return problems, warnings, [], area_lsoas, {}
     centres = {params.area.name: area_centre(crimes, params.area.name)}
@@ -260,7 +285,7 @@ def extract_checks(params: Params, area_lsoas: dict[str, set[str]]) -> list[str]
     """Read the force extract as the run will (mapping, every cell, offence code map)."""
     from pipeline.inputs.extract import read_area_extract
 
-    if params.area.name not in area_lsoas and params.area.lsoa_lookup is None:
+    if params.area.name not in area_lsoas and params.area.lsoa_lookup is None and not params.area.official_lsoas:
         return []  # the police checks already report an area with no rows
     try:
         read_area_extract(

@@ -133,6 +133,14 @@ class Threats:
         return self.shown_priorities + self.shown_others
 
 
+def published_score_note(p: Any) -> str:
+    """ONS's published score for the area, when the params give one, to set beside the extract's."""
+    score = p.force_extract.published_crime_severity if p.force_extract else None
+    if score is None:
+        return ""
+    return f" ONS published {score.value:,.2f} for {p.area.name}, {score.period} ({score.source})."
+
+
 def threats_overview(a: Assessment, priorities: list[str] | None) -> tuple[Threats | None, list[Any]]:
     """The threats the force extract evidences: volume, change, harm and months (with an extract)."""
     p = a.p
@@ -203,8 +211,8 @@ def threats_overview(a: Assessment, priorities: list[str] | None) -> tuple[Threa
                 "threats-overview",
                 f"Threats from the force extract: volume, change and harm, {p.area.name}{label}",
                 formats,
-                note="Crime Severity Score: ONS severity weights summed and divided by the population, per 1,000 "
-                "residents a year.",
+                note="Crime Severity Score: ONS severity weights summed over a year and divided by the population, on "
+                "ONS's scale (England 13.34 in 2017/18)." + published_score_note(p),
             )
         )
         shown.append(

@@ -1,0 +1,84 @@
+"""Areas by official geography and the bundled ONS populations, against ONS's published figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ParamsError
+from pipeline.months import assessment_window
+from pipeline.params import AreaDefinition, load_params, validate_params
+from pipeline.reference import ENGLAND_AND_WALES, district_populations, districts_named, population_of
+
+ROOT = Path(__file__).resolve().parent.parent
+ARCHIVE = ROOT.parent / "shared/data/police-uk/avon-and-somerset-street-2018-01_2021-09.zip"
+
+
+def test_bundled_estimates_match_ons_published_figures():
+    # ONS mid-year estimates as published (shared/reference-data/population/README.md and ../README.md).
+    table = district_populations()
+    assert table["E06000025"][2019][0] == 285_093 and table["E06000025"][2020][0] == 287_816
+    assert table["E06000025"][2023][0] == 299_439
+    assert table["E06000023"][2019][0] == 463_377  # Bristol, City of
+    assert table[ENGLAND_AND_WALES][2019][0] == 59_439_840 and table[ENGLAND_AND_WALES][2020][0] == 59_719_724
+    assert table[ENGLAND_AND_WALES][2023][0] == 60_854_727
+
+
+def test_an_area_named_by_its_districts_takes_their_estimate_for_the_windows_year_or_the_nearest():
+    area = AreaDefinition(name="South Gloucestershire", lsoa_name_prefixes=["South Gloucestershire"])
+    population = area.population_for(assessment_window("2020-12"))
+    assert (population.value, population.year) == (287_816, 2020)
+    assert population.source == "ONS mid-year estimate, mid-2020: South Gloucestershire"
+    # A window centred on 2018: 2017 and 2019 are equally near; the earlier is taken, and said.
+    held = area.population_for(assessment_window("2018-12"))
+    assert held.year == 2017 and held.source.endswith("(the nearest year held to 2018, 1 year away)")
+    # A typed figure still overrides.
+    typed = AreaDefinition(
+        name="X",
+        lsoa_name_prefixes=["South Gloucestershire"],
+        population={"value": 1000, "year": 2020, "source": "typed"},
+    )
+    assert typed.population_for(assessment_window("2020-12")).value == 1000
+    # Two districts: the sum. 2011 LSOA names "Taunton Deane" and "West Somerset" are one district since 2019.
+    codes, unknown = districts_named(["Taunton Deane", "West Somerset", "Mendip"])
+    assert unknown == [] and codes["2011"] == ["E07000187", "E07000246"]
+    value, year, _ = population_of(codes, 2020)
+    table = district_populations()
+    assert (value, year) == (table["E07000187"][2020][0] + table["E07000246"][2020][0], 2020)
+
+
+def test_the_default_2020_rate_uses_the_mid_2020_estimate():
+    params = load_params(ROOT / "params/south-gloucestershire.yaml")
+    assert params.area.population_for(params.windows.assessment).value == 287_816
+
+
+def test_official_geography_names_are_checked_with_the_nearest_names():
+    base = {"period_end": "2020-12", "inputs": {"police": [str(ARCHIVE.parent)]}, "output_dir": "outputs/x"}
+    with pytest.raises(ParamsError) as caught:
+        validate_params({**base, "area": {"name": "S", "partnership": "Somersett"}})
+    assert "partnership: 'Somersett' is not a Community Safety Partnership in the bundled ONS lookup" in str(
+        caught.value
+    )
+    assert "the nearest names: Somerset" in str(caught.value)
+    with pytest.raises(ParamsError, match="districts: 'Mendipp' is not a district in the bundled ONS lookup"):
+        validate_params({**base, "area": {"name": "S", "districts": ["Mendipp", "E07000188"]}})
+    with pytest.raises(ParamsError, match="give exactly one of partnership"):
+        validate_params({**base, "area": {"name": "S", "partnership": "Somerset", "districts": ["Mendip"]}})
+    with pytest.raises(ParamsError, match="population: not given, and 'Nowhere' is not a district name"):
+        validate_params({**base, "area": {"name": "S", "lsoa_name_prefixes": ["Nowhere"]}})
+    area = AreaDefinition(name="S", districts=["Mendip", "E07000188"])  # by name and by code (Sedgemoor)
+    assert len(area.official_lsoas) > 100 and area.population_for(assessment_window("2020-12")).year == 2020
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(not ARCHIVE.is_file(), reason="needs ../shared/data (the force archive)")
+def test_somerset_named_as_one_partnership_counts_all_five_districts():
+    # The issue's independent count: 32,732 crimes excluding ASB, Oct 2020 to Sep 2021, in Mendip, Sedgemoor,
+    # South Somerset, Taunton Deane and West Somerset (2011 LSOA names).
+    from pipeline.inputs.police_reads import read_police_data
+
+    crimes, _ = read_police_data([ARCHIVE], [AreaDefinition(name="Somerset", partnership="Somerset")])
+    window = set(assessment_window("2021-09"))
+    counted = crimes[(crimes["area"] == "Somerset") & crimes["month"].isin(window)]
+    assert int((counted["crime_type"] != "Anti-social behaviour").sum()) == 32_732
