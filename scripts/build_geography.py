@@ -20,6 +20,19 @@ timestamp), and ``tests/test_geography.py`` checks that a rebuild matches the bu
   most deprived: decile = ceil(10 x rank / number of LSOAs in the nation), so in England
   decile 1 holds ranks 1 to 3,284. English and Welsh ranks are not comparable with each
   other; deciles are within each nation.
+
+For police.uk files on 2021 LSOAs (from 2023):
+
+- ``lsoa21-boundaries.geojson``: 2021 LSOA polygons (``LSOA21CD``, ``LSOA21NM``) of the seven
+  districts ../shared holds (the default's four, Gloucester, Herefordshire, City of London),
+  rounded and checked as above.
+- ``lsoa21-ward24.csv.gz``: best-fit 2021 LSOA -> ward (2024) -> district (2024), England and
+  Wales (``lsoa_code, ward_code, ward_name, lad_code, lad_name``).
+- ``iod2025-lsoa21.csv.gz``: English Indices of Deprivation 2025, Index of Multiple
+  Deprivation by 2021 LSOA (rank of 33,755 and the published decile): ``lsoa_code, nation,
+  imd_rank, imd_decile``. England only (Wales publishes its own index).
+- ``lsoa21-population-census2021.csv.gz``: usual residents on Census day 2021 by 2021 LSOA
+  (``lsoa_code, population``; Census table TS021), for rates per 1,000 by LSOA.
 """
 
 from __future__ import annotations
@@ -118,6 +131,42 @@ def imd_rows(source: Path) -> list[list]:
     return sorted(rows)
 
 
+def lsoa21_rows(source: Path) -> tuple[list[list], list[list], list[list]]:
+    """The 2021 LSOA ward lookup, IoD 2025 and Census 2021 residents rows (see the docstring)."""
+    with open(source / "geography/lsoa21-ward24-lad24.csv", encoding="utf-8-sig", newline="") as handle:
+        wards = sorted(
+            [r["LSOA21CD"], r["WD24CD"], r["WD24NM"].strip(), r["LAD24CD"], r["LAD24NM"].strip()]
+            for r in csv.DictReader(handle)
+        )
+    with open(source / "geography/iod2025-lsoa21-england.csv", encoding="utf-8-sig", newline="") as handle:
+        iod = sorted(
+            [r["LSOA21CD"], "England", int(r["IMD_rank"]), int(r["IMD_decile"])] for r in csv.DictReader(handle)
+        )
+    with open(source / "population/lsoa21-population-census2021.csv", encoding="utf-8-sig", newline="") as handle:
+        residents = sorted([r["LSOA21CD"], int(r["USUAL_RESIDENTS_CENSUS2021_TS021"])] for r in csv.DictReader(handle))
+    return wards, iod, residents
+
+
+def lsoa21_boundaries(source: Path) -> list[dict]:
+    """The 2021 LSOA polygons of the districts ../shared holds, rounded and checked as ``_boundaries`` does."""
+    import shapely
+    from shapely.geometry import mapping, shape
+
+    features = []
+    collection = json.loads((source / "boundaries/lsoa21/selected-lads.geojson").read_text(encoding="utf-8"))
+    for feature in collection["features"]:
+        snapped = mapping(shapely.set_precision(shape(feature["geometry"]), 10**-DECIMALS))
+        geometry = {"type": snapped["type"], "coordinates": _rounded(json.loads(json.dumps(snapped["coordinates"])))}
+        if not shape(geometry).is_valid or shape(geometry).is_empty:
+            raise SystemExit(f"selected-lads.geojson: {feature['properties']['LSOA21CD']} is not valid after rounding")
+        properties = {
+            "LSOA21CD": feature["properties"]["LSOA21CD"],
+            "LSOA21NM": feature["properties"]["LSOA21NM"].strip(),
+        }
+        features.append({"type": "Feature", "properties": properties, "geometry": geometry})
+    return sorted(features, key=lambda f: f["properties"]["LSOA21CD"])
+
+
 def main(argv: list[str] | None = None) -> dict[str, int]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=SOURCE)
@@ -144,7 +193,18 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
         # "Twerton & Whiteway") takes the 2019 name, so maps match the ward tables.
         feature["properties"]["WD19NM"] = names_2019[feature["properties"]["WD19CD"]]
     (args.target / "ward19-boundaries.geojson").write_bytes(_geojson(ward_features, "ward19-boundaries"))
+    wards21, iod, residents = lsoa21_rows(args.source)
+    header = ["lsoa_code", "ward_code", "ward_name", "lad_code", "lad_name"]
+    _csv_gz(header, wards21, args.target / "lsoa21-ward24.csv.gz")
+    _csv_gz(["lsoa_code", "nation", "imd_rank", "imd_decile"], iod, args.target / "iod2025-lsoa21.csv.gz")
+    _csv_gz(["lsoa_code", "population"], residents, args.target / "lsoa21-population-census2021.csv.gz")
+    lsoas21 = lsoa21_boundaries(args.source)
+    (args.target / "lsoa21-boundaries.geojson").write_bytes(_geojson(lsoas21, "lsoa21-boundaries"))
     counts = {
+        "lsoa21_boundaries": len(lsoas21),
+        "lsoa21_ward_lookup": len(wards21),
+        "iod2025": len(iod),
+        "lsoa21_population": len(residents),
         "lsoa_boundaries": len(lsoas),
         "ward_boundaries": len(ward_features),
         "ward_lookup": len(wards),

@@ -290,6 +290,10 @@ def test_build_script_reproduces_the_bundle(tmp_path):
         "ward19-boundaries.geojson",
         "lsoa11-ward19.csv.gz",
         "imd2019-lsoa11.csv.gz",
+        "lsoa21-boundaries.geojson",
+        "lsoa21-ward24.csv.gz",
+        "iod2025-lsoa21.csv.gz",
+        "lsoa21-population-census2021.csv.gz",
     ):
         assert (tmp_path / name).read_bytes() == (BUNDLE / name).read_bytes(), name
 
@@ -556,3 +560,57 @@ def test_check_stops_boundaries_in_the_wrong_system_before_any_notebook_runs(tmp
     assert str(wrong) in message and "British National Grid metres (EPSG:27700)" in message
     assert "look like longitude and latitude in degrees" in message
     assert not (tmp_path / "outputs").exists()
+
+
+NATIONAL_2024 = ROOT.parent / "shared/data/police-uk/national-street-2024-01_2024-03.zip"
+
+
+@pytest.mark.shared_data
+@pytest.mark.e2e
+def test_a_2024_run_on_2021_lsoas_has_maps_wards_deprivation_and_rates_for_every_lsoa(tmp_path):
+    """Gloucester, Jan-Mar 2024, from the national files (2021 LSOAs) with the bundled 2021 geography:
+    every LSOA the data places in Gloucester, 2021-only codes included, has a boundary, a ward, an
+    IoD 2025 decile and Census 2021 residents."""
+    if not NATIONAL_2024.is_file():
+        pytest.fail("../shared/data/police-uk is needed beside the checkout for this test")
+    import yaml
+
+    from pipeline.orchestration.run import run_assessment
+
+    settings = {
+        "title": "Gloucester",
+        "area": {
+            "name": "Gloucester",
+            "lsoa_name_prefixes": ["Gloucester"],
+            "lsoa_population": {
+                "path": str(BUNDLE / "lsoa21-population-census2021.csv.gz"),
+                "year": 2021,
+                "source": "ONS Census 2021 (TS021)",
+            },
+        },
+        "period_end": "2024-03",
+        "trend_years": 1,
+        "inputs": {"police": [str(NATIONAL_2024)]},
+        "geography": {
+            "lsoa_boundaries": str(BUNDLE / "lsoa21-boundaries.geojson"),
+            "lsoa_wards": str(BUNDLE / "lsoa21-ward24.csv.gz"),
+            "deprivation": {"path": str(BUNDLE / "iod2025-lsoa21.csv.gz"), "name": "IoD 2025", "year": 2025},
+        },
+        "output_dir": str(tmp_path / "out/gloucester"),
+        "processed_dir": str(tmp_path / "processed"),
+    }
+    params = tmp_path / "gloucester.yaml"
+    params.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    report = run_assessment(params)
+    places_table = pd.read_parquet(tmp_path / "processed/gloucester/places.parquet")
+    meta = json.loads((tmp_path / "processed/gloucester/places.json").read_text(encoding="utf-8"))
+    codes_2011 = set(pd.read_csv(BUNDLE / "imd2019-lsoa11.csv.gz")["lsoa_code"])
+    assert meta["with_boundaries"] and len(places_table) == 82  # Gloucester's 2021 LSOAs with a located row
+    assert (~places_table["lsoa_code"].isin(codes_2011)).sum() == 8  # 2021-only codes among them
+    assert places_table[["ward_code", "imd_decile", "population"]].notna().all().all()
+    page = report.read_text(encoding="utf-8")
+    assert "Crime (excluding ASB) by LSOA" in page and "No map is shown" not in page
+    assert "The maps shade counts, not rates" not in page  # rates, from the Census 2021 residents
+    # The district's population is ONS's mid-2023 estimate (the nearest year to the window's middle).
+    rates = pd.read_csv(report.parent / "tables/comparator-rates.csv", encoding="utf-8-sig")
+    assert rates.loc[0, "Population year"] == 2023
