@@ -23,6 +23,7 @@ from pipeline.months import Windows
 from pipeline.reference import (
     district_names,
     districts_named,
+    force_names,
     nearest,
     official_area_lsoas,
     partnership_names,
@@ -131,6 +132,9 @@ class AreaDefinition(_Strict):
     districts: list[str] = Field(
         default_factory=list, description="Local authority districts by name or code, e.g. [Mendip, E07000188]."
     )
+    force: str | None = Field(
+        default=None, description="A police force area as ONS names it, e.g. 'Avon and Somerset'."
+    )
     population: list[Population] = Field(
         default_factory=list,
         description="One population figure, or a list of figures for different years (each window uses its own "
@@ -147,17 +151,24 @@ class AreaDefinition(_Strict):
             self.lsoa_lookup is not None,
             self.partnership is not None,
             bool(self.districts),
+            self.force is not None,
         ]
         if sum(given) != 1:
             raise ValueError(
                 "give exactly one of partnership (a Community Safety Partnership's ONS name), districts (names or "
-                "codes), lsoa_name_prefixes (local authority names as police.uk's LSOA names start) or lsoa_lookup "
+                "codes), force (a police force area's ONS name), lsoa_name_prefixes (local authority names as "
+                "police.uk's LSOA names start) or lsoa_lookup "
                 "(a CSV of lsoa_code, area)"
             )
         if self.partnership is not None and self.partnership not in partnership_names():
             raise ValueError(
                 f"partnership: {self.partnership!r} is not a Community Safety Partnership in the bundled ONS lookup "
                 f"(December 2019); the nearest names: {', '.join(nearest(self.partnership, partnership_names()))}"
+            )
+        if self.force is not None and self.force not in force_names():
+            raise ValueError(
+                f"force: {self.force!r} is not a police force area in the bundled ONS lookup; the nearest names: "
+                f"{', '.join(nearest(self.force, force_names()))}"
             )
         unknown = [d for d in self.districts if d not in district_names()]
         if unknown:
@@ -173,10 +184,11 @@ class AreaDefinition(_Strict):
 
     @property
     def official_lsoas(self) -> set[str]:
-        """The 2011 LSOA codes of an area named as a partnership or by districts (empty otherwise)."""
-        if self.partnership is None and not self.districts:
+        """The LSOA codes (2011 and 2021) of an area named as a partnership, by districts or as a
+        force (empty otherwise)."""
+        if self.partnership is None and not self.districts and self.force is None:
             return set()
-        return official_area_lsoas(self.partnership, self.districts)[0]
+        return official_area_lsoas(self.partnership, self.districts, self.force)[0]
 
     @field_validator("population", mode="before")
     @classmethod
@@ -202,7 +214,7 @@ class AreaDefinition(_Strict):
                 "population: give the area's population (value, year, source): an area defined by an LSOA lookup has "
                 "no district whose ONS estimate could be used"
             )
-        if self.partnership is not None or self.districts:
+        if self.partnership is not None or self.districts or self.force is not None:
             return self  # its districts' estimates, from the lookup
         _, unknown = districts_named(self.lsoa_name_prefixes)
         if unknown:
@@ -227,8 +239,8 @@ class AreaDefinition(_Strict):
             year = mid_window_year(months) if months else self.populations[-1].year
             return min(self.populations, key=lambda p: (abs(p.year - year), p.year))
         year = mid_window_year(months) if months else 2020
-        if self.partnership is not None or self.districts:
-            codes = {"2011": official_area_lsoas(self.partnership, self.districts)[1]}
+        if self.partnership is not None or self.districts or self.force is not None:
+            codes = official_area_lsoas(self.partnership, self.districts, self.force)[1]
         else:
             codes, _ = districts_named(self.lsoa_name_prefixes)
         found = population_of(codes, year)

@@ -86,36 +86,54 @@ def population_of(districts: dict[str, list[str]], year: int) -> tuple[int, int,
 
 
 @lru_cache(maxsize=1)
-def lsoa11_geography() -> list[dict[str, str]]:
-    """The bundled 2011 LSOA -> district -> Community Safety Partnership -> force lookup
-    (ONS, December 2019): rows of lsoa_code, area (the partnership), csp_code, lad_code,
-    lad_name, force_code, force."""
-    return _read("lsoa11-csp19-pfa19.csv.gz")
+def lsoa_geography() -> dict[str, list[dict[str, str]]]:
+    """The bundled LSOA -> district -> Community Safety Partnership -> force lookups, by LSOA
+    vintage: "2011" (ONS, December 2019) and "2021" (December 2024). Rows of lsoa_code, area
+    (the partnership; blank for the 2024 districts split between partnerships), csp_code,
+    lad_code, lad_name, force_code, force."""
+    return {"2011": _read("lsoa11-csp19-pfa19.csv.gz"), "2021": _read("lsoa21-csp24-pfa24.csv.gz")}
 
 
 def partnership_names() -> list[str]:
-    """Every Community Safety Partnership in the bundled lookup, as ONS names it."""
-    return sorted({row["area"] for row in lsoa11_geography()})
+    """Every Community Safety Partnership in the bundled lookups, as ONS names it."""
+    return sorted({row["area"] for rows in lsoa_geography().values() for row in rows if row["area"]})
+
+
+def force_names() -> list[str]:
+    """Every police force area in the bundled lookups, as ONS names it."""
+    return sorted({row["force"] for rows in lsoa_geography().values() for row in rows})
 
 
 def district_names() -> dict[str, str]:
-    """Every district in the bundled lookup: name and code, each -> its code."""
+    """Every district in the bundled lookups: name and code, each -> its code."""
     names = {}
-    for row in lsoa11_geography():
-        names[row["lad_name"]] = names[row["lad_code"]] = row["lad_code"]
+    for rows in lsoa_geography().values():
+        for row in rows:
+            names[row["lad_name"]] = names[row["lad_code"]] = row["lad_code"]
     return names
 
 
-def official_area_lsoas(partnership: str | None, districts: list[str]) -> tuple[set[str], list[str]]:
-    """The 2011 LSOA codes of a partnership (by its ONS name) or of districts (names or codes),
-    and their district codes."""
-    rows = lsoa11_geography()
-    if partnership is not None:
-        chosen = [row for row in rows if row["area"] == partnership]
-    else:
-        codes = {district_names()[d] for d in districts if d in district_names()}
-        chosen = [row for row in rows if row["lad_code"] in codes]
-    return {row["lsoa_code"] for row in chosen}, sorted({row["lad_code"] for row in chosen})
+def official_area_lsoas(
+    partnership: str | None, districts: list[str], force: str | None = None
+) -> tuple[set[str], dict[str, list[str]]]:
+    """The LSOA codes of a partnership, of districts (names or codes) or of a force, 2011 and
+    2021 LSOAs together (police.uk files before 2023 use the first, after the second), and
+    their district codes by vintage (for the population)."""
+    names = district_names()
+    wanted = {names[d] for d in districts if d in names} | {d for d in districts if d in names.values()}
+    codes: set[str] = set()
+    by_vintage: dict[str, list[str]] = {}
+    for vintage, rows in lsoa_geography().items():
+        if partnership is not None:
+            chosen = [row for row in rows if row["area"] == partnership]
+        elif force is not None:
+            chosen = [row for row in rows if row["force"] == force]
+        else:
+            chosen = [row for row in rows if row["lad_code"] in wanted or row["lad_name"] in districts]
+        codes |= {row["lsoa_code"] for row in chosen}
+        if chosen:
+            by_vintage[vintage] = sorted({row["lad_code"] for row in chosen})
+    return codes, by_vintage
 
 
 def nearest(name: str, choices: list[str], n: int = 5) -> list[str]:

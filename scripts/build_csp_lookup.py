@@ -15,6 +15,12 @@ whose LSOAs are still named Taunton Deane and West Somerset) gets all of its LSO
 Every LSOA's district must be in the partnership lookup and every district must have
 LSOAs; the script stops otherwise.
 
+It also writes ``pipeline/data/lsoa21-csp24-pfa24.csv.gz``, the same columns for 2021 LSOAs
+(police.uk files from 2023 on) from ``lsoa21-ward24-lad24.csv`` and ``lad24-csp24-pfa24.csv``
+(December 2024). Seven 2024 districts are split between several partnerships at a level below
+the district, which a district lookup cannot place: their LSOAs get their force but a blank
+partnership (an area of them is named by ``lsoa_lookup`` instead).
+
     .venv/bin/python scripts/build_csp_lookup.py      (or: make csp-lookup)
 """
 
@@ -29,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT.parent / "shared/reference-data/geography"
 TARGET = ROOT / "pipeline/data/lsoa11-csp19-pfa19.csv.gz"
+TARGET_2021 = ROOT / "pipeline/data/lsoa21-csp24-pfa24.csv.gz"
 COLUMNS = ["lsoa_code", "area", "csp_code", "lad_code", "lad_name", "force_code", "force"]
 
 
@@ -75,5 +82,42 @@ def main() -> None:
     )
 
 
+def write(path: Path, rows: list[list[str]]) -> None:
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(sorted(rows))
+    path.write_bytes(gzip.compress(text.getvalue().encode("utf-8"), compresslevel=9, mtime=0))
+
+
+def main_2021() -> None:
+    """The 2021 LSOA lookup (see the module docstring)."""
+    with open(SOURCE / "lad24-csp24-pfa24.csv", encoding="utf-8-sig", newline="") as handle:
+        by_district: dict[str, list[dict[str, str]]] = {}
+        for row in csv.DictReader(handle):
+            by_district.setdefault(row["LAD24CD"], []).append(row)
+    rows = []
+    with open(SOURCE / "lsoa21-ward24-lad24.csv", encoding="utf-8-sig", newline="") as handle:
+        for row in csv.DictReader(handle):
+            choices = by_district.get(row["LAD24CD"])
+            if not choices:
+                sys.exit(f"{row['LSOA21CD']}: district {row['LAD24CD']} is in no partnership")
+            one = choices[0] if len(choices) == 1 else None
+            rows.append(
+                [
+                    row["LSOA21CD"],
+                    one["CSP24NM"] if one else "",
+                    one["CSP24CD"] if one else "",
+                    row["LAD24CD"],
+                    row["LAD24NM"],
+                    choices[0]["PFA24CD"],
+                    choices[0]["PFA24NM"],
+                ]
+            )
+    write(TARGET_2021, rows)
+    print(f"Wrote {TARGET_2021.relative_to(ROOT)}: {len(rows):,} 2021 LSOAs")
+
+
 if __name__ == "__main__":
     main()
+    main_2021()

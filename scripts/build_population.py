@@ -39,7 +39,12 @@ def write_gz(path: Path, header: list[str], records: list[list[object]]) -> None
     path.write_bytes(gzip.compress(text.getvalue().encode("utf-8"), mtime=0))
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", type=Path, default=OUT, help="the folder to write to (default: pipeline/data)")
+    target = parser.parse_args(argv).target
     if not SHARED.is_dir():
         print(f"{SHARED} is not there: put ../shared beside the checkout.")
         return 2
@@ -77,7 +82,7 @@ def main() -> int:
                     f"ONS mid-year estimate, mid-{year} (2023 boundaries)",
                 ]
     write_gz(
-        OUT / "district-population.csv.gz",
+        target / "district-population.csv.gz",
         ["lad_code", "lad_name", "year", "population", "source"],
         sorted(population.values(), key=lambda r: (r[0], r[2])),
     )
@@ -87,7 +92,7 @@ def main() -> int:
     for r in rows(SHARED / "geography/lsoa21-ward24-lad24.csv"):
         names[(SUFFIX.sub("", r["LSOA21NM"]), "2021")] = r["LAD24CD"]
     write_gz(
-        OUT / "lsoa-name-district.csv.gz",
+        target / "lsoa-name-district.csv.gz",
         ["name", "vintage", "lad_code"],
         sorted([n, v, c] for (n, v), c in names.items()),
     )

@@ -82,3 +82,40 @@ def test_somerset_named_as_one_partnership_counts_all_five_districts():
     window = set(assessment_window("2021-09"))
     counted = crimes[(crimes["area"] == "Somerset") & crimes["month"].isin(window)]
     assert int((counted["crime_type"] != "Anti-social behaviour").sum()) == 32_732
+
+
+def test_a_force_as_an_area_is_every_lsoa_of_its_partnerships_with_their_population():
+    from pipeline.reference import lsoa_geography
+
+    force = AreaDefinition(name="Avon and Somerset", force="Avon and Somerset")
+    partnerships = [
+        "Bath and North East Somerset",
+        "Bristol, City of",
+        "North Somerset",
+        "Somerset",
+        "South Gloucestershire",
+    ]
+    together = set().union(*(AreaDefinition(name=n, partnership=n).official_lsoas for n in partnerships))
+    assert force.official_lsoas == together
+    # 2011 and 2021 LSOAs together: the 2011 lookup's codes are all among them.
+    assert {
+        r["lsoa_code"] for r in lsoa_geography()["2011"] if r["force"] == "Avon and Somerset"
+    } <= force.official_lsoas
+    # Mid-2020: the force's 2020 districts summed (ONS): B&NES 196,357, Bristol 465,866, N Somerset 215,574,
+    # S Glos 287,816 and Somerset's four districts.
+    table = district_populations()
+    somerset = sum(table[c][2020][0] for c in ("E07000187", "E07000188", "E07000189", "E07000246"))
+    assert force.population_for(assessment_window("2020-12")).value == 196_357 + 465_866 + 215_574 + 287_816 + somerset
+    with pytest.raises(ValueError, match="force: 'Avon & Somerset' is not a police force area .* Avon and Somerset"):
+        AreaDefinition(name="x", force="Avon & Somerset")
+
+
+@pytest.mark.shared_data
+def test_the_build_script_reproduces_the_bundled_populations(tmp_path):
+    if not (ROOT.parent / "shared/reference-data").is_dir():
+        pytest.fail("../shared/reference-data is needed beside the checkout for this test")
+    import runpy
+
+    runpy.run_path(str(ROOT / "scripts/build_population.py"))["main"](["--target", str(tmp_path)])
+    for name in ("district-population.csv.gz", "lsoa-name-district.csv.gz"):
+        assert (tmp_path / name).read_bytes() == (ROOT / "pipeline/data" / name).read_bytes(), name

@@ -94,11 +94,17 @@ def _empty_area_problem(index: int, area: AreaDefinition, authority_rows: dict[s
             f"{authorities_hint(area.lsoa_name_prefixes, authority_rows)}"
         )
     if area.official_lsoas:
-        named = f"partnership {area.partnership!r}" if area.partnership else f"districts {', '.join(area.districts)}"
+        named = (
+            f"partnership {area.partnership!r}"
+            if area.partnership
+            else f"force {area.force!r}"
+            if area.force
+            else f"districts {', '.join(area.districts)}"
+        )
         return (
-            f"{setting}: none of the {len(area.official_lsoas):,} 2011 LSOAs of {named} (area {area.name!r}) appears "
-            "in the police data; check the police files cover this area (police.uk files from 2023 on use 2021 "
-            "LSOAs, which the bundled lookup does not hold: use lsoa_name_prefixes for those). "
+            f"{setting}: none of the {len(area.official_lsoas):,} LSOAs (2011 and 2021) of {named} (area "
+            f"{area.name!r}) "
+            "appears in the police data; check the police files cover this area. "
             + authorities_hint([area.name], authority_rows)
         )
     return (
