@@ -635,6 +635,25 @@ class GeographySettings(_Strict):
         ]
 
 
+class PublishedRate(_Strict):
+    """A crime rate published for England and Wales, to set beside the area's."""
+
+    value: float = Field(gt=0, description="Crimes excluding ASB per 1,000 residents a year.")
+    period: str = Field(min_length=1, description="The period it covers, e.g. 'year ending March 2021'.")
+    source: str = Field(min_length=1, description="Where it is published.")
+
+
+class Benchmarks(_Strict):
+    """What the area is set beside besides its comparators."""
+
+    similar: int = Field(default=5, ge=0, le=10, description="How many similar partnerships to list (0: none).")
+    england_and_wales: Literal["from police data"] | PublishedRate | None = Field(
+        default=None,
+        description="'from police data' (only when every territorial force's files are given; otherwise the "
+        "missing forces are named and no figure is given), or a published figure {value, period, source}.",
+    )
+
+
 class Params(_Strict):
     """Everything one assessment run needs."""
 
@@ -659,6 +678,7 @@ class Params(_Strict):
     morile: MorileSettings | None = None
     delivery: DeliverySettings | None = None
     force_extract: ForceExtract | None = None
+    benchmarks: Benchmarks = Field(default_factory=lambda: Benchmarks())
     output_dir: Path
     processed_dir: Path = Field(
         default=Path("data/processed"),

@@ -39,6 +39,45 @@ def write_gz(path: Path, header: list[str], records: list[list[object]]) -> None
     path.write_bytes(gzip.compress(text.getvalue().encode("utf-8"), mtime=0))
 
 
+def csp_indicators(population: dict[tuple[str, int], list[object]]) -> list[list[object]]:
+    """Each Community Safety Partnership (December 2019): its nation, mid-2019 residents (its
+    districts' ONS estimates), 2011 LSOAs, and the share of them in its nation's two most
+    deprived IMD 2019 deciles (England's IMD, Wales's WIMD): what ``benchmarks.similar_partnerships``
+    compares partnerships on."""
+    import math
+
+    lookup = list(
+        csv.DictReader(io.StringIO(gzip.decompress((OUT / "lsoa11-csp19-pfa19.csv.gz").read_bytes()).decode()))
+    )
+    ranks = {}
+    for path, code, rank in (
+        ("imd2019-lsoa11-england.csv", "LSOA11CD", "IMD19"),
+        ("imd2019-lsoa11-wales.csv", "lsoa11cd", "wimd_2019"),
+    ):
+        table = rows(SHARED / "geography" / path)
+        for r in table:
+            ranks[r[code]] = math.ceil(10 * int(r[rank]) / len(table))
+    by_csp: dict[str, dict] = {}
+    for r in lookup:
+        entry = by_csp.setdefault(
+            r["area"],
+            {
+                "lads": set(),
+                "lsoas": 0,
+                "deprived": 0,
+                "nation": "Wales" if r["lsoa_code"].startswith("W") else "England",
+            },
+        )
+        entry["lads"].add(r["lad_code"])
+        entry["lsoas"] += 1
+        entry["deprived"] += ranks.get(r["lsoa_code"], 99) <= 2
+    out = []
+    for name, entry in sorted(by_csp.items()):
+        residents = sum(int(population[(lad, 2019)][3]) for lad in entry["lads"])
+        out.append([name, entry["nation"], residents, entry["lsoas"], round(entry["deprived"] / entry["lsoas"], 4)])
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -96,7 +135,11 @@ def main(argv: list[str] | None = None) -> int:
         ["name", "vintage", "lad_code"],
         sorted([n, v, c] for (n, v), c in names.items()),
     )
-    print(f"{len(population)} district-years, {len(names)} LSOA name prefixes")
+    indicators = csp_indicators(population)
+    write_gz(
+        target / "csp-indicators.csv.gz", ["csp", "nation", "population_2019", "lsoas", "deprived_share"], indicators
+    )
+    print(f"{len(population)} district-years, {len(names)} LSOA name prefixes, {len(indicators)} partnerships")
     return 0
 
 

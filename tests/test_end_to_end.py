@@ -165,7 +165,8 @@ def test_report_is_published_accessible_and_self_contained(published):
     # Monthly trend, comparators, three trend-and-forecast charts, STL, one per survey indicator,
     # four maps (crime, ASB, change, hotspots), the deprivation chart (16), then from the force
     # extract the volume-and-harm chart and a day-by-hour heatmap for each of its 8 evidenced threats.
-    assert len(images) == 16 + 1 + 7  # modern slavery: no crime in the tiny area's window, so no heatmap
+    # modern slavery: no crime in the tiny area's window, so no heatmap; and the benchmarks' funnel plot
+    assert len(images) == 16 + 1 + 7 + 1
     assert all(re.search(r'alt="[^"]{40,}"', img) and 'src="data:image/png;base64,' in img for img in images)
     assert "<caption>" in page and '<th scope="col">' in page
     for section in (
@@ -210,6 +211,7 @@ def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police
             assert float(row["p (Holm-adjusted)"]) >= float(row["p (unadjusted)"]) - 1e-9
     tables = sorted(p.name for p in (report.parent / "tables").iterdir())
     assert [t for t in tables if not t.startswith(("survey-", "morile-", "trends-", "hotspots-", "threat-"))] == [
+        "benchmark-rates.csv",
         "comparator-rates.csv",
         "crime-by-type.csv",
         "deprivation-deciles.csv",

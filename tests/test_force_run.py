@@ -49,7 +49,10 @@ def test_each_partnership_is_compared_with_the_others_and_published_in_its_own_f
     assert list(settings) == AVON
     bristol = settings["Bristol, City of"]
     assert bristol["title"] == "Bristol, City of Strategic Assessment of Crime and Disorder (police.uk data)"
-    assert [c["name"] for c in bristol["comparators"]] == [a for a in AVON if a != "Bristol, City of"]
+    assert [c["name"] for c in bristol["comparators"]] == [a for a in AVON if a != "Bristol, City of"] + [
+        "Avon and Somerset"
+    ]
+    assert bristol["comparators"][-1]["force"] == "Avon and Somerset"  # the force beside its partnerships
     assert bristol["output_dir"] == str(tmp_path / "outputs/force/bristol-city-of")
     assert bristol["area"]["population"][0]["value"] == 463377
     assert index == tmp_path / "outputs/force/index.html" and root == tmp_path / "outputs/force"

@@ -119,3 +119,22 @@ def test_the_build_script_reproduces_the_bundled_populations(tmp_path):
     runpy.run_path(str(ROOT / "scripts/build_population.py"))["main"](["--target", str(tmp_path)])
     for name in ("district-population.csv.gz", "lsoa-name-district.csv.gz"):
         assert (tmp_path / name).read_bytes() == (ROOT / "pipeline/data" / name).read_bytes(), name
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(not ARCHIVE.is_file(), reason="needs ../shared/data (the force archive)")
+def test_a_force_beside_its_partnerships_counts_each_located_row_once_for_itself():
+    # The force contains the partnerships: their rows are kept a second time under its name. Their
+    # own counts are as if it were not there; its count takes a Crime ID once across all of them.
+    from pipeline.inputs.police_reads import read_police_data
+
+    names = ["Bath and North East Somerset", "Bristol, City of", "North Somerset", "Somerset", "South Gloucestershire"]
+    partnerships = [AreaDefinition(name=n, partnership=n) for n in names]
+    force = AreaDefinition(name="Avon and Somerset", force="Avon and Somerset")
+    together, _ = read_police_data([ARCHIVE], [*partnerships, force])
+    alone, _ = read_police_data([ARCHIVE], partnerships)
+    counts = together["area"].value_counts()
+    assert alone["area"].value_counts().to_dict() == {n: counts[n] for n in names}
+    # Independently: rows with no Crime ID (ASB), plus each Crime ID once, over the partnerships' rows.
+    ids = alone["crime_id"].astype(str)
+    assert counts["Avon and Somerset"] == int((ids == "").sum()) + ids[ids != ""].nunique()

@@ -584,3 +584,51 @@ def harm_against_volume(groups: pd.DataFrame, area: str, period: str, sample: bo
         "table that follows."
     )
     return figure, alt
+
+
+def funnel_plot(rates: pd.DataFrame, rate_column: str, label: str, months: int, area: str) -> tuple[Any, str]:
+    """Each area's rate against its residents, with the pooled rate and exact Poisson 95% and
+    99.8% limits (``benchmarks.funnel_limits``); the assessed area marked."""
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    from pipeline.analysis.benchmarks import funnel_limits
+
+    counts = rates[label].astype(float)
+    populations = rates["population"].astype(float)
+    pooled = counts.sum() / populations.sum() * 1000 * 12 / months
+    span = np.linspace(max(1000.0, populations.min() * 0.5), populations.max() * 1.3, 200)
+    limits = funnel_limits(pooled, span, months)
+    figure, axis = plt.subplots(figsize=(8, 4.8))
+    axis.axhline(pooled, color="#505a5f", lw=1, label=f"rate of the areas shown together ({pooled:,.1f})")
+    axis.plot(span, limits["high95"], color="#505a5f", ls="--", lw=1, label="95% limits")
+    axis.plot(span, limits["low95"], color="#505a5f", ls="--", lw=1)
+    axis.plot(span, limits["high998"], color="#505a5f", ls=":", lw=1, label="99.8% limits")
+    axis.plot(span, limits["low998"], color="#505a5f", ls=":", lw=1)
+    own = rates["area"] == area
+    axis.scatter(populations[~own], rates.loc[~own, rate_column], color="#505a5f", zorder=3, label="comparators")
+    axis.scatter(populations[own], rates.loc[own, rate_column], color=AREA_COLOUR, s=60, zorder=4, label=area)
+    for _, r in rates.iterrows():
+        axis.annotate(
+            str(r["area"]), (r["population"], r[rate_column]), textcoords="offset points", xytext=(5, 4), fontsize=8
+        )
+    axis.set_xlabel("residents")
+    axis.set_ylabel("per 1,000 residents a year")
+    axis.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    axis.set_title(f"{label}: rate against residents", loc="left", fontsize=11)
+    axis.margins(y=0.15)
+    # Below the plot: wherever the areas fall, the legend covers none of them.
+    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.2), ncol=3, frameon=False)
+    figure.tight_layout()
+    high = limits.iloc[np.searchsorted(span, populations.to_numpy()).clip(0, len(span) - 1)]
+    outside = [
+        str(r["area"])
+        for (_, r), hi, lo in zip(rates.iterrows(), high["high998"], high["low998"])
+        if not lo <= r[rate_column] <= hi
+    ]
+    alt = (
+        f"Funnel plot of {_lower_first(label)} per 1,000 residents a year against residents for {len(rates)} areas, "
+        f"with the areas' rate together ({pooled:,.1f}) and 95% and 99.8% limits. "
+        + (f"Outside the 99.8% limits: {', '.join(outside)}." if outside else "Every area is within the 99.8% limits.")
+    )
+    return figure, alt

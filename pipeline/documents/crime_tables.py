@@ -164,3 +164,45 @@ def population_caveats(params: Params) -> list[str]:
             "they were not checked against their source, so those rates are indicative only."
         )
     return notes
+
+
+def rates_with_intervals(rates: pd.DataFrame, months: int) -> pd.DataFrame:
+    """Each area's count and rate per 1,000 residents a year by crime type (all crime and ASB
+    first), with its exact 95% Poisson interval: one row per crime type and area."""
+    from pipeline.analysis.benchmarks import rate_interval
+
+    types = [c[: -len(" rate")] for c in rates.columns if str(c).endswith(" rate")]
+    types = [t for t in (ALL_CRIME_EXCL_ASB, ASB) if t in types] + sorted(
+        t for t in types if t not in (ALL_CRIME_EXCL_ASB, ASB)
+    )
+    rows = []
+    for crime_type in types:
+        for _, r in rates.iterrows():
+            count = int(r[crime_type])
+            low, high = rate_interval(count, float(r["population"]), months)
+            rows.append(
+                {
+                    "Crime type": crime_type,
+                    "Area": r["area"],
+                    "Count": count,
+                    "Rate per 1,000 a year": round(float(r[f"{crime_type} rate"]), 1),
+                    "95% interval": f"{low:,.1f} to {high:,.1f}",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def similar_table(similar: pd.DataFrame, listed: dict[str, Any], rate_column: str) -> pd.DataFrame:
+    """Similar partnerships with why they are similar and, where in the police data, their rate."""
+    return pd.DataFrame(
+        {
+            "Partnership": similar["csp"],
+            "Residents (mid-2019)": similar["population_2019"],
+            "LSOAs in the nation's most deprived 20% (%)": (100 * similar["deprived_share"]).round(1),
+            "Distance (standardised)": similar["distance"].round(2),
+            "Crimes excl. ASB per 1,000 a year": [
+                round(float(listed[name][rate_column]), 1) if name in listed else "not in this assessment's police data"
+                for name in similar["csp"]
+            ],
+        }
+    )

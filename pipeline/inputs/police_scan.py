@@ -219,8 +219,14 @@ class AreaSelector:
     def __init__(self, areas: list[AreaDefinition]) -> None:
         self.by_authority: dict[str, str] = {}
         self.by_code: dict[str, str] = {}
+        # Areas that contain others (a force beside its partnerships): their rows are kept a
+        # second time under their own name, so they may overlap the rest.
+        self.containing: dict[str, pa.Array] = {}
         overlaps = []
         for area in areas:
+            if area.force is not None:
+                self.containing[area.name] = pa.array(sorted(area.official_lsoas), pa.string())
+                continue
             for name in area.lsoa_name_prefixes:
                 if name in self.by_authority:
                     overlaps.append(f"'{name}' is in both {self.by_authority[name]} and {area.name}")
@@ -707,6 +713,13 @@ def _scan_file(street_file: StreetFile, selector: AreaSelector, threads: bool) -
     area = pc.if_else(located, selector.assign(table), pa.scalar(None, pa.string()))
     table = table.append_column("area", area).append_column("_order", pa.array(np.arange(table.num_rows)))
     scan.kept = _plain(table.filter(pc.is_valid(area)))
+    for name, codes in selector.containing.items():
+        inside = pc.and_(located, pc.is_in(table["LSOA code"], value_set=codes))
+        again = table.filter(inside)
+        again = again.set_column(
+            again.schema.get_field_index("area"), "area", pa.array([name] * again.num_rows, pa.string())
+        )
+        scan.kept = pa.concat_tables([scan.kept, _plain(again)])
     scan.unlocated_rows = _plain(table.filter(pc.invert(located))).select(list(POLICE_UK_COLUMNS))
     scan.keys = _keys(scan.months, table)
     log.debug("read %s: %d rows, %d in the areas", street_file.label, scan.rows, scan.kept.num_rows)
@@ -918,22 +931,27 @@ def tidy_crimes(rows: pa.Table, summary: ScanSummary) -> pa.Table:
     """
     repeated = _repeated_id_rows(rows)
     seen: set[tuple[str, str]] = set()
-    dropped = []
+    dropped: dict[str, list[int]] = {}
     # ``repeated`` is in input order, so the first row of each (area, ID) is the one kept.
     for key, order in zip(
         zip(repeated["area"].to_pylist(), repeated["Crime ID"].to_pylist()), repeated["_order"].to_pylist()
     ):
         if key in seen:
-            dropped.append(order)
+            dropped.setdefault(key[0], []).append(order)
         seen.add(key)
-    summary.repeated_id_rows += len(dropped)
+    summary.repeated_id_rows += sum(len(orders) for orders in dropped.values())
     summary.repeated_ids += len(seen)
     summary.repeat_profile = repeat_profile(repeated)
     if dropped:
+        # A row is named by its area and its place in the input: a force beside its partnerships
+        # holds a copy of their rows under its own name, with the same place.
+        gone = np.zeros(rows.num_rows, dtype=bool)
+        for area, orders in dropped.items():
+            gone |= pc.and_(
+                pc.equal(rows["area"], area), pc.is_in(rows["_order"], value_set=pa.array(orders, pa.int64()))
+            ).to_numpy(zero_copy_only=False)
         # Only the columns the tidy table keeps are copied without the dropped rows.
-        rows = rows.select(list(TIDY_SOURCES.values())).filter(
-            pc.invert(pc.is_in(rows["_order"], value_set=pa.array(dropped, pa.int64())))
-        )
+        rows = rows.select(list(TIDY_SOURCES.values())).filter(pa.array(~gone))
 
     # A dozen labels among tens of thousands of rows: each distinct label is mapped once.
     type_map = crime_type_map()

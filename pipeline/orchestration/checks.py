@@ -220,6 +220,16 @@ def police_checks(
             f"{month_label(previous[0])} to {month_label(previous[-1])} "
             "cannot be made; the report says so instead of showing changes."
         )
+    if getattr(params, "benchmarks", None) is not None and params.benchmarks.england_and_wales == "from police data":
+        from pipeline.analysis.benchmarks import missing_forces
+
+        missing = missing_forces(summary.files)
+        if missing:
+            warnings.append(
+                f"benchmarks.england_and_wales: the police files lack {len(missing)} territorial force(s) ("
+                + ", ".join(missing)
+                + "), so no England and Wales figure is given; the report names them."
+            )
     if summary.bad_coordinates:
         examples = "; ".join(summary.bad_coordinate_examples)
         warnings.append(

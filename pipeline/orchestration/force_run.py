@@ -139,7 +139,10 @@ def area_settings(force_file: Path, raw: dict[str, Any]) -> tuple[dict[str, dict
             "{area}", name
         )
         one["area"] = definition(name)
-        one["comparators"] = [definition(other) for other in everyone if other != name]
+        # The other partnerships, and the force itself (its population from the bundled ONS estimates).
+        one["comparators"] = [definition(other) for other in everyone if other != name] + [
+            {"name": force, "force": force}
+        ]
         one["output_dir"] = str(root / slug(name))
         try:
             # Validated, with every relative path made absolute: the file is written elsewhere.

@@ -8,6 +8,7 @@ markdown cells hold the fixed text; the sentences here are those built from the 
 
 from pipeline.documents.assessment.context import Assessment, load_assessment
 from pipeline.documents.assessment.crime import (
+    benchmarks,
     compared_with_elsewhere,
     context_notes,
     crime_in_window,
@@ -42,6 +43,7 @@ from pipeline.documents.assessment.places import (
 from pipeline.documents.assessment.quality import data_quality, extract_quality, methods, missing_months
 
 __all__ = [
+    "benchmarks",
     "Assessment",
     "load_assessment",
     "title",

@@ -256,6 +256,94 @@ def financial_years(a: Assessment) -> list[Any]:
     return shown
 
 
+def benchmarks(a: Assessment) -> list[Any]:
+    """Rates by crime type with intervals, the funnel plot, similar partnerships and England and Wales."""
+    from pipeline.analysis import benchmarks as bench
+
+    p, shared, rates = a.p, a.shared_months, a.area_rates
+    shown: list[Any] = []
+    if len(rates) and len(shared):
+        table = crime_tables.rates_with_intervals(rates, len(shared))
+        shown.append(heading("Rates with their uncertainty", 3))
+        shown.append(
+            a.tables.show(
+                table,
+                "benchmark-rates",
+                f"Rates per 1,000 residents a year with 95% intervals, {describe_months(shared)}",
+                note="Intervals: exact Poisson (Garwood). Where two areas' intervals do not overlap, the difference is "
+                "more "
+                "than chance; where they overlap, it may still be.",
+            )
+        )
+        if len(rates) > 1:
+            shown.append(
+                a.charts.show(
+                    charts.funnel_plot,
+                    rates,
+                    f"{ALL_CRIME_EXCL_ASB} rate",
+                    ALL_CRIME_EXCL_ASB,
+                    len(shared),
+                    p.area.name,
+                    caption=f"Funnel plot: crimes excluding ASB per 1,000 residents a year against residents, "
+                    f"{describe_months(shared)}. With counts this large the limits are narrow: areas differ for "
+                    "reasons beyond chance (who lives there, what is there), so a point outside them is a question, "
+                    "not a verdict.",
+                )
+            )
+    partnership = p.area.partnership or (p.area.name if p.area.name in set(bench.csp_indicators()["csp"]) else None)
+    if p.benchmarks.similar and partnership:
+        similar = bench.similar_partnerships(partnership, p.benchmarks.similar)
+        listed = {r["area"]: r for _, r in rates.iterrows()}
+        shown.append(heading("Partnerships like this one", 3))
+        shown.append(
+            a.tables.show(
+                crime_tables.similar_table(similar, listed, f"{ALL_CRIME_EXCL_ASB} rate"),
+                "similar-partnerships",
+                f"The {len(similar)} partnerships most like {partnership}",
+                note="Similar: nearest on residents (log) and the share of LSOAs in the nation's two most deprived "
+                "IMD 2019 deciles, both standardised over the nation's partnerships. A rate is given where the "
+                "partnership is a comparator in this assessment's police data.",
+            )
+        )
+    shown += _england_and_wales(a)
+    return shown
+
+
+def _england_and_wales(a: Assessment) -> list[Any]:
+    from pipeline.analysis.benchmarks import missing_forces
+
+    setting = a.p.benchmarks.england_and_wales
+    if setting is None:
+        return []
+    if setting == "from police data":
+        missing = missing_forces(a.summary.files)
+        if missing:
+            return [
+                paragraph(
+                    f"No England and Wales figure is given: the police files lack {len(missing)} territorial force(s) ("
+                    + trends.and_list(missing)
+                    + "), so a national rate from them would be too low.",
+                    "note",
+                )
+            ]
+        return [
+            paragraph(
+                "Every territorial force's files are present, but this assessment reads only its areas' own rows: give "
+                "the published England and Wales rate in benchmarks.england_and_wales to show it here.",
+                "note",
+            )
+        ]
+    own = a.rates.iloc[0]
+    return [
+        paragraph(
+            f"England and Wales: {setting.value:,.1f} crimes (excluding ASB) per 1,000 residents a year, "
+            f"{setting.period} "
+            f"({setting.source}), against {own[f'{ALL_CRIME_EXCL_ASB} rate']:,.1f} in {a.p.area.name} in "
+            f"{a.windows['window_text']}. The periods differ unless they are the same year: compare with care."
+        )
+    ]
+
+
 def compared_with_elsewhere(a: Assessment) -> list[Any]:
     """Rates per 1,000 residents beside the comparator areas, over the months every area has."""
     p, shared = a.p, a.shared_months

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.analysis import forecasting, places, survey, threat_profiles, trend_models, trends
+from pipeline.analysis import benchmarks, forecasting, places, survey, threat_profiles, trend_models, trends
 from pipeline.documents import quality_tables, threat_report
 from pipeline.documents.assessment.context import Assessment
 from pipeline.documents.assessment.partners import Threats
@@ -59,6 +59,7 @@ def methods(a: Assessment) -> Any:
         trends.METHOD_NOTE,
         trend_models.METHOD_NOTE,
         forecasting.METHOD_NOTE,
+        benchmarks.METHOD_NOTE,
         f"Disclosure control: below whole-area level, counts from 1 to {p.suppression_threshold} are suppressed, "
         "with any "
         "figure that would reveal them.",
