@@ -21,9 +21,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pipeline.errors import ParamsError, list_problems
 from pipeline.months import Windows
 from pipeline.reference import (
+    ENGLAND_AND_WALES,
+    ENGLAND_AND_WALES_NAME,
+    all_lsoas,
     district_names,
     districts_named,
     force_names,
+    input_file_names,
+    missing_forces,
     nearest,
     official_area_lsoas,
     partnership_names,
@@ -135,6 +140,9 @@ class AreaDefinition(_Strict):
     force: str | None = Field(
         default=None, description="A police force area as ONS names it, e.g. 'Avon and Somerset'."
     )
+    nation: Literal["England and Wales"] | None = Field(
+        default=None, description="Every LSOA of England and Wales (set by benchmarks.england_and_wales)."
+    )
     population: list[Population] = Field(
         default_factory=list,
         description="One population figure, or a list of figures for different years (each window uses its own "
@@ -152,6 +160,7 @@ class AreaDefinition(_Strict):
             self.partnership is not None,
             bool(self.districts),
             self.force is not None,
+            self.nation is not None,
         ]
         if sum(given) != 1:
             raise ValueError(
@@ -186,6 +195,8 @@ class AreaDefinition(_Strict):
     def official_lsoas(self) -> set[str]:
         """The LSOA codes (2011 and 2021) of an area named as a partnership, by districts or as a
         force (empty otherwise)."""
+        if self.nation is not None:
+            return all_lsoas()
         if self.partnership is None and not self.districts and self.force is None:
             return set()
         return official_area_lsoas(self.partnership, self.districts, self.force)[0]
@@ -214,7 +225,7 @@ class AreaDefinition(_Strict):
                 "population: give the area's population (value, year, source): an area defined by an LSOA lookup has "
                 "no district whose ONS estimate could be used"
             )
-        if self.partnership is not None or self.districts or self.force is not None:
+        if self.partnership is not None or self.districts or self.force is not None or self.nation is not None:
             return self  # its districts' estimates, from the lookup
         _, unknown = districts_named(self.lsoa_name_prefixes)
         if unknown:
@@ -239,7 +250,9 @@ class AreaDefinition(_Strict):
             year = mid_window_year(months) if months else self.populations[-1].year
             return min(self.populations, key=lambda p: (abs(p.year - year), p.year))
         year = mid_window_year(months) if months else 2020
-        if self.partnership is not None or self.districts or self.force is not None:
+        if self.nation is not None:
+            codes = {"nation": [ENGLAND_AND_WALES]}
+        elif self.partnership is not None or self.districts or self.force is not None:
             codes = official_area_lsoas(self.partnership, self.districts, self.force)[1]
         else:
             codes, _ = districts_named(self.lsoa_name_prefixes)
@@ -716,8 +729,17 @@ class Params(_Strict):
 
     @property
     def all_areas(self) -> list[AreaDefinition]:
-        """The assessed area first, then its comparators."""
-        return [self.area, *self.comparators]
+        """The assessed area first, then its comparators, then England and Wales when the params
+        ask for it from police data and every territorial force's files are among the inputs."""
+        return [self.area, *self.comparators, *self._england_and_wales]
+
+    @cached_property
+    def _england_and_wales(self) -> list[AreaDefinition]:
+        if self.benchmarks.england_and_wales != "from police data":
+            return []
+        if missing_forces(input_file_names(self.inputs.police)):
+            return []  # the report and the checks name the missing forces
+        return [AreaDefinition(name=ENGLAND_AND_WALES_NAME, nation="England and Wales")]
 
     @cached_property
     def windows(self) -> Windows:

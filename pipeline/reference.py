@@ -12,8 +12,10 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 ENGLAND_AND_WALES = "K04000001"
 
@@ -141,3 +143,71 @@ def nearest(name: str, choices: list[str], n: int = 5) -> list[str]:
     import difflib
 
     return difflib.get_close_matches(name, choices, n=n, cutoff=0.0)
+
+
+@lru_cache(maxsize=1)
+def _lsoa_population_table() -> dict[tuple[str, int], int]:
+    """(LSOA code, year) -> residents: 2011 LSOAs for 2017, 2019 and 2020; 2021 LSOAs for 2021 (Census)."""
+    return {(row["lsoa_code"], int(row["year"])): int(row["population"]) for row in _read("lsoa-population.csv.gz")}
+
+
+def lsoa_populations(codes: set[str], year: int) -> tuple[dict[str, int], str]:
+    """Residents of each of ``codes`` for ``year``, from the bundled ONS figures, and where they
+    come from: the small-area estimate of the nearest year held (2017, 2019, 2020) for a 2011
+    LSOA, and Census 2021 for a 2021 LSOA. Where a code is both (unchanged by 2021), the figure
+    nearer ``year`` is taken. Codes with no figure are left out."""
+    table = _lsoa_population_table()
+    years_2011 = (2017, 2019, 2020)
+    estimate = min(years_2011, key=lambda y: (abs(y - year), y))
+    found: dict[str, int] = {}
+    used: set[str] = set()
+    for code in codes:
+        options = [(abs(y - year), -y, y) for y in (estimate, 2021) if (code, y) in table]
+        if options:
+            chosen = min(options)[2]
+            found[code] = table[(code, chosen)]
+            used.add("ONS Census 2021 usual residents" if chosen == 2021 else f"ONS mid-{chosen} small-area estimates")
+    return found, " and ".join(sorted(used)) or "no bundled figure"
+
+
+ENGLAND_AND_WALES_NAME = "England and Wales"
+# police.uk's file names for the forces whose slug is not simply their ONS name in lower case.
+POLICE_UK_SLUGS = {
+    "Devon & Cornwall": "devon-and-cornwall",
+    "London, City of": "city-of-london",
+    "Metropolitan Police": "metropolitan",
+}
+FILE_FORCE = re.compile(r"\d{4}-\d{2}-([a-z\-]+?)-street\.csv")
+
+
+def police_uk_slug(force: str) -> str:
+    """A force's name as police.uk's file names spell it, e.g. 'avon-and-somerset'."""
+    return POLICE_UK_SLUGS.get(force, re.sub(r"[^a-z]+", "-", force.lower()).strip("-"))
+
+
+def missing_forces(file_names: list[str]) -> list[str]:
+    """The territorial forces (ONS names) none of whose street-level files is among ``file_names``."""
+    present = {m.group(1) for name in file_names for m in [FILE_FORCE.search(name)] if m}
+    return [force for force in force_names() if police_uk_slug(force) not in present]
+
+
+def input_file_names(paths: list[Path]) -> list[str]:
+    """The file names police.uk inputs hold: a zip's members, a folder's files, or a file's name."""
+    import zipfile
+
+    names: list[str] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            names += [p.name for p in path.rglob("*") if p.is_file()]
+        elif zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                names += archive.namelist()
+        else:
+            names.append(path.name)
+    return names
+
+
+@lru_cache(maxsize=1)
+def all_lsoas() -> frozenset[str]:
+    """Every LSOA of England and Wales, 2011 and 2021 together."""
+    return frozenset(row["lsoa_code"] for rows in lsoa_geography().values() for row in rows)

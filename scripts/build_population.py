@@ -7,6 +7,9 @@ LSOA estimates), mid-2019 and mid-2020 on 2020 boundaries (with the 2019 distric
 merged), and mid-2021 to mid-2023 on 2023 boundaries; England and Wales totals as K04000001.
 And pipeline/data/lsoa-name-district.csv.gz (name, lad_code, vintage): each district name as it
 starts a 2011 or 2021 LSOA name (police.uk's "LSOA name"), with its district code.
+And pipeline/data/lsoa-population.csv.gz (lsoa_code, vintage, year, population): ONS small-area
+estimates for 2011 LSOAs (mid-2017, mid-2019, mid-2020) and Census 2021 usual residents (TS021)
+for 2021 LSOAs, for rates per 1,000 by LSOA when a params file gives no LSOA figures.
 Source: ONS, Open Government Licence v3.0 (see pipeline/data/README.md).
 """
 
@@ -135,6 +138,15 @@ def main(argv: list[str] | None = None) -> int:
         ["name", "vintage", "lad_code"],
         sorted([n, v, c] for (n, v), c in names.items()),
     )
+    lsoas = [
+        [r["lsoa11cd"], 2011, int(r["year"]), int(r["population"])]
+        for r in rows(SHARED / "population/lsoa11-population-ew-2017-2019-2020.csv")
+    ]
+    lsoas += [
+        [r["LSOA21CD"], 2021, 2021, int(r["USUAL_RESIDENTS_CENSUS2021_TS021"])]
+        for r in rows(SHARED / "population/lsoa21-population-census2021.csv")
+    ]
+    write_gz(target / "lsoa-population.csv.gz", ["lsoa_code", "vintage", "year", "population"], sorted(lsoas))
     indicators = csp_indicators(population)
     write_gz(
         target / "csp-indicators.csv.gz", ["csp", "nation", "population_2019", "lsoas", "deprived_share"], indicators

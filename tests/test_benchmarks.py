@@ -108,3 +108,39 @@ def test_england_and_wales_is_named_missing_or_set_beside_the_area():
         "<p>England and Wales: 78.5 crimes (excluding ASB) per 1,000 residents a year, year ending March 2021 "
         "(ONS crime in England and Wales), against 50.0 in X"
     )
+
+
+def test_england_and_wales_is_read_from_police_data_only_when_every_force_is_there(tmp_path):
+    """Synthetic files named for every territorial force (police.uk's names): England and Wales
+    becomes an area of every LSOA, its rows each located row once; with one force's files gone,
+    it is not an area and the forces missing are named."""
+    from conftest import street_row, write_street_csv
+
+    from pipeline.inputs.police_reads import read_police_data
+    from pipeline.params import validate_params
+    from pipeline.reference import ENGLAND_AND_WALES_NAME, force_names, police_uk_slug
+
+    folder = tmp_path / "national"
+    for k, force in enumerate(force_names()):
+        # Real LSOA codes (England and Wales is every real LSOA): one in South Gloucestershire, one in Bristol.
+        rows = [street_row("2024-01", "South Gloucestershire 001A", "Burglary", f"id{k}", lsoa_code="E01014862")]
+        if k == 0:
+            rows.append(street_row("2024-01", "Bristol 001A", "Burglary", "idB", lsoa_code="E01014485"))
+        write_street_csv(folder / "2024-01" / f"2024-01-{police_uk_slug(force)}-street.csv", rows)
+    settings = {
+        "area": {"name": "South Gloucestershire", "lsoa_name_prefixes": ["South Gloucestershire"]},
+        "period_end": "2024-01",
+        "inputs": {"police": [str(folder)]},
+        "output_dir": str(tmp_path / "out/x"),
+        "benchmarks": {"england_and_wales": "from police data"},
+    }
+    params = validate_params(settings)
+    assert [a.name for a in params.all_areas] == ["South Gloucestershire", ENGLAND_AND_WALES_NAME]
+    crimes, _ = read_police_data(params.inputs.police, params.all_areas)
+    counts = crimes["area"].value_counts().to_dict()
+    # 43 files each with one South Gloucestershire row (its own Crime ID) and one Bristol row.
+    assert counts == {"South Gloucestershire": 43, ENGLAND_AND_WALES_NAME: 44}
+    assert params.all_areas[-1].population_for(["2024-01"]).value == 60_854_727  # ONS mid-2023, the nearest
+    (folder / "2024-01" / f"2024-01-{police_uk_slug('Kent')}-street.csv").unlink()
+    assert [a.name for a in validate_params(settings).all_areas] == ["South Gloucestershire"]
+    assert benchmarks.missing_forces([p.name for p in folder.rglob("*.csv")]) == ["Kent"]

@@ -138,3 +138,24 @@ def test_a_force_beside_its_partnerships_counts_each_located_row_once_for_itself
     # Independently: rows with no Crime ID (ASB), plus each Crime ID once, over the partnerships' rows.
     ids = alone["crime_id"].astype(str)
     assert counts["Avon and Somerset"] == int((ids == "").sum()) + ids[ids != ""].nunique()
+
+
+def test_data_quality_gives_rows_by_constituent_district():
+    from pipeline.documents.quality_tables import district_rows
+
+    read = {"Mendip": 10, "Sedgemoor": 20, "Taunton Deane": 5, "West Somerset": 2, "South Somerset": 7, "Bristol": 99}
+    # Somerset named as a partnership: its five 2011 districts (two now one), most rows first; Bristol is not one.
+    assert district_rows(AreaDefinition(name="S", partnership="Somerset"), read) == {
+        "Sedgemoor": 20,
+        "Mendip": 10,
+        "South Somerset": 7,
+        "Taunton Deane": 5,
+        "West Somerset": 2,
+    }
+    # Named by prefixes: each in the order given, a name with no rows as 0 (an error at check, see test_police).
+    assert district_rows(
+        AreaDefinition(
+            name="X", lsoa_name_prefixes=["Mendip", "Frome"], population={"value": 1, "year": 2020, "source": "t"}
+        ),
+        read,
+    ) == {"Mendip": 10, "Frome": 0}

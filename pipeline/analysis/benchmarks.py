@@ -19,38 +19,21 @@ import csv
 import gzip
 import io
 import math
-import re
 from importlib import resources
 
 import numpy as np
 import pandas as pd
 
-from pipeline.reference import force_names
+from pipeline.reference import missing_forces, police_uk_slug
 
-# police.uk's file names for the forces whose slug is not simply their ONS name in lower case.
-POLICE_UK_SLUGS = {
-    "Devon & Cornwall": "devon-and-cornwall",
-    "London, City of": "city-of-london",
-    "Metropolitan Police": "metropolitan",
-}
-FILE_FORCE = re.compile(r"\d{4}-\d{2}-([a-z\-]+?)-street\.csv")
+__all__ = ["missing_forces", "police_uk_slug"]  # used from here by the report and the checks
+
 METHOD_NOTE = (
     "Benchmarks: rates per 1,000 residents a year with exact 95% Poisson intervals (Garwood); a funnel plot of each "
     "area's rate against its population, with the pooled rate of the areas shown and exact Poisson 95% and 99.8% "
     "limits (Spiegelhalter); similar partnerships are those of the same nation nearest on residents (log) and the "
     "share of LSOAs in the nation's two most deprived IMD 2019 deciles, both standardised (ONS and MHCLG data)."
 )
-
-
-def police_uk_slug(force: str) -> str:
-    """A force's name as police.uk's file names spell it, e.g. 'avon-and-somerset'."""
-    return POLICE_UK_SLUGS.get(force, re.sub(r"[^a-z]+", "-", force.lower()).strip("-"))
-
-
-def missing_forces(file_labels: list[str]) -> list[str]:
-    """The territorial forces (ONS names) none of whose street-level files is among ``file_labels``."""
-    present = {m.group(1) for label in file_labels for m in [FILE_FORCE.search(label)] if m}
-    return [force for force in force_names() if police_uk_slug(force) not in present]
 
 
 def rate_interval(count: float, population: float, months: int) -> tuple[float, float]:

@@ -141,6 +141,18 @@ def lsoa_counts(
     return table.sort_values(["count", "lsoa_code"], ascending=[False, True]).reset_index(drop=True)
 
 
+def area_lsoa_populations(area: Any, lsoa_codes: set[str], year: int) -> tuple[dict[str, int], str]:
+    """Residents of each of the area's LSOAs, and where the figures come from: the area's own
+    file (``area.lsoa_population``) when it gives one, otherwise the bundled ONS figures for
+    ``year`` (``pipeline.reference.lsoa_populations``)."""
+    from pipeline.reference import lsoa_populations
+
+    own = area.lsoa_population
+    if own is not None:
+        return read_lsoa_population(own.path), f"{own.source}, {own.year}"
+    return lsoa_populations(set(lsoa_codes), year)
+
+
 def read_lsoa_population(path: Path) -> dict[str, int]:
     """Read a CSV of ``lsoa_code`` and ``population`` (residents, a positive whole number).
 
@@ -290,6 +302,7 @@ def stage_tables(
     asb = lsoa_counts(crimes, area, months, [ASB])
     meta: dict[str, Any] = {
         "rates_note": rates_note(populations, list(crime["lsoa_code"]), population_source),
+        "population_source": population_source if populations is not None else "",
         "months": months,
         "concentration": {},
     }

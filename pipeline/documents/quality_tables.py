@@ -29,6 +29,21 @@ def coverage_table(coverage: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+def district_rows(area: Any, authority_rows: dict[str, int]) -> dict[str, int]:
+    """Located rows read per district of ``area`` (the names that start police.uk's LSOA names):
+    its prefixes, or for an area named by official geography the LSOA-name districts whose
+    district code is one of its own (by either LSOA vintage)."""
+    from pipeline.reference import district_of_name, official_area_lsoas
+
+    if area.lsoa_name_prefixes:
+        return {name: int(authority_rows.get(name, 0)) for name in area.lsoa_name_prefixes}
+    if area.partnership is None and not area.districts and area.force is None:
+        return {}
+    codes = {c for cs in official_area_lsoas(area.partnership, area.districts, area.force)[1].values() for c in cs}
+    names = [n for n, by in district_of_name().items() if set(by.values()) & codes and n in authority_rows]
+    return {name: int(authority_rows[name]) for name in sorted(names, key=lambda n: -authority_rows[n])}
+
+
 def data_quality_facts(
     summary: ScanSummary, coverage: pd.DataFrame, area: str, areas: list[Any] | None = None
 ) -> list[str]:
@@ -51,6 +66,14 @@ def data_quality_facts(
         f"{area} has usable data for {len(present)} of the {len(own)} months from "
         f"{month_label(own['month'].iloc[0])} to {month_label(own['month'].iloc[-1])}.",
     ]
+    own_area = next((a for a in areas or [] if a.name == area), None)
+    districts = district_rows(own_area, summary.authority_rows) if own_area is not None else {}
+    if len(districts) > 1:
+        facts.append(
+            f"Located rows read for {area}'s districts (as police.uk's LSOA names give them, every month read): "
+            + ", ".join(f"{name} {rows:,}" for name, rows in districts.items())
+            + ". A district with no rows would be named here with 0."
+        )
     share = f"{100 * summary.unlocated_share:.1f}%"
     named = [n for a in areas or [] for n in a.lsoa_name_prefixes]
     by_authority = bool(areas) and all(a.lsoa_name_prefixes for a in areas)

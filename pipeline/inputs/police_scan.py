@@ -224,7 +224,7 @@ class AreaSelector:
         self.containing: dict[str, pa.Array] = {}
         overlaps = []
         for area in areas:
-            if area.force is not None:
+            if area.force is not None or area.nation is not None:
                 self.containing[area.name] = pa.array(sorted(area.official_lsoas), pa.string())
                 continue
             for name in area.lsoa_name_prefixes:

@@ -12,6 +12,7 @@ from pipeline.documents.assessment.context import Assessment
 from pipeline.documents.formats import slug
 from pipeline.documents.fragments import bullet_list, heading, paragraph
 from pipeline.months import describe_months, month_label, plural
+from pipeline.reference import ENGLAND_AND_WALES_NAME
 
 
 def title(a: Assessment) -> list[Any]:
@@ -326,11 +327,15 @@ def _england_and_wales(a: Assessment) -> list[Any]:
                     "note",
                 )
             ]
+        row = a.area_rates[a.area_rates["area"] == ENGLAND_AND_WALES_NAME]
+        if not len(row):
+            return []
+        rate, own = row.iloc[0][f"{ALL_CRIME_EXCL_ASB} rate"], a.rates.iloc[0][f"{ALL_CRIME_EXCL_ASB} rate"]
         return [
             paragraph(
-                "Every territorial force's files are present, but this assessment reads only its areas' own rows: give "
-                "the published England and Wales rate in benchmarks.england_and_wales to show it here.",
-                "note",
+                f"England and Wales, from every territorial force's police.uk files: {rate:,.1f} crimes (excluding "
+                f"ASB) per 1,000 residents a year in {describe_months(a.shared_months)}, against {own:,.1f} in "
+                f"{a.p.area.name}. Rows police.uk could not place in an LSOA are in neither figure."
             )
         ]
     own = a.rates.iloc[0]

@@ -76,10 +76,8 @@ def methods(a: Assessment) -> Any:
             + "; ".join(f"{d.name}, {month_label(d.first)} to {month_label(d.last)}" for d in p.disruptions)
             + "."
         )
-    if p.area.lsoa_population:
-        notes.append(
-            f"LSOA populations for the hotspot rates: {p.area.lsoa_population.source}, {p.area.lsoa_population.year}."
-        )
+    if a.hotspots.meta.get("population_source"):
+        notes.append(f"LSOA populations for the hotspot, map and decile rates: {a.hotspots.meta['population_source']}.")
     if p.geography:
         notes += [
             places.METHOD_NOTE,
