@@ -211,3 +211,23 @@ def input_file_names(paths: list[Path]) -> list[str]:
 def all_lsoas() -> frozenset[str]:
     """Every LSOA of England and Wales, 2011 and 2021 together."""
     return frozenset(row["lsoa_code"] for rows in lsoa_geography().values() for row in rows)
+
+
+@lru_cache(maxsize=1)
+def lsoa11_to_lsoa21() -> dict[str, tuple[str, str, str]]:
+    """Each 2011 LSOA's 2021 LSOA (ONS exact-fit lookup): 2011 code -> (2021 code, 2021 name,
+    change: U unchanged, M merged, S split, X irregular). A split or irregular 2011 LSOA goes
+    to the 2021 part with most residents (Census 2021), so each 2011 code has one 2021 code."""
+    residents = _lsoa_population_table()
+    best: dict[str, tuple[int, str, str, str]] = {}
+    for row in _read("lsoa11-lsoa21.csv.gz"):
+        people = residents.get((row["lsoa21_code"], 2021), 0)
+        key = (people, row["lsoa21_code"], row["lsoa21_name"], row["change"])
+        if row["lsoa11_code"] not in best or key > best[row["lsoa11_code"]]:
+            best[row["lsoa11_code"]] = key
+    return {code: (new, name, change) for code, (_, new, name, change) in best.items()}
+
+
+def lsoas_of_2021() -> frozenset[str]:
+    """Every 2021 LSOA code."""
+    return frozenset(row["lsoa_code"] for row in lsoa_geography()["2021"])

@@ -118,6 +118,23 @@ def main_2021() -> None:
     print(f"Wrote {TARGET_2021.relative_to(ROOT)}: {len(rows):,} 2021 LSOAs")
 
 
+def main_change() -> None:
+    """2011 LSOA -> 2021 LSOA (ONS exact-fit lookup, with its change indicator): what a run whose
+    window spans police.uk's switch maps its 2011 codes through (``pipeline.reference``)."""
+    with open(SOURCE / "lsoa11-lsoa21-lad22.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = sorted(
+            [r["LSOA11CD"], r["LSOA21CD"], r["LSOA21NM"].strip(), r["CHGIND"]] for r in csv.DictReader(handle)
+        )
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["lsoa11_code", "lsoa21_code", "lsoa21_name", "change"])
+    writer.writerows(rows)
+    target = ROOT / "pipeline/data/lsoa11-lsoa21.csv.gz"
+    target.write_bytes(gzip.compress(text.getvalue().encode("utf-8"), compresslevel=9, mtime=0))
+    print(f"Wrote {target.relative_to(ROOT)}: {len(rows):,} 2011 -> 2021 pairs")
+
+
 if __name__ == "__main__":
     main()
     main_2021()
+    main_change()

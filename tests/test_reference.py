@@ -159,3 +159,28 @@ def test_data_quality_gives_rows_by_constituent_district():
         ),
         read,
     ) == {"Mendip": 10, "Frome": 0}
+
+
+def test_a_window_on_2021_lsoas_places_changed_2011_lsoas_in_their_2021_lsoa():
+    import pandas as pd
+
+    from pipeline.analysis.places import on_one_lsoa_vintage
+
+    # From ONS's exact-fit lookup: E01000048 merged into E01034479 (Barking and Dagenham 021G);
+    # E01000010 split into E01034473 (1,265 residents in 2021) and E01034474 (2,252): the larger.
+    # E01034471 exists only among 2021 LSOAs; E01000001 is unchanged (a code of both).
+    crimes = pd.DataFrame(
+        {
+            "month": ["2022-12", "2022-12", "2022-12", "2023-01", "2023-01"],
+            "lsoa_code": ["E01000048", "E01000010", "E01000001", "E01034471", None],
+            "lsoa_name": ["old a", "old b", "City of London 001A", "new c", None],
+        }
+    )
+    placed, note = on_one_lsoa_vintage(crimes, ["2022-12", "2023-01"])
+    assert placed["lsoa_code"].tolist()[:4] == ["E01034479", "E01034474", "E01000001", "E01034471"]
+    assert placed["lsoa_name"].tolist()[:2] == ["Barking and Dagenham 021G", "Barking and Dagenham 015F"]
+    assert len(placed) == len(crimes) and note.startswith("The window holds 2021 LSOA codes, so 2 rows")
+    assert "merged ones exactly; 1 row in LSOAs that were split go to the part with most residents" in note
+    # A window with no 2021-only code: nothing moves.
+    unchanged, said = on_one_lsoa_vintage(crimes, ["2022-12"])
+    assert said == "" and unchanged["lsoa_code"].tolist()[:3] == ["E01000048", "E01000010", "E01000001"]

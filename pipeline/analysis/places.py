@@ -23,7 +23,7 @@ import pandas as pd
 
 from pipeline.analysis.hotspots import lsoa_counts
 from pipeline.analysis.trends import rate_per_1000
-from pipeline.months import assessment_window, shift_month
+from pipeline.months import assessment_window, plural, shift_month
 
 NO_WARD = "LSOAs not in the ward lookup"
 MOST_DEPRIVED_DECILES = 2  # the "worst 20% nationally" of the partnership's own measure
@@ -260,3 +260,37 @@ METHOD_NOTE = (
     "rank "
     "by count (ties sharing the better rank) is within the top tenth of the area's LSOAs."
 )
+
+
+def on_one_lsoa_vintage(crimes: pd.DataFrame, months: list[str]) -> tuple[pd.DataFrame, str]:
+    """The area's rows with every LSOA on one vintage, and a sentence saying what was done.
+
+    police.uk moved from 2011 to 2021 LSOAs in 2023. When the rows of ``months`` (the window)
+    hold any 2021-only code, every 2011 code that is not also a 2021 code is mapped onto its
+    2021 LSOA with ONS's exact-fit lookup (``pipeline.reference.lsoa11_to_lsoa21``): unchanged
+    and merged LSOAs exactly, a split one to the part with most residents. Otherwise the rows
+    are returned as they are. Area counts never change: only which LSOA a row is placed in.
+    """
+    from pipeline.reference import lsoa11_to_lsoa21, lsoas_of_2021
+
+    new = lsoas_of_2021()
+    old_codes = set(lsoa11_to_lsoa21())
+    in_window = crimes.loc[crimes["month"].isin(months), "lsoa_code"].dropna().unique()
+    if not any(code in new and code not in old_codes for code in in_window):
+        return crimes, ""
+    mapping = lsoa11_to_lsoa21()
+    codes = crimes["lsoa_code"].astype(object)
+    moved = codes.map(lambda c: isinstance(c, str) and c not in new and c in mapping)
+    if not moved.any():
+        return crimes, ""
+    out = crimes.copy()
+    out["lsoa_code"] = codes.where(~moved, codes[moved].map(lambda c: mapping[c][0]))
+    out["lsoa_name"] = out["lsoa_name"].astype(object).where(~moved, codes[moved].map(lambda c: mapping[c][1]))
+    changes = pd.Series([mapping[c][2] for c in codes[moved]])
+    split = int(changes.isin(["S", "X"]).sum())
+    return out, (
+        f"The window holds 2021 LSOA codes, so {plural(int(moved.sum()), 'row')} on 2011 LSOAs changed by 2021 "
+        f"{'is' if int(moved.sum()) == 1 else 'are'} placed in their 2021 LSOA (ONS's exact-fit lookup: merged ones "
+        f"exactly; {plural(split, 'row')} in LSOAs that were split go to the part with most residents in the 2021 "
+        "Census). The area's counts are unchanged."
+    )

@@ -136,6 +136,8 @@ def maps_section(a: Assessment) -> tuple[Places | None, list[Any]]:
             f"{p.suppression_threshold} is hatched, not shaded by its count."
         ),
     ]
+    if place_meta.get("vintage_note"):
+        shown.append(paragraph(place_meta["vintage_note"], "note"))
     if lsoa_shapes is None:
         shown.append(
             paragraph(
