@@ -263,8 +263,11 @@ def test_run_record_and_log(published, tiny_police_folder):
     assert record["status"] == "succeeded"
     assert record["published"] == [
         "morile-review.html",
+        "morile-review.docx",
         "strategic-assessment.html",
+        "strategic-assessment.docx",
         "delivery-plan-appendix.html",
+        "delivery-plan-appendix.docx",
         "tables.xlsx",
     ]
     assert [s["name"] for s in record["stages"]] == [
@@ -649,3 +652,26 @@ def test_no_suppressed_cell_of_a_real_data_cut_can_be_worked_back_out(published)
     _, _, report = published
     assert (report.parent / "tables").is_dir()
     assert check_run(report.parent, threshold=5) == []
+
+
+def test_every_document_is_also_a_word_file_that_reads_back_with_its_tables_and_charts(published):
+    """Read back with python-docx (not with pandoc, which wrote them): the Word file has the page's
+    title as its first heading, every table of the page with its header row repeated, every chart
+    with the page's alt text, and a page number field in the footer."""
+    import docx
+    from docx.oxml.ns import qn
+
+    _, _, report = published
+    for page in sorted(report.parent.glob("*.html")):
+        word = docx.Document(str(page.with_suffix(".docx")))
+        html_text = page.read_text(encoding="utf-8")
+        title = html.unescape(re.search(r"<h1[^>]*>(.*?)</h1>", html_text, flags=re.S).group(1))
+        headings = [p.text for p in word.paragraphs if p.style.name.startswith("Heading")]
+        assert headings[0] == re.sub(r"<[^>]+>", "", title), page.name
+        assert len(word.tables) == html_text.count("<table"), page.name
+        assert all(t.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None for t in word.tables)
+        alts = [html.unescape(a) for a in re.findall(r'<img [^>]*alt="([^"]*)"', html_text)]
+        described = [shape._inline.docPr.get("descr") for shape in word.inline_shapes]
+        assert described == alts, page.name
+        footer = word.sections[0].footer._element.xml
+        assert "PAGE" in footer and "Page " in footer, page.name

@@ -168,6 +168,15 @@ def test_payloads_in_every_free_text_input_publish_nothing_live(tmp_path, tiny_p
                         float(cell)  # only a negative number may start with a minus sign
                     formula_seen += cell.startswith("'=HYPERLINK")
     assert formula_seen, "the formula payload should reach at least one CSV (as text)"
+    # The Word copies: no link, picture or object fetched from outside, no javascript: target.
+    import zipfile
+
+    for word in sorted(output.glob("*.docx")):
+        with zipfile.ZipFile(word) as package:
+            relations = "".join(package.read(n).decode("utf-8") for n in package.namelist() if n.endswith(".rels"))
+            body = package.read("word/document.xml").decode("utf-8")
+        assert 'TargetMode="External"' not in relations and "javascript:" not in relations, word.name
+        assert "alert(1)" in body and "<script" not in body, word.name  # the payload as text
     workbook = load_workbook(output / "tables.xlsx")
     for sheet in workbook.worksheets:
         for row in sheet.iter_rows():

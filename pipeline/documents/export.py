@@ -312,3 +312,54 @@ def export_pdf(html_path: Path) -> Path:
     weasyprint.HTML(filename=str(html_path)).write_pdf(str(pdf_path))
     log.debug("Wrote %s", pdf_path)
     return pdf_path
+
+
+def export_docx(html_path: Path, title: str = "") -> Path:
+    """The published HTML document as a Word file beside it, for councils' committee papers.
+
+    pandoc (the ``pypandoc-binary`` wheel, which carries its own pandoc; no network) reads the
+    page: headings become Word headings, tables real tables with their header row repeated on
+    each page, and charts embedded pictures with their alt text. python-docx then adds a footer
+    with the document's title and "Page n" (a PAGE field Word fills in)."""
+    import pypandoc
+
+    docx_path = html_path.with_suffix(".docx")
+    pypandoc.convert_file(
+        str(html_path),
+        "docx",
+        format="html",
+        outputfile=str(docx_path),
+        extra_args=["--resource-path", str(html_path.parent)],
+    )
+    _footer_with_page_numbers(docx_path, title)
+    log.debug("Wrote %s", docx_path)
+    return docx_path
+
+
+def _footer_with_page_numbers(docx_path: Path, title: str) -> None:
+    """Every section's footer: the title, then "Page " and a PAGE field."""
+    import docx
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    document = docx.Document(str(docx_path))
+    for section in document.sections:
+        paragraph = section.footer.paragraphs[0] if section.footer.paragraphs else section.footer.add_paragraph()
+        paragraph.text = f"{title}    Page " if title else "Page "
+        run = paragraph.add_run()
+        for kind, text in (("begin", None), (None, "PAGE"), ("end", None)):
+            if kind:
+                field = OxmlElement("w:fldChar")
+                field.set(qn("w:fldCharType"), kind)
+            else:
+                field = OxmlElement("w:instrText")
+                field.set(qn("xml:space"), "preserve")
+                field.text = text
+            run._r.append(field)
+    # Table header rows repeat on each printed page, as in the HTML's print stylesheet.
+    for table in document.tables:
+        if table.rows:
+            properties = table.rows[0]._tr.get_or_add_trPr()
+            if properties.find(qn("w:tblHeader")) is None:
+                properties.append(OxmlElement("w:tblHeader"))
+    document.save(str(docx_path))

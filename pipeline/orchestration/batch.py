@@ -97,7 +97,9 @@ def run_area(
         result.area = params.area.name
         result.output_dir = params.output_dir.resolve()
         run_assessment(path, pdf=pdf, force=force, workers=workers, kernel_pool=kernel_pool)
-        result.documents = sorted(p.name for p in result.output_dir.iterdir() if p.suffix in (".html", ".pdf", ".xlsx"))
+        result.documents = sorted(
+            p.name for p in result.output_dir.iterdir() if p.suffix in (".html", ".pdf", ".docx", ".xlsx")
+        )
         result.headline = headline(result.output_dir)
     except PipelineError as exc:
         from pipeline.orchestration.run import RunInterrupted
@@ -372,7 +374,9 @@ def write_index(results: list[AreaResult], index: Path) -> Path:
             for document in sorted(result.documents, key=lambda d: (DOCUMENT_ORDER.get(d.rsplit(".", 1)[0], 9), d)):
                 target = os.path.relpath(result.output_dir / document, index.parent)
                 stem, kind = document.rsplit(".", 1)
-                label = f"{DOCUMENT_LABELS.get(stem, stem)} ({ {'xlsx': 'Excel'}.get(kind, kind.upper()) })"
+                label = (
+                    f"{DOCUMENT_LABELS.get(stem, stem)} ({ {'xlsx': 'Excel', 'docx': 'Word'}.get(kind, kind.upper()) })"
+                )
                 links.append(f'<li><a href="{html.escape(target)}">{html.escape(label)}</a></li>')
             detail = f"<td>{html.escape(result.headline)}</td><td><ul>{''.join(links)}</ul></td>"
         rows.append(f'<tr><th scope="row">{name}</th>{detail}</tr>')

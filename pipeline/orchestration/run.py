@@ -352,7 +352,7 @@ def _run_one(
     """Execute a stage's notebook writing into ``folder`` and publish its document there;
     ``outputs_written`` is called once its processed outputs are all written, if its notebook
     tags the cell that finishes them (``pipeline.orchestration.kernels.OUTPUTS_WRITTEN_TAG``)."""
-    from pipeline.documents.export import export_html, export_pdf
+    from pipeline.documents.export import export_docx, export_html, export_pdf
 
     executed = _execute(stage, folder, parameters, kernels, outputs_written)
     if stage.publishes:
@@ -360,6 +360,9 @@ def _run_one(
         clock = time.perf_counter()
         document = export_html(executed, folder / stage.publishes, title, sample_label=sample_label)
         log.debug("%s: HTML written in %.2f s", stage.name, time.perf_counter() - clock)
+        clock = time.perf_counter()
+        export_docx(document, title)  # Word, for committee papers
+        log.debug("%s: Word file written in %.2f s", stage.name, time.perf_counter() - clock)
         if pdf:
             export_pdf(document)
 
@@ -704,6 +707,7 @@ def _run_locked(
             record["stages"].append({"name": stage.name, "notebook": stage.notebook, **outcome})
             if stage.publishes:
                 published.append(staging / stage.publishes)
+                published.append((staging / stage.publishes).with_suffix(".docx"))
                 if pdf:
                     published.append((staging / stage.publishes).with_suffix(".pdf"))
         workbook = tables_workbook(staging / "tables", staging / "tables.xlsx")
