@@ -291,8 +291,7 @@ def test_key_findings_sentences_come_from_the_numbers():
     text = "\n".join(key_findings("Alphaton", comparison, three_months, windows))
     assert (
         "rate of 21.0 crimes (excluding ASB) per 1,000 residents a year in Jan 2020 to Dec 2020 (over the 3 months "
-        "with data "
-        "for every area, scaled to a year) is lower than Betaville (30.5) and Delta (25.0)."
+        "with data for every area, scaled to a year) is lower than Betaville (30.5) and Delta (25.0)."
     ) in text
     one_month = rates.assign(months_present=1)
     assert "over the 1 month with data for every area" in "\n".join(

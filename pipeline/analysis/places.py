@@ -257,8 +257,7 @@ METHOD_NOTE = (
     "built "
     "from exact ward boundaries. Map classes are round numbers near the 20th, 40th, 60th and 80th percentiles of the "
     "values shown, in ColorBrewer colour-blind-safe schemes. Hotspots: an LSOA is in the top 10% in a year when its "
-    "rank "
-    "by count (ties sharing the better rank) is within the top tenth of the area's LSOAs."
+    "rank by count (ties sharing the better rank) is within the top tenth of the area's LSOAs."
 )
 
 

@@ -75,8 +75,7 @@ def repeat_note(summary: ScanSummary) -> str:
         return "No Crime ID is repeated within an area in this data."
     return (
         f"{profile['extra_rows']:,} rows repeat a Crime ID already counted in the same area ({profile['ids']:,} IDs) "
-        "and are "
-        "counted once, because a Crime ID stands for one crime reference. Of those IDs, "
+        "and are counted once, because a Crime ID stands for one crime reference. Of those IDs, "
         f"{profile.get('several_lsoas', 0):,} "
         f"appear in more than one LSOA, {profile.get('several_outcomes', 0):,} with different outcomes, "
         f"{profile.get('several_months', 0):,} in more than one month and {profile.get('identical', 0):,} as "

@@ -80,8 +80,7 @@ def data_quality_facts(
     if by_authority and not set(summary.authority_rows) - set(named):
         whose = (
             f"{share} of the rows read; the inputs hold located rows only for this assessment's areas, so this is "
-            "not the "
-            "force-wide share, which needs the force's whole files"
+            "not the force-wide share, which needs the force's whole files"
         )
     elif by_authority:
         whose = f"{share} of the rows read, force-wide"
@@ -101,23 +100,20 @@ def data_quality_facts(
     if summary.lsoa_codes_recovered or summary.lsoa_name_without_code:
         facts.append(
             f"{plural(summary.lsoa_codes_recovered + summary.lsoa_name_without_code, 'row')} named an LSOA but had "
-            "no LSOA "
-            "code: "
+            "no LSOA code: "
             f"{summary.lsoa_codes_recovered:,} were given the code other rows of the same file pair with that name; "
             f"{summary.lsoa_name_without_code:,} could not be and are counted as having no location."
         )
     if summary.lsoa_names_recovered:
         facts.append(
             f"{plural(summary.lsoa_names_recovered, 'row')} had an LSOA code but no LSOA name and were given the "
-            "name other "
-            "rows "
+            "name other rows "
             "of the same file pair with that code."
         )
     if summary.bad_coordinates:
         facts.append(
             f"{plural(summary.bad_coordinates, 'row')} had a longitude or latitude that is not a number or lies "
-            "outside the "
-            "UK; "
+            "outside the UK; "
             "their map points are left blank (their LSOA counts are unaffected)."
         )
     facts.append(

@@ -162,8 +162,7 @@ def repeat_sentence(profiles: ThreatProfiles, threat: str, threshold: int, perio
     return (
         f"Repeat locations: in {period}, {shown} map points each had two or more of these crimes, together "
         f"{100 * row['crimes_at_repeats'] / row['located']:.0f}% of the crimes with a map point. The points are not "
-        "listed: "
-        "for offences like these a point can be someone's home."
+        "listed: for offences like these a point can be someone's home."
     )
 
 
@@ -287,7 +286,6 @@ def reconciliation_sentences(profiles: ThreatProfiles) -> list[str]:
     lines.append(
         "Where they differ, the usual causes are: crimes reclassified or cancelled after police.uk took its monthly "
         "snapshot; crimes police.uk could not map to a location (they stay in the extract); offence codes whose "
-        "police.uk "
-        "crime type is not known to the lookup; and extracts cut on a different date field."
+        "police.uk crime type is not known to the lookup; and extracts cut on a different date field."
     )
     return lines

@@ -180,8 +180,7 @@ def _crs_problem(path: Path, frame: "gpd.GeoDataFrame") -> str | None:
     if frame.crs is None:
         return (
             f"{path}: the file does not say which coordinate reference system its coordinates are in; save it as "
-            "GeoJSON "
-            "(WGS84 longitude and latitude) or as a GeoPackage, which record it."
+            "GeoJSON (WGS84 longitude and latitude) or as a GeoPackage, which record it."
         )
     if frame.empty:
         return None
@@ -365,8 +364,7 @@ def coverage_problems(
                 f"geography.lsoa_boundaries: {len(missing)} of {area}'s {len(lsoa_codes)} LSOAs in the police data "
                 "have no "
                 f"boundary: {listed(missing)}. A map would have holes. Check the files cover the whole area and are "
-                "the "
-                "same LSOA edition as the police data (2011 LSOA codes until police.uk moved to 2021 LSOAs)."
+                "the same LSOA edition as the police data (2011 LSOA codes until police.uk moved to 2021 LSOAs)."
             )
         elif missing:
             warnings.append(

@@ -386,10 +386,8 @@ def _unreadable(street_file: StreetFile, exc: Exception) -> str:
                     byte = line[bad.start : bad.start + 1].hex()
                     return (
                         f"{street_file.label}, row {number}: byte 0x{byte} is not UTF-8 text (the file was probably "
-                        "saved "
-                        "as Windows-1252 / ANSI by a spreadsheet); police.uk files are UTF-8: use the file as "
-                        "downloaded, "
-                        "or save it again as 'CSV UTF-8'."
+                        "saved as Windows-1252 / ANSI by a spreadsheet); police.uk files are UTF-8: use the file as "
+                        "downloaded, or save it again as 'CSV UTF-8'."
                     )
     except (OSError, EOFError, zipfile.BadZipFile) as again:
         return f"{street_file.label}: the file is damaged or not a CSV file ({again}); download it again."

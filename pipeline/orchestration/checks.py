@@ -89,8 +89,7 @@ def _empty_area_problem(index: int, area: AreaDefinition, authority_rows: dict[s
         named = ", ".join(repr(p) for p in area.lsoa_name_prefixes)
         return (
             f"{setting}.lsoa_name_prefixes: {named} (area {area.name!r}) matches no row of the police data; expected "
-            "the "
-            "local authority name as it starts the 'LSOA name' column. "
+            "the local authority name as it starts the 'LSOA name' column. "
             f"{authorities_hint(area.lsoa_name_prefixes, authority_rows)}"
         )
     if area.official_lsoas:
@@ -413,8 +412,7 @@ def location_checks(params: Params) -> list[str]:
         if output_dir == processed or output_dir in processed.parents or processed in output_dir.parents:
             problems.append(
                 f"processed_dir: {str(processed)!r} and output_dir {str(output_dir)!r} are nested; publishing would "
-                "replace "
-                "the stage outputs. Keep them apart (the defaults are data/processed and outputs/<name>)."
+                "replace the stage outputs. Keep them apart (the defaults are data/processed and outputs/<name>)."
             )
     if not problems:
         for setting, folder in (("output_dir", output_dir.parent), ("processed_dir", processed)):

@@ -213,8 +213,7 @@ def exceptional_months(a: Assessment) -> list[Any]:
             "Months outside the XmR control limits (mean plus or minus 2.66 times the average month-to-month change) "
             "for any "
             "crime type: worth a look for a cause, such as an operation, a recording change or an event. Seasonal "
-            "peaks can "
-            "also appear here."
+            "peaks can also appear here."
         ),
     ]
     exceptions = a.trend_tables["exceptions"]

@@ -12,13 +12,16 @@ from pipeline.documents.formats import slug
 from pipeline.documents.fragments import bullet_list, heading, paragraph
 
 
+def _sample_note(a: Assessment) -> str:
+    return " (synthetic sample)" if a.p.survey.sample else ""
+
+
 def survey_section(a: Assessment) -> list[Any]:
-    """The resident survey's indicators by year, and subgroups (with a survey)."""
+    """The resident survey's heading and what its results are (with a survey)."""
     p = a.p
     if not p.survey:
         return []
-    results, subgroups = survey.read_processed(a.processed)
-    sample_note = " (synthetic sample)" if p.survey.sample else ""
+    sample_note = _sample_note(a)
     shown = [heading(f"{p.survey.name}{sample_note}", 2)]
     if p.survey.sample:
         shown.append(
@@ -32,10 +35,8 @@ def survey_section(a: Assessment) -> list[Any]:
     shown.append(
         paragraph(
             "Weighted results for each indicator by survey year, with 95% confidence intervals. The verdict says "
-            "whether "
-            "the change since the previous year is statistically significant or within the margin of error. Results "
-            "based "
-            f"on fewer than {p.survey.minimum_base} respondents are not published."
+            "whether the change since the previous year is statistically significant or within the margin of error. "
+            f"Results based on fewer than {p.survey.minimum_base} respondents are not published."
         )
     )
     return shown
@@ -47,7 +48,7 @@ def survey_indicators(a: Assessment) -> list[Any]:
     if not p.survey:
         return []
     results, subgroups = survey.read_processed(a.processed)
-    sample_note = " (synthetic sample)" if p.survey.sample else ""
+    sample_note = _sample_note(a)
     shown = []
     for indicator in survey.load_indicators(p.survey.indicators):
         shown.append(heading(indicator.label, 3))
