@@ -245,6 +245,17 @@ def test_priorities_with_overrides(tmp_path):
     bad = plan.model_copy(update={"overrides": [plan.overrides[0].model_copy(update={"threat": "Nope"})]})
     with pytest.raises(InputDataError, match="threat 'Nope' is not among the threats scored"):
         final_priorities(ranking, bad)
+    # The assessment states the same agreed list as the delivery plan, with each departure and its reason.
+    from pipeline.documents.morile_tables import agreed_priorities_sentences
+
+    sentences = agreed_priorities_sentences(priorities)
+    assert sentences == [
+        "Agreed priorities (2), the same list as the delivery plan's: A, C.",
+        "B was proposed by the ranking but is not a priority: Covered elsewhere",
+        "C was added to the MoRiLE ranking's proposal: Community concern",
+    ]
+    unchanged = final_priorities(ranking, plan.model_copy(update={"overrides": []}))
+    assert agreed_priorities_sentences(unchanged)[-1] == "The agreed list is the MoRiLE ranking's proposal, unchanged."
 
 
 def test_plan_validation(tmp_path):

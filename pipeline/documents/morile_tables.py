@@ -94,3 +94,21 @@ def morile_scores_table(values: pd.DataFrame, model: Any, order: list[str]) -> p
     )
     table.columns.name = None
     return table
+
+
+def agreed_priorities_sentences(agreed: pd.DataFrame) -> list[str]:
+    """The agreed priorities in words: the list (the MoRiLE ranking with the facilitators'
+    decisions, ``delivery.final_priorities``: the delivery plan's list too), then every
+    departure from the ranking with its reason."""
+    chosen = list(agreed.loc[agreed["priority"], "threat"])
+    sentences = [f"Agreed priorities ({len(chosen)}), the same list as the delivery plan's: {', '.join(chosen)}."]
+    for _, row in agreed.iterrows():
+        if row["priority"] and not row["proposed"]:
+            sentences.append(f"{row['threat']} was added to the MoRiLE ranking's proposal: {row['override_reason']}")
+        elif row["proposed"] and not row["priority"]:
+            sentences.append(
+                f"{row['threat']} was proposed by the ranking but is not a priority: {row['override_reason']}"
+            )
+    if len(sentences) == 1:
+        sentences.append("The agreed list is the MoRiLE ranking's proposal, unchanged.")
+    return sentences

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.analysis import hotspots, morile, survey, threat_profiles, trends
+from pipeline.analysis import delivery, hotspots, morile, survey, threat_profiles, trends
 from pipeline.documents import charts, morile_tables, survey_tables, threat_report
 from pipeline.documents.assessment.context import Assessment
 from pipeline.documents.formats import slug
 from pipeline.documents.fragments import bullet_list, heading, paragraph
+from pipeline.inputs import delivery_plan
 
 
 def _sample_note(a: Assessment) -> str:
@@ -109,6 +110,11 @@ def prioritisation(a: Assessment) -> tuple[list[str] | None, list[Any]]:
             "partners' disagreements, the moderation changes and how sensitive each rank is."
         )
     )
+    if p.delivery is not None:
+        # One set of priorities everywhere: the ranking's proposal with the decisions the delivery plan records.
+        agreed = delivery.final_priorities(ranking, delivery_plan.load_plan(p.delivery.plan))
+        priorities = list(agreed.loc[agreed["priority"], "threat"])
+        shown.append(bullet_list(morile_tables.agreed_priorities_sentences(agreed)))
     table, formats = morile_tables.morile_ranking_table(ranking, model)
     shown.append(a.tables.show(table, "priorities-ranking", f"Threats ranked by MoRiLE risk score{sample}", formats))
     return priorities, shown
