@@ -667,6 +667,23 @@ class Benchmarks(_Strict):
     )
 
 
+class Publication(_Strict):
+    """Committee-paper details printed on each document's cover and running head."""
+
+    marking: str = Field(
+        default="OFFICIAL",
+        min_length=1,
+        description="Protective marking printed on the cover and at the head of every printed page.",
+    )
+    version: str = Field(default="1.0", min_length=1, description="Document version shown on the cover.")
+    contact: str | None = Field(
+        default=None, description="Author or contact shown on the cover (a team or role: no personal data needed)."
+    )
+    date: str | None = Field(
+        default=None, description="Publication date shown on the cover, as written (default: the day of the run)."
+    )
+
+
 class Params(_Strict):
     """Everything one assessment run needs."""
 
@@ -691,6 +708,7 @@ class Params(_Strict):
     morile: MorileSettings | None = None
     delivery: DeliverySettings | None = None
     force_extract: ForceExtract | None = None
+    publication: Publication = Field(default_factory=lambda: Publication())
     benchmarks: Benchmarks = Field(default_factory=lambda: Benchmarks())
     output_dir: Path
     processed_dir: Path = Field(

@@ -116,14 +116,45 @@ def test_published_titles_carry_the_area_and_period_and_samples_are_labelled():
     stages = {s.name: s for s in STAGES}
     assert document_title(stages["report"], params) == (
         "South Gloucestershire Strategic Assessment of Crime and Disorder, Jan 2020 to Dec 2020",
-        "Sample data: survey results are a synthetic sample; prioritisation scores are an illustrative sample",
+        "Sample data: survey results are a synthetic sample; prioritisation scores are an illustrative sample; "
+        "force crime extract is a synthetic sample",
     )
+    # The delivery plan names its own period: the plan's financial year (2021/22 in the plan file).
     assert (
         document_title(stages["delivery"], params)[0]
-        == "Delivery plan appendix: South Gloucestershire, Jan 2020 to Dec 2020"
+        == "Delivery plan appendix: South Gloucestershire, financial year 2021/22 (evidence from Jan 2020 to Dec 2020)"
     )
     assert (
         document_title(stages["morile"], params)[1] == "Sample data: prioritisation scores are an illustrative sample"
+    )
+
+
+def test_the_cover_gives_committee_paper_details_with_defaults():
+    import datetime
+
+    from pipeline.orchestration.run import STAGES, cover_lines
+
+    params = load_params(ROOT / "params/south-gloucestershire.yaml")
+    report = next(s for s in STAGES if s.name == "report")
+    assert cover_lines(report, params, datetime.date(2027, 1, 5)) == [
+        ("Area", "South Gloucestershire"),
+        ("Period", "Jan 2020 to Dec 2020"),
+        ("Published", "5 January 2027"),
+        ("Version", "1.0"),
+        ("Protective marking", "OFFICIAL"),
+    ]
+    chosen = params.model_copy(
+        update={
+            "publication": params.publication.model_copy(
+                update={"date": "January 2027", "version": "2.0 draft", "contact": "Community Safety Team"}
+            )
+        }
+    )
+    lines = dict(cover_lines(report, chosen, datetime.date(2027, 1, 5)))
+    assert (lines["Published"], lines["Version"], lines["Contact"]) == (
+        "January 2027",
+        "2.0 draft",
+        "Community Safety Team",
     )
 
 

@@ -232,8 +232,18 @@ def test_a_pdf_is_printed_with_wide_tables_on_landscape_pages(tmp_path):
     source = tmp_path / "report.ipynb"
     nbformat.write(notebook, source)
     page = export_html(
-        source, tmp_path / "report.html", "Report: Alphaton, Jan 2020 to Dec 2020", sample_label="Sample data: test"
+        source,
+        tmp_path / "report.html",
+        "Report: Alphaton, Jan 2020 to Dec 2020",
+        sample_label="Sample data: test",
+        cover=[("Version", "2.1 <draft>"), ("Protective marking", "OFFICIAL-SENSITIVE")],
+        marking="OFFICIAL-SENSITIVE",
     )
+    text = page.read_text(encoding="utf-8")
+    # The cover details sit under the title, before the contents; values are escaped.
+    assert text.index("<h1") < text.index('<dl class="cover">') < text.index("<nav")
+    assert "<dt>Version</dt><dd>2.1 &lt;draft&gt;</dd>" in text
+    assert '@top-right { content: "OFFICIAL-SENSITIVE"' in text
     assert 'class="table-wrap wide"' in page.read_text(encoding="utf-8")
     assert '@bottom-left { content: "Report: Alphaton, Jan 2020 to Dec 2020"' in page.read_text(encoding="utf-8")
     pdf = export_pdf(page)

@@ -56,6 +56,8 @@ figcaption { font-size: .92rem; color: #505a5f; }
 .note, .sample { border-left: 5px solid #1d70b8; background: #f3f2f1; padding: .5rem 1rem; overflow-wrap: anywhere; }
 .sample { border-left-color: #d4351c; font-weight: bold; }
 .table-note { font-size: .88rem; color: #505a5f; margin-top: 0; }
+dl.cover { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: 0 0 1.5rem; }
+dl.cover dt { font-weight: bold; } dl.cover dd { margin: 0; }
 footer { margin-top: 3rem; font-size: .88rem; color: #505a5f; border-top: 1px solid #b1b4b6; }
 @media (max-width: 40em) {
   body { padding: .75rem 1rem 2rem; }
@@ -253,11 +255,21 @@ def warm_up_exporter() -> None:
     _to_html(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Warm-up")]))
 
 
-def export_html(notebook_path: Path, html_path: Path, title: str, lang: str = "en-GB", sample_label: str = "") -> Path:
+def export_html(
+    notebook_path: Path,
+    html_path: Path,
+    title: str,
+    lang: str = "en-GB",
+    sample_label: str = "",
+    cover: list[tuple[str, str]] | None = None,
+    marking: str = "",
+) -> Path:
     """Convert an executed notebook to a self-contained, accessible HTML page without code.
 
-    Printed, every page carries the title (which names the area and window) and the page
-    number at its foot, and ``sample_label`` (if any) at its head.
+    ``cover`` (label, value) pairs are listed under the first heading, as on a committee
+    paper's cover. Printed, every page carries the title (which names the area and window)
+    and the page number at its foot, ``sample_label`` (if any) at its head and the
+    protective ``marking`` (if any) at its head on the right.
     """
     # Imported here: nbformat's schema validation takes seconds to import, and only publishing needs it.
     import nbformat
@@ -269,13 +281,13 @@ def export_html(notebook_path: Path, html_path: Path, title: str, lang: str = "e
     h1 = re.search(r"<h1[^>]*>.*?</h1>", body, flags=re.S)
     body, nav = add_table_of_contents(body)
     if h1:
-        body = body.replace(h1.group(0), h1.group(0) + nav, 1)
+        body = body.replace(h1.group(0), h1.group(0) + _cover_html(cover or []) + nav, 1)
     else:
         body = nav + body
     page = (
         f'<!DOCTYPE html>\n<html lang="{html.escape(lang, quote=True)}">\n<head>\n<meta charset="utf-8">\n{CSP_META}\n'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{_STYLESHEET}{_print_margins(title, sample_label)}</style>\n</head>\n"
+        f"<title>{html.escape(title)}</title>\n<style>{_STYLESHEET}{_print_margins(title, sample_label, marking)}</style>\n</head>\n"
         f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
     )
     html_path.parent.mkdir(parents=True, exist_ok=True)
@@ -284,8 +296,17 @@ def export_html(notebook_path: Path, html_path: Path, title: str, lang: str = "e
     return html_path
 
 
-def _print_margins(title: str, sample_label: str = "") -> str:
-    """Page margin boxes: the title at the foot left, 'Page n of N' at the foot right, any sample label at the head."""
+def _cover_html(cover: list[tuple[str, str]]) -> str:
+    """The cover details as a definition list (escaped: the values come from params)."""
+    if not cover:
+        return ""
+    items = "".join(f"<dt>{html.escape(label)}</dt><dd>{html.escape(value)}</dd>" for label, value in cover)
+    return f'\n<dl class="cover">{items}</dl>\n'
+
+
+def _print_margins(title: str, sample_label: str = "", marking: str = "") -> str:
+    """Page margin boxes: the title at the foot left, 'Page n of N' at the foot right, any
+    sample label at the head left and any protective marking at the head right."""
     box = "font: 8pt Arial, Helvetica, sans-serif; color: #505a5f;"
     rules = (
         f"@bottom-left {{ content: {_css_string(title)}; {box} }} "
@@ -293,6 +314,8 @@ def _print_margins(title: str, sample_label: str = "") -> str:
     )
     if sample_label:
         rules += f" @top-left {{ content: {_css_string(sample_label)}; {box} color: #d4351c; font-weight: bold; }}"
+    if marking:
+        rules += f" @top-right {{ content: {_css_string(marking)}; {box} font-weight: bold; white-space: nowrap; }}"
     return f"\n@page {{ {rules} }}\n@page wide {{ {rules} }}\n"
 
 

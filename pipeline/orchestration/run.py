@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -212,24 +212,57 @@ def _execute(
     return executed
 
 
-def document_title(stage: Stage, params: Params) -> tuple[str, str]:
-    """A published document's page title (with its area and period) and the label printed at
-    the head of every page when the document shows sample data ("" when it shows none)."""
+def _document_period(stage: Stage, params: Params) -> str:
+    """The period a document covers, in words: the assessment window, or for the delivery plan
+    its financial year (with the window its evidence comes from)."""
     from pipeline.months import assessment_window, month_label
 
     window = assessment_window(params.period_end)
     period = f"{month_label(window[0])} to {month_label(window[-1])}"
+    if stage.name == "delivery" and params.delivery is not None:
+        from pipeline.inputs.delivery_plan import load_plan
+
+        try:
+            year = load_plan(params.delivery.plan).financial_year
+        except PipelineError:
+            return period  # the delivery stage reports the problem itself
+        return f"financial year {year} (evidence from {period})"
+    return period
+
+
+def document_title(stage: Stage, params: Params) -> tuple[str, str]:
+    """A published document's page title (with its area and its own period) and the label
+    printed at the head of every page naming each sample input it shows ("" when none)."""
     name = stage.title or params.title
     if params.area.name not in name:
         name = f"{name}: {params.area.name}"
-    title = f"{name}, {period}"
+    title = f"{name}, {_document_period(stage, params)}"
     samples = []
     if params.survey is not None and params.survey.sample and stage.name in ("report", "delivery"):
         samples.append("survey results are a synthetic sample")
     if params.morile is not None and params.morile.sample and stage.name in ("report", "morile", "delivery"):
         samples.append("prioritisation scores are an illustrative sample")
+    if params.force_extract is not None and params.force_extract.sample and stage.name == "report":
+        samples.append("force crime extract is a synthetic sample")
     header = ("Sample data: " + "; ".join(samples)) if samples else ""
     return title, header
+
+
+def cover_lines(stage: Stage, params: Params, today: date) -> list[tuple[str, str]]:
+    """The committee-paper details under a document's title, as (label, value) pairs: area,
+    period, publication date (``publication.date``, else ``today``), version, contact if
+    given, and protective marking."""
+    publication = params.publication
+    lines = [
+        ("Area", params.area.name),
+        ("Period", _document_period(stage, params)),
+        ("Published", publication.date or f"{today.day} {today:%B %Y}"),
+        ("Version", publication.version),
+    ]
+    if publication.contact:
+        lines.append(("Contact", publication.contact))
+    lines.append(("Protective marking", publication.marking))
+    return lines
 
 
 class RunInterrupted(PipelineError):
@@ -358,7 +391,14 @@ def _run_one(
     if stage.publishes:
         title, sample_label = document_title(stage, params)
         clock = time.perf_counter()
-        document = export_html(executed, folder / stage.publishes, title, sample_label=sample_label)
+        document = export_html(
+            executed,
+            folder / stage.publishes,
+            title,
+            sample_label=sample_label,
+            cover=cover_lines(stage, params, date.today()),
+            marking=params.publication.marking,
+        )
         log.debug("%s: HTML written in %.2f s", stage.name, time.perf_counter() - clock)
         clock = time.perf_counter()
         export_docx(document, title)  # Word, for committee papers

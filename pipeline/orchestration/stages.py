@@ -88,7 +88,7 @@ STAGES: tuple[Stage, ...] = (
         publishes="morile-review.html",
         needs="morile",
         title="MoRiLE prioritisation review",
-        reads=("area", "morile", "period_end", "title"),
+        reads=("area", "morile", "period_end", "publication", "title"),
         writes=("morile_ranking.parquet",),
     ),
     Stage(
@@ -151,7 +151,7 @@ STAGES: tuple[Stage, ...] = (
         needs="delivery",
         title="Delivery plan appendix",
         after=("police", "survey", "morile"),
-        reads=("area", "delivery", "morile", "period_end", "survey", "title"),
+        reads=("area", "delivery", "morile", "period_end", "publication", "survey", "title"),
     ),
 )
 
