@@ -601,6 +601,12 @@ class DeprivationSource(_Strict):
     name: str = Field(default="Index of Multiple Deprivation 2019", min_length=1, description="As cited in the report.")
     year: int = Field(ge=2000, le=2100, description="Year of the index's edition.")
 
+    @property
+    def citation(self) -> str:
+        """The index as cited: its name, with the edition's year only if the name lacks it
+        ("English Index of Multiple Deprivation 2019", not "..., 2019, 2019")."""
+        return self.name if str(self.year) in self.name else f"{self.name} ({self.year})"
+
 
 DEFAULT_MAP_ATTRIBUTION = (
     "Contains National Statistics data © Crown copyright and database right. "

@@ -409,6 +409,17 @@ def test_delivery_plan_appendix(published):
         assert f">{section}</h2>" in appendix
     assert "is \u00a392,680. The allocations below total \u00a367,980, leaving \u00a324,700" in appendix
     assert "Sample data:" in appendix
+    # One set of priorities: the appendix's table, the assessment and the MoRiLE review agree,
+    # and the sample plan's two overrides (with their reasons) are stated in each.
+    agreed = pd.read_csv(report.parent / "tables/priorities.csv", encoding="utf-8-sig")
+    chosen = list(agreed.loc[agreed["Priority"] == "Yes", "Threat"])
+    assert "Serious sexual offences" in chosen and "Fraud and cyber crime" not in chosen
+    sentence = f"Agreed priorities ({len(chosen)}), the same list as the delivery plan&#x27;s: {', '.join(chosen)}."
+    review = (report.parent / "morile-review.html").read_text(encoding="utf-8")
+    for page in (report.read_text(encoding="utf-8"), review):
+        assert sentence in page
+        assert "Fraud and cyber crime was proposed by the ranking but is not a priority: Illustrative" in page
+        assert "Serious sexual offences was added to the MoRiLE ranking&#x27;s proposal: Illustrative" in page
     register = pd.read_csv(report.parent / "tables/risk-register.csv", encoding="utf-8-sig")
     assert len(register) == 16 and register["Score"].is_monotonic_decreasing
     measures = pd.read_csv(report.parent / "tables/performance-measures.csv", encoding="utf-8-sig")

@@ -168,3 +168,14 @@ def test_a_file_system_refusal_names_the_file_and_what_to_do():
     assert file_system_refusal(OSError("disk gone")).startswith(
         "the file system refused an operation: disk gone. Check"
     )
+
+
+def test_a_deprivation_index_is_cited_with_its_year_once(tmp_path):
+    from pipeline.params import DeprivationSource
+
+    ranks = tmp_path / "imd.csv"
+    ranks.write_text("lsoa_code,imd_rank,imd_decile\n", encoding="utf-8")
+    named = DeprivationSource(path=ranks, name="English Index of Multiple Deprivation 2019", year=2019)
+    assert named.citation == "English Index of Multiple Deprivation 2019"
+    unnamed = DeprivationSource(path=ranks, name="Welsh Index of Multiple Deprivation", year=2019)
+    assert unnamed.citation == "Welsh Index of Multiple Deprivation (2019)"

@@ -88,7 +88,7 @@ STAGES: tuple[Stage, ...] = (
         publishes="morile-review.html",
         needs="morile",
         title="MoRiLE prioritisation review",
-        reads=("area", "morile", "period_end", "publication", "title"),
+        reads=("area", "delivery", "morile", "period_end", "publication", "title"),
         writes=("morile_ranking.parquet",),
     ),
     Stage(

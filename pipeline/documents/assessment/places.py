@@ -239,7 +239,7 @@ def deprivation_section(a: Assessment, found: Places | None) -> list[Any]:
         places.most_deprived(place_table),
         p.area.name,
         windows["window_text"],
-        f"{index.name}, {index.year}",
+        index.citation,
         " and ".join(nations) or "the nation",
         worst_hidden,
     )

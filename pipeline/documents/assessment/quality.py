@@ -81,7 +81,7 @@ def methods(a: Assessment) -> Any:
     if p.geography:
         notes += [
             places.METHOD_NOTE,
-            f"Deprivation: {p.geography.deprivation.name} ({p.geography.deprivation.year}), national deciles by LSOA.",
+            f"Deprivation: {p.geography.deprivation.citation}, national deciles by LSOA.",
             f"Geography files: {trends.and_list([path.name for path in p.geography.files])}. {p.geography.attribution}",
         ]
     if p.force_extract:
