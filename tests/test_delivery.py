@@ -254,6 +254,13 @@ def test_priorities_with_overrides(tmp_path):
         "B was proposed by the ranking but is not a priority: Covered elsewhere",
         "C was added to the MoRiLE ranking's proposal: Community concern",
     ]
+    from pipeline.documents.morile_tables import priority_reasons
+
+    scored = ranking.assign(score=[90.0, 72.4, 40.0, 12.0], band=["High", "High", "Medium", "Low"])
+    assert priority_reasons(scored, priorities) == [
+        "A: MoRiLE rank 1 of 4, risk score 90 (High).",
+        "C: MoRiLE rank 3 of 4, risk score 40 (Medium); added by the facilitators: Community concern",
+    ]
     unchanged = final_priorities(ranking, plan.model_copy(update={"overrides": []}))
     assert agreed_priorities_sentences(unchanged)[-1] == "The agreed list is the MoRiLE ranking's proposal, unchanged."
 

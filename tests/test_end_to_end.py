@@ -157,7 +157,7 @@ def test_report_is_published_accessible_and_self_contained(published):
     page = report.read_text(encoding="utf-8")
     assert '<html lang="en-GB">' in page
     assert "<h1>Tiny Strategic Assessment</h1>" in page
-    assert '<nav class="toc"' in page and 'href="#key-findings"' in page
+    assert '<nav class="toc"' in page and 'href="#executive-summary"' in page and ">Key findings</h3>" in page
     assert "<script" not in page
     assert not re.search(r'(src|href)="https?://', page)
     assert "import " not in page and "validate_params" not in page  # no code cells
@@ -170,7 +170,7 @@ def test_report_is_published_accessible_and_self_contained(published):
     assert all(re.search(r'alt="[^"]{40,}"', img) and 'src="data:image/png;base64,' in img for img in images)
     assert "<caption>" in page and '<th scope="col">' in page
     for section in (
-        "Key findings",
+        "Executive summary",
         "Crime in the assessment window",
         "Financial years",
         "Compared with elsewhere",
@@ -420,6 +420,11 @@ def test_delivery_plan_appendix(published):
         assert sentence in page
         assert "Fraud and cyber crime was proposed by the ranking but is not a priority: Illustrative" in page
         assert "Serious sexual offences was added to the MoRiLE ranking&#x27;s proposal: Illustrative" in page
+    # The executive summary, before everything else, gives each agreed priority with its rank.
+    page = report.read_text(encoding="utf-8")
+    summary = page[page.index('id="executive-summary"') : page.index('id="about-this-assessment"')]
+    assert all(f"{threat}: MoRiLE rank" in summary for threat in chosen)
+    assert "added by the facilitators: Illustrative" in summary and "What the data cannot tell" in summary
     register = pd.read_csv(report.parent / "tables/risk-register.csv", encoding="utf-8-sig")
     assert len(register) == 16 and register["Score"].is_monotonic_decreasing
     measures = pd.read_csv(report.parent / "tables/performance-measures.csv", encoding="utf-8-sig")

@@ -112,3 +112,21 @@ def agreed_priorities_sentences(agreed: pd.DataFrame) -> list[str]:
     if len(sentences) == 1:
         sentences.append("The agreed list is the MoRiLE ranking's proposal, unchanged.")
     return sentences
+
+
+def priority_reasons(ranking: pd.DataFrame, agreed: pd.DataFrame) -> list[str]:
+    """One line per agreed priority, in rank order, saying why it is one: its MoRiLE rank of
+    all threats scored, its risk score (harm x likelihood after moderation) and band, and for
+    a threat the facilitators added, their reason. ``agreed`` is ``delivery.final_priorities``."""
+    scored = ranking.set_index("threat")
+    lines = []
+    for _, row in agreed[agreed["priority"]].iterrows():
+        threat = row["threat"]
+        if threat not in scored.index:
+            lines.append(f"{threat}: chosen by the partnership ({row['override_reason'] or 'not scored in MoRiLE'}).")
+            continue
+        r = scored.loc[threat]
+        line = f"{threat}: MoRiLE rank {int(r['rank'])} of {len(scored)}, risk score {r['score']:.0f} ({r['band']})"
+        line += f"; added by the facilitators: {row['override_reason']}" if not row["proposed"] else "."
+        lines.append(line)
+    return lines

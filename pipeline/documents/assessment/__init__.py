@@ -24,7 +24,9 @@ from pipeline.documents.assessment.crime import (
 )
 from pipeline.documents.assessment.partners import (
     Threats,
+    executive_summary,
     prioritisation,
+    summary_caveats,
     survey_indicators,
     survey_section,
     threat_profiles_section,
@@ -46,6 +48,8 @@ __all__ = [
     "benchmarks",
     "Assessment",
     "load_assessment",
+    "executive_summary",
+    "summary_caveats",
     "title",
     "key_findings",
     "context_notes",

@@ -83,6 +83,69 @@ def survey_indicators(a: Assessment) -> list[Any]:
     return shown
 
 
+def _agreed(a: Assessment, ranking: Any) -> Any:
+    """The agreed priorities (``delivery.final_priorities``): the ranking's proposal with the
+    decisions the delivery plan records; None without a delivery plan. One set everywhere."""
+    if a.p.delivery is None:
+        return None
+    return delivery.final_priorities(ranking, delivery_plan.load_plan(a.p.delivery.plan))
+
+
+def executive_summary(a: Assessment) -> list[Any]:
+    """The start of the summary a board reads first: the priorities with why each is one. The
+    changes that matter (``key_findings``) and ``summary_caveats`` follow it."""
+    p = a.p
+    shown = [heading("Executive summary", 2)]
+    if p.morile:
+        ranking = morile.read_processed(a.processed)
+        agreed = _agreed(a, ranking)
+        if agreed is None:  # no delivery plan: the ranking's own proposal
+            agreed = ranking[["threat", "priority"]].assign(proposed=ranking["priority"], override_reason="")
+        sample = " (illustrative sample scores)" if p.morile.sample else ""
+        shown.append(heading(f"Priorities{sample}", 3))
+        shown.append(
+            paragraph(
+                "The partnership's priorities, from the MoRiLE workshop ranking and the facilitators' recorded "
+                "decisions (see Prioritisation); each with its rank, risk score and band:"
+            )
+        )
+        shown.append(bullet_list(morile_tables.priority_reasons(ranking, agreed)))
+    if p.delivery is not None:
+        shown.append(
+            paragraph(
+                "The response to each priority (lead, actions and partners) is in the delivery plan appendix "
+                "(delivery-plan-appendix.html)."
+            )
+        )
+    return shown
+
+
+def summary_caveats(a: Assessment) -> list[Any]:
+    """The end of the executive summary: what the data cannot tell, naming any sample inputs."""
+    p = a.p
+    cannot = [
+        "Police recorded crime counts what is reported and recorded, not all crime: a rise can mean more crime, "
+        "more reporting or better recording.",
+        "police.uk places each incident at an anonymised map point near where it happened, so street-level "
+        "figures are approximate.",
+    ]
+    samples = [
+        name
+        for name, settings in (
+            ("the resident survey results", p.survey),
+            ("the prioritisation scores", p.morile),
+            ("the force crime extract", p.force_extract),
+        )
+        if settings is not None and settings.sample
+    ]
+    if samples:
+        cannot.append(
+            "This edition uses sample data for " + trends.and_list(samples) + ": those sections show the method, not "
+            "the partnership's real figures."
+        )
+    return [heading("What the data cannot tell", 3), bullet_list(cannot)]
+
+
 def prioritisation(a: Assessment) -> tuple[list[str] | None, list[Any]]:
     """The MoRiLE ranking and the proposed priorities (with a MoRiLE section); returns the priorities too."""
     p = a.p
@@ -110,9 +173,8 @@ def prioritisation(a: Assessment) -> tuple[list[str] | None, list[Any]]:
             "partners' disagreements, the moderation changes and how sensitive each rank is."
         )
     )
-    if p.delivery is not None:
-        # One set of priorities everywhere: the ranking's proposal with the decisions the delivery plan records.
-        agreed = delivery.final_priorities(ranking, delivery_plan.load_plan(p.delivery.plan))
+    agreed = _agreed(a, ranking)
+    if agreed is not None:
         priorities = list(agreed.loc[agreed["priority"], "threat"])
         shown.append(bullet_list(morile_tables.agreed_priorities_sentences(agreed)))
     table, formats = morile_tables.morile_ranking_table(ranking, model)
