@@ -673,6 +673,13 @@ class Benchmarks(_Strict):
     )
 
 
+class CommentarySettings(_Strict):
+    """The analyst's commentary file (Markdown): see ``pipeline.inputs.commentary``."""
+
+    path: ExistingFile = Field(description="Markdown file whose '## Section' headings name report sections.")
+    sample: bool = Field(default=False, description="True for the bundled example text: the report labels it sample.")
+
+
 class Publication(_Strict):
     """Committee-paper details printed on each document's cover and running head."""
 
@@ -715,6 +722,7 @@ class Params(_Strict):
     delivery: DeliverySettings | None = None
     force_extract: ForceExtract | None = None
     publication: Publication = Field(default_factory=lambda: Publication())
+    commentary: CommentarySettings | None = None
     benchmarks: Benchmarks = Field(default_factory=lambda: Benchmarks())
     output_dir: Path
     processed_dir: Path = Field(

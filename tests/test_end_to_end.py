@@ -84,6 +84,7 @@ def _params(tmp_path: Path, police: Path, lookup: Path) -> Path:
     ]
     force_extract["path"] = str(_tiny_extract(tmp_path))
     settings["force_extract"] = force_extract
+    settings["commentary"] = {"path": str(ROOT / "data/raw/commentary/sample-commentary.md"), "sample": True}
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(settings), encoding="utf-8")
     return path
@@ -289,9 +290,9 @@ def test_run_record_and_log(published, tiny_police_folder):
     month_files = len(list(tiny_police_folder.rglob("*-street.csv")))
     assert month_files == 35  # Jan 2018 to Dec 2020, less July 2019
     assert (
-        len(fingerprints) == month_files + 16
+        len(fingerprints) == month_files + 17
         # lookup, LSOA populations, survey, indicators, model, 3 sheets, moderation, plan, register, 4 geography files,
-        # force extract
+        # force extract, commentary
     )
     assert record["versions"]["python"] == platform.python_version()
     assert record["params"]["period_end"] == "2020-12"
@@ -425,6 +426,16 @@ def test_delivery_plan_appendix(published):
     summary = page[page.index('id="executive-summary"') : page.index('id="about-this-assessment"')]
     assert all(f"{threat}: MoRiLE rank" in summary for threat in chosen)
     assert "added by the facilitators: Illustrative" in summary and "What the data cannot tell" in summary
+    # The sample commentary sits in its sections, its references filled from this (tiny) run's
+    # published counts, not the default data's 14,400 crimes; recommendations link their evidence.
+    counts = pd.read_csv(report.parent / "tables/crime-by-type.csv", encoding="utf-8-sig").set_index("Crime type")
+    crimes = int(counts.iloc[:, 0]["All crime (excluding ASB)"])
+    assert f"police recorded {crimes:,} crimes" in summary and crimes != 14400
+    assert "{{" not in page
+    trend = page[page.index('id="monthly-trend"') :]
+    assert trend.index('<aside class="commentary"') < trend.index("<img")
+    assert "Analyst&#x27;s commentary (sample text)" in trend[:2000]
+    assert '<strong>Evidence:</strong> <a href="#hotspots">Hotspots</a>' in summary
     register = pd.read_csv(report.parent / "tables/risk-register.csv", encoding="utf-8-sig")
     assert len(register) == 16 and register["Score"].is_monotonic_decreasing
     measures = pd.read_csv(report.parent / "tables/performance-measures.csv", encoding="utf-8-sig")

@@ -56,6 +56,7 @@ figcaption { font-size: .92rem; color: #505a5f; }
 .note, .sample { border-left: 5px solid #1d70b8; background: #f3f2f1; padding: .5rem 1rem; overflow-wrap: anywhere; }
 .sample { border-left-color: #d4351c; font-weight: bold; }
 .table-note { font-size: .88rem; color: #505a5f; margin-top: 0; }
+aside.commentary { border-left: 5px solid #1d70b8; background: #f3f2f1; padding: .4rem 1rem; margin: 1rem 0; }
 dl.cover { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: 0 0 1.5rem; }
 dl.cover dt { font-weight: bold; } dl.cover dd { margin: 0; }
 footer { margin-top: 3rem; font-size: .88rem; color: #505a5f; border-top: 1px solid #b1b4b6; }

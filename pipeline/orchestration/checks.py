@@ -62,6 +62,8 @@ def input_files(params: Params) -> list[Path]:
     if params.delivery is not None:
         paths.extend([params.delivery.plan, params.delivery.risk_register])
         paths.extend([params.delivery.previous_risk_register] if params.delivery.previous_risk_register else [])
+    if params.commentary is not None:
+        paths.append(params.commentary.path)
     return sorted({p.resolve() for p in paths})
 
 
@@ -280,6 +282,17 @@ def geography_checks(
     problems, warnings = coverage_problems(geo, params.area.name, area_lsoas[params.area.name], "area")
     placement = placement_problem(geo, params.area.name, area_lsoas[params.area.name], centre)
     return problems + ([placement] if placement else []), warnings
+
+
+def commentary_checks(params: Params) -> list[str]:
+    """Problems in the analyst's commentary: headings naming no section, references to no figure."""
+    from pipeline.inputs.commentary import read_commentary
+
+    try:
+        read_commentary(params.commentary.path)
+    except PipelineError as exc:
+        return [str(exc)]
+    return []
 
 
 def lsoa_population_checks(params: Params) -> list[str]:
@@ -560,6 +573,8 @@ def check_inputs(params: Params, morile_scores: bool = True, cache: CheckCache |
         sections["MoRiLE (model, scoring sheets and moderation sheet)"] = _cached_check(
             "morile", cache if morile_scores else None, lambda: morile_checks(params, morile_scores)
         ) + (_cached_check("moderation", cache, lambda: moderation_checks(params)) if morile_scores else [])
+    if params.commentary is not None:
+        sections[f"Commentary (commentary.path: {params.commentary.path})"] = commentary_checks(params)
     if params.delivery:
         sections["Delivery plan appendix (plan and risk registers)"] = _cached_check(
             "delivery", cache, lambda: delivery_checks(params)

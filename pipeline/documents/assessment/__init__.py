@@ -6,6 +6,7 @@ profiles); each section function takes it and returns what the section shows, in
 (headings, paragraphs, tables, charts), for the report notebook to display. The notebook's
 markdown cells hold the fixed text; the sentences here are those built from the numbers."""
 
+from pipeline.documents.assessment.commentary import commentary, recommendations
 from pipeline.documents.assessment.context import Assessment, load_assessment
 from pipeline.documents.assessment.crime import (
     benchmarks,
@@ -48,6 +49,8 @@ __all__ = [
     "benchmarks",
     "Assessment",
     "load_assessment",
+    "commentary",
+    "recommendations",
     "executive_summary",
     "summary_caveats",
     "title",

@@ -7,6 +7,7 @@ from typing import Any
 
 from pipeline.analysis import delivery, hotspots, morile, survey, threat_profiles, trends
 from pipeline.documents import charts, morile_tables, survey_tables, threat_report
+from pipeline.documents.assessment.commentary import commentary
 from pipeline.documents.assessment.context import Assessment
 from pipeline.documents.formats import slug
 from pipeline.documents.fragments import bullet_list, heading, paragraph
@@ -95,7 +96,7 @@ def executive_summary(a: Assessment) -> list[Any]:
     """The start of the summary a board reads first: the priorities with why each is one. The
     changes that matter (``key_findings``) and ``summary_caveats`` follow it."""
     p = a.p
-    shown = [heading("Executive summary", 2)]
+    shown = [heading("Executive summary", 2), *commentary(a, "Executive summary")]
     if p.morile:
         ranking = morile.read_processed(a.processed)
         agreed = _agreed(a, ranking)
