@@ -56,9 +56,10 @@ def commentary(a: Assessment, section: str) -> list[Any]:
         return []
     text = fill_references(found.sections[section], commentary_figures(a.comparison, a.area_rates, a.windows))
     label = "Analyst's commentary" + (" (sample text)" if a.p.commentary.sample else "")
+    landmark = escape_html(f"{label}: {section}")  # unique per section, as landmarks must be
     return [
         HTML(
-            f'<aside class="commentary" aria-label="{escape_html(label)}"><p><strong>{escape_html(label)}</strong></p>'
+            f'<aside class="commentary" aria-label="{landmark}"><p><strong>{escape_html(label)}</strong></p>'
             f"{_markdown_html(text)}</aside>"
         )
     ]
