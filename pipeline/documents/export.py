@@ -60,6 +60,11 @@ aside.commentary { border-left: 5px solid #1d70b8; background: #f3f2f1; padding:
 dl.cover { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: 0 0 1.5rem; }
 dl.cover dt { font-weight: bold; } dl.cover dd { margin: 0; }
 footer { margin-top: 3rem; font-size: .88rem; color: #505a5f; border-top: 1px solid #b1b4b6; }
+/* On a wide screen a wide table may use the window's width, not just the text column's, so
+   it does not run off the column's right edge (it still scrolls if even that is too narrow). */
+@media screen and (min-width: 64em) {
+  .table-wrap.wide { width: calc(100vw - 4rem); max-width: none; margin-left: calc(50% - 50vw + 2rem); }
+}
 @media (max-width: 40em) {
   body { padding: .75rem 1rem 2rem; }
   h1 { font-size: 1.6rem; }
