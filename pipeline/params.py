@@ -780,6 +780,13 @@ class Params(_Strict):
         return Windows(self.period_end, self.trend_years)
 
     @property
+    def sample_inputs(self) -> list[str]:
+        """The params keys of the inputs marked ``sample: true``, of survey, morile and
+        force_extract in that order: every document that shows one must say so."""
+        settings = {"survey": self.survey, "morile": self.morile, "force_extract": self.force_extract}
+        return [key for key, found in settings.items() if found is not None and found.sample]
+
+    @property
     def run_name(self) -> str:
         """Short name of this run, used for the processed-data folder: the output folder's name."""
         return self.output_dir.name

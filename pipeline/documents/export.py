@@ -78,7 +78,9 @@ footer { margin-top: 3rem; font-size: .88rem; color: #505a5f; border-top: 1px so
   body { max-width: none; padding: 0; font-size: 10pt; line-height: 1.35; }
   h1 { font-size: 18pt; } h2 { font-size: 14pt; margin-top: 1.2rem; } h3 { font-size: 11.5pt; }
   h1, h2, h3, h4, caption, .table-note { break-after: avoid; page-break-after: avoid; }
-  nav.toc { break-after: page; }
+  /* On paper the contents list the sections only, so the executive summary starts on the first
+     page (a PDF reader's bookmarks list every heading). */
+  nav.toc li.level-3 { display: none; }
   a { color: #0b0c0c; text-decoration: none; }
   .table-wrap { overflow: visible; background: none; }
   .table-wrap.wide { page: wide; }
@@ -319,7 +321,11 @@ def _print_margins(title: str, sample_label: str = "", marking: str = "") -> str
         f'@bottom-right {{ content: "Page " counter(page) " of " counter(pages); {box} white-space: nowrap; }}'
     )
     if sample_label:
-        rules += f" @top-left {{ content: {_css_string(sample_label)}; {box} color: #d4351c; font-weight: bold; }}"
+        # Most of the head's width: a label naming several sample inputs must not run into the marking.
+        rules += (
+            f" @top-left {{ content: {_css_string(sample_label)}; {box} color: #d4351c; font-weight: bold; "
+            "width: 80%; }"
+        )
     if marking:
         rules += f" @top-right {{ content: {_css_string(marking)}; {box} font-weight: bold; white-space: nowrap; }}"
     return f"\n@page {{ {rules} }}\n@page wide {{ {rules} }}\n"

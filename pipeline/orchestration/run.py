@@ -230,6 +230,14 @@ def _document_period(stage: Stage, params: Params) -> str:
     return period
 
 
+# Each sample input as the running head names it, and the documents that show it.
+_SAMPLE_LABELS = {
+    "survey": ("survey results are a synthetic sample", ("report", "delivery")),
+    "morile": ("prioritisation scores are an illustrative sample", ("report", "morile", "delivery")),
+    "force_extract": ("force crime extract is a synthetic sample", ("report",)),
+}
+
+
 def document_title(stage: Stage, params: Params) -> tuple[str, str]:
     """A published document's page title (with its area and its own period) and the label
     printed at the head of every page naming each sample input it shows ("" when none)."""
@@ -237,13 +245,8 @@ def document_title(stage: Stage, params: Params) -> tuple[str, str]:
     if params.area.name not in name:
         name = f"{name}: {params.area.name}"
     title = f"{name}, {_document_period(stage, params)}"
-    samples = []
-    if params.survey is not None and params.survey.sample and stage.name in ("report", "delivery"):
-        samples.append("survey results are a synthetic sample")
-    if params.morile is not None and params.morile.sample and stage.name in ("report", "morile", "delivery"):
-        samples.append("prioritisation scores are an illustrative sample")
-    if params.force_extract is not None and params.force_extract.sample and stage.name == "report":
-        samples.append("force crime extract is a synthetic sample")
+    labels = [_SAMPLE_LABELS[key] for key in params.sample_inputs]
+    samples = [label for label, stages in labels if stage.name in stages]
     header = ("Sample data: " + "; ".join(samples)) if samples else ""
     return title, header
 

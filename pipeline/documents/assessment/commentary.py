@@ -13,7 +13,7 @@ from pipeline.analysis.police import ALL_CRIME_EXCL_ASB, ASB
 from pipeline.documents.assessment.context import Assessment
 from pipeline.documents.formats import slug
 from pipeline.documents.fragments import heading
-from pipeline.inputs.commentary import Commentary, fill_references, read_commentary
+from pipeline.inputs.commentary import fill_references
 
 
 def commentary_figures(comparison: pd.DataFrame, rates: pd.DataFrame, windows: dict[str, str]) -> dict[str, str]:
@@ -35,10 +35,6 @@ def commentary_figures(comparison: pd.DataFrame, rates: pd.DataFrame, windows: d
     return figures
 
 
-def _load(a: Assessment) -> Commentary | None:
-    return read_commentary(a.p.commentary.path) if a.p.commentary is not None else None
-
-
 def _markdown_html(text: str) -> str:
     """The analyst's Markdown as HTML, with any raw HTML in it escaped (it is published)."""
     import mistune  # nbconvert's Markdown renderer, already installed
@@ -51,7 +47,7 @@ def commentary(a: Assessment, section: str) -> list[Any]:
     as the analyst's and, for the bundled example, as a sample."""
     from IPython.display import HTML
 
-    found = _load(a)
+    found = a.commentary
     if found is None or section not in found.sections:
         return []
     text = fill_references(found.sections[section], commentary_figures(a.comparison, a.area_rates, a.windows))
@@ -69,7 +65,7 @@ def recommendations(a: Assessment) -> list[Any]:
     """The recommendations, each with its owner and a link to the section holding its evidence."""
     from IPython.display import HTML
 
-    found = _load(a)
+    found = a.commentary
     if found is None or not found.recommendations:
         return []
     sample = " (sample text)" if a.p.commentary.sample else ""

@@ -12,6 +12,7 @@ from pipeline.analysis import hotspots, trend_models, trends
 from pipeline.analysis.police import ScanSummary, read_counts, usable_months
 from pipeline.documents.chart_cache import ChartCache
 from pipeline.documents.tables import ReportTables
+from pipeline.inputs.commentary import Commentary, read_commentary
 from pipeline.months import describe_months, shift_month
 from pipeline.params import Params, validate_params
 
@@ -39,6 +40,7 @@ class Assessment:
     hotspots: hotspots.HotspotTables  # the hotspots stage's tables
     forecast_text: str
     processed: Path
+    commentary: Commentary | None  # the analyst's words (params ``commentary``), read once
 
     @property
     def window(self) -> list[str]:
@@ -93,4 +95,5 @@ def load_assessment(params: dict[str, Any], run_dir: str, processed_dir: str) ->
         hotspots=hotspots.read_processed(processed),
         forecast_text=describe_months([shift_month(m, 12) for m in assessment_months]),
         processed=processed,
+        commentary=read_commentary(p.commentary.path) if p.commentary is not None else None,
     )

@@ -130,15 +130,12 @@ def summary_caveats(a: Assessment) -> list[Any]:
         "police.uk places each incident at an anonymised map point near where it happened, so street-level "
         "figures are approximate.",
     ]
-    samples = [
-        name
-        for name, settings in (
-            ("the resident survey results", p.survey),
-            ("the prioritisation scores", p.morile),
-            ("the force crime extract", p.force_extract),
-        )
-        if settings is not None and settings.sample
-    ]
+    names = {
+        "survey": "the resident survey results",
+        "morile": "the prioritisation scores",
+        "force_extract": "the force crime extract",
+    }
+    samples = [names[key] for key in p.sample_inputs]
     if samples:
         cannot.append(
             "This edition uses sample data for " + trends.and_list(samples) + ": those sections show the method, not "
