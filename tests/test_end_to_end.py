@@ -152,6 +152,11 @@ def published(tmp_path_factory, tiny_police_folder):
     return tmp_path, params, report
 
 
+def _both(report: Path) -> str:
+    """The strategic assessment's body and its technical annex, one after the other."""
+    return report.read_text(encoding="utf-8") + (report.parent / "technical-annex.html").read_text(encoding="utf-8")
+
+
 def test_report_is_published_accessible_and_self_contained(published):
     _, _, report = published
     assert report.name == "strategic-assessment.html"
@@ -162,23 +167,28 @@ def test_report_is_published_accessible_and_self_contained(published):
     assert "<script" not in page
     assert not re.search(r'(src|href)="https?://', page)
     assert "import " not in page and "validate_params" not in page  # no code cells
+    annex = (report.parent / "technical-annex.html").read_text(encoding="utf-8")
+    # The body: the monthly trend, the crime, ASB and change maps, and the comparators' bars.
     images = re.findall(r"<img[^>]*>", page)
-    # Monthly trend, comparators, three trend-and-forecast charts, STL, one per survey indicator,
-    # four maps (crime, ASB, change, hotspots), the deprivation chart (16), then from the force
-    # extract the volume-and-harm chart and a day-by-hour heatmap for each of its 8 evidenced threats.
-    # modern slavery: no crime in the tiny area's window, so no heatmap; and the benchmarks' funnel plot
-    assert len(images) == 16 + 1 + 7 + 1
-    assert all(re.search(r'alt="[^"]{40,}"', img) and 'src="data:image/png;base64,' in img for img in images)
+    assert len(images) == 5
+    # The annex: three trend-and-forecast charts, STL, one per survey indicator (5), the
+    # deprivation chart, the persistent-hotspots map, the funnel plot, then from the force
+    # extract the volume-and-harm chart and a day-by-hour heatmap for 7 of its 8 evidenced
+    # threats (modern slavery: no crime in the tiny area's window, so no heatmap).
+    annex_images = re.findall(r"<img[^>]*>", annex)
+    assert len(annex_images) == 3 + 1 + 5 + 1 + 1 + 1 + 1 + 7
+    for img in images + annex_images:
+        assert re.search(r'alt="[^"]{40,}"', img) and 'src="data:image/png;base64,' in img
     assert "<caption>" in page and '<th scope="col">' in page
-    for section in (
-        "Executive summary",
-        "Crime in the assessment window",
-        "Financial years",
-        "Compared with elsewhere",
-        "Data quality",
-        "Methods and sources",
-    ):
+    for section in ("Executive summary", "Crime in the assessment window", "Compared with elsewhere", "Glossary"):
         assert f">{section}</h2>" in page
+    for section in ("Financial years", "Data quality", "Methods and sources", "Trends and forecasts in detail"):
+        assert f">{section}</h2>" in annex and f">{section}</h2>" not in page
+    # Each links to the other; the annex has the body's protections.
+    assert 'href="technical-annex.html#trends-and-forecasts-in-detail"' in page
+    assert 'href="strategic-assessment.html"' in annex
+    assert "<h1>Technical annex: Tiny Strategic Assessment</h1>" in annex
+    assert "<script" not in annex and "Content-Security-Policy" in annex and "import " not in annex
 
 
 def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police_folder):
@@ -214,6 +224,7 @@ def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police
     assert [t for t in tables if not t.startswith(("survey-", "morile-", "trends-", "hotspots-", "threat-"))] == [
         "benchmark-rates.csv",
         "comparator-rates.csv",
+        "crime-by-type-tests.csv",
         "crime-by-type.csv",
         "deprivation-deciles.csv",
         "extract-reconciliation-monthly.csv",
@@ -240,8 +251,9 @@ def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police
     drugs = [t for t in tables if t.startswith("threat-drug-offences-other-than-cannabis")]
     assert drugs == ["threat-drug-offences-other-than-cannabis-outcomes.csv"]
     assert len([t for t in tables if t.startswith("threat-")]) == 7 * 3 - 2
-    assert len([t for t in tables if t.startswith("survey-")]) == 10  # five indicators, each with subgroups
-    page = report.read_text(encoding="utf-8")
+    # five indicators, each with subgroups, and the summary of the latest year
+    assert len([t for t in tables if t.startswith("survey-")]) == 11
+    page = _both(report)
     # Jan 2018 to Dec 2020 with July 2019 missing: only 2018/19 is complete.
     assert (
         "Not shown, because the data does not cover all 12 months: 2017/18 (3 months), 2019/20 (11 months), 2020/21 "
@@ -267,6 +279,8 @@ def test_run_record_and_log(published, tiny_police_folder):
         "morile-review.docx",
         "strategic-assessment.html",
         "strategic-assessment.docx",
+        "technical-annex.html",
+        "technical-annex.docx",
         "delivery-plan-appendix.html",
         "delivery-plan-appendix.docx",
         "tables.xlsx",
@@ -370,7 +384,7 @@ def test_cli_prints_errors_without_a_traceback(published, tmp_path, capsys):
 
 def test_survey_section_is_labelled_sample_and_matches_a_hand_weighted_mean(published):
     _, _, report = published
-    page = report.read_text(encoding="utf-8")
+    page = _both(report)
     assert ">Resident survey (synthetic sample)</h2>" in page
     assert "Synthetic sample: the survey results in this section are invented test data" in page
     assert page.count("(synthetic sample)") >= 10  # section heading and every survey table caption
@@ -465,7 +479,7 @@ def test_delivery_plan_appendix(published):
 
 def test_trend_and_hotspot_sections(published, tiny_police_folder):
     _, _, report = published
-    page = report.read_text(encoding="utf-8")
+    page = _both(report)
     for section in ("Trends and forecasts", "Hotspots"):
         assert f">{section}</h2>" in page
     assert "Seasonal pattern</h3>" in page and "Exceptional months</h3>" in page
@@ -549,7 +563,7 @@ def test_a_four_month_window_publishes_no_figure_it_did_not_compute(tmp_path, ti
     settings.pop("morile"), settings.pop("delivery"), settings.pop("survey")
     params_path.write_text(yaml.safe_dump(settings), encoding="utf-8")
     report = run_assessment(params_path)
-    page = report.read_text(encoding="utf-8")
+    page = _both(report)
     text = re.sub(r"<[^>]+>", " ", page)
     assert "In Jan 2018 to Apr 2018 (4 months), police recorded" in text
     assert (
@@ -593,8 +607,8 @@ def _count_2020_by_lsoa(folder: Path, asb: bool) -> dict[str, int]:
 
 def test_maps_wards_and_deprivation(published, tiny_police_folder):
     _, _, report = published
-    page = report.read_text(encoding="utf-8")
-    assert ">Maps, wards and deprivation</h2>" in page
+    page = _both(report)
+    assert ">Maps and wards</h3>" in page and ">Crime and deprivation</h3>" in page
     maps_alt = re.findall(r'alt="(Map of [^"]+)"', page)
     assert len(maps_alt) == 4
     assert "Contains OS data © Crown copyright and database right" in page
@@ -620,7 +634,7 @@ def test_maps_wards_and_deprivation(published, tiny_police_folder):
 
 def test_threat_sections_from_a_tiny_extract(published, tiny_police_folder):
     tmp, _, report = published
-    page = report.read_text(encoding="utf-8")
+    page = _both(report)
     tables = report.parent / "tables"
     overview = pd.read_csv(tables / "threats-overview.csv", encoding="utf-8-sig").set_index("Threat")
     count = "Crimes, Jan 2020 to Dec 2020 (12 months)"

@@ -68,6 +68,20 @@ def comparison_table(
     return pd.DataFrame(columns).reset_index(drop=True), formats
 
 
+def short_headers(columns: Any, windows: dict[str, str]) -> dict[str, str]:
+    """Short page headers for ``comparison_table``'s count, change, verdict and rate columns
+    (the caption states the windows they leave out; the CSV keeps the full headers)."""
+    short = {
+        f"Count, {windows['window_text']}": "Count",
+        f"Like for like: {windows['before_text']}": "Year before",
+        f"Like for like: {windows['after_text']}": "This year",
+        "% change (like for like)": "Change",
+        "Significance (Holm-adjusted; the total unadjusted)": "Verdict",
+    }
+    short.update({c: "Rate per 1,000 a year" for c in columns if str(c).startswith("Rate per 1,000")})
+    return {c: short[c] for c in columns if c in short}
+
+
 def repeat_note(summary: ScanSummary) -> str:
     """What the repeated Crime IDs look like and the rule applied, for the notes under count tables."""
     profile = summary.repeat_profile or {}

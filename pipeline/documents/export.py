@@ -127,13 +127,22 @@ def add_table_of_contents(body: str) -> tuple[str, str]:
     return body, nav
 
 
-def _strip_for_publication(notebook: Any) -> Any:
-    """Drop what must not be published: code, parameters, warnings and other stream output.
+# A notebook cell tagged so belongs to the stage's annex document, not its body (Stage.annex).
+ANNEX_TAG = "annex"
+
+
+def _strip_for_publication(notebook: Any, part: str | None = None) -> Any:
+    """Drop what must not be published: code, parameters, warnings and other stream output,
+    and the cells of the other part (``part`` "body": cells not tagged ``annex``; "annex":
+    only those; None: every cell).
 
     The parameter cells go altogether: papermill gives the injected one a new random id on
     every run, which would make two runs' documents differ by that id alone."""
     kept = []
     for cell in notebook.cells:
+        in_annex = ANNEX_TAG in cell.get("metadata", {}).get("tags", [])
+        if part is not None and in_annex != (part == "annex"):
+            continue
         if cell.cell_type == "code":
             tags = set(cell.get("metadata", {}).get("tags", []))
             if tags & {"parameters", "injected-parameters"}:
@@ -271,8 +280,12 @@ def export_html(
     sample_label: str = "",
     cover: list[tuple[str, str]] | None = None,
     marking: str = "",
+    part: str | None = None,
 ) -> Path:
     """Convert an executed notebook to a self-contained, accessible HTML page without code.
+
+    ``part`` publishes only the notebook's body ("body") or its annex ("annex"); see
+    ``_strip_for_publication``.
 
     ``cover`` (label, value) pairs are listed under the first heading, as on a committee
     paper's cover. Printed, every page carries the title (which names the area and window)
@@ -282,7 +295,7 @@ def export_html(
     # Imported here: nbformat's schema validation takes seconds to import, and only publishing needs it.
     import nbformat
 
-    notebook = _strip_for_publication(nbformat.read(notebook_path, as_version=4))
+    notebook = _strip_for_publication(nbformat.read(notebook_path, as_version=4), part)
     body = _to_html(notebook)
     body = re.sub(r'<a class="anchor-link"[^>]*>.*?</a>', "", body)
     # The first h1 is the document title; the contents list follows it.

@@ -53,3 +53,31 @@ def slug(text: str) -> str:
     import re
 
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def short_headers(columns: Any, windows: dict[str, str]) -> dict[str, str]:
+    """Short page headers for columns that name their windows: the assessment window is
+    dropped, the like-for-like windows become "year before" and "this year", and rates read
+    "per 1,000 a year". Only changed columns are returned. The table's caption must then state
+    the windows (``windows_caption``); the CSV keeps the full headers."""
+    swaps = [(f", {windows['window_text']}", ""), (f" {windows['window_text']}", "")]
+    for text, short in ((windows.get("before_text"), "year before"), (windows.get("after_text"), "this year")):
+        if text:
+            swaps += [(f"Like for like: {text}", short.capitalize()), (f"like for like: {text}", short)]
+    swaps.append(("per 1,000 residents a year", "per 1,000 a year"))
+    headers = {}
+    for column in columns:
+        short = str(column)
+        for old, new in swaps:
+            short = short.replace(old, new)
+        if short != column:
+            headers[column] = short
+    return headers
+
+
+def windows_caption(windows: dict[str, str], compared: bool) -> str:
+    """The windows a table's short headers stand for, stated once for its caption."""
+    text = f"Counts and rates: {windows['window_text']}."
+    if compared:
+        text += f" Like for like: {windows['after_text']} (this year) against {windows['before_text']} (year before)."
+    return text

@@ -70,3 +70,33 @@ def subgroup_table(
         "p (Holm-adjusted)": lambda v: "<0.001" if v < 0.001 else f"{v:.3f}",
     }
     return table.reset_index(drop=True), formats
+
+
+def survey_summary_table(
+    results: pd.DataFrame, labels: dict[str, str]
+) -> tuple[pd.DataFrame, dict[str, Callable[[Any], str]]]:
+    """Each indicator's latest survey year in one row: weighted %, its 95% interval, the change
+    in percentage points since the year before and the verdict on it. ``labels`` maps
+    indicator ids to labels, in the order to show. A suppressed year shows why, not a number."""
+    rows = []
+    for indicator_id, label in labels.items():
+        found = results[results["indicator"] == indicator_id].sort_values("year")
+        if not len(found):
+            continue
+        latest = found.iloc[-1]
+        suppressed = bool(latest.get("suppressed", False))
+        rows.append(
+            {
+                "Indicator": label,
+                "Year": str(latest["year"]),
+                "Weighted %": "not published" if suppressed else f"{latest['percent']:.1f}%",
+                "95% interval": ""
+                if suppressed or pd.isna(latest["ci_low"])
+                else f"{latest['ci_low']:.1f}% to {latest['ci_high']:.1f}%",
+                "Change since the year before (points)": ""
+                if pd.isna(latest.get("change_points"))
+                else f"{latest['change_points']:+.1f}".replace("-", "\u2212"),
+                "Verdict": latest["verdict"],
+            }
+        )
+    return pd.DataFrame(rows), {}

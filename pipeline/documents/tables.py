@@ -187,11 +187,14 @@ class ReportTables:
         note: str | None = None,
         row_headers: bool = True,
         display_columns: list[str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Any:
         """Write ``tables/<name>.csv`` and return the table for display in the notebook.
 
         ``display_columns`` shows only some columns on the page (the CSV has them all);
-        the caption then says the CSV holds the rest.
+        the caption then says the CSV holds the rest. ``headers`` gives columns a short
+        header on the page (the CSV keeps the full one, which names its months): the caption
+        must then state the windows the short headers leave out.
         """
         from IPython.display import HTML
 
@@ -200,6 +203,9 @@ class ReportTables:
         self.names.append(name)
         write_csv(frame, self.folder / f"{name}.csv")
         shown = frame if display_columns is None else frame[display_columns]
+        if headers:
+            shown = shown.rename(columns=headers)
+            formats = {headers.get(column, column): f for column, f in (formats or {}).items()}
         if display_columns is not None:
             extra = "All columns are in the CSV file tables/" + name + ".csv."
             note = f"{note} {extra}" if note else extra

@@ -238,10 +238,11 @@ _SAMPLE_LABELS = {
 }
 
 
-def document_title(stage: Stage, params: Params) -> tuple[str, str]:
+def document_title(stage: Stage, params: Params, part: str | None = None) -> tuple[str, str]:
     """A published document's page title (with its area and its own period) and the label
-    printed at the head of every page naming each sample input it shows ("" when none)."""
-    name = stage.title or params.title
+    printed at the head of every page naming each sample input it shows ("" when none);
+    ``part`` "annex" for the stage's annex document."""
+    name = (stage.annex_title if part == "annex" else None) or stage.title or params.title
     if params.area.name not in name:
         name = f"{name}: {params.area.name}"
     title = f"{name}, {_document_period(stage, params)}"
@@ -391,18 +392,19 @@ def _run_one(
     from pipeline.documents.export import export_docx, export_html, export_pdf
 
     executed = _execute(stage, folder, parameters, kernels, outputs_written)
-    if stage.publishes:
-        title, sample_label = document_title(stage, params)
+    for name, part in stage.documents():
+        title, sample_label = document_title(stage, params, part)
         clock = time.perf_counter()
         document = export_html(
             executed,
-            folder / stage.publishes,
+            folder / name,
             title,
             sample_label=sample_label,
             cover=cover_lines(stage, params, date.today()),
             marking=params.publication.marking,
+            part=part,
         )
-        log.debug("%s: HTML written in %.2f s", stage.name, time.perf_counter() - clock)
+        log.debug("%s: %s written in %.2f s", stage.name, name, time.perf_counter() - clock)
         clock = time.perf_counter()
         export_docx(document, title)  # Word, for committee papers
         log.debug("%s: Word file written in %.2f s", stage.name, time.perf_counter() - clock)
@@ -748,11 +750,11 @@ def _run_locked(
                     charts["reused"],
                 )
             record["stages"].append({"name": stage.name, "notebook": stage.notebook, **outcome})
-            if stage.publishes:
-                published.append(staging / stage.publishes)
-                published.append((staging / stage.publishes).with_suffix(".docx"))
+            for name, _ in stage.documents():
+                published.append(staging / name)
+                published.append((staging / name).with_suffix(".docx"))
                 if pdf:
-                    published.append((staging / stage.publishes).with_suffix(".pdf"))
+                    published.append((staging / name).with_suffix(".pdf"))
         workbook = tables_workbook(staging / "tables", staging / "tables.xlsx")
         if workbook:
             published.append(workbook)

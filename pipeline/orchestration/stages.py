@@ -42,6 +42,9 @@ class Stage:
     notebook: str
     description: str
     publishes: str | None = None  # HTML file name, if the notebook is a published document
+    # A second document from the same notebook: its cells tagged ``annex`` (pipeline.documents.export.ANNEX_TAG)
+    annex: str | None = None
+    annex_title: str | None = None
     needs: str | None = None  # a params section the stage needs; the stage is skipped without it
     title: str | None = None  # the published page's title, if not the params title
     after: tuple[str, ...] = ()  # stages whose processed outputs it reads (it runs after them)
@@ -51,6 +54,15 @@ class Stage:
     # What it writes into the run's processed folder for the stages after it (files, or
     # folders ending in "/"): a test checks a run's processed folder holds these and no more.
     writes: tuple[str, ...] = ()
+
+    def documents(self) -> list[tuple[str, str | None]]:
+        """Each document the stage publishes: (HTML file name, part of the notebook it shows:
+        None for all of it, else "body" or "annex")."""
+        if not self.publishes:
+            return []
+        if not self.annex:
+            return [(self.publishes, None)]
+        return [(self.publishes, "body"), (self.annex, "annex")]
 
     def applies_to(self, params: Params) -> bool:
         """Whether this run includes the stage."""
@@ -140,6 +152,10 @@ STAGES: tuple[Stage, ...] = (
         "10_strategic_assessment.ipynb",
         "write the strategic assessment",
         publishes="strategic-assessment.html",
+        # The body is for members (at most 20 A4 pages); models, control charts, back-tests, profiles,
+        # data quality and methods go to an annex of their own, printed and circulated separately.
+        annex="technical-annex.html",
+        annex_title="Technical annex to the strategic assessment",
         after=("police", "survey", "morile", "trends", "hotspots", "places", "extract"),
         writes=("chart-cache/",),  # charts kept for the next run (pipeline.documents.chart_cache)
     ),

@@ -116,6 +116,15 @@ for (const name of documents) {
   console.log(`${name} printed on A4: ${pages} pages, ${headers.length} column headers, ${missing.length} missing from the PDF text`);
   for (const h of missing.slice(0, 20)) console.log(`  - missing: ${h}`);
   if (missing.length) failed = true;
+  // The strategic assessment is a committee paper: its body prints to at most 20 A4 pages (the
+  // technical annex is a document of its own) and its first two pages are the executive summary,
+  // with the priorities and the recommendations.
+  if (name === "strategic-assessment.html") {
+    const opening = execFileSync("pdftotext", ["-f", "1", "-l", "2", pdf, "-"]).toString();
+    const lacking = ["Executive summary", "Priorities", "Recommendations"].filter((h) => !opening.includes(h));
+    console.log(`${name}: ${pages} of at most 20 A4 pages; first two pages lack: ${lacking.join(", ") || "nothing"}`);
+    if (Number(pages) > 20 || lacking.length) failed = true;
+  }
 }
 await browser.close();
 console.log(failed ? "Some checks failed." : "Every check passed.");

@@ -6,6 +6,7 @@ profiles); each section function takes it and returns what the section shows, in
 (headings, paragraphs, tables, charts), for the report notebook to display. The notebook's
 markdown cells hold the fixed text; the sentences here are those built from the numbers."""
 
+from pipeline.documents.assessment.annex import annex_section, annex_title, glossary, see_annex
 from pipeline.documents.assessment.commentary import commentary, recommendations
 from pipeline.documents.assessment.context import Assessment, load_assessment
 from pipeline.documents.assessment.crime import (
@@ -13,6 +14,7 @@ from pipeline.documents.assessment.crime import (
     compared_with_elsewhere,
     context_notes,
     crime_in_window,
+    crime_tests,
     exceptional_months,
     financial_years,
     key_findings,
@@ -30,6 +32,7 @@ from pipeline.documents.assessment.partners import (
     summary_caveats,
     survey_indicators,
     survey_section,
+    threat_harm_and_months,
     threat_profiles_section,
     threats_overview,
 )
@@ -46,6 +49,12 @@ from pipeline.documents.assessment.places import (
 from pipeline.documents.assessment.quality import data_quality, extract_quality, methods, missing_months
 
 __all__ = [
+    "annex_section",
+    "annex_title",
+    "glossary",
+    "see_annex",
+    "crime_tests",
+    "threat_harm_and_months",
     "benchmarks",
     "Assessment",
     "load_assessment",

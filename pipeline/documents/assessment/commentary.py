@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 
 from pipeline.analysis.police import ALL_CRIME_EXCL_ASB, ASB
+from pipeline.documents.assessment.annex import section_link
 from pipeline.documents.assessment.context import Assessment
-from pipeline.documents.formats import slug
 from pipeline.documents.fragments import heading
 from pipeline.inputs.commentary import fill_references
 
@@ -71,7 +71,7 @@ def recommendations(a: Assessment) -> list[Any]:
     sample = " (sample text)" if a.p.commentary.sample else ""
     rows = "".join(
         f"<li>{escape_html(r.text)} <strong>Owner:</strong> {escape_html(r.owner)}. "
-        f'<strong>Evidence:</strong> <a href="#{slug(r.section)}">{escape_html(r.section)}</a>.</li>'
+        f'<strong>Evidence:</strong> <a href="{section_link(r.section)}">{escape_html(r.section)}</a>.</li>'
         for r in found.recommendations
     )
     return [heading(f"Recommendations{sample}", 3), HTML(f"<ol>{rows}</ol>")]

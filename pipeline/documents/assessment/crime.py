@@ -9,7 +9,7 @@ from pipeline.analysis import trend_models, trends
 from pipeline.analysis.police import ALL_CRIME_EXCL_ASB
 from pipeline.documents import charts, crime_tables, trend_tables
 from pipeline.documents.assessment.context import Assessment
-from pipeline.documents.formats import slug
+from pipeline.documents.formats import slug, windows_caption
 from pipeline.documents.fragments import bullet_list, heading, paragraph
 from pipeline.months import describe_months, month_label, plural
 from pipeline.reference import ENGLAND_AND_WALES_NAME
@@ -42,45 +42,76 @@ def context_notes(a: Assessment) -> list[Any]:
 
 
 def crime_in_window(a: Assessment) -> list[Any]:
-    """Crime by type in the window, with the like-for-like change and rates."""
+    """Crime by type in the window, with the like-for-like change and rates; short headers,
+    the windows stated once in the caption (the CSV names them in every column)."""
     p, windows = a.p, a.windows
     months_counted = len(a.assessment_months)
     scaled = "" if months_counted == 12 else f", scaled up to a year from {months_counted} months"
     shown = [
         paragraph(
-            f"Each crime type's count over every usable month of the assessment window: {windows['window_text']}. "
+            "Each crime type's count over every usable month of the assessment window. "
             + (
-                f"Beside it, the like-for-like pair: the {windows['months_compared']} calendar months with usable "
-                "data in both "
-                f"windows, {windows['after_text']} against {windows['before_text']}, tested for change with months "
-                "paired; a change "
-                "is called significant only when it is larger than normal month-to-month variation would explain, "
-                "allowing for "
-                "testing every crime type at once (see Methods). "
+                "The change compares the same calendar months in both years (like for like). It is called "
+                "significant only when it is larger than normal month-to-month variation would explain, allowing "
+                "for testing every crime type at once (the tests are in the technical annex). "
                 if a.compared
                 else "No change on the year before is shown: none of these months has usable data a year earlier, "
-                "and a change "
-                "needs the same calendar months in both years (at least 2 such months to test it). "
+                "and a change needs the same calendar months in both years (at least 2 such months to test it). "
             )
             + f"Rates per 1,000 residents a year use the same months as the count{scaled}."
         )
     ]
     table, formats = crime_tables.comparison_table(a.comparison, a.rates.iloc[0], windows)
     population = p.area.population_for(a.window)
-    # The page leaves out the change in crimes and the unadjusted p (both in the CSV) so the table fits a page.
-    columns = [column for column in table.columns if column not in ("Change (like for like)", "p (unadjusted)")]
+    headers = crime_tables.short_headers(table.columns, windows)
+    # The page leaves out the change in crimes, the rate ratio and the p values (in the CSV, and in the annex).
+    columns = [column for column in table.columns if column in headers or column == "Crime type"]
     shown.append(
         a.tables.show(
             table,
             "crime-by-type",
-            f"Police recorded crime by type, {p.area.name}, {windows['window_text']}",
+            f"Police recorded crime by type, {p.area.name}. {windows_caption(windows, a.compared)}",
             formats,
             note=f"Rates use the population estimate for {population.year} ({population.value:,}; "
             f"{population.source}). " + crime_tables.repeat_note(a.summary),
             display_columns=columns,
+            headers=headers,
         )
     )
     return shown
+
+
+def crime_tests(a: Assessment) -> list[Any]:
+    """The annex's statistics behind the crime table's verdicts: rate ratios, unadjusted and
+    Holm-adjusted p values (nothing when no month could be compared)."""
+    if not a.compared:
+        return []
+    windows = a.windows
+    table, formats = crime_tables.comparison_table(a.comparison, a.rates.iloc[0], windows)
+    columns = [
+        "Crime type",
+        "Change (like for like)",
+        "Rate ratio (95% CI)",
+        "p (unadjusted)",
+        "p (Holm-adjusted)",
+        "Significance (Holm-adjusted; the total unadjusted)",
+    ]
+    return [
+        paragraph(
+            "The tests behind the verdicts in the crime table: the like-for-like months are paired (quasi-Poisson "
+            "regression of the monthly counts on the year, with a term for each calendar month), the rate ratio is "
+            "this year's count over the year before's, and p values are Holm-adjusted across the crime types so "
+            "that testing 14 at once does not produce false alarms. The all-crime total is a single test, so it "
+            "is not adjusted."
+        ),
+        a.tables.show(
+            table[columns],
+            "crime-by-type-tests",
+            f"Like-for-like tests by crime type, {a.p.area.name}: {windows['after_text']} against "
+            f"{windows['before_text']}",
+            {k: v for k, v in formats.items() if k in columns},
+        ),
+    ]
 
 
 def monthly_trend(a: Assessment) -> list[Any]:
@@ -102,17 +133,26 @@ def monthly_trend(a: Assessment) -> list[Any]:
 
 
 def trends_summary(a: Assessment) -> Any:
-    """Each crime type's change, trend and forecast."""
+    """Each crime type's trend and forecast (its count and change are in the crime table)."""
     table, formats = trend_tables.trend_summary_table(a.trend_tables["summary"], a.windows, a.forecast_text)
+    forecast = next(c for c in table.columns if c.startswith("Forecast, "))
+    headers = {
+        "Trend (seasonal model)": "Trend",
+        forecast: "Forecast",
+        "Forecast 95% interval": "Likely range (95%)",
+        "Forecast method": "How forecast",
+    }
     return a.tables.show(
         table,
         "trends-summary",
-        f"Crime types by volume: change, trend and forecast, {a.p.area.name}",
+        f"Crime types by volume: trend and forecast, {a.p.area.name}. Forecast: {a.forecast_text}",
         formats,
-        note=f"The forecast covers the same calendar months as the count, a year later ({a.forecast_text}), so the "
-        "two compare directly. A trend is given only for a series of at least 36 usable months: with fewer, it cannot "
-        "be told apart from the year-on-year change (the like-for-like column). Trends are Holm-adjusted across the "
-        "crime types, as the changes are.",
+        note="The forecast covers the same calendar months as the assessment window, a year later, so the two "
+        "compare directly. A trend is given only for a series of at least 36 usable months: with fewer, it cannot "
+        "be told apart from the year-on-year change. A forecast is made by a model only where that model beat "
+        "simply repeating last year's months when tested on the months already recorded (technical annex).",
+        display_columns=["Crime type", *headers],
+        headers=headers,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pipeline.analysis import delivery, hotspots, morile, survey, threat_profiles, trends
 from pipeline.documents import charts, morile_tables, survey_tables, threat_report
+from pipeline.documents.assessment.annex import see_annex
 from pipeline.documents.assessment.commentary import commentary
 from pipeline.documents.assessment.context import Assessment
 from pipeline.documents.formats import slug
@@ -34,12 +35,24 @@ def survey_section(a: Assessment) -> list[Any]:
                 "sample",
             )
         )
+    results, _ = survey.read_processed(a.processed)
+    labels = {i.id: i.label for i in survey.load_indicators(p.survey.indicators)}
+    table, formats = survey_tables.survey_summary_table(results, labels)
+    latest = table["Year"].max() if len(table) else ""
     shown.append(
         paragraph(
-            "Weighted results for each indicator by survey year, with 95% confidence intervals. The verdict says "
-            "whether the change since the previous year is statistically significant or within the margin of error. "
-            f"Results based on fewer than {p.survey.minimum_base} respondents are not published."
+            f"Each indicator's weighted result in the latest survey year, with its 95% confidence interval, and "
+            "whether the change since the year before is more than the margin of error. Results based on fewer than "
+            f"{p.survey.minimum_base} respondents are not published. Earlier years, charts and the differences "
+            "between groups of residents are in the technical annex."
         )
+    )
+    if len(table):
+        shown.append(
+            a.tables.show(table, "survey-summary", f"Resident survey indicators, {latest}{sample_note}", formats)
+        )
+    shown.append(
+        see_annex("survey", "Each indicator by year, with its chart, and the groups of residents who differed")
     )
     return shown
 
@@ -176,7 +189,23 @@ def prioritisation(a: Assessment) -> tuple[list[str] | None, list[Any]]:
         priorities = list(agreed.loc[agreed["priority"], "threat"])
         shown.append(bullet_list(morile_tables.agreed_priorities_sentences(agreed)))
     table, formats = morile_tables.morile_ranking_table(ranking, model)
-    shown.append(a.tables.show(table, "priorities-ranking", f"Threats ranked by MoRiLE risk score{sample}", formats))
+    headers = {
+        "Organisational position (shown, not scored)": "Organisational position",
+        "Confidence (shown, not scored)": "Confidence",
+        "Rank if one score moved one step": "Rank if one score moved",
+    }
+    shown.append(
+        a.tables.show(
+            table,
+            "priorities-ranking",
+            f"Threats ranked by MoRiLE risk score{sample}",
+            formats,
+            note="Risk score: harm x likelihood. Organisational position and confidence are shown beside it, not "
+            "scored. 'Rank if one score moved': the ranks the threat could take if any one of its factor scores "
+            "moved one step.",
+            headers={k: v for k, v in headers.items() if k in table.columns},
+        )
+    )
     return priorities, shown
 
 
@@ -272,47 +301,79 @@ def threats_overview(a: Assessment, priorities: list[str] | None) -> tuple[Threa
         )
     if found.shown:
         table, formats = threat_report.overview_table(profiles, found.shown, windows)
+        short = {
+            f"Crimes, {windows['window_text']}": "Crimes",
+            f"Like for like: {windows['before_text']}": "Year before",
+            f"Like for like: {windows['after_text']}": "This year",
+            "Change (%)": "Change",
+            "Verdict": "Verdict",
+            "Trend (seasonal model)": "Trend",
+            "Crime Severity Score a year (ONS scale)": "Severity score",
+            "Share of the area's crimes (%)": "Share of crimes (%)",
+            "Share of the area's harm (%)": "Share of harm (%)",
+        }
+        headers = {c: short[c] for c in table.columns if c in short}
+        caption = f"Threats from the force extract: volume, change and harm, {p.area.name}{label}. Crimes: {period}."
+        if "Verdict" in headers:
+            caption += f" Like for like: {windows['after_text']} against {windows['before_text']}."
         shown.append(
             a.tables.show(
                 table,
                 "threats-overview",
-                f"Threats from the force extract: volume, change and harm, {p.area.name}{label}",
+                caption,
                 formats,
-                note="Crime Severity Score: ONS severity weights summed over a year and divided by the population, on "
-                "ONS's scale (England 13.34 in 2017/18)." + published_score_note(p),
+                note="Severity score: the ONS Crime Severity Score, severity weights summed over a year and divided by "
+                "the population, on ONS's scale (England 13.34 in 2017/18)." + published_score_note(p),
+                display_columns=["Threat", *headers],
+                headers=headers,
             )
         )
         shown.append(
-            a.charts.show(
-                charts.harm_against_volume,
-                profiles.tables["harm_groups"],
-                p.area.name,
-                period,
-                profiles.summary.sample,
-                caption=f"Offence groups by share of crimes and share of harm, {period}{label}",
-            )
-        )
-        table, formats = threat_report.harm_groups_table(profiles, period)
-        shown.append(
-            a.tables.show(
-                table, "harm-by-offence-group", f"Offence groups by volume and harm, {p.area.name}{label}", formats
-            )
-        )
-        three_years, latest, latest_label = threat_report.month_of_year_tables(profiles, found.shown)
-        a.tables.show(
-            three_years, "threats-by-month-three-years", "Threats by calendar month, last three 12-month windows"
-        )
-        shown.append(
-            a.tables.show(
-                latest,
-                "threats-by-month",
-                f"Threats by calendar month, {latest_label}{label}",
-                note="'no data': the extract does not cover that month in full, so no count is given. The two "
-                "12-month windows "
-                "before are in tables/threats-by-month-three-years.csv.",
+            see_annex(
+                "threats",
+                "Harm by offence group, the threats by month, and a profile of each threat (when, where, "
+                "who and with what outcome)",
             )
         )
     return found, shown
+
+
+def threat_harm_and_months(a: Assessment, found: Threats | None) -> list[Any]:
+    """For the annex: offence groups by share of crimes and of harm, and the threats by
+    calendar month (with an extract)."""
+    if found is None or not found.shown:
+        return []
+    p, profiles, label, period = a.p, found.profiles, found.label, found.period
+    shown: list[Any] = []
+    shown.append(
+        a.charts.show(
+            charts.harm_against_volume,
+            profiles.tables["harm_groups"],
+            p.area.name,
+            period,
+            profiles.summary.sample,
+            caption=f"Offence groups by share of crimes and share of harm, {period}{label}",
+        )
+    )
+    table, formats = threat_report.harm_groups_table(profiles, period)
+    shown.append(
+        a.tables.show(
+            table, "harm-by-offence-group", f"Offence groups by volume and harm, {p.area.name}{label}", formats
+        )
+    )
+    three_years, latest, latest_label = threat_report.month_of_year_tables(profiles, found.shown)
+    a.tables.show(three_years, "threats-by-month-three-years", "Threats by calendar month, last three 12-month windows")
+    shown.append(
+        a.tables.show(
+            latest,
+            "threats-by-month",
+            f"Threats by calendar month, {latest_label}{label}",
+            note="'no data': the extract does not cover that month in full, so no count is given. The two "
+            "12-month windows "
+            "before are in tables/threats-by-month-three-years.csv.",
+        )
+    )
+    return shown
 
 
 def threat_profiles_section(a: Assessment, found: Threats | None) -> list[Any]:

@@ -11,6 +11,7 @@ from pipeline.analysis import hotspots, places, trends
 from pipeline.analysis.police import ALL_CRIME_EXCL_ASB
 from pipeline.documents import charts, maps, place_tables
 from pipeline.documents.assessment.context import Assessment
+from pipeline.documents.formats import short_headers, windows_caption
 from pipeline.documents.fragments import bullet_list, heading, paragraph
 from pipeline.months import month_label, shift_month
 
@@ -36,12 +37,14 @@ def lsoa_hotspots(a: Assessment) -> list[Any]:
     shown.append(bullet_list(sentences))
     note = hotspots.suppression_note(threshold)
     for counts, name, what in ((found.crime, "crime", "crime (excluding ASB)"), (found.asb, "asb", "ASB")):
+        table = place_tables.top_lsoas_table(counts, 10, threshold, windows["window_text"])
         shown.append(
             a.tables.show(
-                place_tables.top_lsoas_table(counts, 10, threshold, windows["window_text"]),
+                table,
                 f"hotspots-lsoas-{name}",
                 f"LSOAs with the most {what}, {windows['window_text']}",
                 note=note,
+                headers=short_headers(table.columns, windows),
             )
         )
     return shown
@@ -98,12 +101,14 @@ def repeat_locations(a: Assessment) -> list[Any]:
         ("anti-social behaviour", "anti-social", "asb"),
         ("violence and sexual offences", "violence", "violence"),
     ):
+        frame = place_tables.repeat_locations_table(a.hotspots.points[table], threshold, period)
         shown.append(
             a.tables.show(
-                place_tables.repeat_locations_table(a.hotspots.points[table], threshold, period),
+                frame,
                 f"hotspots-points-{name}",
                 f"Map points with the most {label}, {period}",
                 note=hotspots.suppression_note(threshold),
+                headers=short_headers(frame.columns, a.windows),
             )
         )
     return shown
@@ -128,11 +133,10 @@ def maps_section(a: Assessment) -> tuple[Places | None, list[Any]]:
     place_table, lsoa_shapes, ward_shapes, place_meta = places.read_processed(a.processed)
     found = Places(place_table, place_meta)
     shown = [
-        heading("Maps, wards and deprivation", 2),
+        heading("Maps and wards", 3),
         paragraph(
-            f"Where crime and ASB were recorded in {windows['window_text']}, by LSOA, by ward and by how deprived "
-            "each LSOA is "
-            "nationally. Disclosure control applies to the maps as to the tables: an LSOA with 1 to "
+            f"Where crime and ASB were recorded in {windows['window_text']}, by LSOA and by ward. Disclosure control "
+            "applies to the maps as to the tables: an LSOA with 1 to "
             f"{p.suppression_threshold} is hatched, not shaded by its count."
         ),
     ]
@@ -217,10 +221,11 @@ def wards_section(a: Assessment, found: Places | None) -> list[Any]:
             )
         ),
         a.tables.show(
-            place_tables.ward_table(wards, p.suppression_threshold, windows, a.compared),
+            table := place_tables.ward_table(wards, p.suppression_threshold, windows, a.compared),
             "wards",
-            f"Crime and ASB by ward, {p.area.name}",
+            f"Crime and ASB by ward, {p.area.name}. {windows_caption(windows, a.compared)}",
             note=hotspots.suppression_note(p.suppression_threshold),
+            headers=short_headers(table.columns, windows),
         ),
     ]
 
