@@ -226,8 +226,14 @@ def test_priorities_with_overrides(tmp_path):
             {
                 "financial_year": "2021/22",
                 "overrides": [
-                    {"threat": "C", "priority": True, "reason": "Community concern"},
-                    {"threat": "B", "priority": False, "reason": "Covered elsewhere"},
+                    {"threat": "C", "priority": True, "reason": "Community concern", "date": "2021-01-19"},
+                    {
+                        "threat": "B",
+                        "priority": False,
+                        "reason": "Covered elsewhere",
+                        "date": "2021-02-04",
+                        "decided_by": "the partnership board",
+                    },
                 ],
             }
         ),
@@ -240,8 +246,8 @@ def test_priorities_with_overrides(tmp_path):
     from pipeline.analysis.delivery import priorities_table
 
     table = priorities_table(priorities, plan).set_index("Threat")
-    assert table.loc["C", "How it was chosen"] == "Added by the facilitators: Community concern"
-    assert table.loc["B", "How it was chosen"] == "Removed by the facilitators: Covered elsewhere"
+    assert table.loc["C", "How it was chosen"] == "Added by the facilitators, 19 January 2021: Community concern"
+    assert table.loc["B", "How it was chosen"] == "Removed by the partnership board, 4 February 2021: Covered elsewhere"
     bad = plan.model_copy(update={"overrides": [plan.overrides[0].model_copy(update={"threat": "Nope"})]})
     with pytest.raises(InputDataError, match="threat 'Nope' is not among the threats scored"):
         final_priorities(ranking, bad)
@@ -251,16 +257,26 @@ def test_priorities_with_overrides(tmp_path):
     sentences = agreed_priorities_sentences(priorities)
     assert sentences == [
         "Agreed priorities (2), the same list as the delivery plan's: A, C.",
-        "B was proposed by the ranking but is not a priority: Covered elsewhere",
-        "C was added to the MoRiLE ranking's proposal: Community concern",
+        "B was proposed by the ranking but removed by the partnership board, 4 February 2021: Covered elsewhere",
+        "C was added to the MoRiLE ranking's proposal by the facilitators, 19 January 2021: Community concern",
     ]
     from pipeline.documents.morile_tables import priority_reasons
 
     scored = ranking.assign(score=[90.0, 72.4, 40.0, 12.0], band=["High", "High", "Medium", "Low"])
     assert priority_reasons(scored, priorities) == [
         "A: MoRiLE rank 1 of 4, risk score 90 (High).",
-        "C: MoRiLE rank 3 of 4, risk score 40 (Medium); added by the facilitators: Community concern",
+        "C: MoRiLE rank 3 of 4, risk score 40 (Medium); added by the facilitators, 19 January 2021: Community concern",
     ]
+    # A decision without its date is refused, naming the setting.
+    undated = tmp_path / "undated.yaml"
+    undated.write_text(
+        yaml.safe_dump(
+            {"financial_year": "2021/22", "overrides": [{"threat": "C", "priority": True, "reason": "Concern"}]}
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(InputDataError, match=r"overrides.*date"):
+        load_plan(undated)
     unchanged = final_priorities(ranking, plan.model_copy(update={"overrides": []}))
     assert agreed_priorities_sentences(unchanged)[-1] == "The agreed list is the MoRiLE ranking's proposal, unchanged."
 

@@ -433,13 +433,20 @@ def test_delivery_plan_appendix(published):
     review = (report.parent / "morile-review.html").read_text(encoding="utf-8")
     for page in (report.read_text(encoding="utf-8"), review):
         assert sentence in page
-        assert "Fraud and cyber crime was proposed by the ranking but is not a priority: Illustrative" in page
-        assert "Serious sexual offences was added to the MoRiLE ranking&#x27;s proposal: Illustrative" in page
+        assert (
+            "Fraud and cyber crime was proposed by the ranking but removed by the partnership board, 4 February "
+            "2021: Illustrative" in page
+        )
+        assert (
+            "Serious sexual offences was added to the MoRiLE ranking&#x27;s proposal by the moderation meeting, "
+            "19 January 2021: Illustrative" in page
+        )
     # The executive summary, before everything else, gives each agreed priority with its rank.
     page = report.read_text(encoding="utf-8")
     summary = page[page.index('id="executive-summary"') : page.index('id="about-this-assessment"')]
     assert all(f"{threat}: MoRiLE rank" in summary for threat in chosen)
-    assert "added by the facilitators: Illustrative" in summary and "What the data cannot tell" in summary
+    assert "added by the moderation meeting, 19 January 2021: Illustrative" in summary
+    assert "What the data cannot tell" in summary
     # The sample commentary sits in its sections, its references filled from this (tiny) run's
     # published counts, not the default data's 14,400 crimes; recommendations link their evidence.
     counts = pd.read_csv(report.parent / "tables/crime-by-type.csv", encoding="utf-8-sig").set_index("Crime type")

@@ -377,3 +377,28 @@ def test_problems_in_every_input_are_reported_together_grouped_by_input(tmp_path
         in err
     )
     assert "Traceback" not in err
+
+
+def test_a_runs_log_file_stays_shut_once_closed_so_its_removed_folder_is_not_recreated(tmp_path):
+    """A record another thread is emitting as a run closes its log must not reopen the file:
+    a plain FileHandler would, putting run.log back into a run folder being removed."""
+    import logging
+
+    from pipeline.orchestration.run import _RunLogHandler
+
+    folder = tmp_path / ".area.running-1"
+    folder.mkdir()
+    handler = _RunLogHandler(folder / "run.log", encoding="utf-8")
+    record = logging.LogRecord("pipeline", logging.INFO, __file__, 1, "before", None, None)
+    handler.emit(record)
+    handler.close()
+    shutil.rmtree(folder)
+    handler.emit(logging.LogRecord("pipeline", logging.INFO, __file__, 1, "after", None, None))
+    assert not folder.exists()
+    # The plain handler does reopen its file (here into a folder that exists again), which is the fault.
+    folder.mkdir()
+    plain = logging.FileHandler(folder / "run.log", encoding="utf-8")
+    plain.close()
+    plain.emit(logging.LogRecord("pipeline", logging.INFO, __file__, 1, "after", None, None))
+    plain.close()
+    assert (folder / "run.log").read_text(encoding="utf-8") == "after\n"

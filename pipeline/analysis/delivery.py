@@ -39,7 +39,8 @@ def final_priorities(ranking: pd.DataFrame | None, plan: DeliveryPlan) -> pd.Dat
     """The priorities: proposed by MoRiLE (or listed in the plan), with facilitator overrides applied.
 
     Columns: threat, rank (MoRiLE rank, blank without MoRiLE), proposed (by MoRiLE),
-    priority (after overrides), override_reason. Only threats that are priorities, or
+    priority (after overrides), override_reason and override_decided (who took the decision
+    and when, in words). Only threats that are priorities, or
     were proposed and then removed, are returned, in rank order.
     """
     if ranking is not None:
@@ -48,13 +49,18 @@ def final_priorities(ranking: pd.DataFrame | None, plan: DeliveryPlan) -> pd.Dat
         table = pd.DataFrame({"threat": plan.priorities, "rank": pd.NA, "proposed": True})
     table["priority"] = table["proposed"]
     table["override_reason"] = ""
+    table["override_decided"] = ""
     problems = []
     for override in plan.overrides:
         mask = table["threat"] == override.threat
         if not mask.any():
             problems.append(f"overrides: threat {override.threat!r} is not among the threats scored")
             continue
-        table.loc[mask, ["priority", "override_reason"]] = [override.priority, override.reason]
+        table.loc[mask, ["priority", "override_reason", "override_decided"]] = [
+            override.priority,
+            override.reason,
+            override.decided(),
+        ]
     if problems:
         raise InputDataError(list_problems("Problems with the priority overrides:", problems))
     shown = table[table["priority"] | (table["proposed"] != table["priority"])]
@@ -67,9 +73,9 @@ def priorities_table(priorities: pd.DataFrame, plan: DeliveryPlan) -> pd.DataFra
     for _, p in priorities.iterrows():
         response = plan.responses.get(p["threat"], Response())
         if p["priority"] and not p["proposed"]:
-            status = "Added by the facilitators: " + p["override_reason"]
+            status = f"Added by {p['override_decided']}: {p['override_reason']}"
         elif not p["priority"]:
-            status = "Removed by the facilitators: " + p["override_reason"]
+            status = f"Removed by {p['override_decided']}: {p['override_reason']}"
         else:
             status = "Proposed by the prioritisation workshop"
         rows.append(

@@ -104,10 +104,14 @@ def agreed_priorities_sentences(agreed: pd.DataFrame) -> list[str]:
     sentences = [f"Agreed priorities ({len(chosen)}), the same list as the delivery plan's: {', '.join(chosen)}."]
     for _, row in agreed.iterrows():
         if row["priority"] and not row["proposed"]:
-            sentences.append(f"{row['threat']} was added to the MoRiLE ranking's proposal: {row['override_reason']}")
+            sentences.append(
+                f"{row['threat']} was added to the MoRiLE ranking's proposal by {row['override_decided']}: "
+                f"{row['override_reason']}"
+            )
         elif row["proposed"] and not row["priority"]:
             sentences.append(
-                f"{row['threat']} was proposed by the ranking but is not a priority: {row['override_reason']}"
+                f"{row['threat']} was proposed by the ranking but removed by {row['override_decided']}: "
+                f"{row['override_reason']}"
             )
     if len(sentences) == 1:
         sentences.append("The agreed list is the MoRiLE ranking's proposal, unchanged.")
@@ -127,6 +131,6 @@ def priority_reasons(ranking: pd.DataFrame, agreed: pd.DataFrame) -> list[str]:
             continue
         r = scored.loc[threat]
         line = f"{threat}: MoRiLE rank {int(r['rank'])} of {len(scored)}, risk score {r['score']:.0f} ({r['band']})"
-        line += f"; added by the facilitators: {row['override_reason']}" if not row["proposed"] else "."
+        line += f"; added by {row['override_decided']}: {row['override_reason']}" if not row["proposed"] else "."
         lines.append(line)
     return lines

@@ -4,6 +4,7 @@ problem listed at once."""
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,9 +91,17 @@ class _Strict(BaseModel):
 
 
 class Override(_Strict):
+    """A decision that departs from the MoRiLE ranking: who took it, when, and why."""
+
     threat: str = Field(min_length=1)
     priority: bool
     reason: str = Field(min_length=1)
+    date: datetime.date = Field(description="The day the decision was taken, e.g. 2021-01-19.")
+    decided_by: str = Field(default="the facilitators", min_length=1, description="e.g. the partnership board")
+
+    def decided(self) -> str:
+        """Who decided and when, in words: "the partnership board, 19 January 2021"."""
+        return f"{self.decided_by}, {self.date.day} {self.date:%B %Y}"
 
 
 class Response(_Strict):

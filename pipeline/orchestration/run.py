@@ -269,6 +269,25 @@ def cover_lines(stage: Stage, params: Params, today: date) -> list[tuple[str, st
     return lines
 
 
+class _RunLogHandler(logging.FileHandler):
+    """A run's log file that stays shut once closed. A plain FileHandler reopens its file for a
+    record another thread was already emitting when it was closed, which would put a file back
+    into the run's folder as it is removed (a stopped run) or renamed (a finished one)."""
+
+    def __init__(self, path: Path, encoding: str) -> None:
+        super().__init__(path, encoding=encoding)
+        self.finished = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.finished:  # emit and close both hold the handler's lock
+            super().emit(record)
+
+    def close(self) -> None:
+        with self.lock:
+            self.finished = True
+        super().close()
+
+
 class RunInterrupted(PipelineError):
     """The run was stopped by Ctrl-C or a termination signal."""
 
@@ -694,7 +713,7 @@ def _run_locked(
     staging = output_dir.with_name(f".{output_dir.name}.running-{os.getpid()}")
     mark_as_ours(staging)
     processed = (params.processed_dir / params.run_name).resolve()
-    handler = logging.FileHandler(staging / "run.log", encoding="utf-8")
+    handler = _RunLogHandler(staging / "run.log", encoding="utf-8")
     # This run's lines, and those of no run (the kernels' pool); not those of other runs in a batch.
     this_run = CURRENT_RUN.get()
     handler.addFilter(lambda record: CURRENT_RUN.get() in (this_run, ""))
@@ -708,12 +727,18 @@ def _run_locked(
         logging.getLogger().removeHandler(handler)
         handler.close()
         # The kernels' own stderr of this run only, kept for diagnosis (see _quiet_kernel_manager).
-        processed.mkdir(parents=True, exist_ok=True)
-        with open(processed / "kernel-stderr.log", "wb") as kept:
-            if kernels.pool.log is not None and kernels.pool.log.exists():
-                with open(kernels.pool.log, "rb") as written:
-                    written.seek(kernels.log_start)
-                    shutil.copyfileobj(written, kept)
+        # Diagnostic only, so never a reason to fail: a stopped batch closes the kernels' pool, and
+        # deletes its log, while its areas' runs are still closing theirs; the unfinished run's
+        # folder must still be removed after this.
+        try:
+            processed.mkdir(parents=True, exist_ok=True)
+            with open(processed / "kernel-stderr.log", "wb") as kept:
+                if kernels.pool.log is not None and kernels.pool.log.exists():
+                    with open(kernels.pool.log, "rb") as written:
+                        written.seek(kernels.log_start)
+                        shutil.copyfileobj(written, kept)
+        except OSError as exc:
+            log.debug("The kernels' log was not kept: %s", exc)
 
     for warning in warnings:
         log.debug("Input check warning: %s", warning)

@@ -114,7 +114,9 @@ def executive_summary(a: Assessment) -> list[Any]:
         ranking = morile.read_processed(a.processed)
         agreed = _agreed(a, ranking)
         if agreed is None:  # no delivery plan: the ranking's own proposal
-            agreed = ranking[["threat", "priority"]].assign(proposed=ranking["priority"], override_reason="")
+            agreed = ranking[["threat", "priority"]].assign(
+                proposed=ranking["priority"], override_reason="", override_decided=""
+            )
         sample = " (illustrative sample scores)" if p.morile.sample else ""
         shown.append(heading(f"Priorities{sample}", 3))
         shown.append(
