@@ -134,3 +134,28 @@ def test_a_recommendations_evidence_link_goes_to_the_document_holding_its_sectio
     assert section_link("Hotspots") == "#hotspots"
     assert "Methods and sources" in ANNEX_COMMENTARY
     assert section_link("Methods and sources") == "technical-annex.html#methods-and-sources"
+
+
+def test_grouped_headers_put_each_group_once_over_its_columns():
+    from pipeline.documents.tables import table_html
+
+    frame = pd.DataFrame(
+        {"Threat": ["A"], "Harm: Physical": [1.0], "Harm: Financial": [2.0], "Likelihood: Frequency": [3.0]}
+    )
+    page = table_html(frame, "Scores", grouped=True)
+    assert (
+        '<thead><tr><th scope="col" rowspan="2">Threat</th><th scope="colgroup" colspan="2">Harm</th>'
+        '<th scope="colgroup" colspan="1">Likelihood</th></tr><tr><th scope="col">Physical</th>'
+        '<th scope="col">Financial</th><th scope="col">Frequency</th></tr></thead>'
+    ) in page
+
+
+def test_the_factor_scores_split_into_harm_and_the_rest_each_with_the_threat():
+    from pipeline.documents.morile_tables import factor_score_parts
+
+    frame = pd.DataFrame(columns=["Threat", "Harm: Physical", "Likelihood: Frequency", "Confidence: Evidence"])
+    parts = factor_score_parts(frame)
+    assert [(name, list(part.columns)) for name, _, part in parts] == [
+        ("harm", ["Threat", "Harm: Physical"]),
+        ("likelihood-and-position", ["Threat", "Likelihood: Frequency", "Confidence: Evidence"]),
+    ]

@@ -64,6 +64,7 @@ footer { margin-top: 3rem; font-size: .88rem; color: #505a5f; border-top: 1px so
    it does not run off the column's right edge (it still scrolls if even that is too narrow). */
 @media screen and (min-width: 64em) {
   .table-wrap.wide { width: calc(100vw - 4rem); max-width: none; margin-left: calc(50% - 50vw + 2rem); }
+  .table-wrap.wide th, .table-wrap.wide td { padding: .3rem .4rem; }
 }
 @media (max-width: 40em) {
   body { padding: .75rem 1rem 2rem; }

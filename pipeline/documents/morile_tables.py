@@ -96,6 +96,19 @@ def morile_scores_table(values: pd.DataFrame, model: Any, order: list[str]) -> p
     return table
 
 
+def factor_score_parts(table: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
+    """``morile_scores_table`` in two parts that each fit a page: the harm factors, then the
+    rest (likelihood, organisational position, confidence), as (name, label, table) each
+    with the threat column. Headers stay "Group: factor" for ``table_html(grouped=True)``."""
+    harm = [c for c in table.columns if str(c).startswith("Harm: ")]
+    rest = [c for c in table.columns if c != "Threat" and c not in harm]
+    parts = [
+        ("harm", "Harm", harm),
+        ("likelihood-and-position", "Likelihood, organisational position and confidence", rest),
+    ]
+    return [(name, label, table[["Threat", *columns]]) for name, label, columns in parts if columns]
+
+
 def agreed_priorities_sentences(agreed: pd.DataFrame) -> list[str]:
     """The agreed priorities in words: the list (the MoRiLE ranking with the facilitators'
     decisions, ``delivery.final_priorities``: the delivery plan's list too), then every

@@ -120,24 +120,52 @@ def estimated_width(frame: pd.DataFrame, formats: dict[str, Callable[[Any], str]
     return total
 
 
+def _grouped_head(columns: list[Any]) -> str:
+    """Two header rows for columns named "Group: name": each run of one group's columns under
+    a single group header; a column with no group spans both rows."""
+    top, bottom = [], []
+    i = 0
+    while i < len(columns):
+        group, _, name = str(columns[i]).partition(": ")
+        if not name:
+            top.append(f'<th scope="col" rowspan="2">{html.escape(group)}</th>')
+            i += 1
+            continue
+        span = 1
+        while i + span < len(columns) and str(columns[i + span]).partition(": ")[0] == group:
+            span += 1
+        top.append(f'<th scope="colgroup" colspan="{span}">{html.escape(group)}</th>')
+        for column in columns[i : i + span]:
+            bottom.append(f'<th scope="col">{html.escape(str(column).partition(": ")[2])}</th>')
+        i += span
+    return f"<tr>{''.join(top)}</tr><tr>{''.join(bottom)}</tr>"
+
+
 def table_html(
     frame: pd.DataFrame,
     caption: str,
     formats: dict[str, Callable[[Any], str]] | None = None,
     row_headers: bool = True,
     note: str | None = None,
+    grouped: bool = False,
 ) -> str:
     """An accessible HTML table: caption, ``<th scope="col">`` headers, the first column as row headers.
 
     Text is escaped, so values from input files cannot inject markup. Numbers are right
-    aligned; ``formats`` maps column names to functions giving each cell's text.
+    aligned; ``formats`` maps column names to functions giving each cell's text. With
+    ``grouped``, headers written "Group: name" are shown in two rows, each group once over
+    its columns (``scope="colgroup"``), so a table of many factors fits the page.
     """
     formats = dict(formats or {})
     for column in frame.columns:
         # A year is a label, not a quantity: 2020, never "2,020".
         if str(column).lower().endswith("year") and column not in formats:
             formats[column] = lambda v: str(v)
-    head = "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in frame.columns)
+    head = (
+        _grouped_head(list(frame.columns))
+        if grouped
+        else "<tr>" + "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in frame.columns) + "</tr>"
+    )
     rows = []
     for record in frame.itertuples(index=False, name=None):
         cells = []
@@ -151,7 +179,8 @@ def table_html(
         rows.append("<tr>" + "".join(cells) + "</tr>")
     # A wide table scrolls inside its own focusable region rather than the whole page, and is
     # printed on a landscape page.
-    width = estimated_width(frame, formats)
+    shown_names = {c: str(c).split(": ", 1)[-1] for c in frame.columns} if grouped else {}
+    width = estimated_width(frame.rename(columns=shown_names), {shown_names.get(k, k): f for k, f in formats.items()})
     wide = " wide" if width > WIDE_TABLE_CHARACTERS else ""
     # Only a table that can scroll (on a phone, or wider than the page) is a keyboard stop;
     # one that fits a phone's width never scrolls and needs no focus. No script can tell at
@@ -164,7 +193,7 @@ def table_html(
     table = (
         f'<div class="table-wrap{wide}"{region}>'
         f"<table><caption>{html.escape(caption)}</caption>"
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
     if note:
         table += f'<p class="table-note">{html.escape(note)}</p>'
@@ -188,13 +217,14 @@ class ReportTables:
         row_headers: bool = True,
         display_columns: list[str] | None = None,
         headers: dict[str, str] | None = None,
+        grouped: bool = False,
     ) -> Any:
         """Write ``tables/<name>.csv`` and return the table for display in the notebook.
 
         ``display_columns`` shows only some columns on the page (the CSV has them all);
         the caption then says the CSV holds the rest. ``headers`` gives columns a short
         header on the page (the CSV keeps the full one, which names its months): the caption
-        must then state the windows the short headers leave out.
+        must then state the windows the short headers leave out. ``grouped``: see ``table_html``.
         """
         from IPython.display import HTML
 
@@ -209,4 +239,4 @@ class ReportTables:
         if display_columns is not None:
             extra = "All columns are in the CSV file tables/" + name + ".csv."
             note = f"{note} {extra}" if note else extra
-        return HTML(table_html(shown, caption, formats, row_headers, note))
+        return HTML(table_html(shown, caption, formats, row_headers, note, grouped))
