@@ -21,7 +21,7 @@ ANNEX_FILE = "technical-annex.html"
 
 # Each annex section: its heading and what it holds (the heading's words make its anchor).
 ANNEX_SECTIONS = {
-    "crime-tests": ("Crime by type: the tests behind the verdicts", "The statistics behind the crime table."),
+    "crime-tests": ("Crime by type: the tests behind the verdicts", ""),
     "trends": (
         "Trends and forecasts in detail",
         "For the main series: the trend, the latest months against the control limits, the forecast chart, and "
