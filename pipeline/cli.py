@@ -82,6 +82,14 @@ def _parser() -> argparse.ArgumentParser:
     template = commands.add_parser("morile-template", help="write the MoRiLE workshop scoring sheet (xlsx)")
     template.add_argument("params")
     template.add_argument("--out", help="where to write it (default: outputs/morile-scoring-sheet-<run>.xlsx)")
+    updates = commands.add_parser(
+        "action-updates", help="write the action owners' quarterly update sheet (xlsx) for the delivery plan"
+    )
+    updates.add_argument("params")
+    updates.add_argument("--quarter", required=True, help="Q1, Q2, Q3 or Q4 of the plan's financial year")
+    updates.add_argument(
+        "--out", help="where to write it (default: outputs/action-updates-<run>-<year>-<quarter>.xlsx)"
+    )
     return parser
 
 
@@ -186,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
             from pipeline.orchestration.commands import template_for
 
             print(template_for(args.params, args.out).resolve())
+        elif args.command == "action-updates":
+            from pipeline.orchestration.commands import action_updates_for
+
+            print(action_updates_for(args.params, args.quarter, args.out).resolve())
     except PipelineError as exc:
         if args.debug:
             raise

@@ -592,6 +592,16 @@ class DeliverySettings(_Strict):
     )
     risk_register: ExistingFile = Field(description="This year's risk register (YAML or xlsx).")
     previous_risk_register: ExistingFile | None = Field(default=None, description="Last year's register, for movement.")
+    last_year: ExistingFile | None = Field(
+        default=None, description="Last year's plan reviewed (YAML): each action's outcome, each measure's result."
+    )
+    updates: ExistingFiles = Field(
+        default_factory=list,
+        description="Action owners' quarterly update sheets (xlsx, from `action-updates`), applied in quarter order.",
+    )
+    sample: bool = Field(
+        default=False, description="True when the actions' owners, dates and statuses and the reviews are samples."
+    )
 
 
 class DeprivationSource(_Strict):
@@ -781,9 +791,14 @@ class Params(_Strict):
 
     @property
     def sample_inputs(self) -> list[str]:
-        """The params keys of the inputs marked ``sample: true``, of survey, morile and
-        force_extract in that order: every document that shows one must say so."""
-        settings = {"survey": self.survey, "morile": self.morile, "force_extract": self.force_extract}
+        """The params keys of the inputs marked ``sample: true``, of survey, morile,
+        force_extract and delivery in that order: every document that shows one must say so."""
+        settings = {
+            "survey": self.survey,
+            "morile": self.morile,
+            "force_extract": self.force_extract,
+            "delivery": self.delivery,
+        }
         return [key for key, found in settings.items() if found is not None and found.sample]
 
     @property

@@ -78,6 +78,9 @@ def _params(tmp_path: Path, police: Path, lookup: Path) -> Path:
     settings["delivery"] = {
         "plan": str(ROOT / "data/raw/delivery/delivery-plan-2021-22.yaml"),
         "risk_register": str(ROOT / "data/raw/delivery/risk-register-2018-19.yaml"),
+        "last_year": str(ROOT / "data/raw/delivery/sample-plan-review-2020-21.yaml"),
+        "updates": [str(ROOT / "data/raw/delivery/sample-action-updates-2021-22-Q2.xlsx")],
+        "sample": True,
     }
     force_extract = yaml.safe_load((ROOT / "params/south-gloucestershire.yaml").read_text(encoding="utf-8"))[
         "force_extract"
@@ -222,6 +225,11 @@ def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police
             assert float(row["p (Holm-adjusted)"]) >= float(row["p (unadjusted)"]) - 1e-9
     tables = sorted(p.name for p in (report.parent / "tables").iterdir())
     assert [t for t in tables if not t.startswith(("survey-", "morile-", "trends-", "hotspots-", "threat-"))] == [
+        "actions-change-log.csv",
+        "actions-prevention.csv",
+        "actions-protection.csv",
+        "actions-response.csv",
+        "actions.csv",
         "benchmark-rates.csv",
         "comparator-rates.csv",
         "crime-by-type-tests.csv",
@@ -231,12 +239,15 @@ def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police
         "extract-reconciliation.csv",
         "financial-years.csv",
         "grant-allocation.csv",
+        "grant-monitoring.csv",
         "harm-by-offence-group.csv",
         "missing-months.csv",
         "monthly-counts.csv",
         "performance-measures.csv",
         "priorities-ranking.csv",
         "priorities.csv",
+        "review-actions.csv",
+        "review-measures.csv",
         "risk-register.csv",
         "threats-by-month-three-years.csv",
         "threats-by-month.csv",
@@ -304,9 +315,9 @@ def test_run_record_and_log(published, tiny_police_folder):
     month_files = len(list(tiny_police_folder.rglob("*-street.csv")))
     assert month_files == 35  # Jan 2018 to Dec 2020, less July 2019
     assert (
-        len(fingerprints) == month_files + 17
-        # lookup, LSOA populations, survey, indicators, model, 3 sheets, moderation, plan, register, 4 geography files,
-        # force extract, commentary
+        len(fingerprints) == month_files + 19
+        # lookup, LSOA populations, survey, indicators, model, 3 sheets, moderation, plan, register, last year's
+        # review, the Q2 update sheet, 4 geography files, force extract, commentary
     )
     assert record["versions"]["python"] == platform.python_version()
     assert record["params"]["period_end"] == "2020-12"
@@ -424,6 +435,30 @@ def test_delivery_plan_appendix(published):
         assert f">{section}</h2>" in appendix
     assert "is \u00a392,680. The allocations below total \u00a367,980, leaving \u00a324,700" in appendix
     assert "Sample data:" in appendix
+    assert "action owners, dates, statuses and reviews are an illustrative sample" in appendix  # running head
+    # Actions managed: by priority and by strand, status by colour, symbol and word, the Q2 updates logged.
+    for section in ("Actions", "Last year&#x27;s plan reviewed (2020/21)"):
+        assert f">{section}</h2>" in appendix
+    assert ">By priority</h3>" in appendix and ">By strand</h3>" in appendix
+    assert '<span class="status status-at-risk">\u25b2 at risk</span>' in appendix
+    actions = pd.read_csv(report.parent / "tables/actions.csv", encoding="utf-8-sig").set_index("ID")
+    assert sorted(actions["Status"]) == ["at risk", "complete", "off track", "on track", "on track"]
+    assert (
+        actions.loc["DA-1", "Owner"] == "Domestic Abuse Partnership" and actions.loc["DA-1", "Strand"] == "Protection"
+    )
+    log = pd.read_csv(report.parent / "tables/actions-change-log.csv", encoding="utf-8-sig")
+    assert set(log["Quarter"]) == {"Q2"} and (log["What changed"] == "status").sum() == 5
+    # Last year's review: every action with its outcome, every measure against its target.
+    reviewed = pd.read_csv(report.parent / "tables/review-actions.csv", encoding="utf-8-sig")
+    assert len(reviewed) == 7 and "carried over" in set(reviewed["Outcome"])
+    measures = pd.read_csv(report.parent / "tables/review-measures.csv", encoding="utf-8-sig").set_index("Indicator")
+    marac = "Repeat victimisation rate following a MARAC for vulnerable victims of domestic abuse"
+    assert measures.loc[marac, "Last year's result"] == "9%" and measures.loc[marac, "Last year"] == "not achieved"
+    # The grant's projects: Q1 and Q2 returns against an even profile (half of each allocation by Q2).
+    monitoring = pd.read_csv(report.parent / "tables/grant-monitoring.csv", encoding="utf-8-sig").set_index("Project")
+    assert monitoring.loc["Towards Freedom Programme", "Spend to date (£)"] == 4900 + 5300
+    assert monitoring.loc["Towards Freedom Programme", "Variance (£)"] == pytest.approx(10200 - 20705 / 2)
+    assert "No return for Q2." in monitoring.loc["Youth Offending Team substance service", "Outputs"]
     # One set of priorities: the appendix's table, the assessment and the MoRiLE review agree,
     # and the sample plan's two overrides (with their reasons) are stated in each.
     agreed = pd.read_csv(report.parent / "tables/priorities.csv", encoding="utf-8-sig")

@@ -86,7 +86,8 @@ def priorities_table(priorities: pd.DataFrame, plan: DeliveryPlan) -> pd.DataFra
                 "How it was chosen": status,
                 "Response": response.response,
                 "Lead": response.lead,
-                "Actions": "; ".join(response.actions),
+                "Strand": plan.strand_of(p["threat"]),
+                "Actions": "; ".join(f"{a.id}: {a.action}" for a in response.actions),
                 "Partners": ", ".join(response.partners),
             }
         )

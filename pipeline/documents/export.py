@@ -59,6 +59,13 @@ figcaption { font-size: .92rem; color: #505a5f; }
 aside.commentary { border-left: 5px solid #1d70b8; background: #f3f2f1; padding: .4rem 1rem; margin: 1rem 0; }
 dl.cover { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: 0 0 1.5rem; }
 dl.cover dt { font-weight: bold; } dl.cover dd { margin: 0; }
+/* Statuses: colour with the symbol and the word (GOV.UK tag colours, each at least 4.5:1). */
+.status { display: inline-block; padding: 0 .35rem; font-weight: bold; white-space: nowrap; }
+.status-on-track, .status-complete, .status-achieved { background: #cce2d8; color: #005a30; }
+.status-at-risk { background: #fff7bf; color: #594d00; }
+.status-off-track, .status-not-achieved { background: #f4cdc6; color: #942514; }
+.status-not-started { background: #e5e6e7; color: #282d30; }
+.status-carried-over { background: #bbd4ea; color: #0c2d4a; }
 footer { margin-top: 3rem; font-size: .88rem; color: #505a5f; border-top: 1px solid #b1b4b6; }
 /* On a wide screen a wide table may use the window's width, not just the text column's, so
    it does not run off the column's right edge (it still scrolls if even that is too narrow). */
@@ -282,11 +289,14 @@ def export_html(
     cover: list[tuple[str, str]] | None = None,
     marking: str = "",
     part: str | None = None,
+    landscape_tables: bool = True,
 ) -> Path:
     """Convert an executed notebook to a self-contained, accessible HTML page without code.
 
     ``part`` publishes only the notebook's body ("body") or its annex ("annex"); see
-    ``_strip_for_publication``.
+    ``_strip_for_publication``. Without ``landscape_tables`` every page prints portrait, wide
+    tables wrapping their text: a document of many moderately wide tables then has no
+    near-empty page where the orientation would switch.
 
     ``cover`` (label, value) pairs are listed under the first heading, as on a committee
     paper's cover. Printed, every page carries the title (which names the area and window)
@@ -309,13 +319,18 @@ def export_html(
     page = (
         f'<!DOCTYPE html>\n<html lang="{html.escape(lang, quote=True)}">\n<head>\n<meta charset="utf-8">\n{CSP_META}\n'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{_STYLESHEET}{_print_margins(title, sample_label, marking)}</style>\n</head>\n"
+        f"<title>{html.escape(title)}</title>\n<style>{_STYLESHEET}{_print_margins(title, sample_label, marking)}"
+        f"{'' if landscape_tables else _PORTRAIT_ONLY}</style>\n</head>\n"
         f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
     )
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(page, encoding="utf-8")
     log.debug("Wrote %s", html_path)
     return html_path
+
+
+# Print every page portrait: wide tables stay on the page they fall on, their text wrapping.
+_PORTRAIT_ONLY = "\n@media print { .table-wrap.wide { page: auto; } }\n"
 
 
 def _cover_html(cover: list[tuple[str, str]]) -> str:

@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 
 # Symbols the HTML uses beside a word: spreadsheets may garble them, so CSVs keep the word only.
-_VERDICT_SYMBOL = re.compile("^[\u2713\u2717\u2248?\u2013] ")
+# (The action statuses' too: ○ ● ▲ ↻.)
+_VERDICT_SYMBOL = re.compile("^[\u2713\u2717\u2248?\u2013\u25cb\u25cf\u25b2\u21bb] ")
 _CSV_CHARACTERS = str.maketrans(
     {"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u2248": "about ", "\u2713": "yes", "\u2717": "no"}
 )
@@ -240,3 +241,16 @@ class ReportTables:
             extra = "All columns are in the CSV file tables/" + name + ".csv."
             note = f"{note} {extra}" if note else extra
         return HTML(table_html(shown, caption, formats, row_headers, note, grouped))
+
+
+def tag_cells(table: Any, classes: dict[str, str]) -> Any:
+    """A shown table (``ReportTables.show``'s result) with each cell whose whole text is a key
+    of ``classes`` wrapped in a span of that CSS class: a status shown by colour as well as by
+    its symbol and word, never by colour alone."""
+    from IPython.display import HTML
+
+    markup = table.data
+    for text, css in classes.items():
+        cell = html.escape(text)
+        markup = markup.replace(f">{cell}</td>", f'><span class="{css}">{cell}</span></td>')
+    return HTML(markup)

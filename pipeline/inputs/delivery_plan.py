@@ -104,11 +104,53 @@ class Override(_Strict):
         return f"{self.decided_by}, {self.date.day} {self.date:%B %Y}"
 
 
+# An action's status, as the plan and the owners' update sheet write it.
+STATUSES = ("not started", "on track", "at risk", "off track", "complete", "carried over")
+DEFAULT_STRANDS = ("Prevention", "Protection", "Response")
+_MINOR_WORDS = {"and", "of", "the", "other", "than", "or", "in", "on", "to"}
+
+
+class Action(_Strict):
+    """One action of the plan, as a thing to manage: who owns it, when it runs, where it stands."""
+
+    id: str = Field(default="", description="A short reference, e.g. DA-1; made from the priority if not given.")
+    action: str = Field(min_length=1)
+    strand: str | None = Field(default=None, description="Default: its priority's strand.")
+    owner: str = ""
+    partners: list[str] = Field(default_factory=list)
+    start: datetime.date | None = None
+    due: datetime.date | None = None
+    milestones: list[str] = Field(default_factory=list)
+    status: Literal["not started", "on track", "at risk", "off track", "complete", "carried over"] = "not started"
+    update: str = Field(default="", description="The latest short update from its owner.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        # An action written as plain text, as in plans before actions were managed.
+        return {"action": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> "Action":
+        if self.start and self.due and self.due < self.start:
+            raise ValueError(f"due {self.due} is before start {self.start}")
+        return self
+
+
 class Response(_Strict):
     response: str = ""
     lead: str = ""
-    actions: list[str] = Field(default_factory=list)
+    strand: str | None = Field(default=None, description="The priority's strand (one of the plan's strands).")
+    actions: list[Action] = Field(default_factory=list)
     partners: list[str] = Field(default_factory=list)
+
+
+class QuarterReport(_Strict):
+    """A funded project's return for one quarter of the financial year."""
+
+    quarter: Literal["Q1", "Q2", "Q3", "Q4"]
+    spend: float = Field(ge=0, description="Pounds spent in the quarter.")
+    outputs: str = Field(default="", description="What the quarter delivered, e.g. '14 women completed the course'.")
 
 
 class Allocation(_Strict):
@@ -117,6 +159,16 @@ class Allocation(_Strict):
     provider: str = ""
     description: str = ""
     amount: float = Field(gt=0, description="Pounds.")
+    quarters: list[QuarterReport] = Field(default_factory=list, description="Quarterly monitoring returns.")
+
+    @field_validator("quarters")
+    @classmethod
+    def _each_quarter_once(cls, quarters: list[QuarterReport]) -> list[QuarterReport]:
+        seen = [q.quarter for q in quarters]
+        repeated = sorted({q for q in seen if seen.count(q) > 1})
+        if repeated:
+            raise ValueError(f"quarter {', '.join(repeated)} is given more than once")
+        return quarters
 
 
 class Grant(_Strict):
@@ -171,6 +223,40 @@ class DeliveryPlan(_Strict):
     responses: dict[str, Response] = Field(default_factory=dict)
     grant: Grant | None = None
     performance_measures: list[Measure] = Field(default_factory=list)
+    strands: list[str] = Field(default_factory=lambda: list(DEFAULT_STRANDS), min_length=1)
+
+    @model_validator(mode="after")
+    def _strands_and_action_ids(self) -> "DeliveryPlan":
+        """Every strand named is one of ``strands``; every action gets a unique id (its own, or
+        the initials of its priority and its number there: Domestic abuse's second is DA-2)."""
+        problems, seen = [], {}
+        for threat, response in self.responses.items():
+            where = f"responses.{threat}"
+            if response.strand is not None and response.strand not in self.strands:
+                problems.append(f"{where}.strand: {response.strand!r} is not one of the strands {self.strands}")
+            words = [w for w in re.findall(r"[A-Za-z]+", threat) if w.lower() not in _MINOR_WORDS]
+            initials = "".join(w[0].upper() for w in words)[:3] or "A"
+            for n, action in enumerate(response.actions, start=1):
+                if action.strand is not None and action.strand not in self.strands:
+                    problems.append(
+                        f"{where}.actions.{n - 1}.strand: {action.strand!r} is not one of the strands {self.strands}"
+                    )
+                if not action.id:
+                    object.__setattr__(action, "id", f"{initials}-{n}")
+                if action.id in seen:
+                    problems.append(
+                        f"{where}.actions.{n - 1}.id: {action.id!r} is also the id of an action of {seen[action.id]}; "
+                        "give each action its own id"
+                    )
+                seen[action.id] = threat
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def strand_of(self, threat: str, action: Action | None = None) -> str:
+        """An action's strand, else its priority's, else the first strand."""
+        response = self.responses.get(threat)
+        return (action.strand if action else None) or (response.strand if response else None) or self.strands[0]
 
 
 def _validation_problems(exc: ValidationError) -> list[str]:

@@ -62,6 +62,8 @@ def input_files(params: Params) -> list[Path]:
     if params.delivery is not None:
         paths.extend([params.delivery.plan, params.delivery.risk_register])
         paths.extend([params.delivery.previous_risk_register] if params.delivery.previous_risk_register else [])
+        paths.extend([params.delivery.last_year] if params.delivery.last_year else [])
+        paths.extend(params.delivery.updates)
     if params.commentary is not None:
         paths.append(params.commentary.path)
     return sorted({p.resolve() for p in paths})
@@ -407,6 +409,27 @@ def delivery_checks(params: Params) -> list[str]:
             reader(path)
         except PipelineError as exc:
             problems.append(str(exc))
+    if settings.last_year is not None:
+        from pipeline.inputs.delivery_review import load_review
+
+        try:
+            load_review(settings.last_year)
+        except PipelineError as exc:
+            problems.append(str(exc))
+    if settings.updates and not problems:  # the sheets are checked against a plan that reads
+        from pipeline.inputs.action_updates import apply_updates, read_update_sheet
+
+        sheets = []
+        for path in settings.updates:
+            try:
+                sheets.append(read_update_sheet(path, delivery_plan.load_plan(settings.plan)))
+            except PipelineError as exc:
+                problems.append(str(exc))
+        if not problems:
+            try:
+                apply_updates(delivery_plan.load_plan(settings.plan), sheets)
+            except PipelineError as exc:
+                problems.append(str(exc))
     return problems
 
 
@@ -576,7 +599,7 @@ def check_inputs(params: Params, morile_scores: bool = True, cache: CheckCache |
     if params.commentary is not None:
         sections[f"Commentary (commentary.path: {params.commentary.path})"] = commentary_checks(params)
     if params.delivery:
-        sections["Delivery plan appendix (plan and risk registers)"] = _cached_check(
+        sections["Delivery plan appendix (plan, risk registers, last year's review and update sheets)"] = _cached_check(
             "delivery", cache, lambda: delivery_checks(params)
         )
     failed = {name: problems for name, problems in sections.items() if problems}

@@ -1,4 +1,5 @@
-"""Command-line jobs that are not a run: writing the MoRiLE workshop's scoring sheet."""
+"""Command-line jobs that are not a run: writing the MoRiLE workshop's scoring sheet and the
+action owners' quarterly update sheet."""
 
 from __future__ import annotations
 
@@ -48,3 +49,33 @@ def template_for(params_path: str | Path, out: str | Path | None = None) -> Path
         )
     title = f"MoRiLE scoring sheet: {params.area.name}, assessment window {windows['assessment']} ({model.name})"
     return morile.write_template(model, params.morile.threats, evidence, path, title, morile.evidence_headers(windows))
+
+
+def action_updates_for(params_path: str | Path, quarter: str, out: str | Path | None = None) -> Path:
+    """Write the action owners' update sheet for ``quarter`` of the delivery plan's year: one
+    row per action of the plan, its status as the plan and the update sheets already listed
+    in the params leave it. The delivery inputs are checked first; the sheet is never written
+    over an input."""
+    from pipeline.inputs.action_updates import QUARTERS, updated_plan, write_update_sheet
+    from pipeline.inputs.delivery_plan import load_plan
+    from pipeline.orchestration.checks import delivery_checks
+
+    params = load_params(params_path)
+    if params.delivery is None:
+        raise ParamsError(
+            f"{params_path} has no delivery section: add the delivery plan first (see docs/params.md, 'Delivery plan')."
+        )
+    quarter = quarter.strip().upper()
+    if quarter not in QUARTERS:
+        raise ParamsError(f"--quarter {quarter!r}: use one of {', '.join(QUARTERS)}, the quarter the owners report on.")
+    problems = delivery_checks(params)
+    if problems:
+        raise ParamsError("\n".join(["Problems in the delivery inputs; no sheet was written:", *problems]))
+    plan, _ = updated_plan(load_plan(params.delivery.plan), params.delivery.updates)
+    year = plan.financial_year.replace("/", "-")
+    path = Path(out) if out else Path("outputs") / f"action-updates-{params.run_name}-{year}-{quarter}.xlsx"
+    if path.resolve() in set(input_files(params)):
+        raise ParamsError(f"--out {path}: that is one of the run's inputs; write the sheet to a new file.")
+    with_actions = [threat for threat, response in plan.responses.items() if response.actions]
+    title = f"Action updates, {quarter} {plan.financial_year}: {plan.title}"
+    return write_update_sheet(plan, with_actions, quarter, path, title, sample=params.delivery.sample)

@@ -235,6 +235,7 @@ _SAMPLE_LABELS = {
     "survey": ("survey results are a synthetic sample", ("report", "delivery")),
     "morile": ("prioritisation scores are an illustrative sample", ("report", "morile", "delivery")),
     "force_extract": ("force crime extract is a synthetic sample", ("report",)),
+    "delivery": ("action owners, dates, statuses and reviews are an illustrative sample", ("delivery",)),
 }
 
 
@@ -422,6 +423,7 @@ def _run_one(
             cover=cover_lines(stage, params, date.today()),
             marking=params.publication.marking,
             part=part,
+            landscape_tables=stage.landscape_tables,
         )
         log.debug("%s: %s written in %.2f s", stage.name, name, time.perf_counter() - clock)
         clock = time.perf_counter()

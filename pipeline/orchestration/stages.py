@@ -45,6 +45,8 @@ class Stage:
     # A second document from the same notebook: its cells tagged ``annex`` (pipeline.documents.export.ANNEX_TAG)
     annex: str | None = None
     annex_title: str | None = None
+    # Wide tables on landscape pages in print (False: every page portrait, see export_html).
+    landscape_tables: bool = True
     needs: str | None = None  # a params section the stage needs; the stage is skipped without it
     title: str | None = None  # the published page's title, if not the params title
     after: tuple[str, ...] = ()  # stages whose processed outputs it reads (it runs after them)
@@ -164,6 +166,9 @@ STAGES: tuple[Stage, ...] = (
         "20_delivery_plan.ipynb",
         "write the delivery plan appendix",
         publishes="delivery-plan-appendix.html",
+        # Its many moderately wide tables print portrait: switching orientation for each left
+        # pages a few lines long.
+        landscape_tables=False,
         needs="delivery",
         title="Delivery plan appendix",
         after=("police", "survey", "morile"),

@@ -149,6 +149,7 @@ def summary_caveats(a: Assessment) -> list[Any]:
         "survey": "the resident survey results",
         "morile": "the prioritisation scores",
         "force_extract": "the force crime extract",
+        "delivery": "the delivery plan's action owners, dates and statuses",
     }
     samples = [names[key] for key in p.sample_inputs]
     if samples:

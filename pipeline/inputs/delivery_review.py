@@ -1,0 +1,105 @@
+"""Last year's delivery plan as an input: what became of each of its actions, and each of its
+measures' results against their targets (YAML), read and validated with every problem at once.
+
+Format::
+
+    financial_year: 2020/21
+    actions:
+      - priority: Domestic abuse
+        action: Recommission the Freedom Programme
+        owner: Domestic Abuse Partnership
+        outcome: achieved            # achieved | not achieved | carried over
+        reason: Recommissioned from April 2020.
+    measures:
+      - indicator: "% residents feeling safe outside in their local area after dark"
+        target: ">= 70%"
+        result: 68.2
+        unit: "%"
+        higher_is_better: true
+
+An action carried over should appear in this year's plan too (with status ``carried over``);
+a measure is matched to this year's by its indicator's wording.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pipeline.errors import InputDataError, list_problems
+from pipeline.inputs.delivery_plan import parse_target
+
+OUTCOMES = ("achieved", "not achieved", "carried over")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReviewedAction(_Strict):
+    priority: str = Field(min_length=1)
+    action: str = Field(min_length=1)
+    owner: str = ""
+    outcome: Literal["achieved", "not achieved", "carried over"]
+    reason: str = Field(default="", description="Why, in a sentence; required unless achieved.")
+
+    @field_validator("reason")
+    @classmethod
+    def _strip(cls, text: str) -> str:
+        return text.strip()
+
+
+class ReviewedMeasure(_Strict):
+    indicator: str = Field(min_length=1)
+    target: str | None = None
+    result: float | None = Field(default=None, description="Last year's result; blank if none was supplied.")
+    unit: str = ""
+    higher_is_better: bool = True
+    comments: str = ""
+
+    @field_validator("target")
+    @classmethod
+    def _target_form(cls, text: str | None) -> str | None:
+        if text is not None:
+            parse_target(text)  # raises ValueError naming the forms it reads
+        return text
+
+
+class PlanReview(_Strict):
+    """Last year's plan, reviewed."""
+
+    financial_year: str = Field(pattern=r"^\d{4}/\d{2}$")
+    actions: list[ReviewedAction] = Field(default_factory=list)
+    measures: list[ReviewedMeasure] = Field(default_factory=list)
+
+
+def load_review(path: Path) -> PlanReview:
+    """Read and check last year's plan review, every problem at once: an outcome not in
+    ``OUTCOMES``, a missing reason for an action not achieved, a target in no known form."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        review = PlanReview.model_validate(raw)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputDataError(f"Could not read last year's plan review {path}: {exc}. Save it as UTF-8 text.") from None
+    except yaml.YAMLError as exc:
+        raise InputDataError(f"{path} is not valid YAML: {exc}") from None
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+            message = e["msg"].removeprefix("Value error, ")
+            if e["type"] not in ("missing", "extra_forbidden") and not isinstance(e.get("input"), (dict, list)):
+                message += f" (found {e.get('input')!r})"
+            problems.append(f"{where}: {message}")
+        raise InputDataError(list_problems(f"Problems in last year's plan review {path}:", problems)) from None
+    missing = [
+        f"actions.{i}.reason: the action {a.action!r} was {a.outcome}; say why in a sentence"
+        for i, a in enumerate(review.actions)
+        if a.outcome != "achieved" and not a.reason
+    ]
+    if missing:
+        raise InputDataError(list_problems(f"Problems in last year's plan review {path}:", missing))
+    return review
