@@ -91,7 +91,7 @@ footer { margin-top: 3rem; font-size: .88rem; color: #505a5f; border-top: 1px so
   nav.toc li.level-3 { display: none; }
   a { color: #0b0c0c; text-decoration: none; }
   .table-wrap { overflow: visible; background: none; }
-  .table-wrap.wide { page: wide; }
+  .table-wrap.wide, .print-landscape { page: wide; }
   table { font-size: 8pt; width: 100%; }
   th, td { padding: .1rem .3rem; }
   thead { display: table-header-group; }

@@ -50,6 +50,15 @@ def detail_blocks(frame: pd.DataFrame, heading_column: str, fields: list[str], l
     return HTML("".join(parts))
 
 
+def on_landscape_pages(items: list[Any]) -> Any:
+    """Items (headings, paragraphs, a wide table) as one block printed on landscape pages, so a
+    section that is mostly one wide table starts on the same page as the table, not on a
+    portrait page of its own heading."""
+    from IPython.display import HTML
+
+    return HTML('<div class="print-landscape">' + "".join(item.data for item in items) + "</div>")
+
+
 def show(items: list[Any], return_last: bool = False) -> Any:
     """Display a section's items in a notebook, in order. With ``return_last`` the last item is
     returned instead of displayed, so the cell ends with it (as the cell's result)."""

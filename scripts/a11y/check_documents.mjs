@@ -116,6 +116,35 @@ for (const name of documents) {
   console.log(`${name} printed on A4: ${pages} pages, ${headers.length} column headers, ${missing.length} missing from the PDF text`);
   for (const h of missing.slice(0, 20)) console.log(`  - missing: ${h}`);
   if (missing.length) failed = true;
+  // No page less than a third full unless a section ends there (the next page starts with a
+  // section heading, h1 or h2): text extent per page from pdftotext's word boxes, between the
+  // running head and foot. A page holding only a chart counts by its caption.
+  const sections = await (async () => {
+    const p = await browser.newPage();
+    await p.goto(url);
+    const found = await p.evaluate(() => Array.from(document.querySelectorAll("main h1, main h2")).map((h) => h.textContent.trim()));
+    await p.close();
+    return found;
+  })();
+  const boxes = execFileSync("pdftotext", ["-bbox", pdf, "-"], { maxBuffer: 256 * 1024 * 1024 }).toString();
+  const pageBlocks = boxes.split("<page ").slice(1);
+  const sparse = [];
+  pageBlocks.forEach((block, i) => {
+    const height = Number(block.match(/height="([\d.]+)"/)[1]);
+    const words = [...block.matchAll(/yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</g)]
+      .map((m) => ({ top: Number(m[1]), bottom: Number(m[2]), text: m[3] }))
+      .filter((w) => w.top > 0.06 * height && w.bottom < 0.94 * height);
+    if (!words.length || i === pageBlocks.length - 1) return;
+    const used = (Math.max(...words.map((w) => w.bottom)) - 0.06 * height) / (0.88 * height);
+    const next = pageBlocks[i + 1];
+    const nextWords = [...next.matchAll(/yMin="([\d.]+)" xMax="[\d.]+" yMax="[\d.]+">([^<]*)</g)]
+      .filter((m) => Number(m[1]) > 0.06 * height).map((m) => m[2].replace(/&amp;/g, "&").replace(/&#39;|&apos;/g, "'"));
+    const opening = nextWords.slice(0, 12).join(" ");
+    const sectionEnds = sections.some((h) => opening.startsWith(h.split(" ").slice(0, 4).join(" ")));
+    if (used < 1 / 3 && !sectionEnds) sparse.push(`page ${i + 1} (${Math.round(100 * used)}% full)`);
+  });
+  console.log(`${name}: ${sparse.length} page(s) less than a third full mid-section${sparse.length ? ": " + sparse.join(", ") : ""}`);
+  if (sparse.length) failed = true;
   // The strategic assessment is a committee paper: its body prints to at most 20 A4 pages (the
   // technical annex is a document of its own) and its first two pages are the executive summary,
   // with the priorities and the recommendations.

@@ -10,7 +10,7 @@ from pipeline.analysis.police import ALL_CRIME_EXCL_ASB
 from pipeline.documents import charts, crime_tables, trend_tables
 from pipeline.documents.assessment.context import Assessment
 from pipeline.documents.formats import slug, windows_caption
-from pipeline.documents.fragments import bullet_list, heading, paragraph
+from pipeline.documents.fragments import bullet_list, heading, on_landscape_pages, paragraph
 from pipeline.months import describe_months, month_label, plural
 from pipeline.reference import ENGLAND_AND_WALES_NAME
 
@@ -426,9 +426,11 @@ def compared_with_elsewhere(a: Assessment) -> list[Any]:
     return shown
 
 
-def monthly_counts(a: Assessment) -> Any:
-    """Every usable month by crime type, for analysts."""
+def monthly_counts(a: Assessment, heading_items: list[Any] | None = None) -> Any:
+    """Every usable month by crime type, for analysts; with ``heading_items`` (its section's
+    heading and preface) printed on the same landscape pages as the table."""
     table = a.monthly.reset_index().rename(columns={"month": "Month"})
-    return a.tables.show(
+    shown = a.tables.show(
         table, "monthly-counts", f"Police recorded crime per month by type, {a.p.area.name} (usable months only)"
     )
+    return on_landscape_pages([*heading_items, shown]) if heading_items else shown
