@@ -6,7 +6,7 @@ PARAMS ?= params/south-gloucestershire.yaml
 KERNEL := strategic-assessment
 OUTPUT ?= outputs/south-gloucestershire-2020-12
 
-.PHONY: run pdf test lab venv default-data geography offence-codes population csp-lookup sample-extract sample-delivery benchmark check-documents clean
+.PHONY: run pdf test lab venv default-data geography offence-codes population csp-lookup sample-extract sample-delivery sample-partners benchmark check-documents clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "). Set PYTHON=/path/to/python3.11 (or 3.12, 3.13)")'
@@ -81,3 +81,7 @@ clean:
 # Rebuild the illustrative sample delivery inputs (last year's review, the Q2 update sheet).
 sample-delivery: venv
 	$(PY) scripts/make_sample_delivery.py
+
+# Rebuild the synthetic sample partner data (maintainers).
+sample-partners: venv
+	$(PY) scripts/make_sample_partners.py

@@ -82,6 +82,11 @@ def _parser() -> argparse.ArgumentParser:
     template = commands.add_parser("morile-template", help="write the MoRiLE workshop scoring sheet (xlsx)")
     template.add_argument("params")
     template.add_argument("--out", help="where to write it (default: outputs/morile-scoring-sheet-<run>.xlsx)")
+    partners = commands.add_parser(
+        "partner-template", help="write the partners' data collection workbook (xlsx) from the partner catalogue"
+    )
+    partners.add_argument("params")
+    partners.add_argument("--out", help="where to write it (default: outputs/partner-data-template-<run>.xlsx)")
     updates = commands.add_parser(
         "action-updates", help="write the action owners' quarterly update sheet (xlsx) for the delivery plan"
     )
@@ -194,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
             from pipeline.orchestration.commands import template_for
 
             print(template_for(args.params, args.out).resolve())
+        elif args.command == "partner-template":
+            from pipeline.orchestration.commands import partner_template_for
+
+            print(partner_template_for(args.params, args.out).resolve())
         elif args.command == "action-updates":
             from pipeline.orchestration.commands import action_updates_for
 

@@ -690,6 +690,14 @@ class CommentarySettings(_Strict):
     sample: bool = Field(default=False, description="True for the bundled example text: the report labels it sample.")
 
 
+class PartnerSettings(_Strict):
+    """Partners' own figures: see ``pipeline.inputs.partner_data``."""
+
+    catalogue: ExistingFile = Field(description="Indicator catalogue (YAML): label, agency, unit, polarity, threats.")
+    data: ExistingFiles = Field(min_length=1, description="Data files (CSV or xlsx), long format or the template.")
+    sample: bool = Field(default=False, description="True for the bundled synthetic partner data: outputs say so.")
+
+
 class Publication(_Strict):
     """Committee-paper details printed on each document's cover and running head."""
 
@@ -733,6 +741,7 @@ class Params(_Strict):
     force_extract: ForceExtract | None = None
     publication: Publication = Field(default_factory=lambda: Publication())
     commentary: CommentarySettings | None = None
+    partners: PartnerSettings | None = None
     benchmarks: Benchmarks = Field(default_factory=lambda: Benchmarks())
     output_dir: Path
     processed_dir: Path = Field(
@@ -792,11 +801,12 @@ class Params(_Strict):
     @property
     def sample_inputs(self) -> list[str]:
         """The params keys of the inputs marked ``sample: true``, of survey, morile,
-        force_extract and delivery in that order: every document that shows one must say so."""
+        force_extract, partners and delivery in that order: every document that shows one must say so."""
         settings = {
             "survey": self.survey,
             "morile": self.morile,
             "force_extract": self.force_extract,
+            "partners": self.partners,
             "delivery": self.delivery,
         }
         return [key for key, found in settings.items() if found is not None and found.sample]

@@ -88,6 +88,14 @@ def _params(tmp_path: Path, police: Path, lookup: Path) -> Path:
     force_extract["path"] = str(_tiny_extract(tmp_path))
     settings["force_extract"] = force_extract
     settings["commentary"] = {"path": str(ROOT / "data/raw/commentary/sample-commentary.md"), "sample": True}
+    settings["partners"] = {
+        "catalogue": str(ROOT / "data/raw/partners/catalogue.yaml"),
+        "data": [
+            str(ROOT / "data/raw/partners/sample-partner-data-monthly.csv"),
+            str(ROOT / "data/raw/partners/sample-partner-data-quarterly.xlsx"),
+        ],
+        "sample": True,
+    }
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(settings), encoding="utf-8")
     return path
@@ -243,6 +251,8 @@ def test_tables_match_an_independent_count_of_the_fixture(published, tiny_police
         "harm-by-offence-group.csv",
         "missing-months.csv",
         "monthly-counts.csv",
+        "partner-indicator-series.csv",
+        "partner-indicators.csv",
         "performance-measures.csv",
         "priorities-ranking.csv",
         "priorities.csv",
@@ -299,6 +309,7 @@ def test_run_record_and_log(published, tiny_police_folder):
     assert [s["name"] for s in record["stages"]] == [
         "police",
         "survey",
+        "partners",
         "morile",
         "trends",
         "places",
@@ -315,13 +326,13 @@ def test_run_record_and_log(published, tiny_police_folder):
     month_files = len(list(tiny_police_folder.rglob("*-street.csv")))
     assert month_files == 35  # Jan 2018 to Dec 2020, less July 2019
     assert (
-        len(fingerprints) == month_files + 19
+        len(fingerprints) == month_files + 22
         # lookup, LSOA populations, survey, indicators, model, 3 sheets, moderation, plan, register, last year's
-        # review, the Q2 update sheet, 4 geography files, force extract, commentary
+        # review, the Q2 update sheet, 4 geography files, force extract, commentary, partner catalogue and 2 files
     )
     assert record["versions"]["python"] == platform.python_version()
     assert record["params"]["period_end"] == "2020-12"
-    assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 9
+    assert (report.parent / "run.log").read_text(encoding="utf-8").count("done in") == 10
     assert sorted(p.name for p in (report.parent / "notebooks").iterdir()) == [
         "01_police_data.ipynb",
         "02_survey.ipynb",
@@ -330,6 +341,7 @@ def test_run_record_and_log(published, tiny_police_folder):
         "05_places.ipynb",
         "06_force_extract.ipynb",
         "07_hotspots.ipynb",
+        "08_partners.ipynb",
         "10_strategic_assessment.ipynb",
         "20_delivery_plan.ipynb",
     ]
@@ -435,7 +447,7 @@ def test_delivery_plan_appendix(published):
         assert f">{section}</h2>" in appendix
     assert "is \u00a392,680. The allocations below total \u00a367,980, leaving \u00a324,700" in appendix
     assert "Sample data:" in appendix
-    assert "action owners, dates, statuses and reviews are an illustrative sample" in appendix  # running head
+    assert "not real results: survey results; prioritisation scores; partner indicators; action owners" in appendix
     # Actions managed: by priority and by strand, status by colour, symbol and word, the Q2 updates logged.
     for section in ("Actions", "Last year&#x27;s plan reviewed (2020/21)"):
         assert f">{section}</h2>" in appendix
@@ -590,9 +602,17 @@ def test_morile_template_command_writes_a_sheet_with_evidence(published, tmp_pat
     tmp, _, _ = published
     hate = _extract_count_2020(tmp, lambda r: r["Hate Flag"] == "Y" or r["HOCode"] in {"8P", "105B", "8M", "58J", "9B"})
     assert sheet.cell(row=rows["Hate crime"], column=2).value == hate
-    assert sheet.cell(row=rows["Fraud and cyber crime"], column=2).value == "not in police.uk data or the extract"
-    evidence = {r[0]: r[1] for r in load_workbook(out)["Evidence"].iter_rows(min_row=2, values_only=True)}
+    # Fraud: no crime data isolates it, so the sheet points to its partner indicator, Action Fraud's reports.
+    assert sheet.cell(row=rows["Fraud and cyber crime"], column=2).value == (
+        "not in police.uk data or the extract; see partner indicators (Evidence sheet)"
+    )
+    evidence_rows = list(load_workbook(out)["Evidence"].iter_rows(min_row=2, values_only=True))
+    evidence = {r[0]: r[1] for r in evidence_rows}
     assert evidence["Hate crime"].endswith("(synthetic sample)") and evidence["Anti-social behaviour"] == "police.uk"
+    partners = {r[0]: r[5] for r in evidence_rows}
+    assert partners["Fraud and cyber crime"].startswith("Fraud reported to Action Fraud")
+    assert partners["Child exploitation"].startswith("Child exploitation referrals")
+    assert evidence["Serious organised crime"].startswith("none: neither police.uk, the force extract nor a partner")
     assert sheet.cell(row=burglary, column=5).value.startswith("no trend given: 35 usable months")
 
 
@@ -672,6 +692,40 @@ def test_maps_wards_and_deprivation(published, tiny_police_folder):
     assert "None of Tiny South Glos's 5 ranked LSOAs is among the 20% most deprived in England" in html.unescape(
         page
     )  # the page's text, its entities read
+
+
+def test_partner_indicators_in_the_assessment_the_priorities_and_the_measures(published):
+    """The sample partner data: a section by theme with each indicator's change and trend, child
+    exploitation evidenced by a partner indicator, and partner measures in the delivery plan."""
+    _, _, report = published
+    page = html.unescape(report.read_text(encoding="utf-8"))
+    assert ">Partner agencies' data (synthetic sample)</h2>" in page
+    # The running head names every sample input.
+    assert "Sample data, not real results: survey results; prioritisation scores; force crime extract; partner" in page
+    table = pd.read_csv(report.parent / "tables/partner-indicators.csv", encoding="utf-8-sig").set_index("Indicator")
+    assert len(table) == 10
+    # MARAC repeats 2020/21 Q3 from the sample file, counted here with openpyxl: its share and interval.
+    from openpyxl import load_workbook
+
+    rows = list(
+        load_workbook(ROOT / "data/raw/partners/sample-partner-data-quarterly.xlsx").active.iter_rows(values_only=True)
+    )
+    latest = next(r for r in rows if r[0] == "marac_repeats" and r[1] == "2020/21 Q3")
+    share = 100 * latest[3] / latest[4]
+    assert table.loc["MARAC repeat referrals", "Latest"].startswith(f"{share:.1f}% (")
+    assert table.loc["MARAC repeat referrals", "Latest"].endswith(", 2020/21 Q3")
+    # Child exploitation is evidenced by partners' data, not "not evidenced"; organised crime names what would be.
+    evidence = page[page.index("Evidence from partners' data") :]
+    assert "Child exploitation: Child exploitation referrals (Integrated Children's Services)" in evidence
+    assert "Serious organised crime: no police.uk crime type, force extract definition or partner indicator" in evidence
+    appendix = html.unescape((report.parent / "delivery-plan-appendix.html").read_text(encoding="utf-8"))
+    measures = pd.read_csv(report.parent / "tables/performance-measures.csv", encoding="utf-8-sig").set_index(
+        "Indicator"
+    )
+    marac = measures.loc["Repeat victimisation rate following a MARAC for vulnerable victims of domestic abuse"]
+    assert marac["Actual"].startswith(f"{share:.1f}% (95% CI ") and "synthetic sample 2020/21 Q3" in marac["Actual"]
+    assert marac["Target"] == "28%-40%" and marac["Whether achieved"] != "not available"
+    assert "partner agencies' figures in the performance measures are a synthetic sample" in appendix
 
 
 def test_threat_sections_from_a_tiny_extract(published, tiny_police_folder):

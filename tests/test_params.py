@@ -116,17 +116,19 @@ def test_published_titles_carry_the_area_and_period_and_samples_are_labelled():
     stages = {s.name: s for s in STAGES}
     assert document_title(stages["report"], params) == (
         "South Gloucestershire Strategic Assessment of Crime and Disorder, Jan 2020 to Dec 2020",
-        "Sample data: survey results are a synthetic sample; prioritisation scores are an illustrative sample; "
-        "force crime extract is a synthetic sample",
+        "Sample data, not real results: survey results; prioritisation scores; force crime extract; partner indicators",
+    )
+    # The delivery plan names the samples it shows: scores, survey, partner figures and its own actions.
+    assert document_title(stages["delivery"], params)[1] == (
+        "Sample data, not real results: survey results; prioritisation scores; partner indicators; action owners, "
+        "dates, statuses and reviews"
     )
     # The delivery plan names its own period: the plan's financial year (2021/22 in the plan file).
     assert (
         document_title(stages["delivery"], params)[0]
         == "Delivery plan appendix: South Gloucestershire, financial year 2021/22 (evidence from Jan 2020 to Dec 2020)"
     )
-    assert (
-        document_title(stages["morile"], params)[1] == "Sample data: prioritisation scores are an illustrative sample"
-    )
+    assert document_title(stages["morile"], params)[1] == "Sample data, not real results: prioritisation scores"
 
 
 def test_the_cover_gives_committee_paper_details_with_defaults():

@@ -433,6 +433,7 @@ def test_the_report_takes_a_free_kernel_before_the_delivery_plan_beside_it():
     assert depths == {
         "police": 0,
         "survey": 0,
+        "partners": 0,
         "morile": 0,
         "trends": 1,
         "places": 1,
@@ -451,6 +452,7 @@ def test_the_report_takes_a_free_kernel_before_the_delivery_plan_beside_it():
         "places",
         "trends",
         "morile",
+        "partners",
         "survey",
         "police",
     ]

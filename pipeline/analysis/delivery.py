@@ -195,6 +195,7 @@ class Figure:
     unit: str = ""
     note: str = ""
     change_ci: tuple[float, float] | None = None  # 95% interval of the change since the previous figure
+    names_period: bool = False  # the note names the period the figure covers, so the cell shows it
 
 
 def _survey_figure(
@@ -233,12 +234,56 @@ def _crime_figure(rates: pd.DataFrame | None, crime_types: list[str], which: Lit
     return Figure(float(sum(row[f"{t} rate"] for t in crime_types)), unit=" per 1,000 a year", note=str(row["label"]))
 
 
+def _partner_figure(
+    results: pd.DataFrame | None, indicator: str, which: Literal["latest", "previous"], sample: bool = False
+) -> Figure:
+    """A partner indicator's latest figure (a share in %, with its Wilson interval) or the one
+    it is compared with (the same period a year before), naming its period."""
+    if results is None:
+        return Figure(None, note="no partner data in this run")
+    rows = results[results["indicator"] == indicator]
+    if rows.empty or not int(rows.iloc[0]["periods"]):
+        return Figure(None, note=f"no partner figure for {indicator!r}")
+    row = rows.iloc[0]
+    label = "synthetic sample " if sample else ""
+    share = row["unit"] == "proportion"
+    if which == "latest":
+        if bool(row["latest_suppressed"]):
+            return Figure(None, note=f"{row['latest_period']} suppressed (a small number)")
+        value, period = float(row["latest_value"]), row["latest_period"]
+    else:
+        if not isinstance(row.get("comparison_period"), str):
+            return Figure(None)
+        if bool(row.get("change_suppressed")):
+            return Figure(None, note=f"{row['comparison_period']} suppressed (a small number)")
+        value, period = float(row["comparison_value"]), row["comparison_period"]
+    if not share:
+        return Figure(value, note=f"{label}{period}", names_period=True)
+    low, high = (row["latest_low"], row["latest_high"]) if which == "latest" else (None, None)
+    change = (
+        (float(row["change_low"]), float(row["change_high"]))
+        if which == "latest" and "change_low" in row and not pd.isna(row["change_low"])
+        else None
+    )
+    return Figure(
+        100 * value,
+        None if low is None else 100 * float(low),
+        None if high is None else 100 * float(high),
+        "%",
+        f"{label}{period}",
+        change,
+        names_period=True,
+    )
+
+
 def figure_for(
     source: Source | None,
     survey_results: pd.DataFrame | None,
     crime_rates: pd.DataFrame | None,
     which: Literal["latest", "previous"],
     survey_is_sample: bool = False,
+    partner_results: pd.DataFrame | None = None,
+    partners_sample: bool = False,
 ) -> Figure:
     """A measure's actual (``which='latest'``) or previous figure from its source."""
     if source is None:
@@ -247,18 +292,23 @@ def figure_for(
         return Figure(source.value, unit=source.unit)
     if source.survey is not None:
         return _survey_figure(survey_results, source.survey, which, survey_is_sample)
+    if source.partner is not None:
+        return _partner_figure(partner_results, source.partner, which, partners_sample)
     return _crime_figure(crime_rates, source.crime or [], which)
 
 
 def _names_its_months(figure: Figure) -> bool:
-    # A crime rate's months go in the cell itself: a count or rate never leaves its months unsaid.
-    return figure.unit.startswith(" per 1,000") and bool(figure.note)
+    # A crime rate's or a partner figure's period goes in the cell itself: a count or rate never
+    # leaves its months unsaid.
+    return (figure.unit.startswith(" per 1,000") or figure.names_period) and bool(figure.note)
 
 
 def _show(figure: Figure) -> str:
     if figure.value is None:
         return f"not available: {figure.note}" if figure.note else "not available"
-    text = f"{figure.value:.1f}{figure.unit}"
+    # A count (no unit, a whole number) is shown whole: 8, not 8.0.
+    whole = not figure.unit and float(figure.value).is_integer()
+    text = f"{figure.value:,.0f}" if whole else f"{figure.value:.1f}{figure.unit}"
     if figure.ci_low is not None:
         text += f" (95% CI {figure.ci_low:.1f} to {figure.ci_high:.1f})"
     if _names_its_months(figure):
@@ -272,23 +322,33 @@ def performance_table(
     crime_rates: pd.DataFrame | None,
     survey_targets: dict[str, str] | None = None,
     survey_is_sample: bool = False,
+    partner_results: pd.DataFrame | None = None,
+    partner_targets: dict[str, str] | None = None,
+    partners_sample: bool = False,
 ) -> pd.DataFrame:
     """Indicator, previous result, target, actual, whether achieved, comments.
 
     ``crime_rates`` has rows 'latest' (assessment window) and 'previous' (the window
-    before) with ``<type> rate`` columns and a ``label``. A survey measure with no
-    target of its own takes the indicator definition's target (``survey_targets``).
+    before) with ``<type> rate`` columns and a ``label``. A survey or partner measure
+    with no target of its own takes its indicator's target (``survey_targets``,
+    ``partner_targets``).
     """
     rows = []
     for measure in plan.performance_measures:
-        actual = figure_for(measure.actual, survey_results, crime_rates, "latest", survey_is_sample)
+        actual = figure_for(
+            measure.actual, survey_results, crime_rates, "latest", survey_is_sample, partner_results, partners_sample
+        )
         previous_source = measure.previous or (
             measure.actual if measure.actual and measure.actual.value is None else None
         )
-        previous = figure_for(previous_source, survey_results, crime_rates, "previous", survey_is_sample)
+        previous = figure_for(
+            previous_source, survey_results, crime_rates, "previous", survey_is_sample, partner_results, partners_sample
+        )
         target_text = measure.target
         if target_text is None and measure.actual and measure.actual.survey and survey_targets:
             target_text = survey_targets.get(measure.actual.survey)
+        if target_text is None and measure.actual and measure.actual.partner and partner_targets:
+            target_text = partner_targets.get(measure.actual.partner)
         target = parse_target(target_text) if target_text else None
         verdict = assess(
             target,

@@ -232,13 +232,17 @@ def write_template(
     path: Path,
     title: str,
     headers: list[str] | None = None,
+    partner_evidence: dict[str, list[str]] | None = None,
 ) -> Path:
     """Write the xlsx scoring sheet partners fill in at the workshop.
 
     Only the scorer's name, organisation, score and rationale cells are unlocked; each
     score cell has a drop-down of its scale's labels. Text we write is neutralised
-    against formula injection.
+    against formula injection. ``partner_evidence``: each threat's lines from partners' data
+    (``partner_indicators.evidence_sentences``), in the Evidence sheet and pointed to from a
+    threat the crime data cannot measure.
     """
+    partner_evidence = partner_evidence or {}
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill, Protection
     from openpyxl.utils import get_column_letter
@@ -277,7 +281,13 @@ def write_template(
         mapped = facts is not None and not pd.isna(facts["count"])
         for k, key in enumerate(("count", "pct_change", "rate_per_1000")):
             value = None if facts is None or pd.isna(facts[key]) else round(float(facts[key]), 1)
-            missing = "not computed: no month comparable" if mapped else absent
+            missing = (
+                "not computed: no month comparable"
+                if mapped
+                else f"{absent}; see partner indicators (Evidence sheet)"
+                if threat.name in partner_evidence
+                else absent
+            )
             sheet.cell(row=row, column=2 + k, value=value if value is not None else missing)
         trend = facts.get("trend", "") if facts is not None else ""
         sheet.cell(row=row, column=2 + len(EVIDENCE_HEADERS) - 1, value=neutralise_formula(trend) or absent)
@@ -303,6 +313,8 @@ def write_template(
     scales.protection.sheet = True
     if "source" in evidence.columns:
         # Where each threat's evidence comes from, with harm where a force extract gives it.
+        from pipeline.analysis.partner_indicators import would_evidence
+
         sources = workbook.create_sheet("Evidence")
         sources.append(
             [
@@ -311,23 +323,35 @@ def write_template(
                 "Crime Severity Score a year (ONS scale)",
                 "Share of the area's crimes (%)",
                 "Share of the area's harm (%)",
+                "Partner indicators",
             ]
         )
         for threat in threats:
             facts = evidence.loc[threat.name] if threat.name in evidence.index else None
+            partners = "; ".join(partner_evidence.get(threat.name, [])) or None
             if facts is None or pd.isna(facts["count"]):
+                source = (
+                    "partner data only: neither police.uk nor the force extract isolates this threat"
+                    if partners
+                    else "none: neither police.uk, the force extract nor a partner indicator measures this threat; "
+                    + would_evidence(threat.name)
+                )
                 sources.append(
-                    [
-                        neutralise_formula(threat.name),
-                        "none: neither police.uk nor the force extract isolates this threat",
-                    ]
+                    [neutralise_formula(threat.name), source, None, None, None, neutralise_formula(partners)]
                 )
                 continue
             harm = [
                 None if pd.isna(facts.get(k, np.nan)) else round(float(facts[k]), 2 if k == "css" else 1)
                 for k in ("css", "volume_share", "harm_share")
             ]
-            sources.append([neutralise_formula(threat.name), neutralise_formula(str(facts["source"])), *harm])
+            sources.append(
+                [
+                    neutralise_formula(threat.name),
+                    neutralise_formula(str(facts["source"])),
+                    *harm,
+                    neutralise_formula(partners),
+                ]
+            )
         sources.protection.sheet = True
     about = workbook.create_sheet("About")
     about.append(["Model", model.name])

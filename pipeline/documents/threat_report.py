@@ -16,6 +16,7 @@ from pipeline.analysis.hotspots import protected, suppress
 from pipeline.analysis.threat_profiles import ALL_EXTRACT_CRIME, TIME_METHODS, ThreatProfiles
 from pipeline.documents.formats import count, one_decimal, p_value, percent_change
 from pipeline.documents.place_tables import top_lsoas_table
+from pipeline.documents.trend_tables import short_trend
 from pipeline.months import month_label
 
 
@@ -62,7 +63,7 @@ def overview_table(
             "Change (%)": [change.at[t, "pct_change"] for t in rows],
             "p (Holm)": [change.at[t, "p_holm"] for t in rows],
             "Verdict": [change.at[t, "verdict"] for t in rows],
-            "Trend (seasonal model)": [change.at[t, "trend"] for t in rows],
+            "Trend (seasonal model)": [short_trend(change.at[t, "trend"]) for t in rows],
             "Crime Severity Score a year (ONS scale)": [harm.at[t, "css"] for t in rows],
             "Share of the area's crimes (%)": [harm.at[t, "volume_share"] for t in rows],
             "Share of the area's harm (%)": [harm.at[t, "harm_share"] for t in rows],

@@ -48,7 +48,7 @@ def trend_summary_table(
             window_column: summary["window_count"],
             change_column: summary["pct_change"].round(1) if months else "not computed: no month comparable",
             "Change verdict (Holm-adjusted)": summary["change_verdict"] if months else "not tested",
-            "Trend (seasonal model)": summary["trend"].map(_short_trend),
+            "Trend (seasonal model)": summary["trend"].map(short_trend),
             forecast_column: [
                 "not computed" if pd.isna(v) else int(round(v))
                 for v in (summary["forecast_total"] if "forecast_total" in summary else [math.nan] * len(summary))
@@ -63,8 +63,9 @@ def trend_summary_table(
     return table, formats
 
 
-def _short_trend(verdict: str) -> str:
-    """A trend verdict for a table cell: "no trend given" verdicts shortened (the note says why)."""
+def short_trend(verdict: str) -> str:
+    """A trend verdict for a table cell: "no trend given" and "not modelled" verdicts shortened
+    to their reason's first clause (the table's note or the methods say more)."""
     if verdict.startswith("no trend given"):
         return "not given: fewer than 36 usable months"
     return verdict

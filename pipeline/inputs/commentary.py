@@ -33,6 +33,7 @@ SECTIONS = (
     "Hotspots",
     "Financial years",
     "Compared with elsewhere",
+    "Partner agencies' data",
     "Data quality",
     "Methods and sources",
 )

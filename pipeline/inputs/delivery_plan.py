@@ -183,17 +183,22 @@ class Value(_Strict):
 
 
 class Source(_Strict):
-    """Where a measure's figure comes from: a survey indicator, crime types, or a value given here."""
+    """Where a measure's figure comes from: a survey indicator, crime types, a partner indicator
+    (its id in the partner catalogue), or a value given here."""
 
     survey: str | None = None
     crime: list[str] | None = None
+    partner: str | None = None
     value: float | None = None
     unit: str = ""
 
     @model_validator(mode="after")
     def _one_source(self) -> "Source":
-        if sum(x is not None for x in (self.survey, self.crime, self.value)) != 1:
-            raise ValueError("give exactly one of survey (an indicator id), crime (crime types) or value")
+        if sum(x is not None for x in (self.survey, self.crime, self.partner, self.value)) != 1:
+            raise ValueError(
+                "give exactly one of survey (an indicator id), crime (crime types), partner (a partner indicator id) "
+                "or value"
+            )
         return self
 
 

@@ -66,6 +66,8 @@ def input_files(params: Params) -> list[Path]:
         paths.extend(params.delivery.updates)
     if params.commentary is not None:
         paths.append(params.commentary.path)
+    if params.partners is not None:
+        paths.extend([params.partners.catalogue, *params.partners.data])
     return sorted({p.resolve() for p in paths})
 
 
@@ -286,6 +288,35 @@ def geography_checks(
     return problems + ([placement] if placement else []), warnings
 
 
+def partner_checks(params: Params) -> list[str]:
+    """Problems in the partner indicator catalogue and data files, and threats the catalogue
+    names that the MoRiLE section does not score."""
+    from pipeline.inputs.partner_data import load_catalogue, read_partner_data
+
+    settings = params.partners
+    if settings is None:
+        return []
+    try:
+        catalogue = load_catalogue(settings.catalogue)
+    except PipelineError as exc:
+        return [str(exc)]
+    problems = []
+    if params.morile is not None:
+        scored = {t.name for t in params.morile.threats}
+        for indicator in catalogue.indicators:
+            unknown = [t for t in indicator.threats if t not in scored]
+            if unknown:
+                problems.append(
+                    f"{settings.catalogue}: indicator {indicator.id} evidences {', '.join(map(repr, unknown))}, not "
+                    f"among the threats scored (morile.threats: {', '.join(sorted(scored))})"
+                )
+    try:
+        read_partner_data(settings.data, catalogue)
+    except PipelineError as exc:
+        problems.append(str(exc))
+    return problems
+
+
 def commentary_checks(params: Params) -> list[str]:
     """Problems in the analyst's commentary: headings naming no section, references to no figure."""
     from pipeline.inputs.commentary import read_commentary
@@ -409,6 +440,29 @@ def delivery_checks(params: Params) -> list[str]:
             reader(path)
         except PipelineError as exc:
             problems.append(str(exc))
+    if not problems:  # a measure from partner data names an indicator of the partner catalogue
+        from pipeline.inputs.partner_data import load_catalogue
+
+        wanted = [
+            (m.indicator, m.actual.partner)
+            for m in delivery_plan.load_plan(settings.plan).performance_measures
+            if m.actual is not None and m.actual.partner is not None
+        ]
+        try:
+            known = set(load_catalogue(params.partners.catalogue).by_id()) if params.partners else None
+        except PipelineError:
+            known = set()  # the partner checks report the catalogue's own problems
+        for indicator, partner in wanted:
+            if known is None:
+                problems.append(
+                    f"{settings.plan}: the measure {indicator!r} takes partner indicator {partner!r}, but the params "
+                    "have no partners section; add the partner catalogue and data (docs/params.md)"
+                )
+            elif known and partner not in known:
+                problems.append(
+                    f"{settings.plan}: the measure {indicator!r} takes partner indicator {partner!r}, which is not in "
+                    f"the partner catalogue {params.partners.catalogue} (its ids: {', '.join(sorted(known))})"
+                )
     if settings.last_year is not None:
         from pipeline.inputs.delivery_review import load_review
 
@@ -598,6 +652,10 @@ def check_inputs(params: Params, morile_scores: bool = True, cache: CheckCache |
         ) + (_cached_check("moderation", cache, lambda: moderation_checks(params)) if morile_scores else [])
     if params.commentary is not None:
         sections[f"Commentary (commentary.path: {params.commentary.path})"] = commentary_checks(params)
+    if params.partners is not None:
+        sections["Partner data (partners: catalogue and data files)"] = _cached_check(
+            "partners", cache, lambda: partner_checks(params)
+        )
     if params.delivery:
         sections["Delivery plan appendix (plan, risk registers, last year's review and update sheets)"] = _cached_check(
             "delivery", cache, lambda: delivery_checks(params)

@@ -1,5 +1,5 @@
-"""Command-line jobs that are not a run: writing the MoRiLE workshop's scoring sheet and the
-action owners' quarterly update sheet."""
+"""Command-line jobs that are not a run: writing the MoRiLE workshop's scoring sheet, the
+partners' data collection workbook and the action owners' quarterly update sheet."""
 
 from __future__ import annotations
 
@@ -47,8 +47,16 @@ def template_for(params_path: str | Path, out: str | Path | None = None) -> Path
         evidence = pd.concat(
             [evidence[~evidence["threat"].isin(from_extract["threat"])], from_extract], ignore_index=True
         )
+    partner_evidence = None
+    if params.partners is not None:
+        from pipeline.analysis.partner_indicators import evidence_sentences, run_partners
+
+        _, _, results = run_partners(params.partners, params.suppression_threshold, params.period_end)
+        partner_evidence = evidence_sentences(results, params.partners.sample)
     title = f"MoRiLE scoring sheet: {params.area.name}, assessment window {windows['assessment']} ({model.name})"
-    return morile.write_template(model, params.morile.threats, evidence, path, title, morile.evidence_headers(windows))
+    return morile.write_template(
+        model, params.morile.threats, evidence, path, title, morile.evidence_headers(windows), partner_evidence
+    )
 
 
 def action_updates_for(params_path: str | Path, quarter: str, out: str | Path | None = None) -> Path:
@@ -79,3 +87,23 @@ def action_updates_for(params_path: str | Path, quarter: str, out: str | Path | 
     with_actions = [threat for threat, response in plan.responses.items() if response.actions]
     title = f"Action updates, {quarter} {plan.financial_year}: {plan.title}"
     return write_update_sheet(plan, with_actions, quarter, path, title, sample=params.delivery.sample)
+
+
+def partner_template_for(params_path: str | Path, out: str | Path | None = None) -> Path:
+    """Write the partners' data collection workbook from the params' partner catalogue: one
+    sheet per agency, its periods as rows up to the assessment window's end. Filled in, it is
+    listed under ``partners.data`` as it is; the run reads and checks it like any data file."""
+    from pipeline.inputs.partner_data import load_catalogue, write_template
+
+    params = load_params(params_path)
+    if params.partners is None:
+        raise ParamsError(
+            f"{params_path} has no partners section: add the indicator catalogue first (see docs/params.md, "
+            "'Partner agencies' data')."
+        )
+    catalogue = load_catalogue(params.partners.catalogue)
+    path = Path(out) if out else Path("outputs") / f"partner-data-template-{params.run_name}.xlsx"
+    if path.resolve() in set(input_files(params)):
+        raise ParamsError(f"--out {path}: that is one of the run's inputs; write the workbook to a new file.")
+    title = f"Partner data for the strategic assessment: {params.area.name}, periods to {params.period_end}"
+    return write_template(catalogue, path, params.period_end, title)

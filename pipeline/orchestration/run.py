@@ -232,10 +232,11 @@ def _document_period(stage: Stage, params: Params) -> str:
 
 # Each sample input as the running head names it, and the documents that show it.
 _SAMPLE_LABELS = {
-    "survey": ("survey results are a synthetic sample", ("report", "delivery")),
-    "morile": ("prioritisation scores are an illustrative sample", ("report", "morile", "delivery")),
-    "force_extract": ("force crime extract is a synthetic sample", ("report",)),
-    "delivery": ("action owners, dates, statuses and reviews are an illustrative sample", ("delivery",)),
+    "survey": ("survey results", ("report", "delivery")),
+    "morile": ("prioritisation scores", ("report", "morile", "delivery")),
+    "force_extract": ("force crime extract", ("report",)),
+    "partners": ("partner indicators", ("report", "delivery")),
+    "delivery": ("action owners, dates, statuses and reviews", ("delivery",)),
 }
 
 
@@ -249,7 +250,8 @@ def document_title(stage: Stage, params: Params, part: str | None = None) -> tup
     title = f"{name}, {_document_period(stage, params)}"
     labels = [_SAMPLE_LABELS[key] for key in params.sample_inputs]
     samples = [label for label, stages in labels if stage.name in stages]
-    header = ("Sample data: " + "; ".join(samples)) if samples else ""
+    # Short enough for one line of the page head: each sample input named, what they are said once.
+    header = ("Sample data, not real results: " + "; ".join(samples)) if samples else ""
     return title, header
 
 

@@ -96,6 +96,14 @@ STAGES: tuple[Stage, ...] = (
         writes=("survey_results.parquet", "survey_subgroups.parquet"),
     ),
     Stage(
+        "partners",
+        "08_partners.ipynb",
+        "partner agencies' indicators: change and trend",
+        needs="partners",
+        reads=("partners", "period_end", "suppression_threshold"),
+        writes=("partner_data.parquet", "partner_results.parquet"),
+    ),
+    Stage(
         "morile",
         "04_morile.ipynb",
         "MoRiLE scores, ranks, moderation and sensitivity",
@@ -158,7 +166,7 @@ STAGES: tuple[Stage, ...] = (
         # data quality and methods go to an annex of their own, printed and circulated separately.
         annex="technical-annex.html",
         annex_title="Technical annex to the strategic assessment",
-        after=("police", "survey", "morile", "trends", "hotspots", "places", "extract"),
+        after=("police", "survey", "partners", "morile", "trends", "hotspots", "places", "extract"),
         writes=("chart-cache/",),  # charts kept for the next run (pipeline.documents.chart_cache)
     ),
     Stage(
@@ -171,8 +179,8 @@ STAGES: tuple[Stage, ...] = (
         landscape_tables=False,
         needs="delivery",
         title="Delivery plan appendix",
-        after=("police", "survey", "morile"),
-        reads=("area", "delivery", "morile", "period_end", "publication", "survey", "title"),
+        after=("police", "survey", "partners", "morile"),
+        reads=("area", "delivery", "morile", "partners", "period_end", "publication", "survey", "title"),
     ),
 )
 

@@ -137,8 +137,9 @@ for (const name of documents) {
     if (!words.length || i === pageBlocks.length - 1) return;
     const used = (Math.max(...words.map((w) => w.bottom)) - 0.06 * height) / (0.88 * height);
     const next = pageBlocks[i + 1];
+    const nextHeight = Number(next.match(/height="([\d.]+)"/)[1]);  // a landscape page is shorter
     const nextWords = [...next.matchAll(/yMin="([\d.]+)" xMax="[\d.]+" yMax="[\d.]+">([^<]*)</g)]
-      .filter((m) => Number(m[1]) > 0.06 * height).map((m) => m[2].replace(/&amp;/g, "&").replace(/&#39;|&apos;/g, "'"));
+      .filter((m) => Number(m[1]) > 0.06 * nextHeight).map((m) => m[2].replace(/&amp;/g, "&").replace(/&#39;|&apos;/g, "'"));
     const opening = nextWords.slice(0, 12).join(" ");
     const sectionEnds = sections.some((h) => opening.startsWith(h.split(" ").slice(0, 4).join(" ")));
     if (used < 1 / 3 && !sectionEnds) sparse.push(`page ${i + 1} (${Math.round(100 * used)}% full)`);

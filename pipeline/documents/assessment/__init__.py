@@ -25,10 +25,12 @@ from pipeline.documents.assessment.crime import (
     title,
     trends_summary,
 )
+from pipeline.documents.assessment.partner_data import partner_indicator_series, partner_indicators
 from pipeline.documents.assessment.partners import (
     Threats,
     executive_summary,
     prioritisation,
+    priority_evidence,
     summary_caveats,
     survey_indicators,
     survey_section,
@@ -49,6 +51,9 @@ from pipeline.documents.assessment.places import (
 from pipeline.documents.assessment.quality import data_quality, extract_quality, methods, missing_months
 
 __all__ = [
+    "priority_evidence",
+    "partner_indicators",
+    "partner_indicator_series",
     "annex_section",
     "annex_title",
     "glossary",

@@ -48,6 +48,10 @@ ANNEX_SECTIONS = {
         "Resident survey in detail",
         "Each indicator by year, with its chart and the groups of residents who differed from the rest of the area.",
     ),
+    "partners": (
+        "Partner agencies' indicators in detail",
+        "Each indicator's definition and owning agency, the threats it evidences, and every period given.",
+    ),
     "threats": (
         "Threats in detail",
         "Offence groups by share of crimes and of harm, the threats by calendar month, and a profile of each "

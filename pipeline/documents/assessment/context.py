@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.analysis import hotspots, trend_models, trends
+from pipeline.analysis import hotspots, partner_indicators, trend_models, trends
 from pipeline.analysis.police import ScanSummary, read_counts, usable_months
 from pipeline.documents.chart_cache import ChartCache
 from pipeline.documents.tables import ReportTables
@@ -41,6 +41,8 @@ class Assessment:
     forecast_text: str
     processed: Path
     commentary: Commentary | None  # the analyst's words (params ``commentary``), read once
+    # The partners stage's (data, results), if the params have partner data.
+    partners: tuple[pd.DataFrame, pd.DataFrame] | None = None
 
     @property
     def window(self) -> list[str]:
@@ -96,4 +98,5 @@ def load_assessment(params: dict[str, Any], run_dir: str, processed_dir: str) ->
         forecast_text=describe_months([shift_month(m, 12) for m in assessment_months]),
         processed=processed,
         commentary=read_commentary(p.commentary.path) if p.commentary is not None else None,
+        partners=partner_indicators.read_processed(processed) if p.partners is not None else None,
     )

@@ -149,6 +149,7 @@ def summary_caveats(a: Assessment) -> list[Any]:
         "survey": "the resident survey results",
         "morile": "the prioritisation scores",
         "force_extract": "the force crime extract",
+        "partners": "the partner agencies' indicators",
         "delivery": "the delivery plan's action owners, dates and statuses",
     }
     samples = [names[key] for key in p.sample_inputs]
@@ -292,11 +293,19 @@ def threats_overview(a: Assessment, priorities: list[str] | None) -> tuple[Threa
             )
         )
     if len(not_evidenced):
+        from pipeline.analysis.partner_indicators import evidence_sentences
+
+        by_partners = set(evidence_sentences(a.partners[1])) if a.partners is not None else set()
         shown.append(
             paragraph(
                 "Not evidenced by the extract: "
                 + "; ".join(
                     f"{r.threat}{' (a proposed priority)' if r.priority and priorities is not None else ''}: {r.note}"
+                    + (
+                        " (partner data evidences it: see Evidence from partners' data)"
+                        if r.threat in by_partners
+                        else ""
+                    )
                     for r in not_evidenced.itertuples()
                 )
                 + "."
@@ -304,13 +313,11 @@ def threats_overview(a: Assessment, priorities: list[str] | None) -> tuple[Threa
         )
     if found.shown:
         table, formats = threat_report.overview_table(profiles, found.shown, windows)
+        # The page keeps what a member needs; the like-for-like counts and the trend are in the CSV.
         short = {
             f"Crimes, {windows['window_text']}": "Crimes",
-            f"Like for like: {windows['before_text']}": "Year before",
-            f"Like for like: {windows['after_text']}": "This year",
             "Change (%)": "Change",
             "Verdict": "Verdict",
-            "Trend (seasonal model)": "Trend",
             "Crime Severity Score a year (ONS scale)": "Severity score",
             "Share of the area's crimes (%)": "Share of crimes (%)",
             "Share of the area's harm (%)": "Share of harm (%)",
@@ -377,6 +384,22 @@ def threat_harm_and_months(a: Assessment, found: Threats | None) -> list[Any]:
         )
     )
     return shown
+
+
+def priority_evidence(a: Assessment, priorities: list[str] | None, found: Threats | None) -> list[Any]:
+    """Each scored threat's evidence from partners' data (agreed priorities first), and the
+    threats no source measures with what would (with a MoRiLE section)."""
+    if not a.p.morile:
+        return []
+    from pipeline.documents.assessment.partner_data import threat_evidence
+
+    names = [t.name for t in a.p.morile.threats]
+    ordered = [t for t in (priorities or []) if t in names] + [t for t in names if t not in (priorities or [])]
+    measured = {t.name for t in a.p.morile.threats if t.crime_types}
+    if found is not None:
+        statuses = found.profiles.tables["statuses"]
+        measured |= set(statuses.loc[statuses["evidenced"], "threat"])
+    return threat_evidence(a, ordered, measured)
 
 
 def threat_profiles_section(a: Assessment, found: Threats | None) -> list[Any]:

@@ -1,0 +1,118 @@
+"""The partner agencies' indicators in the strategic assessment: a table by theme in the body,
+every period of every indicator in the technical annex."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.documents import partner_tables
+from pipeline.documents.assessment.annex import annex_section, see_annex
+from pipeline.documents.assessment.commentary import commentary
+from pipeline.documents.assessment.context import Assessment
+from pipeline.documents.fragments import heading, paragraph
+from pipeline.inputs.partner_data import load_catalogue
+
+SECTION = "Partner agencies' data"
+
+
+def _label(a: Assessment) -> str:
+    return " (synthetic sample)" if a.p.partners is not None and a.p.partners.sample else ""
+
+
+def partner_indicators(a: Assessment) -> list[Any]:
+    """The body's section: what partners supplied, how each kind of figure is tested, and the
+    table of indicators by theme (nothing without partner data)."""
+    if a.partners is None:
+        return []
+    _, results = a.partners
+    label = _label(a)
+    shown = [heading(f"{SECTION}{label}", 2), *commentary(a, SECTION)]
+    if a.p.partners.sample:
+        shown.append(
+            paragraph(
+                "Synthetic sample: these figures are invented test data made by scripts/make_sample_partners.py, "
+                "not any agency's real figures (those that overlap police.uk data are drawn from it). Replace them "
+                "with your partners' returns.",
+                "sample",
+            )
+        )
+    agencies = sorted(set(results["agency"]))
+    shown.append(
+        paragraph(
+            f"{len(results)} indicators from {len(agencies)} partner agencies, each against the same period a year "
+            "before. Counts are tested as crime is (allowing for each series' own variation); shares have 95% "
+            "intervals and their change is tested as a difference of two proportions. Changes, and trends, are "
+            "each allowed for testing every indicator at once. A trend needs at least two years of periods. Counts "
+            f"from 1 to {a.p.suppression_threshold} (or an indicator's own threshold) are shown as *."
+        )
+    )
+    table = partner_tables.summary_table(results)
+    shown.append(
+        a.tables.show(
+            table,
+            "partner-indicators",
+            f"Partner agencies' indicators by theme{label}: latest period against the same period a year before",
+            note="Change for a share: percentage points with its 95% interval (Newcombe). Trend: the change a year "
+            "from a quasi-Poisson (counts) or quasi-binomial (shares) regression with a term for each month or "
+            "quarter of the year. Verdicts are Holm-adjusted across the indicators.",
+        )
+    )
+    shown.append(see_annex("partners", "Every period of every indicator, and each indicator's definition"))
+    return shown
+
+
+def partner_indicator_series(a: Assessment) -> list[Any]:
+    """The annex's section: each indicator's definition and every period given (nothing
+    without partner data)."""
+    if a.partners is None:
+        return []
+    data, results = a.partners
+    catalogue = load_catalogue(a.p.partners.catalogue)
+    from pipeline.documents.fragments import detail_blocks
+
+    definitions = results[["label", "agency", "unit", "threats"]].rename(
+        columns={"label": "Indicator", "agency": "Agency", "unit": "Unit", "threats": "Evidences"}
+    )
+    definitions["Definition"] = [i.definition for i in catalogue.indicators]
+    return [
+        *annex_section("partners"),
+        detail_blocks(definitions, "Indicator", ["Agency", "Unit", "Definition", "Evidences"], level=3),
+        a.tables.show(
+            partner_tables.series_table(data, catalogue, a.p.suppression_threshold, a.p.period_end),
+            "partner-indicator-series",
+            f"Partner agencies' indicators, every period given{_label(a)}",
+            note="* = a count from 1 to the indicator's disclosure threshold, suppressed to protect the people "
+            "involved, or a share from which one could be worked out.",
+        ),
+    ]
+
+
+def threat_evidence(a: Assessment, threats: list[str], crime_evidenced: set[str]) -> list[Any]:
+    """The priorities' evidence from partners' data: each threat with the partner indicators
+    that evidence it, then the threats nothing evidences, each with what would. ``threats``:
+    the threats in order (priorities first); ``crime_evidenced``: those police.uk or the force
+    extract measures."""
+    from pipeline.analysis.partner_indicators import evidence_sentences, would_evidence
+    from pipeline.documents.fragments import bullet_list
+
+    lines = evidence_sentences(a.partners[1], a.p.partners.sample) if a.partners is not None else {}
+    shown = []
+    if lines:
+        shown.append(heading(f"Evidence from partners' data{_label(a)}", 3))
+        shown.append(
+            bullet_list([f"{threat}: " + "; ".join(lines[threat]) + "." for threat in threats if threat in lines])
+        )
+    unmeasured = [t for t in threats if t not in lines and t not in crime_evidenced]
+    if unmeasured:
+        shown.append(heading("Threats no data source measures", 3))
+        shown.append(
+            bullet_list(
+                [
+                    f"{threat}: no police.uk crime type, force extract definition or partner indicator measures it; "
+                    + would_evidence(threat)
+                    + "."
+                    for threat in unmeasured
+                ]
+            )
+        )
+    return shown
