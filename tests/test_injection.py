@@ -131,11 +131,29 @@ def _payload_params(tmp_path: Path, police: Path) -> Path:
     for response in plan["responses"].values():
         response["response"] = PAYLOAD
         response["lead"] = FORMULA
-        response["actions"] = [PAYLOAD, FORMULA]
+        response["actions"] = [
+            PAYLOAD,
+            {"action": FORMULA, "owner": PAYLOAD, "update": FORMULA, "milestones": [PAYLOAD], "partners": [FORMULA]},
+        ]
         response["partners"] = [PAYLOAD]
+    for allocation in plan["grant"]["allocations"]:
+        for quarter in allocation.get("quarters", []):
+            quarter["outputs"] = PAYLOAD
     plan_path = tmp_path / "payload-plan.yaml"
     plan_path.write_text(yaml.safe_dump(plan), encoding="utf-8")
     settings["delivery"]["plan"] = str(plan_path)
+    review = yaml.safe_load((ROOT / "data/raw/delivery/sample-plan-review-2020-21.yaml").read_text(encoding="utf-8"))
+    for action in review["actions"]:
+        action.update(action=PAYLOAD, owner=FORMULA, reason=PAYLOAD)
+    review_path = tmp_path / "payload-review.yaml"
+    review_path.write_text(yaml.safe_dump(review), encoding="utf-8")
+    settings["delivery"]["last_year"] = str(review_path)
+    catalogue = yaml.safe_load((ROOT / "data/raw/partners/catalogue.yaml").read_text(encoding="utf-8"))
+    for indicator in catalogue["indicators"]:
+        indicator.update(label=f"{indicator['id']} {PAYLOAD}", agency=FORMULA, theme=PAYLOAD, definition=PAYLOAD)
+    catalogue_path = tmp_path / "payload-catalogue.yaml"
+    catalogue_path.write_text(yaml.safe_dump(catalogue), encoding="utf-8")
+    settings["partners"]["catalogue"] = str(catalogue_path)
     path.write_text(yaml.safe_dump(settings), encoding="utf-8")
     return path
 
