@@ -4,6 +4,10 @@ Every exception raised on purpose by the package is a ``PipelineError``; the com
 line prints its message without a traceback (``--debug`` shows one).
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 
 class PipelineError(Exception):
     """An error whose message tells a non-programmer what is wrong and how to fix it."""
@@ -31,6 +35,19 @@ def list_problems(heading: str, problems: list[str], limit: int = 50) -> str:
     if len(problems) > limit:
         lines.append(f"  ... and {len(problems) - limit} more problem(s) of the same kind.")
     return "\n".join(lines)
+
+
+def validation_problems(exc: Any) -> list[str]:
+    """A pydantic ``ValidationError`` as one line per problem: where (the setting's dotted
+    path), what is wrong, and what was found (unless it is a whole section)."""
+    problems = []
+    for e in exc.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        message = e["msg"].removeprefix("Value error, ")
+        if e["type"] not in ("missing", "extra_forbidden") and not isinstance(e.get("input"), (dict, list)):
+            message += f" (found {e.get('input')!r})"
+        problems.append(f"{where}: {message}")
+    return problems
 
 
 def file_system_refusal(exc: OSError) -> str:

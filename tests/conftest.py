@@ -105,3 +105,14 @@ def tiny_police_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "lsoa_code,area\n" + "".join(f"{c},{a}\n" for a, cs in TINY_AREA_CODES.items() for c in cs), encoding="utf-8"
     )
     return folder
+
+
+def libreoffice_ready() -> bool:
+    """Whether a real LibreOffice can be driven here (soffice, and the system Python's uno
+    module), for the spreadsheet round-trip tests (scripts/libreoffice_fill.py)."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("soffice") or not Path("/usr/bin/python3").exists():
+        return False
+    return subprocess.run(["/usr/bin/python3", "-c", "import uno"], capture_output=True).returncode == 0

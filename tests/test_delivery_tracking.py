@@ -5,13 +5,12 @@ reviewed; the grant-funded projects' quarterly monitoring."""
 from __future__ import annotations
 
 import datetime
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, libreoffice_ready
 from openpyxl import load_workbook
 
 from pipeline.analysis.delivery_tracking import (
@@ -173,14 +172,8 @@ def test_a_badly_filled_update_sheet_gets_every_problem_at_once_with_row_column_
         read_update_sheet(csv_instead, plan)
 
 
-def _soffice_ready() -> bool:
-    if not shutil.which("soffice") or not Path("/usr/bin/python3").exists():
-        return False
-    return subprocess.run(["/usr/bin/python3", "-c", "import uno"], capture_output=True).returncode == 0
-
-
 @pytest.mark.skipif(
-    not _soffice_ready(),
+    not libreoffice_ready(),
     reason="needs LibreOffice and python3-uno (apt-get install "
     "libreoffice-calc-nogui python3-uno); CI's scripts/check_documents.sh installs them",
 )

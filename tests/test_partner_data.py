@@ -4,13 +4,12 @@ evidence, and the collection workbook round trip (openpyxl and LibreOffice)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, libreoffice_ready
 from openpyxl import load_workbook
 
 from pipeline.analysis.partner_indicators import _newcombe, _wilson, analyse, evidence_sentences, would_evidence
@@ -247,14 +246,8 @@ def test_the_collection_workbook_round_trips_into_the_long_format(tmp_path):
         read_partner_data([workbook], catalogue)
 
 
-def _soffice_ready() -> bool:
-    if not shutil.which("soffice") or not Path("/usr/bin/python3").exists():
-        return False
-    return subprocess.run(["/usr/bin/python3", "-c", "import uno"], capture_output=True).returncode == 0
-
-
 @pytest.mark.skipif(
-    not _soffice_ready(),
+    not libreoffice_ready(),
     reason="needs LibreOffice and python3-uno (apt-get install libreoffice-calc-nogui python3-uno); CI's .ci/run "
     "installs them",
 )

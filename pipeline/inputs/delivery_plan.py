@@ -8,12 +8,12 @@ import datetime
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipeline.errors import InputDataError, list_problems
+from pipeline.errors import InputDataError, list_problems, validation_problems
 
 # --- the grant ------------------------------------------------------------------------
 
@@ -202,20 +202,22 @@ class Source(_Strict):
         return self
 
 
+def _target_form(text: str) -> str:
+    parse_target(text)  # raises ValueError naming the forms it reads
+    return text
+
+
+# A target in one of the forms the reports use ('<10%', '28%-40%', 'same as last year'...).
+TargetText = Annotated[str, AfterValidator(_target_form)]
+
+
 class Measure(_Strict):
     indicator: str = Field(min_length=1)
     actual: Source | None = None
     previous: Source | None = None
-    target: str | None = None
+    target: TargetText | None = None
     higher_is_better: bool = True
     comments: str = ""
-
-    @field_validator("target")
-    @classmethod
-    def _target_form(cls, text: str | None) -> str | None:
-        if text is not None:
-            parse_target(text)
-        return text
 
 
 class DeliveryPlan(_Strict):
@@ -264,18 +266,6 @@ class DeliveryPlan(_Strict):
         return (action.strand if action else None) or (response.strand if response else None) or self.strands[0]
 
 
-def _validation_problems(exc: ValidationError) -> list[str]:
-    """One line per problem: where, what was found, and what is expected."""
-    problems = []
-    for e in exc.errors():
-        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        message = e["msg"].removeprefix("Value error, ")
-        if e["type"] not in ("missing", "extra_forbidden") and not isinstance(e.get("input"), (dict, list)):
-            message += f" (found {e.get('input')!r})"
-        problems.append(f"{where}: {message}")
-    return problems
-
-
 def load_plan(path: Path) -> DeliveryPlan:
     """Read and validate the delivery plan input (YAML), listing every problem at once."""
     try:
@@ -290,7 +280,7 @@ def load_plan(path: Path) -> DeliveryPlan:
         raise InputDataError(f"{path} is not valid YAML: {exc}") from None
     except ValidationError as exc:
         raise InputDataError(
-            list_problems(f"Problems in the delivery plan input {path}:", _validation_problems(exc))
+            list_problems(f"Problems in the delivery plan input {path}:", validation_problems(exc))
         ) from None
     if plan.grant:
         check_grant(plan.grant, path)
@@ -356,7 +346,7 @@ def load_register(path: Path) -> tuple[str, list[Risk]]:
         try:
             risk = Risk.model_validate(row)
         except ValidationError as exc:
-            problems += [f"{where}: {p}" for p in _validation_problems(exc)]
+            problems += [f"{where}: {p}" for p in validation_problems(exc)]
             continue
         for name in ("impact", "likelihood"):
             value = getattr(risk, name)

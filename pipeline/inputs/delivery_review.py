@@ -29,8 +29,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pipeline.errors import InputDataError, list_problems
-from pipeline.inputs.delivery_plan import parse_target
+from pipeline.errors import InputDataError, list_problems, validation_problems
+from pipeline.inputs.delivery_plan import TargetText
 
 OUTCOMES = ("achieved", "not achieved", "carried over")
 
@@ -54,18 +54,11 @@ class ReviewedAction(_Strict):
 
 class ReviewedMeasure(_Strict):
     indicator: str = Field(min_length=1)
-    target: str | None = None
+    target: TargetText | None = None
     result: float | None = Field(default=None, description="Last year's result; blank if none was supplied.")
     unit: str = ""
     higher_is_better: bool = True
     comments: str = ""
-
-    @field_validator("target")
-    @classmethod
-    def _target_form(cls, text: str | None) -> str | None:
-        if text is not None:
-            parse_target(text)  # raises ValueError naming the forms it reads
-        return text
 
 
 class PlanReview(_Strict):
@@ -87,13 +80,7 @@ def load_review(path: Path) -> PlanReview:
     except yaml.YAMLError as exc:
         raise InputDataError(f"{path} is not valid YAML: {exc}") from None
     except ValidationError as exc:
-        problems = []
-        for e in exc.errors():
-            where = ".".join(str(p) for p in e["loc"]) or "(top level)"
-            message = e["msg"].removeprefix("Value error, ")
-            if e["type"] not in ("missing", "extra_forbidden") and not isinstance(e.get("input"), (dict, list)):
-                message += f" (found {e.get('input')!r})"
-            problems.append(f"{where}: {message}")
+        problems = validation_problems(exc)
         raise InputDataError(list_problems(f"Problems in last year's plan review {path}:", problems)) from None
     missing = [
         f"actions.{i}.reason: the action {a.action!r} was {a.outcome}; say why in a sentence"

@@ -40,8 +40,8 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pipeline.errors import InputDataError, list_problems
-from pipeline.inputs.delivery_plan import parse_target
+from pipeline.errors import InputDataError, list_problems, validation_problems
+from pipeline.inputs.delivery_plan import TargetText
 from pipeline.inputs.spreadsheets import open_workbook, workbook_kind
 
 UNITS = ("count", "proportion", "rate", "number")
@@ -62,19 +62,12 @@ class PartnerIndicator(_Strict):
     definition: str = Field(min_length=1)
     unit: Literal["count", "proportion", "rate", "number"]
     higher_is_better: bool
-    target: str | None = None
+    target: TargetText | None = None
     disclosure_threshold: int | None = Field(default=None, ge=0)
     threats: list[str] = Field(default_factory=list)
     frequency: Literal["monthly", "quarterly", "yearly"] = Field(
         default="quarterly", description="How often the agency reports it: the collection template's rows."
     )
-
-    @field_validator("target")
-    @classmethod
-    def _target_form(cls, text: str | None) -> str | None:
-        if text is not None:
-            parse_target(text)
-        return text
 
 
 class Catalogue(_Strict):
@@ -103,13 +96,7 @@ def load_catalogue(path: Path) -> Catalogue:
     except yaml.YAMLError as exc:
         raise InputDataError(f"{path} is not valid YAML: {exc}") from None
     except ValidationError as exc:
-        problems = []
-        for e in exc.errors():
-            where = ".".join(str(p) for p in e["loc"]) or "(top level)"
-            message = e["msg"].removeprefix("Value error, ")
-            if e["type"] not in ("missing", "extra_forbidden") and not isinstance(e.get("input"), (dict, list)):
-                message += f" (found {e.get('input')!r})"
-            problems.append(f"{where}: {message}")
+        problems = validation_problems(exc)
         raise InputDataError(list_problems(f"Problems in the partner indicator catalogue {path}:", problems)) from None
 
 
