@@ -159,3 +159,40 @@ def test_the_factor_scores_split_into_harm_and_the_rest_each_with_the_threat():
         ("harm", ["Threat", "Harm: Physical"]),
         ("likelihood-and-position", ["Threat", "Likelihood: Frequency", "Confidence: Evidence"]),
     ]
+
+
+def test_each_priority_says_why_with_the_evidence_behind_it():
+    from pipeline.documents.morile_tables import priority_reasons, threat_evidence_text
+
+    words = threat_evidence_text(
+        {"Domestic abuse": (2379, 5.04, "no significant change"), "Burglary": (915, None, "")},
+        {"Domestic abuse": 20.4},
+        {
+            "Domestic abuse": ["MARAC cases heard: 110 in 2020/21 Q3"],
+            "Child exploitation": ["Referrals: 15 in Dec 2020"],
+        },
+        "Jan 2020 to Dec 2020 (12 months)",
+    )
+    assert words == {
+        "Domestic abuse": "2,379 recorded in Jan 2020 to Dec 2020 (12 months) (+5.0% like for like, no significant "
+        "change); 20% of the area's crime harm; partners' data: MARAC cases heard: 110 in 2020/21 Q3",
+        "Burglary": "915 recorded in Jan 2020 to Dec 2020 (12 months)",
+        "Child exploitation": "partners' data: Referrals: 15 in Dec 2020",
+    }
+    ranking = pd.DataFrame(
+        {"threat": ["Domestic abuse", "Organised crime"], "rank": [1, 2], "score": [84.0, 60.0], "band": ["High"] * 2}
+    )
+    agreed = pd.DataFrame(
+        {
+            "threat": ["Domestic abuse", "Organised crime"],
+            "priority": [True, True],
+            "proposed": [True, True],
+            "override_reason": ["", ""],
+            "override_decided": ["", ""],
+        }
+    )
+    assert priority_reasons(ranking, agreed, words) == [
+        "Domestic abuse: MoRiLE rank 1 of 2, risk score 84 (High). Evidence: " + words["Domestic abuse"] + ".",
+        "Organised crime: MoRiLE rank 2 of 2, risk score 60 (High). No data source measures it yet (see Threats no "
+        "data source measures).",
+    ]

@@ -231,20 +231,20 @@ def shown_value(unit: str, value: float) -> str:
     return f"{value:,.1f}"
 
 
-def evidence_sentences(results: pd.DataFrame, sample: bool = False) -> dict[str, list[str]]:
+def evidence_sentences(results: pd.DataFrame, sample: bool = False, agency: bool = True) -> dict[str, list[str]]:
     """For each threat, one line per partner indicator that evidences it: its latest value and
-    period, and its change with the verdict (suppressed figures are not given)."""
+    period, and its change with the verdict (suppressed figures are not given). ``agency``:
+    name the owning agency after the indicator."""
     label = " (synthetic sample)" if sample else ""
     lines: dict[str, list[str]] = {}
     for row in results.itertuples():
         if not row.threats or not row.periods:
             continue
+        name = f"{row.label} ({row.agency}){label}" if agency else f"{row.label}{label}"
         if row.latest_suppressed:
-            text = f"{row.label} ({row.agency}){label}: {row.latest_period} suppressed (a small number)"
+            text = f"{name}: {row.latest_period} suppressed (a small number)"
         else:
-            text = (
-                f"{row.label} ({row.agency}){label}: {shown_value(row.unit, row.latest_value)} in {row.latest_period}"
-            )
+            text = f"{name}: {shown_value(row.unit, row.latest_value)} in {row.latest_period}"
             if isinstance(getattr(row, "comparison_period", None), str) and not row.change_suppressed:
                 change = (
                     f"{row.change_points:+.1f} points"

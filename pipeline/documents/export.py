@@ -89,6 +89,7 @@ footer { margin-top: 3rem; font-size: .88rem; color: #505a5f; border-top: 1px so
   /* On paper the contents list the sections only, so the executive summary starts on the first
      page (a PDF reader's bookmarks list every heading). */
   nav.toc li.level-3 { display: none; }
+  nav.toc ul { columns: 2; column-gap: 2rem; }
   a { color: #0b0c0c; text-decoration: none; }
   .table-wrap { overflow: visible; background: none; }
   .table-wrap.wide, .print-landscape { page: wide; }

@@ -131,19 +131,57 @@ def agreed_priorities_sentences(agreed: pd.DataFrame) -> list[str]:
     return sentences
 
 
-def priority_reasons(ranking: pd.DataFrame, agreed: pd.DataFrame) -> list[str]:
+def priority_reasons(ranking: pd.DataFrame, agreed: pd.DataFrame, evidence: dict[str, str] | None = None) -> list[str]:
     """One line per agreed priority, in rank order, saying why it is one: its MoRiLE rank of
-    all threats scored, its risk score (harm x likelihood after moderation) and band, and for
-    a threat the facilitators added, their reason. ``agreed`` is ``delivery.final_priorities``."""
+    all threats scored, its risk score (harm x likelihood after moderation) and band, for a
+    threat the facilitators added their reason, and ``evidence`` (the data behind it: volume,
+    change, harm, partners' figures, as ``threat_evidence_text`` words it) where there is any.
+    ``agreed`` is ``delivery.final_priorities``."""
     scored = ranking.set_index("threat")
+    evidence = evidence or {}
     lines = []
     for _, row in agreed[agreed["priority"]].iterrows():
         threat = row["threat"]
+        found = (
+            f" Evidence: {evidence[threat]}."
+            if evidence.get(threat)
+            else " No data source measures it yet (see Threats no data source measures)."
+            if evidence
+            else ""
+        )
         if threat not in scored.index:
-            lines.append(f"{threat}: chosen by the partnership ({row['override_reason'] or 'not scored in MoRiLE'}).")
+            reason = row["override_reason"] or "not scored in MoRiLE"
+            lines.append(f"{threat}: chosen by the partnership ({reason}).{found}")
             continue
         r = scored.loc[threat]
         line = f"{threat}: MoRiLE rank {int(r['rank'])} of {len(scored)}, risk score {r['score']:.0f} ({r['band']})"
         line += f"; added by {row['override_decided']}: {row['override_reason']}" if not row["proposed"] else "."
-        lines.append(line)
+        lines.append(line + found)
     return lines
+
+
+def threat_evidence_text(
+    volume: dict[str, tuple[int, float | None, str]],
+    harm_share: dict[str, float],
+    partner_lines: dict[str, list[str]],
+    window_text: str,
+) -> dict[str, str]:
+    """The evidence behind each threat in a few words: its crimes in the window with the
+    like-for-like change and its verdict (``volume``: count, % change or None, verdict), its
+    share of the area's harm, and its first partner indicator."""
+    threats = list(dict.fromkeys([*volume, *harm_share, *partner_lines]))
+    words = {}
+    for threat in threats:
+        parts = []
+        if threat in volume:
+            count, change, verdict = volume[threat]
+            text = f"{count:,} recorded in {window_text}"
+            if change is not None:
+                text += f" ({change:+.1f}% like for like, {verdict})" if verdict else f" ({change:+.1f}% like for like)"
+            parts.append(text)
+        if threat in harm_share:
+            parts.append(f"{harm_share[threat]:.0f}% of the area's crime harm")
+        if partner_lines.get(threat):
+            parts.append("partners' data: " + partner_lines[threat][0])
+        words[threat] = "; ".join(parts)
+    return words

@@ -152,8 +152,13 @@ for (const name of documents) {
   if (name === "strategic-assessment.html") {
     const opening = execFileSync("pdftotext", ["-f", "1", "-l", "2", pdf, "-"]).toString();
     const lacking = ["Executive summary", "Priorities", "Recommendations"].filter((h) => !opening.includes(h));
-    console.log(`${name}: ${pages} of at most 20 A4 pages; first two pages lack: ${lacking.join(", ") || "nothing"}`);
-    if (Number(pages) > 20 || lacking.length) failed = true;
+    // ... and the summary ends there: the next section starts by the top of page 3.
+    const third = execFileSync("pdftotext", ["-f", "3", "-l", "3", pdf, "-"]).toString().split("\n")
+      .map((l) => l.trim()).filter(Boolean);
+    const ends = opening.includes("About this assessment") || third.slice(0, 4).some((l) => l.startsWith("About this assessment"));
+    console.log(`${name}: ${pages} of at most 20 A4 pages; first two pages lack: ${lacking.join(", ") || "nothing"}; `
+      + `the executive summary ${ends ? "ends" : "does not end"} within them`);
+    if (Number(pages) > 20 || lacking.length || !ends) failed = true;
   }
 }
 await browser.close();

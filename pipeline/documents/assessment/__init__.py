@@ -25,12 +25,12 @@ from pipeline.documents.assessment.crime import (
     title,
     trends_summary,
 )
+from pipeline.documents.assessment.evidence import priority_evidence
 from pipeline.documents.assessment.partner_data import partner_indicator_series, partner_indicators
 from pipeline.documents.assessment.partners import (
     Threats,
     executive_summary,
     prioritisation,
-    priority_evidence,
     summary_caveats,
     survey_indicators,
     survey_section,

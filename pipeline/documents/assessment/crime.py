@@ -16,24 +16,33 @@ from pipeline.reference import ENGLAND_AND_WALES_NAME
 
 
 def title(a: Assessment) -> list[Any]:
-    """The document's title and what it covers."""
-    return [
-        heading(a.p.title, 1),
-        paragraph(
-            f"Assessment window: {a.windows['assessment']}, compared with {a.windows['comparison']}. "
-            "Source: police recorded crime and anti-social behaviour published on data.police.uk."
-        ),
-    ]
+    """The document's title (the cover under it names the area and the window; the sources are
+    in About this assessment and the annex's methods)."""
+    return [heading(a.p.title, 1)]
+
+
+# Sentences that report no change worth a member's attention, left to the sections below.
+_NOT_A_FINDING = ("no trend given", "were within what the model expected")
+MAX_FINDINGS = 5
 
 
 def key_findings(a: Assessment) -> Any:
-    """The key findings, generated from the comparison and trend tables."""
+    """The changes that matter most (at most ``MAX_FINDINGS``, in the order the tables give
+    them), generated from the comparison and trend tables; a sentence that finds nothing (no
+    trend could be given; the latest months were as expected) is left to its section, and the
+    note on the months compared follows the list."""
+    from IPython.display import HTML
+
     latest = a.trend_tables["latest"]
     total_latest = latest.query("crime_type == @ALL_CRIME_EXCL_ASB") if len(latest) else latest
-    return bullet_list(
-        trends.key_findings(a.p.area.name, a.comparison, a.area_rates, a.windows)
-        + trend_models.trend_findings(a.trend_tables["summary"], total_latest, ALL_CRIME_EXCL_ASB)
+    found = trends.key_findings(a.p.area.name, a.comparison, a.area_rates, a.windows) + trend_models.trend_findings(
+        a.trend_tables["summary"], total_latest, ALL_CRIME_EXCL_ASB
     )
+    notes = [f for f in found if f.startswith("Like-for-like comparisons cover")]
+    findings = [f for f in found if f not in notes and not any(words in f for words in _NOT_A_FINDING)]
+    shown = bullet_list(findings[:MAX_FINDINGS]).data
+    shown += "".join(paragraph(note, "note").data for note in notes)
+    return HTML(shown)
 
 
 def context_notes(a: Assessment) -> list[Any]:

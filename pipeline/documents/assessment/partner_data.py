@@ -85,34 +85,3 @@ def partner_indicator_series(a: Assessment) -> list[Any]:
             "involved, or a share from which one could be worked out.",
         ),
     ]
-
-
-def threat_evidence(a: Assessment, threats: list[str], crime_evidenced: set[str]) -> list[Any]:
-    """The priorities' evidence from partners' data: each threat with the partner indicators
-    that evidence it, then the threats nothing evidences, each with what would. ``threats``:
-    the threats in order (priorities first); ``crime_evidenced``: those police.uk or the force
-    extract measures."""
-    from pipeline.analysis.partner_indicators import evidence_sentences, would_evidence
-    from pipeline.documents.fragments import bullet_list
-
-    lines = evidence_sentences(a.partners[1], a.p.partners.sample) if a.partners is not None else {}
-    shown = []
-    if lines:
-        shown.append(heading(f"Evidence from partners' data{_label(a)}", 3))
-        shown.append(
-            bullet_list([f"{threat}: " + "; ".join(lines[threat]) + "." for threat in threats if threat in lines])
-        )
-    unmeasured = [t for t in threats if t not in lines and t not in crime_evidenced]
-    if unmeasured:
-        shown.append(heading("Threats no data source measures", 3))
-        shown.append(
-            bullet_list(
-                [
-                    f"{threat}: no police.uk crime type, force extract definition or partner indicator measures it; "
-                    + would_evidence(threat)
-                    + "."
-                    for threat in unmeasured
-                ]
-            )
-        )
-    return shown

@@ -10,6 +10,7 @@ from pipeline.documents import charts, morile_tables, survey_tables, threat_repo
 from pipeline.documents.assessment.annex import see_annex
 from pipeline.documents.assessment.commentary import commentary
 from pipeline.documents.assessment.context import Assessment
+from pipeline.documents.assessment.evidence import threat_evidence_words
 from pipeline.documents.formats import slug
 from pipeline.documents.fragments import bullet_list, heading, paragraph
 from pipeline.inputs import delivery_plan
@@ -121,11 +122,11 @@ def executive_summary(a: Assessment) -> list[Any]:
         shown.append(heading(f"Priorities{sample}", 3))
         shown.append(
             paragraph(
-                "The partnership's priorities, from the MoRiLE workshop ranking and the facilitators' recorded "
-                "decisions (see Prioritisation); each with its rank, risk score and band:"
+                "From the MoRiLE workshop ranking and the recorded decisions (see Prioritisation), with the "
+                "evidence behind each:"
             )
         )
-        shown.append(bullet_list(morile_tables.priority_reasons(ranking, agreed)))
+        shown.append(bullet_list(morile_tables.priority_reasons(ranking, agreed, threat_evidence_words(a))))
     if p.delivery is not None:
         shown.append(
             paragraph(
@@ -140,23 +141,23 @@ def summary_caveats(a: Assessment) -> list[Any]:
     """The end of the executive summary: what the data cannot tell, naming any sample inputs."""
     p = a.p
     cannot = [
-        "Police recorded crime counts what is reported and recorded, not all crime: a rise can mean more crime, "
-        "more reporting or better recording.",
-        "police.uk places each incident at an anonymised map point near where it happened, so street-level "
-        "figures are approximate.",
+        "Recorded crime is what is reported and recorded, not all crime: a rise can mean more crime, more "
+        "reporting or better recording.",
+        "police.uk places each incident at an anonymised point near where it happened: street-level figures are "
+        "approximate.",
     ]
     names = {
-        "survey": "the resident survey results",
-        "morile": "the prioritisation scores",
-        "force_extract": "the force crime extract",
-        "partners": "the partner agencies' indicators",
-        "delivery": "the delivery plan's action owners, dates and statuses",
+        "survey": "survey",
+        "morile": "prioritisation scores",
+        "force_extract": "force crime extract",
+        "partners": "partner indicators",
+        "delivery": "delivery actions",
     }
     samples = [names[key] for key in p.sample_inputs]
     if samples:
         cannot.append(
-            "This edition uses sample data for " + trends.and_list(samples) + ": those sections show the method, not "
-            "the partnership's real figures."
+            "Sample data in this edition (" + ", ".join(samples) + "): those sections show the method, not real "
+            "figures."
         )
     return [heading("What the data cannot tell", 3), bullet_list(cannot)]
 
@@ -384,22 +385,6 @@ def threat_harm_and_months(a: Assessment, found: Threats | None) -> list[Any]:
         )
     )
     return shown
-
-
-def priority_evidence(a: Assessment, priorities: list[str] | None, found: Threats | None) -> list[Any]:
-    """Each scored threat's evidence from partners' data (agreed priorities first), and the
-    threats no source measures with what would (with a MoRiLE section)."""
-    if not a.p.morile:
-        return []
-    from pipeline.documents.assessment.partner_data import threat_evidence
-
-    names = [t.name for t in a.p.morile.threats]
-    ordered = [t for t in (priorities or []) if t in names] + [t for t in names if t not in (priorities or [])]
-    measured = {t.name for t in a.p.morile.threats if t.crime_types}
-    if found is not None:
-        statuses = found.profiles.tables["statuses"]
-        measured |= set(statuses.loc[statuses["evidenced"], "threat"])
-    return threat_evidence(a, ordered, measured)
 
 
 def threat_profiles_section(a: Assessment, found: Threats | None) -> list[Any]:
