@@ -197,6 +197,14 @@ def test_a_trend_is_the_rate_ratio_a_year_of_a_quasi_poisson_fit(tmp_path):
     # Periods ending after the window are not used.
     later = analyse(data, catalogue, 5, "2019-03").set_index("indicator").loc["cases"]
     assert later["periods"] == 3 and later["latest_period"] == "2018/19"
+    assert not later["before_window"]
+    # A latest figure older than the 12 months assessed says so where it is shown.
+    from pipeline.documents.partner_tables import summary_table
+
+    stale = analyse(data, catalogue, 5, "2022-12")
+    assert stale.set_index("indicator").loc["cases", "before_window"]
+    shown = summary_table(stale).set_index("Indicator")
+    assert shown.loc["Cases", "Latest"] == "800, 2019/20 (before the assessment window)"
 
 
 def test_a_threats_evidence_names_its_partner_indicators_and_what_would_evidence_the_rest(tmp_path):

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.inputs.partner_data import Catalogue, PartnerIndicator, Period
+from pipeline.months import shift_month
 
 MIN_TREND_PERIODS = {1: 24, 3: 8, 12: 4}
 SUPPRESSED = "*"
@@ -139,6 +140,8 @@ def analyse_indicator(spec: PartnerIndicator, series: pd.DataFrame, threshold: i
         latest_period=latest_period.label,
         latest_value=float(latest["value"]),
         latest_suppressed=_suppressed(spec, latest, threshold),
+        # A partner's latest figure may be older than the 12 months assessed: say so where it is shown.
+        before_window=latest_period.end < shift_month(period_end, -11),
     )
     if spec.unit == "proportion":
         record["latest_low"], record["latest_high"] = _wilson(latest["numerator"], latest["denominator"])

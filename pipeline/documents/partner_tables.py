@@ -19,13 +19,14 @@ def _missing(value: Any) -> bool:
 
 def _latest(row: Any) -> str:
     if not row.periods:
-        return "no data for the window"
+        return "no figures given up to the window's end"
+    stale = " (before the assessment window)" if not _missing(row.before_window) and bool(row.before_window) else ""
     if row.latest_suppressed:
-        return f"{SUPPRESSED} ({row.latest_period})"
+        return f"{SUPPRESSED} ({row.latest_period}){stale}"
     text = shown_value(row.unit, row.latest_value)
     if row.unit == "proportion" and not _missing(row.latest_low):
         text += f" ({100 * row.latest_low:.1f}% to {100 * row.latest_high:.1f}%)"
-    return f"{text}, {row.latest_period}"
+    return f"{text}, {row.latest_period}{stale}"
 
 
 def _signed(value: float, unit: str = "%") -> str:
@@ -43,7 +44,9 @@ def _direction(value: float, unit: str, decimals: int = 0) -> str:
 
 
 def _change(row: Any) -> str:
-    if not row.periods or _missing(getattr(row, "comparison_period", None)):
+    if not row.periods:
+        return "not computed: no figures given"
+    if _missing(getattr(row, "comparison_period", None)):
         return "not computed: " + (row.change_note if isinstance(row.change_note, str) else "no earlier period")
     if row.change_suppressed:
         return f"{SUPPRESSED} (on {row.comparison_period})"
