@@ -185,9 +185,10 @@ def test_report_is_published_accessible_and_self_contained(published):
     # The annex: three trend-and-forecast charts, STL, one per survey indicator (5), the
     # deprivation chart, the persistent-hotspots map, the funnel plot, then from the force
     # extract the volume-and-harm chart and a day-by-hour heatmap for 7 of its 8 evidenced
-    # threats (modern slavery: no crime in the tiny area's window, so no heatmap).
+    # threats (modern slavery: no crime in the tiny area's window, so no heatmap); and one line
+    # chart per partner indicator (10).
     annex_images = re.findall(r"<img[^>]*>", annex)
-    assert len(annex_images) == 3 + 1 + 5 + 1 + 1 + 1 + 1 + 7
+    assert len(annex_images) == 3 + 1 + 5 + 1 + 1 + 1 + 1 + 7 + 10
     for img in images + annex_images:
         assert re.search(r'alt="[^"]{40,}"', img) and 'src="data:image/png;base64,' in img
     assert "<caption>" in page and '<th scope="col">' in page

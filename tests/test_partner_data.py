@@ -305,3 +305,20 @@ def test_the_bundled_sample_reads_and_evidences_child_exploitation_and_fraud():
     # months: 36 less July 2019, which police.uk lacks for the area.
     asb = data[data["indicator"] == "council_asb_cases"]
     assert len(asb) == 35 and "2019-07" not in set(asb["period_start"])
+
+
+def test_a_partner_chart_leaves_suppressed_periods_as_gaps_and_says_which(tmp_path):
+    from pipeline.documents.charts import partner_series
+    from pipeline.documents.partner_tables import chart_series
+
+    catalogue = load_catalogue(_catalogue(tmp_path))
+    rows = ["fires,2020-04,7,,", "fires,2020-05,2,,", "fires,2020-06,0,,", "fires,2020-07,9,,"]
+    data = read_partner_data([_csv(tmp_path, "c.csv", rows)], catalogue)
+    periods, values, hidden = chart_series(data, catalogue.by_id()["fires"], 5, "2020-06")
+    # Fires' own threshold is 2: the 2 is hidden, 0 and 7 are not; July is after the window.
+    assert (periods, values, hidden) == (["Apr 2020", "May 2020", "Jun 2020"], [7.0, None, 0.0], ["May 2020"])
+    _, alt = partner_series(periods, values, "Fires", "count", hidden, sample=True)
+    assert alt == (
+        "Line chart of Fires (synthetic sample) by period: Apr 2020: 7; Jun 2020: 0. Not shown (small numbers, "
+        "suppressed): May 2020."
+    )

@@ -632,3 +632,34 @@ def funnel_plot(rates: pd.DataFrame, rate_column: str, label: str, months: int, 
         + (f"Outside the 99.8% limits: {', '.join(outside)}." if outside else "Every area is within the 99.8% limits.")
     )
     return figure, alt
+
+
+def partner_series(
+    periods: list[str], values: list[float | None], label: str, unit: str, suppressed: list[str], sample: bool
+) -> tuple[plt.Figure, str]:
+    """One partner indicator over its periods (a proportion in %). ``values`` has None where a
+    figure is suppressed (a small number) or missing: the line has a gap there, never a 0,
+    and the alt text names the suppressed periods."""
+    import matplotlib.pyplot as plt
+
+    shown = [100 * v if (v is not None and unit == "proportion") else v for v in values]
+    figure, axis = plt.subplots(figsize=(7, 2.8))
+    x = list(range(len(periods)))
+    axis.plot(x, [float("nan") if v is None else v for v in shown], marker="o", markersize=3, color=AREA_COLOUR)
+    step = max(1, -(-len(periods) // 6))  # at most six labels, so none overlap
+    axis.set_xticks(x[::step], [periods[i] for i in x[::step]], fontsize=8)
+    axis.set_ylim(bottom=0)
+    axis.set_ylabel("%" if unit == "proportion" else unit)
+    title = "\n".join(textwrap.wrap(label, 60)) + ("\n(synthetic sample)" if sample else "")
+    axis.set_title(title, fontsize=10, loc="left")
+    figure.tight_layout()
+    known = [(p, v) for p, v in zip(periods, shown) if v is not None]
+    fmt = (
+        (lambda v: f"{v:.1f}%")
+        if unit == "proportion"
+        else (lambda v: f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}")
+    )
+    points = "; ".join(f"{p}: {fmt(v)}" for p, v in known)
+    hidden = f" Not shown (small numbers, suppressed): {', '.join(suppressed)}." if suppressed else ""
+    alt = f"Line chart of {label}{' (synthetic sample)' if sample else ''} by period: {points}.{hidden}"
+    return figure, alt

@@ -140,3 +140,26 @@ def series_table(data: pd.DataFrame, catalogue: Catalogue, threshold: int, perio
                 }
             )
     return pd.DataFrame(rows, columns=["Indicator", "Period", "Value", "Numerator", "Denominator"])
+
+
+def chart_series(
+    data: pd.DataFrame, spec: Any, threshold: int, period_end: str
+) -> tuple[list[str], list[float | None], list[str]]:
+    """One indicator's periods up to ``period_end`` for its chart: labels, values (None where
+    suppressed by the indicator's own threshold, or the run's) and the suppressed periods."""
+    limit = threshold if spec.disclosure_threshold is None else spec.disclosure_threshold
+    rows = data[data["indicator"] == spec.id].sort_values("period_start")
+    periods, values, hidden = [], [], []
+    for record in rows.itertuples():
+        period = Period(record.period_start, int(record.months))
+        if period.end > period_end:
+            continue
+        if spec.unit == "proportion":
+            small = any(1 <= v <= limit for v in (record.numerator, record.denominator - record.numerator))
+        else:
+            small = spec.unit == "count" and 1 <= record.value <= limit
+        periods.append(period.label)
+        values.append(None if small else float(record.value))
+        if small:
+            hidden.append(period.label)
+    return periods, values, hidden

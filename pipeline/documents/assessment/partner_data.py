@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.documents import charts as charts_module
 from pipeline.documents import partner_tables
 from pipeline.documents.assessment.annex import annex_section, see_annex
 from pipeline.documents.assessment.commentary import commentary
@@ -62,26 +63,44 @@ def partner_indicators(a: Assessment) -> list[Any]:
 
 
 def partner_indicator_series(a: Assessment) -> list[Any]:
-    """The annex's section: each indicator's definition and every period given (nothing
-    without partner data)."""
+    """The annex's section: each indicator's definition with its chart (suppressed periods
+    left as gaps), then every period given as a table (nothing without partner data)."""
     if a.partners is None:
         return []
-    data, results = a.partners
-    catalogue = load_catalogue(a.p.partners.catalogue)
     from pipeline.documents.fragments import detail_blocks
 
+    data, results = a.partners
+    catalogue = load_catalogue(a.p.partners.catalogue)
     definitions = results[["label", "agency", "unit", "threats"]].rename(
         columns={"label": "Indicator", "agency": "Agency", "unit": "Unit", "threats": "Evidences"}
     )
     definitions["Definition"] = [i.definition for i in catalogue.indicators]
-    return [
-        *annex_section("partners"),
-        detail_blocks(definitions, "Indicator", ["Agency", "Unit", "Definition", "Evidences"], level=3),
+    shown = list(annex_section("partners"))
+    for row, spec in enumerate(catalogue.indicators):
+        shown.append(
+            detail_blocks(definitions.iloc[[row]], "Indicator", ["Agency", "Unit", "Definition", "Evidences"], level=3)
+        )
+        periods, values, hidden = partner_tables.chart_series(data, spec, a.p.suppression_threshold, a.p.period_end)
+        if periods:
+            shown.append(
+                a.charts.show(
+                    charts_module.partner_series,
+                    periods,
+                    values,
+                    spec.label,
+                    spec.unit,
+                    hidden,
+                    a.p.partners.sample,
+                    caption=f"{spec.label} ({spec.agency}), {periods[0]} to {periods[-1]}{_label(a)}.",
+                )
+            )
+    shown.append(
         a.tables.show(
             partner_tables.series_table(data, catalogue, a.p.suppression_threshold, a.p.period_end),
             "partner-indicator-series",
             f"Partner agencies' indicators, every period given{_label(a)}",
             note="* = a count from 1 to the indicator's disclosure threshold, suppressed to protect the people "
             "involved, or a share from which one could be worked out.",
-        ),
-    ]
+        )
+    )
+    return shown
