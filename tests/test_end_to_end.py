@@ -585,6 +585,26 @@ def test_trend_and_hotspot_sections(published, tiny_police_folder):
     assert "a count from 1 to 5, suppressed" in page
 
 
+def test_the_collection_and_update_commands_write_their_sheets(published, tmp_path, capsys):
+    """partner-template and action-updates from the command line, on the run's params: the
+    partners' workbook has a sheet per agency; the owners' sheet holds the agreed priorities'
+    actions, as the last run's ranking and the plan's decisions give them, with Q2's statuses."""
+    from openpyxl import load_workbook
+
+    _, params_path, _ = published
+    workbook = tmp_path / "partners.xlsx"
+    assert main(["partner-template", str(params_path), "--out", str(workbook)]) == 0
+    assert load_workbook(workbook).sheetnames[:3] == ["About", "Domestic Abuse Partnership", "Youth Offending Service"]
+    sheet = tmp_path / "q3.xlsx"
+    assert main(["action-updates", str(params_path), "--quarter", "q3", "--out", str(sheet)]) == 0
+    rows = list(load_workbook(sheet)["Actions"].iter_rows(min_row=6, values_only=True))
+    assert [r[0] for r in rows] == ["ASB-1", "ASB-2", "DA-1", "DA-2", "HC-1"]
+    assert sorted(r[6] for r in rows) == ["at risk", "complete", "off track", "on track", "on track"]  # after Q2
+    capsys.readouterr()
+    assert main(["action-updates", str(params_path), "--quarter", "Q5", "--out", str(sheet)]) == 1
+    assert "--quarter 'Q5': use one of Q1, Q2, Q3, Q4" in capsys.readouterr().err
+
+
 def test_morile_template_command_writes_a_sheet_with_evidence(published, tmp_path, capsys):
     from openpyxl import load_workbook
 

@@ -61,9 +61,9 @@ def template_for(params_path: str | Path, out: str | Path | None = None) -> Path
 
 def action_updates_for(params_path: str | Path, quarter: str, out: str | Path | None = None) -> Path:
     """Write the action owners' update sheet for ``quarter`` of the delivery plan's year: one
-    row per action of the plan, its status as the plan and the update sheets already listed
-    in the params leave it. The delivery inputs are checked first; the sheet is never written
-    over an input."""
+    row per action of the agreed priorities (every priority with actions, before a first run),
+    its status as the plan and the update sheets already listed in the params leave it. The
+    delivery inputs are checked first; the sheet is never written over an input."""
     from pipeline.inputs.action_updates import QUARTERS, updated_plan, write_update_sheet
     from pipeline.inputs.delivery_plan import load_plan
     from pipeline.orchestration.checks import delivery_checks
@@ -85,6 +85,14 @@ def action_updates_for(params_path: str | Path, quarter: str, out: str | Path | 
     if path.resolve() in set(input_files(params)):
         raise ParamsError(f"--out {path}: that is one of the run's inputs; write the sheet to a new file.")
     with_actions = [threat for threat, response in plan.responses.items() if response.actions]
+    # The agreed priorities, from the last run's MoRiLE ranking and the plan's decisions, where
+    # there is one; otherwise every priority the plan gives actions for.
+    ranking_file = params.processed_dir / params.run_name / "morile_ranking.parquet"
+    if params.morile is not None and ranking_file.is_file():
+        from pipeline.analysis.delivery import final_priorities
+
+        agreed = final_priorities(morile.read_processed(ranking_file.parent), plan)
+        with_actions = [t for t in agreed.loc[agreed["priority"], "threat"] if t in with_actions]
     title = f"Action updates, {quarter} {plan.financial_year}: {plan.title}"
     return write_update_sheet(plan, with_actions, quarter, path, title, sample=params.delivery.sample)
 
