@@ -37,6 +37,12 @@ def list_problems(heading: str, problems: list[str], limit: int = 50) -> str:
     return "\n".join(lines)
 
 
+def repeated(values: Any) -> list[Any]:
+    """The values that appear more than once, sorted: for a message naming the repeats."""
+    values = list(values)
+    return sorted({v for v in values if values.count(v) > 1})
+
+
 def validation_problems(exc: Any) -> list[str]:
     """A pydantic ``ValidationError`` as one line per problem: where (the setting's dotted
     path), what is wrong, and what was found (unless it is a whole section)."""

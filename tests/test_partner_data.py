@@ -12,7 +12,8 @@ import yaml
 from conftest import ROOT, libreoffice_ready
 from openpyxl import load_workbook
 
-from pipeline.analysis.partner_indicators import _newcombe, _wilson, analyse, evidence_sentences, would_evidence
+from pipeline.analysis.partner_indicators import analyse, evidence_sentences, share_estimate, would_evidence
+from pipeline.analysis.survey import difference
 from pipeline.errors import InputDataError
 from pipeline.inputs.partner_data import (
     load_catalogue,
@@ -140,11 +141,12 @@ def test_bad_partner_files_get_every_problem_at_once_with_file_row_column_and_va
 
 def test_the_intervals_match_newcombes_published_worked_examples():
     # Newcombe (1998), Statistics in Medicine 17: 857-872 (single proportion): 81/263, Wilson 0.2553 to 0.3662.
-    low, high = _wilson(81, 263)
-    assert (round(low, 4), round(high, 4)) == (0.2553, 0.3662)
-    # Newcombe (1998), Statistics in Medicine 17: 873-890, method 10: 56/70 - 48/80, 0.0524 to 0.3339.
-    low, high = _newcombe(56, 70, 48, 80)
-    assert (round(low, 4), round(high, 4)) == (0.0524, 0.3339)
+    share = share_estimate(81, 263)
+    assert (round(share.ci_low, 4), round(share.ci_high, 4)) == (0.2553, 0.3662)
+    # Newcombe (1998), Statistics in Medicine 17: 873-890, method 10: 56/70 - 48/80, 0.0524 to 0.3339,
+    # by the survey's own difference (the partner shares reuse it).
+    change = difference(share_estimate(56, 70), share_estimate(48, 80))
+    assert (round(change.ci_low, 4), round(change.ci_high, 4)) == (0.0524, 0.3339)
 
 
 def test_counts_and_proportions_are_tested_as_what_they_are(tmp_path):
@@ -162,13 +164,15 @@ def test_counts_and_proportions_are_tested_as_what_they_are(tmp_path):
     # are too few for a trend, so the dispersion is taken as 1 (Poisson).
     assert cases["comparison_period"] == "2019/20 Q1" and cases["change_percent"] == pytest.approx(20.0)
     assert cases["change_p"] == pytest.approx(0.178, abs=0.001)
-    assert cases["trend_note"] == "not given: 5 quarters, fewer than the 8 a trend needs"
+    assert cases["trend_note"] == "not given: 5 quarters, fewer than the 12 a trend needs"
     repeats = results.loc["repeats"]
-    # 56/70 against 48/80: 20.0 points, Newcombe 5.2 to 33.4; pooled z = 2.650, p = 0.0080.
+    # 56/70 against 48/80: 20.0 points, Newcombe 5.2 to 33.4. The score test at no difference: the
+    # pooled z, 0.2 / sqrt(104/150 x 46/150 x (1/70 + 1/80)) = 2.6502, times sqrt(149/150)
+    # (Miettinen and Nurminen's correction) = 2.6413, p = 0.00826.
     assert repeats["change_points"] == pytest.approx(20.0)
     assert (round(repeats["change_low"], 1), round(repeats["change_high"], 1)) == (5.2, 33.4)
-    assert repeats["change_p"] == pytest.approx(0.0080, abs=0.0002)
-    # Holm across the two tested changes: 0.0080 x 2 = 0.016 (significant), 0.178 stays 0.178.
+    assert repeats["change_p"] == pytest.approx(0.00826, abs=0.00002)
+    # Holm across the two tested changes: 0.00826 x 2 = 0.0165 (significant), 0.178 stays 0.178.
     assert repeats["change_p_holm"] == pytest.approx(2 * repeats["change_p"])
     assert repeats["change_verdict"] == "significant rise (better)"
     assert cases["change_verdict"] == "no significant change"
@@ -237,9 +241,10 @@ def test_the_collection_workbook_round_trips_into_the_long_format(tmp_path):
     assert book.sheetnames == ["About", "Agency A", "Fire service"]
     agency = book["Agency A"]
     assert [c.value for c in agency[3]] == ["period", "cases", "repeats:numerator", "repeats:denominator"]
-    assert agency["A5"].value == "2018/19 Q4" and agency["A12"].value == "2020/21 Q3"
+    # 12 quarters, enough for a trend: 2017/18 Q4 to 2020/21 Q3 (the quarter holding Dec 2020).
+    assert agency["A5"].value == "2017/18 Q4" and agency["A16"].value == "2020/21 Q3"
     assert agency.protection.sheet and not agency["B5"].protection.locked and agency["A5"].protection.locked
-    _fill_template(workbook, "Agency A", {"B11": 90, "B12": 120, "C12": 30, "D12": 120})
+    _fill_template(workbook, "Agency A", {"B15": 90, "B16": 120, "C16": 30, "D16": 120})
     data = read_partner_data([workbook], catalogue)
     assert data[["indicator", "period_start", "value"]].values.tolist() == [
         ["cases", "2020-07", 90.0],
@@ -247,9 +252,9 @@ def test_the_collection_workbook_round_trips_into_the_long_format(tmp_path):
         ["repeats", "2020-10", 0.25],
     ]
     assert data["numerator"].isna().tolist() == [True, True, False] and data["denominator"].iloc[2] == 120
-    _fill_template(workbook, "Agency A", {"C11": 40, "D11": 30})
+    _fill_template(workbook, "Agency A", {"C15": 40, "D15": 30})
     with pytest.raises(
-        InputDataError, match=r"template.xlsx, sheet Agency A, row 11, columns numerator and denominator"
+        InputDataError, match=r"template.xlsx, sheet Agency A, row 15, columns numerator and denominator"
     ):
         read_partner_data([workbook], catalogue)
 
@@ -270,10 +275,10 @@ def test_the_collection_workbook_filled_and_saved_in_libreoffice_reads_back(tmp_
             str(workbook),
             str(saved),
             "Agency A",
-            "B12=120",
-            "C12=30",
-            "D12=120",
-            "B8=95",
+            "B16=120",
+            "C16=30",
+            "D16=120",
+            "B12=95",
         ],
         check=True,
         timeout=120,

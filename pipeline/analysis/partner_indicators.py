@@ -8,14 +8,15 @@ period is missing), and its trend over the periods given, with the method named.
   regression of the counts on time, with a term per calendar month (monthly series) or
   quarter (quarterly series), as a rate ratio a year.
 - Proportions: the latest share with its Wilson score 95% interval; the change as a
-  difference in percentage points with Newcombe's hybrid score interval and a two-proportion
-  z test; the trend a quasi-binomial (logit) regression on time, as an odds ratio a year.
+  difference in percentage points with Newcombe's hybrid score interval and the score test
+  (the survey's own ``survey.difference``); the trend a quasi-binomial (logit) regression on
+  time, as an odds ratio a year.
 - Rates and other numbers without their counts: the values and the change, untested.
 
 The changes are Holm-adjusted across the indicators, and so are the trends. A trend is given
-only for a series of at least 24 months, 8 quarters or 4 years. Counts from 1 to the
-indicator's disclosure threshold are suppressed, and so is every figure they could be worked
-out from (a change, a share's interval).
+only for a series of at least 36 months, 12 quarters or 4 years (three years, as for crime).
+Counts from 1 to the indicator's disclosure threshold are suppressed, and so is every figure
+they could be worked out from (a change, a share's interval).
 """
 
 from __future__ import annotations
@@ -26,30 +27,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.analysis.survey import Estimate, difference
 from pipeline.inputs.partner_data import Catalogue, PartnerIndicator, Period
 from pipeline.months import shift_month
 
-MIN_TREND_PERIODS = {1: 24, 3: 8, 12: 4}
+# As for crime: a trend needs three years, or it cannot be told apart from the change on a year before.
+MIN_TREND_PERIODS = {1: 36, 3: 12, 12: 4}
 SUPPRESSED = "*"
 
 
-def _wilson(successes: float, n: float, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson score interval for a proportion (0-1)."""
-    if n <= 0:
-        return math.nan, math.nan
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
+def share_estimate(successes: float, n: float) -> Estimate:
+    """An unweighted share (0-1) with its Wilson 95% interval, as the survey's estimates are
+    (``survey.weighted_estimate`` with every weight 1), so ``survey.difference`` applies."""
+    from statsmodels.stats.proportion import proportion_confint
 
-
-def _newcombe(x1: float, n1: float, x2: float, n2: float) -> tuple[float, float]:
-    """Newcombe's hybrid score 95% interval for p1 - p2 (method 10)."""
-    p1, p2 = x1 / n1, x2 / n2
-    l1, u1 = _wilson(x1, n1)
-    l2, u2 = _wilson(x2, n2)
-    d = p1 - p2
-    return d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    low, high = proportion_confint(successes, n, alpha=0.05, method="wilson")
+    return Estimate(successes / n, float(low), float(high), int(n), float(n))
 
 
 def _two_sided(z: float) -> float:
@@ -144,7 +137,8 @@ def analyse_indicator(spec: PartnerIndicator, series: pd.DataFrame, threshold: i
         before_window=latest_period.end < shift_month(period_end, -11),
     )
     if spec.unit == "proportion":
-        record["latest_low"], record["latest_high"] = _wilson(latest["numerator"], latest["denominator"])
+        share = share_estimate(latest["numerator"], latest["denominator"])
+        record["latest_low"], record["latest_high"] = share.ci_low, share.ci_high
     record.update(_trend(series, spec, months))
     # Like for like: the same period a year before; else (yearly, or missing) the period before.
     by_start = series.set_index("period_start")
@@ -167,13 +161,14 @@ def analyse_indicator(spec: PartnerIndicator, series: pd.DataFrame, threshold: i
         se = math.sqrt(record["dispersion"] * (1 / max(a, 0.5) + 1 / max(b, 0.5)))
         record["change_p"] = _two_sided(ratio / se)
     elif spec.unit == "proportion":
-        x1, n1, x2, n2 = latest["numerator"], latest["denominator"], before["numerator"], before["denominator"]
-        record["change_points"] = 100 * (x1 / n1 - x2 / n2)
-        low, high = _newcombe(x1, n1, x2, n2)
-        record["change_low"], record["change_high"] = 100 * low, 100 * high
-        pooled = (x1 + x2) / (n1 + n2)
-        se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-        record["change_p"] = _two_sided((x1 / n1 - x2 / n2) / se) if se > 0 else math.nan
+        # The survey's method: Newcombe's interval and the score test (survey.difference).
+        change = difference(
+            share_estimate(latest["numerator"], latest["denominator"]),
+            share_estimate(before["numerator"], before["denominator"]),
+        )
+        record["change_points"] = 100 * change.difference
+        record["change_low"], record["change_high"] = 100 * change.ci_low, 100 * change.ci_high
+        record["change_p"] = change.p_value
     else:
         b = float(before["value"])
         record["change_percent"] = 100 * (float(latest["value"]) - b) / b if b else math.nan

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import InputDataError, list_problems
+from pipeline.errors import InputDataError, list_problems, repeated
 from pipeline.inputs.delivery_plan import STATUSES, Action, DeliveryPlan
 from pipeline.inputs.spreadsheets import open_workbook, xlsx_problem
 
@@ -233,11 +233,10 @@ def apply_updates(plan: DeliveryPlan, sheets: list[Updates]) -> tuple[DeliveryPl
     """The plan with each update sheet applied in quarter order, and the change log: one
     entry per status, due date or update that changed."""
     ordered = sorted(sheets, key=lambda u: QUARTERS.index(u.quarter))
-    quarters = [u.quarter for u in ordered]
-    repeated = sorted({q for q in quarters if quarters.count(q) > 1})
-    if repeated:
-        files = "; ".join(str(u.path) for u in ordered if u.quarter in repeated)
-        raise InputDataError(f"Two update sheets are for {', '.join(repeated)} ({files}): list one per quarter.")
+    twice = repeated(u.quarter for u in ordered)
+    if twice:
+        files = "; ".join(str(u.path) for u in ordered if u.quarter in twice)
+        raise InputDataError(f"Two update sheets are for {', '.join(twice)} ({files}): list one per quarter.")
     changes: list[Change] = []
     responses = dict(plan.responses)
     for sheet in ordered:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipeline.errors import InputDataError, list_problems, validation_problems
+from pipeline.errors import InputDataError, list_problems, repeated, validation_problems
 
 # --- the grant ------------------------------------------------------------------------
 
@@ -164,10 +164,9 @@ class Allocation(_Strict):
     @field_validator("quarters")
     @classmethod
     def _each_quarter_once(cls, quarters: list[QuarterReport]) -> list[QuarterReport]:
-        seen = [q.quarter for q in quarters]
-        repeated = sorted({q for q in seen if seen.count(q) > 1})
-        if repeated:
-            raise ValueError(f"quarter {', '.join(repeated)} is given more than once")
+        twice = repeated(q.quarter for q in quarters)
+        if twice:
+            raise ValueError(f"quarter {', '.join(twice)} is given more than once")
         return quarters
 
 
@@ -268,20 +267,9 @@ class DeliveryPlan(_Strict):
 
 def load_plan(path: Path) -> DeliveryPlan:
     """Read and validate the delivery plan input (YAML), listing every problem at once."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        plan = DeliveryPlan.model_validate(raw)
-    except UnicodeDecodeError as exc:
-        raise InputDataError(
-            f"{path}: byte {exc.object[exc.start : exc.start + 1]!r} at position {exc.start} is not UTF-8 text; save "
-            "the file as UTF-8."
-        ) from None
-    except yaml.YAMLError as exc:
-        raise InputDataError(f"{path} is not valid YAML: {exc}") from None
-    except ValidationError as exc:
-        raise InputDataError(
-            list_problems(f"Problems in the delivery plan input {path}:", validation_problems(exc))
-        ) from None
+    from pipeline.inputs.yaml_files import read_yaml_model
+
+    plan = read_yaml_model(path, DeliveryPlan, "the delivery plan input")
     if plan.grant:
         check_grant(plan.grant, path)
     return plan

@@ -26,11 +26,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pipeline.errors import InputDataError, list_problems, validation_problems
+from pipeline.errors import InputDataError, list_problems
 from pipeline.inputs.delivery_plan import TargetText
+from pipeline.inputs.yaml_files import read_yaml_model
 
 OUTCOMES = ("achieved", "not achieved", "carried over")
 
@@ -72,16 +72,7 @@ class PlanReview(_Strict):
 def load_review(path: Path) -> PlanReview:
     """Read and check last year's plan review, every problem at once: an outcome not in
     ``OUTCOMES``, a missing reason for an action not achieved, a target in no known form."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        review = PlanReview.model_validate(raw)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputDataError(f"Could not read last year's plan review {path}: {exc}. Save it as UTF-8 text.") from None
-    except yaml.YAMLError as exc:
-        raise InputDataError(f"{path} is not valid YAML: {exc}") from None
-    except ValidationError as exc:
-        problems = validation_problems(exc)
-        raise InputDataError(list_problems(f"Problems in last year's plan review {path}:", problems)) from None
+    review = read_yaml_model(path, PlanReview, "last year's plan review")
     missing = [
         f"actions.{i}.reason: the action {a.action!r} was {a.outcome}; say why in a sentence"
         for i, a in enumerate(review.actions)

@@ -37,12 +37,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pipeline.errors import InputDataError, list_problems, validation_problems
+from pipeline.errors import InputDataError, list_problems, repeated
 from pipeline.inputs.delivery_plan import TargetText
 from pipeline.inputs.spreadsheets import open_workbook, workbook_kind
+from pipeline.inputs.yaml_files import read_yaml_model
 
 UNITS = ("count", "proportion", "rate", "number")
 DATA_COLUMNS = ("indicator", "period", "value", "numerator", "denominator")
@@ -76,28 +76,22 @@ class Catalogue(_Strict):
     @field_validator("indicators")
     @classmethod
     def _unique_ids(cls, indicators: list[PartnerIndicator]) -> list[PartnerIndicator]:
-        ids = [i.id for i in indicators]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise ValueError(f"indicator id {', '.join(repeated)} is used more than once")
+        twice = repeated(i.id for i in indicators)
+        if twice:
+            raise ValueError(f"indicator id {', '.join(twice)} is used more than once")
         return indicators
 
     def by_id(self) -> dict[str, PartnerIndicator]:
         return {i.id: i for i in self.indicators}
 
+    def targets(self) -> dict[str, str]:
+        """Each indicator's target, where the catalogue gives one (a delivery measure's default)."""
+        return {i.id: i.target for i in self.indicators if i.target}
+
 
 def load_catalogue(path: Path) -> Catalogue:
     """Read and check the indicator catalogue, every problem at once."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        return Catalogue.model_validate(raw)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputDataError(f"Could not read the partner indicator catalogue {path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise InputDataError(f"{path} is not valid YAML: {exc}") from None
-    except ValidationError as exc:
-        problems = validation_problems(exc)
-        raise InputDataError(list_problems(f"Problems in the partner indicator catalogue {path}:", problems)) from None
+    return read_yaml_model(path, Catalogue, "the partner indicator catalogue")
 
 
 # --- periods -------------------------------------------------------------------------------
@@ -340,7 +334,7 @@ def _sheet_name(agency: str, kind: str, mixed: bool) -> str:
 def write_template(catalogue: Catalogue, path: Path, last_month: str, title: str) -> Path:
     """Write the partners' collection workbook: one sheet per agency (per agency and kind of
     period when an agency reports monthly and quarterly), the periods as rows up to the one
-    holding ``last_month`` (24 months, 8 quarters or 3 years), a column per indicator (three
+    holding ``last_month`` (36 months, 12 quarters or 4 years, enough for a trend), a column per indicator (three
     for a proportion: numerator, denominator and the share, worked out by the run). Only the
     input cells are unlocked; each accepts a number of 0 or more."""
     from openpyxl import Workbook
@@ -348,7 +342,7 @@ def write_template(catalogue: Catalogue, path: Path, last_month: str, title: str
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    counts = {1: 24, 3: 8, 12: 3}
+    counts = {1: 36, 3: 12, 12: 4}  # enough periods for a trend (partner_indicators.MIN_TREND_PERIODS)
     book = Workbook()
     about = book.active
     about.title = TEMPLATE_MARKER

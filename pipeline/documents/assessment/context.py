@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.analysis import hotspots, partner_indicators, trend_models, trends
+from pipeline.analysis import hotspots, partner_indicators, threat_profiles, trend_models, trends
 from pipeline.analysis.police import ScanSummary, read_counts, usable_months
 from pipeline.documents.chart_cache import ChartCache
 from pipeline.documents.tables import ReportTables
@@ -43,6 +43,9 @@ class Assessment:
     commentary: Commentary | None  # the analyst's words (params ``commentary``), read once
     # The partners stage's (data, results), if the params have partner data.
     partners: tuple[pd.DataFrame, pd.DataFrame] | None = None
+    # The extract stage's threat profiles, if the params have a force extract (read once: the
+    # executive summary and the threats section both use them).
+    threat_profiles: threat_profiles.ThreatProfiles | None = None
 
     @property
     def window(self) -> list[str]:
@@ -99,4 +102,5 @@ def load_assessment(params: dict[str, Any], run_dir: str, processed_dir: str) ->
         processed=processed,
         commentary=read_commentary(p.commentary.path) if p.commentary is not None else None,
         partners=partner_indicators.read_processed(processed) if p.partners is not None else None,
+        threat_profiles=threat_profiles.read_processed(processed) if p.force_extract is not None else None,
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.analysis import threat_profiles
+from pipeline.analysis import morile
 from pipeline.documents import morile_tables
 from pipeline.documents.assessment.context import Assessment
 from pipeline.documents.fragments import heading
@@ -26,17 +26,19 @@ def threat_evidence_words(a: Assessment) -> dict[str, str]:
 
     volume: dict[str, tuple[int, float | None, str]] = {}
     harm_share: dict[str, float] = {}
-    by_type = a.comparison.set_index("crime_type") if len(a.comparison) else None
-    for threat in a.p.morile.threats:
-        types = [t for t in threat.crime_types if by_type is not None and t in by_type.index]
-        if types:
-            count = int(by_type.loc[types, "window_count"].sum())
-            before, after = by_type.loc[types, "comparison_count"].sum(), by_type.loc[types, "assessment_count"].sum()
-            change = 100 * (after - before) / before if a.compared and before else None
-            verdict = by_type.at[types[0], "verdict"] if len(types) == 1 and change is not None else ""
-            volume[threat.name] = (count, change, verdict)
-    if a.p.force_extract is not None:
-        profiles = threat_profiles.read_processed(a.processed)
+    # police.uk's counts and like-for-like change, as the MoRiLE scoring sheet gives them; the
+    # verdict where the threat is one crime type (a sum of types was not tested as one).
+    crime = morile.threat_evidence(a.p.morile.threats, a.comparison, a.rates.iloc[0])
+    verdicts = a.comparison.set_index("crime_type")["verdict"] if len(a.comparison) else pd.Series(dtype=str)
+    for threat, row in zip(a.p.morile.threats, crime.itertuples()):
+        if pd.isna(row.count):
+            continue
+        change = None if pd.isna(row.pct_change) else float(row.pct_change)
+        single = threat.crime_types[0] if len(threat.crime_types) == 1 else None
+        verdict = str(verdicts.get(single, "")) if single and change is not None else ""
+        volume[threat.name] = (int(row.count), change, verdict)
+    if a.threat_profiles is not None:
+        profiles = a.threat_profiles
         change = profiles.tables["change"].set_index("threat")
         harm = profiles.tables["harm"].set_index("threat")
         statuses = profiles.tables["statuses"]

@@ -43,8 +43,8 @@ def partner_indicators(a: Assessment) -> list[Any]:
             f"{len(results)} indicators from {len(agencies)} partner agencies, each against the same period a year "
             "before. Counts are tested as crime is (allowing for each series' own variation); shares have 95% "
             "intervals and their change is tested as a difference of two proportions. Changes, and trends, are "
-            "each allowed for testing every indicator at once. A trend needs at least two years of periods. Counts "
-            f"from 1 to {a.p.suppression_threshold} (or an indicator's own threshold) are shown as *."
+            "each allowed for testing every indicator at once. A trend needs at least three years of periods, as for "
+            f"crime. Counts from 1 to {a.p.suppression_threshold} (or an indicator's own threshold) are shown as *."
         )
     )
     table = partner_tables.summary_table(results)

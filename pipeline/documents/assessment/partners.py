@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.analysis import delivery, hotspots, morile, survey, threat_profiles, trends
+from pipeline.analysis import delivery, hotspots, morile, survey, trends
 from pipeline.documents import charts, morile_tables, survey_tables, threat_report
 from pipeline.documents.assessment.annex import see_annex
 from pipeline.documents.assessment.commentary import commentary
@@ -247,7 +247,7 @@ def threats_overview(a: Assessment, priorities: list[str] | None) -> tuple[Threa
     p = a.p
     if not p.force_extract:
         return None, []
-    profiles = threat_profiles.read_processed(a.processed)
+    profiles = a.threat_profiles
     label = threat_report.sample_label(profiles)
     windows = trends.comparison_windows_text(
         p.period_end, *trends.like_for_like_months(p.period_end, profiles.months), profiles.months
